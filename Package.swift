@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot numeric code is compiled without overflow/exclusivity checks in release builds; these targets keep
+// their inner loops in a few files that tests hold against plain reference implementations.
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Sparrow",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "sparrow", targets: ["sparrow"]),
+        .library(name: "MuJoCo", targets: ["MuJoCo"]),
+        .library(name: "Environments", targets: ["Environments"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian packages.
+        .systemLibrary(name: "CMuJoCo", path: "Sources/CMuJoCo", providers: [.apt(["libmujoco-dev"])]),
+        .systemLibrary(name: "CGLFW", path: "Sources/CGLFW", pkgConfig: "glfw3", providers: [.apt(["libglfw3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        // Shared basics with no dependencies: the seedable generator, atomic file writes.
+        .target(name: "SparrowCore"),
+        // setjmp guards around MuJoCo calls so mju_error becomes a return code instead of exit().
+        .target(name: "CMuJoCoGuard", dependencies: ["CMuJoCo"]),
+        // A safe Swift layer over MuJoCo: model/data lifetimes, errors that throw, typed state access.
+        .target(name: "MuJoCo", dependencies: ["CMuJoCo", "CMuJoCoGuard"]),
+        // Gymnasium-v5 locomotion environments on top of it.
+        .target(name: "Environments", dependencies: ["MuJoCo", "SparrowCore"], swiftSettings: fastMath),
+        // The few hot sparse kernels, in C with AVX2/FMA (any x86-64 CPU from 2013 on); each has a plain twin in tests.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma"])]),
+        // Dense and truly sparse layers, masked-moment Adam, sparsity distributions, topology updates.
+        .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels", "SparrowCore"], swiftSettings: fastMath),
+        // Command implementations (a library so tests can drive them in-process too).
+        .target(name: "SparrowCLI", dependencies: [
+            "MuJoCo", "Environments", "NeuralNet",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "sparrow", dependencies: ["SparrowCLI"]),
+
+        .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
+        .testTarget(name: "MuJoCoTests", dependencies: ["MuJoCo"]),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "SparrowCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
+        .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

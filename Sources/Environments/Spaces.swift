@@ -1,0 +1,37 @@
+/// A box in Rⁿ, as Gymnasium's `Box`: a shape and per-component bounds (±infinity where unbounded).
+public struct BoxSpace: Equatable, Sendable, CustomStringConvertible {
+    public let shape: [Int]
+    public let low: [Double]
+    public let high: [Double]
+
+    public init(low: [Double], high: [Double]) {
+        precondition(low.count == high.count)
+        self.shape = [low.count]
+        self.low = low
+        self.high = high
+    }
+
+    public init(unboundedDimension n: Int) {
+        self.init(low: Array(repeating: -.infinity, count: n), high: Array(repeating: .infinity, count: n))
+    }
+
+    /// Number of components.
+    public var dimension: Int { low.count }
+
+    public func contains(_ x: [Double]) -> Bool {
+        x.count == dimension && zip(x, zip(low, high)).allSatisfy { $0 >= $1.0 && $0 <= $1.1 }
+    }
+
+    /// A uniformly random point (bounded boxes only; unbounded components draw from a standard normal).
+    public func sample<G: RandomNumberGenerator>(using g: inout G) -> [Double] {
+        (0..<dimension).map { i in
+            if low[i].isFinite && high[i].isFinite { return Double.random(in: low[i]...high[i], using: &g) }
+            return Double.random(in: -1...1, using: &g)
+        }
+    }
+
+    public var description: String {
+        let bounds = Set(low).count == 1 && Set(high).count == 1 ? "[\(low[0]), \(high[0])]" : "per-component bounds"
+        return "Box(\(dimension), \(bounds))"
+    }
+}
