@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels", "SparrowCore"], swiftSettings: fastMath),
         // Command implementations (a library so tests can drive them in-process too).
         .target(name: "SparrowCLI", dependencies: [
-            "MuJoCo", "Environments", "NeuralNet",
+            "MuJoCo", "Environments", "NeuralNet", "SparrowCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "sparrow", dependencies: ["SparrowCLI"]),

@@ -14,11 +14,11 @@ public enum MuJoCoError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .loadFailed(path, message):
-            return "cannot load MuJoCo model \(path): \(message.trimmingTrailingWhitespace())"
+            return "cannot load MuJoCo model \(path): \(message.oneLine())"
         case let .allocationFailed(message):
             return "MuJoCo could not allocate its data: \(message)"
         case let .engineError(message):
-            return "MuJoCo error: \(message.trimmingTrailingWhitespace())"
+            return "MuJoCo error: \(message.oneLine())"
         case let .stateSizeMismatch(field, expected, actual):
             return "\(field) has \(actual) values, the model needs \(expected)"
         case let .unknownName(kind, name):
@@ -28,9 +28,17 @@ public enum MuJoCoError: Error, CustomStringConvertible, Equatable {
 }
 
 extension String {
-    func trimmingTrailingWhitespace() -> String {
-        var s = Substring(self)
-        while let last = s.last, last.isWhitespace { s.removeLast() }
+    /// MuJoCo's messages span lines ("XML Error: …\nElement 'body', line 3"); errors print as one line.
+    func oneLine() -> String {
+        split(whereSeparator: \.isNewline).map { $0.trimmingCharacters() }.filter { !$0.isEmpty }.joined(separator: "; ")
+    }
+}
+
+extension Substring {
+    func trimmingCharacters() -> String {
+        var s = self
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
         return String(s)
     }
 }

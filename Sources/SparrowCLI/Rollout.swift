@@ -1,0 +1,115 @@
+import ArgumentParser
+import Environments
+import Foundation
+import SparrowCore
+
+/// `sparrow rollout ENV --actions FILE`: replays an action sequence and prints one JSON object per step,
+/// so whole trajectories can be compared with Gymnasium's (it keeps stepping after termination).
+struct Rollout: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply a recorded action sequence and print each step as a JSON line.",
+        discussion: """
+            Resets the environment (seeded), then, if --init-state is given, sets qpos and qvel from \
+            {"qpos": [...], "qvel": [...]} and recomputes derived quantities. Prints one JSON object per \
+            step with t, obs, reward, terminated, truncated, reward_terms, x_position, qpos, qvel. Stepping \
+            continues after termination.
+            """)
+
+    @Argument(help: "Environment name, e.g. Hopper-v5 or hopper.")
+    var env: String
+
+    @Option(help: "JSON file with the actions: an array of arrays of numbers.")
+    var actions: String?
+
+    @Option(name: .customLong("random-steps"),
+            help: "Instead of --actions: this many uniformly random actions in bounds (seeded by --seed).")
+    var randomSteps: Int?
+
+    @Option(name: .customLong("init-state"), help: "JSON file {\"qpos\": [...], \"qvel\": [...]} to start from.")
+    var initState: String?
+
+    @Option(help: "Seed of the reset noise.")
+    var seed: UInt64 = 0
+
+    @Option(help: "A different MJCF file for the same robot.")
+    var xml: String?
+
+    struct InitialState: Decodable { let qpos: [Double]; let qvel: [Double] }
+
+    func validate() throws {
+        guard (actions == nil) != (randomSteps == nil) else {
+            throw ValidationError("give exactly one of --actions FILE or --random-steps N")
+        }
+        if let n = randomSteps, n <= 0 { throw ValidationError("--random-steps must be positive, got \(n)") }
+    }
+
+    func run() throws {
+        let id: EnvironmentID
+        do { id = try EnvironmentID(name: env) } catch { throw CLIError("\(error)") }
+        var options = id.defaultOptions
+        options.xmlFile = xml
+        let start: InitialState? = try initState.map { try readJSON($0, what: "init-state file ({\"qpos\": [...], \"qvel\": [...]})") }
+
+        let environment: LocomotionEnv
+        do { environment = try LocomotionEnv(id, options: options) } catch { throw CLIError("\(error)") }
+        _ = try environment.reset(seed: seed)
+        if let start {
+            do { _ = try environment.reset(qpos: start.qpos, qvel: start.qvel) } catch {
+                throw CLIError("init-state \(initState!): \(error)")
+            }
+        }
+        let actionList: [[Double]]
+        if let actions {
+            actionList = try readJSON(actions, what: "actions file (an array of arrays of numbers)")
+        } else {
+            var g = Generator(seed: seed).derived(1)
+            actionList = (0..<randomSteps!).map { _ in environment.actionSpace.sample(using: &g) }
+        }
+        var out = FileHandleOutput()
+        defer { out.flush() }
+        for (t, action) in actionList.enumerated() {
+            let r: StepResult
+            do { r = try environment.step(action) } catch { throw CLIError("action \(t): \(error)") }
+            var line = JSONObject()
+            line.add("t", t)
+            line.add("obs", r.observation)
+            line.add("reward", r.reward)
+            line.add("terminated", r.terminated)
+            line.add("truncated", r.truncated)
+            var terms = JSONObject()
+            for (k, v) in r.info.rewardTerms.named { terms.add(k, v) }
+            line.add("reward_terms", terms)
+            line.add("x_position", r.info.xPosition)
+            line.add("qpos", environment.simulation.qpos)
+            line.add("qvel", environment.simulation.qvel)
+            if r.info.diverged { line.add("diverged", true) }
+            out.write(line.text)
+        }
+    }
+}
+
+/// Reads and decodes a JSON file, turning every failure into a one-line error naming the file.
+func readJSON<T: Decodable>(_ path: String, what: String) throws -> T {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        throw CLIError("cannot read \(path): no such file or not readable")
+    }
+    do { return try JSONDecoder().decode(T.self, from: data) } catch {
+        throw CLIError("\(path) is not a valid \(what)")
+    }
+}
+
+/// Buffered stdout for line output (print() flushes per line on pipes and is slow for long rollouts).
+struct FileHandleOutput {
+    private var buffer: [UInt8] = []
+    mutating func write(_ line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(10)
+        if buffer.count > 1 << 16 { flush() }
+    }
+    mutating func flush() {
+        buffer.withUnsafeBufferPointer { p in _ = fwrite(p.baseAddress, 1, p.count, stdout) }
+        fflush(stdout)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// `sparrow`: train, evaluate and inspect truly sparse RL agents on MuJoCo.
+public struct Sparrow: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sparrow",
+        abstract: "Truly sparse deep RL on MuJoCo locomotion (Gymnasium v5 tasks).",
+        subcommands: [Rollout.self, Bench.self]
+    )
+    public init() {}
+}
+
+/// `sparrow bench …`: speed measurements that print machine-readable results; never part of the tests.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure speed (environments, neural-network kernels).",
+        subcommands: [BenchEnv.self, BenchNN.self]
+    )
+}
+
+/// An error the CLI reports as one line (ArgumentParser prints "Error: " and the description, exit code 1).
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

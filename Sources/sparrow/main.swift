@@ -1,0 +1,3 @@
+import SparrowCLI
+
+Sparrow.main()
