@@ -15,9 +15,11 @@ let package = Package(
         .library(name: "MuJoCo", targets: ["MuJoCo"]),
         .library(name: "Environments", targets: ["Environments"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "Agents", targets: ["Agents"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // C libraries from Debian packages.
@@ -38,10 +40,15 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma"])]),
         // Dense and truly sparse layers, masked-moment Adam, sparsity distributions, topology updates.
         .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels", "SparrowCore"], swiftSettings: fastMath),
+        // SAC and TD3 over sparse networks: replay buffer, config, network construction, updates.
+        .target(name: "Agents", dependencies: ["NeuralNet", "SparrowCore"], swiftSettings: fastMath),
+        // The training loop, evaluation, metrics, checkpoints and presets.
+        .target(name: "Training", dependencies: ["Agents", "Environments", "NeuralNet", "SparrowCore"]),
         // Command implementations (a library so tests can drive them in-process too).
         .target(name: "SparrowCLI", dependencies: [
-            "MuJoCo", "Environments", "NeuralNet", "SparrowCore",
+            "MuJoCo", "Environments", "NeuralNet", "Agents", "Training", "SparrowCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "sparrow", dependencies: ["SparrowCLI"]),
 
@@ -49,6 +56,8 @@ let package = Package(
         .testTarget(name: "MuJoCoTests", dependencies: ["MuJoCo"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "SparrowCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "SparrowCore"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow"]),
     ],
     swiftLanguageModes: [.v5]

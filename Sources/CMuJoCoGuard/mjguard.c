@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <pthread.h>
+#include <stddef.h>
 
 static _Thread_local jmp_buf* guard_point = NULL;
 static _Thread_local char last_error[1024];
@@ -68,4 +69,23 @@ mjData* mjg_make_data(const mjModel* m) {
 int mjg_instability_count(const mjData* d) {
     return d->warning[mjWARN_BADQPOS].number + d->warning[mjWARN_BADQVEL].number
          + d->warning[mjWARN_BADQACC].number;
+}
+
+size_t mjg_snapshot_size(const mjData* d) { return offsetof(mjData, buffer) + (size_t)d->nbuffer; }
+
+void mjg_snapshot(const mjData* d, void* out) {
+    size_t header = offsetof(mjData, buffer);
+    memcpy(out, d, header);
+    memcpy((char*)out + header, d->buffer, (size_t)d->nbuffer);
+}
+
+int mjg_restore(mjData* d, const void* snapshot, size_t size) {
+    size_t header = offsetof(mjData, buffer);
+    if (size != mjg_snapshot_size(d)) return -1;
+    const mjData* h = (const mjData*)snapshot;  // only the header part is read through this view
+    if (h->nbuffer != d->nbuffer || h->nstack != d->nstack) return -1;
+    memcpy(d, snapshot, header);
+    d->pstack = 0;
+    memcpy(d->buffer, (const char*)snapshot + header, (size_t)d->nbuffer);
+    return 0;
 }

@@ -141,6 +141,21 @@ public final class LocomotionEnv: Environment {
         return StepOutcome(reward: 0, terminated: false, truncated: true, info: info)
     }
 
+    var lastFiniteObservation: [Double] { lastObservation }
+
+    func restoreCounters(elapsedSteps: Int, generator: Generator, lastObservation: [Double]) {
+        self.elapsedSteps = elapsedSteps
+        self.generator = generator
+        self.lastObservation = lastObservation
+    }
+
+    /// The current observation, recomputed from the simulation (as the last step or reset left it).
+    public func currentObservation() -> [Double] {
+        var obs = [Double](repeating: 0, count: observationSpace.dimension)
+        obs.withUnsafeMutableBufferPointer { task.writeObservation(simulation, into: $0) }
+        return obs
+    }
+
     private static var divergenceMessage: String {
         let w = Simulation.lastWarning
         return w.isEmpty ? "the simulation diverged (non-finite state)" : w

@@ -82,6 +82,26 @@ public final class Simulation: @unchecked Sendable {
     /// The last warning MuJoCo printed on this thread, if any.
     public static var lastWarning: String { String(cString: mjg_last_warning()) }
 
+    // MARK: snapshots (exact resume)
+
+    /// The complete simulation state as bytes (see `mjg_snapshot`): restoring it makes the next steps bit-identical
+    /// to an uninterrupted run, including MuJoCo's warm start and lagged derived quantities.
+    public func snapshot() -> [UInt8] {
+        let n = mjg_snapshot_size(raw)
+        return [UInt8](unsafeUninitializedCapacity: n) { buf, count in
+            mjg_snapshot(raw, buf.baseAddress!)
+            count = n
+        }
+    }
+
+    /// Restores a `snapshot()` of a simulation of the same model.
+    public func restore(snapshot bytes: [UInt8]) throws {
+        let rc = bytes.withUnsafeBytes { mjg_restore(raw, $0.baseAddress!, $0.count) }
+        guard rc == 0 else {
+            throw MuJoCoError.stateSizeMismatch(field: "simulation snapshot", expected: mjg_snapshot_size(raw), actual: bytes.count)
+        }
+    }
+
     // MARK: state vectors
 
     /// Positions and velocities (Gymnasium's state_vector()).

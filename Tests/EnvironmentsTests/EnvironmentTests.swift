@@ -224,3 +224,30 @@ final class EnvironmentTests: XCTestCase {
         }
     }
 }
+
+final class EnvironmentCheckpointTests: XCTestCase {
+    /// A mid-episode snapshot restored into a fresh env continues bit-identically (Ant: contacts, lagged xpos).
+    func testMidEpisodeStateRoundTripContinuesExactly() throws {
+        let a = try makeEnvironment("ant")
+        _ = try a.reset(seed: 3)
+        var g = Generator(seed: 11)
+        for _ in 0..<37 { _ = try a.step(a.actionSpace.sample(using: &g)) }
+        var w = ByteWriter()
+        a.encodeState(into: &w)
+        let b = try makeEnvironment("ant")
+        var r = ByteReader(w.bytes)
+        try b.decodeState(from: &r)
+        XCTAssertTrue(r.isAtEnd)
+        XCTAssertEqual(b.elapsedSteps, 37)
+        for _ in 0..<100 {
+            let action = a.actionSpace.sample(using: &g)
+            let x = try a.step(action), y = try b.step(action)
+            XCTAssertEqual(x, y)
+            if x.terminated { XCTAssertEqual(try a.reset(seed: nil).observation, try b.reset(seed: nil).observation) }
+        }
+        var wrong = ByteReader(w.bytes)
+        XCTAssertThrowsError(try makeEnvironment("hopper").decodeState(from: &wrong))
+        var cut = ByteReader(Array(w.bytes.prefix(100)))
+        XCTAssertThrowsError(try makeEnvironment("ant").decodeState(from: &cut))
+    }
+}

@@ -81,6 +81,25 @@ final class MuJoCoTests: XCTestCase {
         XCTAssertEqual(try run(), try run())
     }
 
+    func testSnapshotRestoresTheExactFuture() throws {
+        let model = try Model(xml: tinyModel)
+        let a = try Simulation(model: model), b = try Simulation(model: model)
+        for i in 0..<400 { a.ctrl[0] = sin(Double(i) * 0.1); try a.step() }  // landed: contacts, warm start
+        let snap = a.snapshot()
+        try b.restore(snapshot: snap)
+        XCTAssertEqual(Array(b.xpos), Array(a.xpos))
+        for i in 0..<300 {
+            a.ctrl[0] = cos(Double(i)); b.ctrl[0] = cos(Double(i))
+            try a.step(rnePostConstraint: true); try b.step(rnePostConstraint: true)
+        }
+        XCTAssertEqual(Array(a.qpos) + Array(a.qvel) + Array(a.cfrcExt), Array(b.qpos) + Array(b.qvel) + Array(b.cfrcExt))
+        XCTAssertEqual(a.time, b.time)
+        XCTAssertThrowsError(try b.restore(snapshot: Array(snap.dropLast())))
+        let other = try Simulation(model: try Model(xml: tinyModel.replacingOccurrences(of: "mass=\"0.5\"/>",
+            with: "mass=\"0.5\"/></body><body name=\"extra\" pos=\"1 1 1\"><geom size=\"0.1\"/>")))
+        XCTAssertThrowsError(try other.restore(snapshot: snap))
+    }
+
     func testDivergingPhysicsIsFlagged() throws {
         let sim = try Simulation(model: try Model(xml: tinyModel))
         XCTAssertEqual(sim.instabilityCount, 0)

@@ -30,6 +30,15 @@ mjData* mjg_make_data(const mjModel* m);
 /// last reset. MuJoCo resets the state itself when it sees one, so a change in this count marks a diverged step.
 int mjg_instability_count(const mjData* d);
 
+/// Byte-exact snapshot of an mjData (for exact resume): the scalar header (everything before the `buffer`
+/// pointer: time, contact/constraint counts, warnings, solver statistics) followed by the whole main buffer,
+/// where MuJoCo 2.2.2 keeps every array (qpos … qacc_warmstart … efc_*). Lagged derived quantities such as
+/// xpos after mj_step are restored exactly too, which a qpos/qvel-only state would not do.
+size_t mjg_snapshot_size(const mjData* d);
+void mjg_snapshot(const mjData* d, void* out);
+/// Restores a snapshot taken from an mjData of the same model; -1 if the size or layout does not match.
+int mjg_restore(mjData* d, const void* snapshot, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

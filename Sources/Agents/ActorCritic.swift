@@ -1,0 +1,233 @@
+import Foundation
+import NeuralNet
+import SparrowCore
+
+/// What one gradient update reports (for the metrics file).
+public struct UpdateMetrics: Equatable, Sendable {
+    public var criticLoss: Double = .nan
+    public var actorLoss: Double = .nan
+    public var alpha: Double = .nan
+    public var alphaLoss: Double = .nan
+    public var meanQ: Double = .nan
+    public init() {}
+}
+
+/// A loss turned NaN or infinite: training must stop; the last good checkpoint stays as it was.
+public struct NonFiniteLossError: Error, CustomStringConvertible, Equatable {
+    public let update: Int
+    public let network: String
+    public let value: Double
+    public var description: String {
+        "the \(network) loss became \(value) at training update \(update); stopping (the last checkpoint is intact)"
+    }
+}
+
+/// The machinery SAC and TD3 share: actor, twin critics and their targets built from the config, Adam, the
+/// sparse-training schedules (topology evolution or pruning), critic regression on a replay batch, accounting and
+/// (de)serialisation. SAC.swift and TD3.swift hold only their own update rules.
+public class ActorCriticAgent {
+    public let config: AgentConfig
+    public let observationSize: Int
+    public let actionSize: Int
+    public let bounds: ActionBounds
+    /// Gradient updates performed so far; the step of every schedule.
+    public internal(set) var updates = 0
+    /// Draws exploration and policy noise.
+    public var generator: Generator
+
+    public internal(set) var actor: MLP
+    public internal(set) var critics: [MLP]
+    public internal(set) var targetCritics: [MLP]
+    let actorAdam: Adam
+    let criticAdam: Adam
+    let evolution: TopologyEvolution?
+    let actorPruning: [PolynomialPruningSchedule?]?
+    let criticPruning: [PolynomialPruningSchedule?]?
+    let targetTopology: TargetTopology
+
+    let batchSize: Int
+    /// Feature-major scratch of one batch: actions, log-probs, noise, targets.
+    let batchAction: FloatBuffer, batchNoise: FloatBuffer, batchLogProb: FloatBuffer, targetQ: FloatBuffer
+    let lossGradient: FloatBuffer, actionGradient: FloatBuffer
+    /// Batch-of-one scratch for acting.
+    let actNoise: FloatBuffer, actAction: FloatBuffer, actLogProb: FloatBuffer
+    /// Training FLOPs so far, counted as the papers do (see `NetworkCost`).
+    public internal(set) var trainingFLOPs: Double = 0
+
+    init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double], totalUpdates: Int,
+         actorOutputs: Int, seed: UInt64) throws {
+        try config.validate()
+        self.config = config
+        self.observationSize = observationSize
+        self.actionSize = actionLow.count
+        bounds = ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) })
+        var g = Generator(seed: seed)
+        let factory = NetworkFactory(config: config, totalUpdates: totalUpdates)
+        let actorSpec = try factory.spec(input: observationSize, output: actorOutputs, sparsity: config.effectiveActorSparsity)
+        let criticSpec = try factory.spec(input: observationSize + actionSize, output: 1, sparsity: config.effectiveCriticSparsity)
+        actor = MLP(spec: actorSpec, generator: &g)
+        critics = [MLP(spec: criticSpec, generator: &g), MLP(spec: criticSpec, generator: &g)]
+        targetCritics = critics.map { $0.copy() }
+        actorAdam = factory.adam(learningRate: config.actorLR)
+        criticAdam = factory.adam(learningRate: config.criticLR)
+        evolution = factory.evolution
+        actorPruning = try factory.pruningSchedules(for: actorSpec, sparsity: config.effectiveActorSparsity)
+        criticPruning = try factory.pruningSchedules(for: criticSpec, sparsity: config.effectiveCriticSparsity)
+        targetTopology = factory.targetTopology
+        generator = g.derived(0x5EED)
+        batchSize = config.batchSize
+        let A = actionSize, B = config.batchSize
+        batchAction = FloatBuffer(count: A * B); batchNoise = FloatBuffer(count: A * B)
+        batchLogProb = FloatBuffer(count: B); targetQ = FloatBuffer(count: B)
+        lossGradient = FloatBuffer(count: B); actionGradient = FloatBuffer(count: A * B)
+        actNoise = FloatBuffer(count: A); actAction = FloatBuffer(count: A); actLogProb = FloatBuffer(count: 1)
+    }
+
+    /// Networks by name, for accounting, checks and checkpoints (targets included).
+    public var namedNetworks: [(name: String, network: MLP)] {
+        [("actor", actor), ("critic1", critics[0]), ("critic2", critics[1]),
+         ("target_critic1", targetCritics[0]), ("target_critic2", targetCritics[1])]
+    }
+
+    /// Live weights and biases of the trained networks (actor + critics; targets excluded, as the papers count).
+    public var liveParameters: Int {
+        ([actor] + critics).reduce(0) { (sum: Int, net: MLP) in sum + net.cost.liveWeights + net.cost.biases }
+    }
+
+    /// Overall weight sparsity of a network.
+    public static func sparsity(of net: MLP) -> Double {
+        let live = net.layers.reduce(0) { $0 + $1.liveConnections }
+        let all = net.layers.reduce(0) { $0 + $1.shape.count }
+        return 1 - Double(live) / Double(all)
+    }
+
+    // MARK: shared steps
+
+    /// Writes (s, a) into a critic's input rows: observation rows first, then action rows (feature-major).
+    func fillCriticInput(_ ws: Workspace, observations: UnsafePointer<Float>, actions: UnsafePointer<Float>) {
+        let B = ws.batch
+        ws.input.pointer.update(from: observations, count: observationSize * B)
+        (ws.input.pointer + observationSize * B).update(from: actions, count: actionSize * B)
+    }
+
+    /// One regression step of every critic toward `targetQ` on (s, a) of the batch; returns (sum of losses, mean Q).
+    func trainCritics(_ batch: ReplayBatch) throws -> (loss: Double, meanQ: Double) {
+        var total = 0.0, meanQ = 0.0
+        for (k, critic) in critics.enumerated() {
+            let ws = critic.workspace(batch: batchSize)
+            fillCriticInput(ws, observations: batch.observations, actions: batch.actions)
+            critic.forward(ws)
+            let loss = meanSquaredError(prediction: ws.output.pointer, target: targetQ.pointer, count: batchSize,
+                                        gradient: ws.outputGradient.pointer)
+            guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "critic\(k + 1)", value: Double(loss)) }
+            if k == 0 { for b in 0..<batchSize { meanQ += Double(ws.output[b]) }; meanQ /= Double(batchSize) }
+            critic.backward(ws)
+            criticAdam.step(critic)
+            evolveTopology(critic, workspace: ws, pruning: criticPruning)
+            total += Double(loss)
+        }
+        return (total, meanQ)
+    }
+
+    /// Topology evolution or pruning after a network's optimizer step (the schedules decide whether anything happens).
+    func evolveTopology(_ net: MLP, workspace: Workspace, pruning: [PolynomialPruningSchedule?]?) {
+        if let evolution { net.updateTopology(evolution, step: updates, workspace: workspace, generator: &generator) }
+        if let pruning { net.pruneByMagnitude(pruning, step: updates) }
+    }
+
+    /// Adds this update's FLOPs as the papers count them (`LayerCost`: forward 2·live·batch, backward twice that):
+    /// training of each critic, forward passes of the target networks, and on actor steps the actor's training
+    /// plus the critic forward and input-gradient passes it needs. Computed from the current live counts each
+    /// update (O(layers), no allocation), so topology and target-sparsity changes count from the step they happen.
+    func countFLOPs(actorSteps: Double, targetActor: MLP?) {
+        let B = batchSize
+        func forward(_ n: MLP) -> Double {
+            n.layers.reduce(0.0) { $0 + Double(LayerCost(shape: $1.shape, liveWeights: $1.liveConnections).forwardFLOPs(batch: B)) }
+        }
+        func training(_ n: MLP) -> Double {
+            n.layers.enumerated().reduce(0.0) { sum, e in
+                let c = LayerCost(shape: e.element.shape, liveWeights: e.element.liveConnections)
+                return sum + Double(c.forwardFLOPs(batch: B) + c.backwardFLOPs(batch: B, inputGradient: e.offset > 0))
+            }
+        }
+        var flops = critics.reduce(0.0) { $0 + training($1) } + targetCritics.reduce(0.0) { $0 + forward($1) }
+        flops += targetActor.map(forward) ?? forward(actor)  // the next-state actions
+        if actorSteps > 0 {
+            // Actor training, plus a critic forward and a backward pass for the action gradient (≈ 2 forwards).
+            flops += actorSteps * (training(actor) + critics.reduce(0.0) { $0 + 3 * forward($1) })
+        }
+        trainingFLOPs += flops
+    }
+
+    /// Soft (or, with τ = 1, hard) target update following the method's target-topology convention.
+    func updateTargets(_ targets: [MLP], toward online: [MLP]) {
+        for (t, o) in zip(targets, online) { t.softUpdate(toward: o, tau: Float(config.tau), topology: targetTopology) }
+    }
+
+    /// Converts an observation (Double) into a batch-of-one network input.
+    func loadObservation(_ observation: UnsafeBufferPointer<Double>, into ws: Workspace) {
+        precondition(observation.count == observationSize)
+        for i in 0..<observationSize { ws.input[i] = Float(observation[i]) }
+    }
+
+    // MARK: checkpoint state
+
+    /// Everything that changes during training, for an exact resume.
+    func encodeState(into w: inout ByteWriter) throws {
+        w.write(updates)
+        w.write(generator.stateWords)
+        w.write(trainingFLOPs)
+        for net in [actor, critics[0], critics[1], targetCritics[0], targetCritics[1]] {
+            w.write(bytes: try NetworkArchive.encode(net))
+        }
+    }
+
+    func decodeNetwork(_ r: inout ByteReader, like current: MLP, name: String) throws -> MLP {
+        let net: MLP
+        do { net = try NetworkArchive.decode(try r.readBytes()).network } catch let e as FormatError { throw e } catch {
+            throw FormatError.corrupt("\(name): \(error)")
+        }
+        guard net.spec.widths == current.spec.widths else {
+            throw FormatError.corrupt("\(name) has widths \(net.spec.widths), this run's has \(current.spec.widths)")
+        }
+        return net
+    }
+
+    func decodeState(from r: inout ByteReader) throws {
+        updates = try r.read(Int.self)
+        let words = try r.read([UInt64].self)
+        guard words.count == 4 else { throw FormatError.corrupt("generator state") }
+        generator = Generator(stateWords: words)
+        trainingFLOPs = try r.read(Double.self)
+        actor = try decodeNetwork(&r, like: actor, name: "actor")
+        critics = [try decodeNetwork(&r, like: critics[0], name: "critic1"), try decodeNetwork(&r, like: critics[1], name: "critic2")]
+        targetCritics = [try decodeNetwork(&r, like: critics[0], name: "target_critic1"),
+                         try decodeNetwork(&r, like: critics[1], name: "target_critic2")]
+    }
+}
+
+/// The interface the training loop uses.
+public protocol OffPolicyAgent: AnyObject {
+    var config: AgentConfig { get }
+    var updates: Int { get }
+    var liveParameters: Int { get }
+    var trainingFLOPs: Double { get }
+    var namedNetworks: [(name: String, network: MLP)] { get }
+    /// An action for one observation: exploratory (sampled / noisy) or deterministic (evaluation).
+    func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>)
+    /// One gradient update on a batch.
+    func update(_ batch: ReplayBatch) throws -> UpdateMetrics
+    func encode(into w: inout ByteWriter) throws
+    func decode(from r: inout ByteReader) throws
+}
+
+/// Builds the agent a config names.
+public func makeAgent(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
+                      totalUpdates: Int, seed: UInt64) throws -> any OffPolicyAgent {
+    switch config.algorithm {
+    case .sac: return try SAC(config: config, observationSize: observationSize, actionLow: actionLow,
+                              actionHigh: actionHigh, totalUpdates: totalUpdates, seed: seed)
+    case .td3: return try TD3(config: config, observationSize: observationSize, actionLow: actionLow,
+                              actionHigh: actionHigh, totalUpdates: totalUpdates, seed: seed)
+    }
+}

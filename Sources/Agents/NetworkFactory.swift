@@ -1,0 +1,136 @@
+import NeuralNet
+import SparrowCore
+
+/// Builds the actor and critic networks of an agent from its config: widths, activation, per-layer backend and
+/// density, initialisation, and the topology-evolution or pruning schedule of the method.
+public struct NetworkFactory {
+    public let config: AgentConfig
+    /// Gradient updates the run will perform (schedules are in update steps).
+    public let totalUpdates: Int
+
+    public init(config: AgentConfig, totalUpdates: Int) {
+        self.config = config
+        self.totalUpdates = max(totalUpdates, 1)
+    }
+
+    var activation: Activation {
+        switch config.activation {
+        case .relu: return .relu
+        case .tanh: return .tanh
+        case .leakyRelu: return .leakyReLU(slope: Float(config.leakySlope))
+        }
+    }
+
+    static func weightInit(_ name: AgentConfig.InitName) -> WeightInit {
+        switch name {
+        case .pytorch: return .pytorchLinear
+        case .xavier: return .xavierUniform
+        case .sparsityAware: return .sparsityAware
+        case .zero: return .zero
+        }
+    }
+
+    /// Whether the method keeps every layer dense (no sparse backend at all).
+    var isDense: Bool { config.method == .dense }
+
+    /// The spec of one network (input → hidden… → output) at `sparsity`.
+    public func spec(input: Int, output: Int, sparsity: Double) throws -> MLPSpec {
+        let widths = [input] + config.hidden + [output]
+        let shapes = (0..<widths.count - 1).map { LayerShape(fanIn: widths[$0], fanOut: widths[$0 + 1]) }
+        let initialization = Self.weightInit(config.initialization)
+        let topology: InitialTopology = config.bernoulliTopology ? .bernoulli : .exactCount
+        func dense() -> LayerSpec { LayerSpec(backend: .dense, density: 1, initialization: initialization) }
+        let sparseBackend: LayerBackend = config.backend == .dense ? .masked : config.backend
+        var forcedDense = Set<Int>()
+        if config.denseInputLayer { forcedDense.insert(0) }
+        if config.denseOutputLayer { forcedDense.insert(shapes.count - 1) }
+
+        let layers: [LayerSpec]
+        if isDense || (sparsity == 0 && config.method != .prune && config.distribution != .erEpsilon) {
+            layers = shapes.map { _ in dense() }
+        } else if config.method == .prune {
+            // Gradual pruning starts dense; prunable layers use a topology-capable backend at density 1.
+            layers = shapes.indices.map { l in
+                forcedDense.contains(l) ? dense()
+                    : LayerSpec(backend: sparseBackend, density: 1, initialization: initialization,
+                                momentPolicy: config.moments)
+            }
+        } else {
+            let densities: [Double]
+            if config.distribution == .erEpsilon {
+                var k = 0
+                densities = shapes.indices.map { l in
+                    if forcedDense.contains(l) { return 1 }
+                    defer { k += 1 }
+                    let eps = config.erEpsilon.isEmpty ? 1 : config.erEpsilon[min(k, config.erEpsilon.count - 1)]
+                    return erdosRenyiEpsilonDensity(shape: shapes[l], epsilon: eps)
+                }
+            } else {
+                let distribution: SparsityDistribution
+                switch config.distribution {
+                case .uniform: distribution = .uniform
+                case .er: distribution = .erdosRenyi
+                default: distribution = .erdosRenyiKernel
+                }
+                do {
+                    densities = try layerDensities(shapes: shapes, sparsity: sparsity, distribution: distribution,
+                                                   dense: forcedDense)
+                } catch { throw ConfigError("cannot reach sparsity \(sparsity) for layers \(widths): \(error)") }
+            }
+            layers = shapes.indices.map { l in
+                densities[l] >= 1 ? dense()
+                    : LayerSpec(backend: sparseBackend, density: densities[l], initialization: initialization,
+                                topology: topology, momentPolicy: config.moments)
+            }
+        }
+        return MLPSpec(widths: widths, activation: activation, outputActivation: .identity, layers: layers)
+    }
+
+    /// Dynamic topology for ds, tows, set and rigl; nil for the others.
+    public var evolution: TopologyEvolution? {
+        switch config.method {
+        case .dense, .static, .prune: return nil
+        case .ds, .tows, .set, .rigl: break
+        }
+        let stop = config.updateStop.map { Int($0 * Double(totalUpdates)) }
+        let schedule = TopologyUpdateSchedule(period: config.updateInterval, offset: config.updateOffset % config.updateInterval,
+                                              stopStep: stop, finalDropWithoutRegrow: config.finalDrop)
+        let fraction: DropFractionSchedule = config.dropSchedule == .cosine
+            ? .cosine(initial: config.dropFraction, endStep: stop ?? totalUpdates)
+            : .constant(config.dropFraction)
+        return TopologyEvolution(schedule: schedule, dropFraction: fraction,
+                                 drop: config.drop == .signed ? .signedMagnitude : .magnitude,
+                                 grow: config.grow == .gradient ? .gradient : .random,
+                                 grownInitialization: Self.weightInit(config.growInit))
+    }
+
+    /// Zhu & Gupta pruning schedules (one per layer, nil for layers that stay dense) for the prune method.
+    public func pruningSchedules(for spec: MLPSpec, sparsity: Double) throws -> [PolynomialPruningSchedule?]? {
+        guard config.method == .prune else { return nil }
+        let shapes = spec.shapes
+        var forcedDense = Set(spec.layers.indices.filter { spec.layers[$0].backend == .dense })
+        let distribution: SparsityDistribution = config.distribution == .uniform ? .uniform
+            : config.distribution == .er ? .erdosRenyi : .erdosRenyiKernel
+        let finals: [Double]
+        do {
+            finals = try layerDensities(shapes: shapes, sparsity: sparsity, distribution: distribution, dense: forcedDense)
+                .map { 1 - $0 }
+        } catch { throw ConfigError("cannot reach sparsity \(sparsity) for pruning: \(error)") }
+        let begin = Int(config.pruneBegin * Double(totalUpdates)), end = max(begin + 1, Int(config.pruneEnd * Double(totalUpdates)))
+        forcedDense.formUnion(finals.indices.filter { finals[$0] <= 0 })
+        return shapes.indices.map { l in
+            forcedDense.contains(l) ? nil
+                : PolynomialPruningSchedule(initialSparsity: 0, finalSparsity: finals[l], beginStep: begin, endStep: end,
+                                            frequency: config.pruneFrequency)
+        }
+    }
+
+    public func adam(learningRate: Double) -> Adam {
+        Adam(learningRate: Float(learningRate), epsilon: Float(config.adamEpsilon), weightDecay: Float(config.weightDecay),
+             decoupledWeightDecay: config.decoupledWeightDecay)
+    }
+
+    public var targetTopology: TargetTopology {
+        config.targetTopology == .maintain ? .maintainSparsity : .copyOnline
+    }
+}

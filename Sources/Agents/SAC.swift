@@ -1,0 +1,142 @@
+import Foundation
+import NeuralNet
+import SparrowCore
+
+/// Soft Actor-Critic (Haarnoja et al. 2018) with twin Q networks, target critics, a squashed Gaussian policy and
+/// a fixed or learned temperature α — over dense, masked or truly sparse layers.
+///
+/// One update, in the order of the reference implementations (CleanRL / ANF `sac.py`):
+/// 1. a′ ~ π(·|s′), y = scale·r + γ·(1 − terminated)·(min_k Q̄_k(s′, a′) − α·log π(a′|s′))
+/// 2. each critic: MSE(Q_k(s, a), y), Adam step, then its topology update (if the method evolves one)
+/// 3. actor (every `policy-delay` updates is TD3's; SAC updates every step): a ~ π(·|s) reparameterised,
+///    loss = mean(α·log π(a|s) − min_k Q_k(s, a)), Adam step, topology update
+/// 4. temperature (if auto-tuned): loss = −mean(log α · (log π + H̄)) with H̄ = −|A| by default (SB3 form)
+/// 5. every `target-update-interval` updates: Q̄_k ← τ·Q_k + (1 − τ)·Q̄_k (τ = 1: hard copy, Sokar's DS-SAC)
+public final class SAC: ActorCriticAgent, OffPolicyAgent {
+    let head: GaussianTanhHead
+    /// log α as a one-element tensor, so Adam keeps its moments like any other parameter.
+    let logAlpha: ParameterTensor
+    let alphaAdam: Adam
+    public var alpha: Double { Double(Foundation.exp(logAlpha.values[0])) }
+    var targetEntropy: Double { config.targetEntropy ?? -Double(actionSize) }
+
+    public init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
+                totalUpdates: Int, seed: UInt64) throws {
+        let bounding: LogStdBounding = config.logStdBounding == .tanh
+            ? .tanhRescale(min: Float(config.logStdMin), max: Float(config.logStdMax))
+            : .clamp(min: Float(config.logStdMin), max: Float(config.logStdMax))
+        let A = actionLow.count
+        logAlpha = ParameterTensor(values: [Float(Foundation.log(max(config.alpha, 1e-12)))])
+        alphaAdam = Adam(learningRate: Float(config.alphaLR))
+        head = GaussianTanhHead(bounds: ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) }),
+                                logStd: bounding)
+        try super.init(config: config, observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh,
+                       totalUpdates: totalUpdates, actorOutputs: 2 * A, seed: seed)
+    }
+
+    public func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
+        let ws = actor.workspace(batch: 1)
+        loadObservation(observation, into: ws)
+        actor.forward(ws)
+        if deterministic {
+            head.meanAction(ws.output.pointer, batch: 1, action: action.baseAddress!)
+        } else {
+            for j in 0..<actionSize { actNoise[j] = Float(generator.normal()) }
+            head.sample(ws.output.pointer, noise: actNoise.pointer, batch: 1, action: action.baseAddress!,
+                        logProb: actLogProb.pointer)
+        }
+    }
+
+    /// Fills `batchNoise` with ε ~ N(0, 1) and samples actions and log-probs from the actor on `observations`.
+    private func samplePolicy(_ observations: UnsafePointer<Float>) -> Workspace {
+        let B = batchSize
+        let ws = actor.workspace(batch: B)
+        ws.input.pointer.update(from: observations, count: observationSize * B)
+        actor.forward(ws)
+        for i in 0..<actionSize * B { batchNoise[i] = Float(generator.normal()) }
+        head.sample(ws.output.pointer, noise: batchNoise.pointer, batch: B, action: batchAction.pointer,
+                    logProb: batchLogProb.pointer)
+        return ws
+    }
+
+    public func update(_ batch: ReplayBatch) throws -> UpdateMetrics {
+        updates += 1
+        let B = batchSize
+        let a = Float(alpha), gamma = Float(config.gamma), scale = Float(config.rewardScale)
+        var m = UpdateMetrics()
+
+        // 1. Soft Bellman target from the target critics.
+        _ = samplePolicy(batch.nextObservations)
+        for b in 0..<B { targetQ[b] = .infinity }
+        for target in targetCritics {
+            let ws = target.workspace(batch: B)
+            fillCriticInput(ws, observations: batch.nextObservations, actions: batchAction.pointer)
+            target.forward(ws)
+            for b in 0..<B { targetQ[b] = min(targetQ[b], ws.output[b]) }
+        }
+        for b in 0..<B {
+            targetQ[b] = scale * batch.rewards[b] + gamma * batch.notTerminated[b] * (targetQ[b] - a * batchLogProb[b])
+        }
+
+        // 2. Critics.
+        (m.criticLoss, m.meanQ) = try trainCritics(batch)
+
+        // 3. Actor: maximise min_k Q_k(s, π(s)) − α log π.
+        let actorWS = samplePolicy(batch.observations)
+        let q1 = critics[0].workspace(batch: B), q2 = critics[1].workspace(batch: B)
+        for (critic, ws) in zip(critics, [q1, q2]) {
+            fillCriticInput(ws, observations: batch.observations, actions: batchAction.pointer)
+            critic.forward(ws)
+        }
+        var actorLoss = 0.0
+        let invB = 1 / Float(B)
+        for b in 0..<B {
+            let first = q1.output[b] <= q2.output[b]
+            let minQ = first ? q1.output[b] : q2.output[b]
+            actorLoss += Double(a * batchLogProb[b] - minQ)
+            q1.outputGradient[b] = first ? -invB : 0
+            q2.outputGradient[b] = first ? 0 : -invB
+            lossGradient[b] = a * invB  // ∂loss/∂log π
+        }
+        actorLoss /= Double(B)
+        guard actorLoss.isFinite else { throw NonFiniteLossError(update: updates, network: "actor", value: actorLoss) }
+        for (critic, ws) in zip(critics, [q1, q2]) { critic.backward(ws, parameterGradients: false, inputGradient: true) }
+        let offset = observationSize * B
+        for i in 0..<actionSize * B { actionGradient[i] = q1.inputGradient[offset + i] + q2.inputGradient[offset + i] }
+        head.backward(actorWS.output.pointer, noise: batchNoise.pointer, batch: B, actionGradient: actionGradient.pointer,
+                      logProbGradient: lossGradient.pointer, into: actorWS.outputGradient.pointer)
+        actor.backward(actorWS)
+        actorAdam.step(actor)
+        evolveTopology(actor, workspace: actorWS, pruning: actorPruning)
+        m.actorLoss = actorLoss
+
+        // 4. Temperature.
+        if config.autotuneAlpha {
+            var meanTerm = 0.0
+            for b in 0..<B { meanTerm += Double(batchLogProb[b]) + targetEntropy }
+            meanTerm /= Double(B)
+            m.alphaLoss = -Double(logAlpha.values[0]) * meanTerm
+            logAlpha.gradients[0] = Float(-meanTerm)
+            alphaAdam.step(logAlpha)
+        }
+        m.alpha = alpha
+
+        // 5. Targets.
+        if updates % config.targetUpdateInterval == 0 { updateTargets(targetCritics, toward: critics) }
+        countFLOPs(actorSteps: 1, targetActor: nil)
+        return m
+    }
+
+    public func encode(into w: inout ByteWriter) throws {
+        try encodeState(into: &w)
+        w.write(logAlpha.values); w.write(logAlpha.firstMoment); w.write(logAlpha.secondMoment); w.write(logAlpha.step)
+    }
+
+    public func decode(from r: inout ByteReader) throws {
+        try decodeState(from: &r)
+        let v = try r.read([Float].self), m1 = try r.read([Float].self), m2 = try r.read([Float].self)
+        let step = try r.read(Int.self)
+        guard v.count == 1, m1.count == 1, m2.count == 1 else { throw FormatError.corrupt("temperature state") }
+        logAlpha.restore(values: v, firstMoment: m1, secondMoment: m2, step: step)
+    }
+}

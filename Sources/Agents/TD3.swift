@@ -1,0 +1,112 @@
+import Foundation
+import NeuralNet
+import SparrowCore
+
+/// Twin Delayed DDPG (Fujimoto et al. 2018) — the base of Sokar's DS-TD3 and Grooten's TowS-TD3.
+///
+/// One update, in the order of Sokar's `DS_TD3.py` / ANF's `anf_td3.py`:
+/// 1. a′ = clip(π̄(s′) + clip(N(0, σ·scale), ±c·scale), low, high); y = scale·r + γ(1 − terminated)·min_k Q̄_k(s′, a′)
+/// 2. each critic: MSE(Q_k(s, a), y), Adam step, topology update
+/// 3. every `policy-delay` updates: actor loss −mean Q_1(s, π(s)), Adam step, topology update; then soft updates of
+///    the target critics and the target actor.
+/// Exploration: a = clip(π(s) + N(0, exploration-noise·scale), low, high).
+public final class TD3: ActorCriticAgent, OffPolicyAgent {
+    let head: DeterministicTanhHead
+    /// Set right after the base initialiser builds the actor (a deep copy of it).
+    public internal(set) var targetActor: MLP!
+
+    public init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
+                totalUpdates: Int, seed: UInt64) throws {
+        head = DeterministicTanhHead(bounds: ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) }))
+        try super.init(config: config, observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh,
+                       totalUpdates: totalUpdates, actorOutputs: actionLow.count, seed: seed)
+        targetActor = actor.copy()
+    }
+
+    override public var namedNetworks: [(name: String, network: MLP)] {
+        super.namedNetworks + [("target_actor", targetActor)]
+    }
+
+    public func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
+        let ws = actor.workspace(batch: 1)
+        loadObservation(observation, into: ws)
+        actor.forward(ws)
+        head.action(ws.output.pointer, batch: 1, into: action.baseAddress!)
+        guard !deterministic else { return }
+        for j in 0..<actionSize {
+            let noise = Float(generator.normal() * config.explorationNoise) * bounds.scale[j]
+            let lo = bounds.offset[j] - bounds.scale[j], hi = bounds.offset[j] + bounds.scale[j]
+            action[j] = min(max(action[j] + noise, lo), hi)
+        }
+    }
+
+    public func update(_ batch: ReplayBatch) throws -> UpdateMetrics {
+        updates += 1
+        let B = batchSize
+        let gamma = Float(config.gamma), scale = Float(config.rewardScale)
+        var m = UpdateMetrics()
+
+        // 1. Target with smoothed target-policy actions.
+        let tws = targetActor.workspace(batch: B)
+        tws.input.pointer.update(from: batch.nextObservations, count: observationSize * B)
+        targetActor.forward(tws)
+        head.action(tws.output.pointer, batch: B, into: batchAction.pointer)
+        for j in 0..<actionSize {
+            let s = bounds.scale[j], lo = bounds.offset[j] - s, hi = bounds.offset[j] + s
+            let clip = Float(config.noiseClip) * s
+            for b in 0..<B {
+                let noise = min(max(Float(generator.normal() * config.policyNoise) * s, -clip), clip)
+                batchAction[j * B + b] = min(max(batchAction[j * B + b] + noise, lo), hi)
+            }
+        }
+        for b in 0..<B { targetQ[b] = .infinity }
+        for target in targetCritics {
+            let ws = target.workspace(batch: B)
+            fillCriticInput(ws, observations: batch.nextObservations, actions: batchAction.pointer)
+            target.forward(ws)
+            for b in 0..<B { targetQ[b] = min(targetQ[b], ws.output[b]) }
+        }
+        for b in 0..<B { targetQ[b] = scale * batch.rewards[b] + gamma * batch.notTerminated[b] * targetQ[b] }
+
+        // 2. Critics.
+        (m.criticLoss, m.meanQ) = try trainCritics(batch)
+
+        // 3. Delayed actor and target updates.
+        let actorStep = updates % config.policyDelay == 0
+        if actorStep {
+            let aws = actor.workspace(batch: B)
+            aws.input.pointer.update(from: batch.observations, count: observationSize * B)
+            actor.forward(aws)
+            head.action(aws.output.pointer, batch: B, into: batchAction.pointer)
+            let q = critics[0].workspace(batch: B)
+            fillCriticInput(q, observations: batch.observations, actions: batchAction.pointer)
+            critics[0].forward(q)
+            var loss = 0.0
+            for b in 0..<B { loss -= Double(q.output[b]); q.outputGradient[b] = -1 / Float(B) }
+            loss /= Double(B)
+            guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "actor", value: loss) }
+            critics[0].backward(q, parameterGradients: false, inputGradient: true)
+            let offset = observationSize * B
+            for i in 0..<actionSize * B { actionGradient[i] = q.inputGradient[offset + i] }
+            head.backward(aws.output.pointer, batch: B, actionGradient: actionGradient.pointer, into: aws.outputGradient.pointer)
+            actor.backward(aws)
+            actorAdam.step(actor)
+            evolveTopology(actor, workspace: aws, pruning: actorPruning)
+            m.actorLoss = loss
+            updateTargets(targetCritics, toward: critics)
+            updateTargets([targetActor], toward: [actor])
+        }
+        countFLOPs(actorSteps: actorStep ? 1 : 0, targetActor: targetActor)
+        return m
+    }
+
+    public func encode(into w: inout ByteWriter) throws {
+        try encodeState(into: &w)
+        w.write(bytes: try NetworkArchive.encode(targetActor))
+    }
+
+    public func decode(from r: inout ByteReader) throws {
+        try decodeState(from: &r)
+        targetActor = try decodeNetwork(&r, like: actor, name: "target_actor")
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// `sparrow train`: the main job.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a (sparse) SAC or TD3 agent.",
+        discussion: """
+            Settings resolve as: preset (the paper's hyperparameters) ← --config file ← flags. The run directory \
+            receives config.json, metrics.csv, evaluations.csv, checkpoint.sparrow and, when done, summary.json. \
+            SIGINT/SIGTERM write a checkpoint and exit; --resume continues exactly where the run stopped.
+            """)
+
+    @OptionGroup var options: TrainOptions
+
+    @Option(name: .customLong("run-dir"), help: "Run directory (default runs/ENV_PRESET_sSPARSITY_seedN).")
+    var runDir: String?
+
+    @Flag(help: "Continue the run in --run-dir from its checkpoint (starts fresh if it has none).")
+    var resume = false
+
+    @Flag(name: .customLong("progress"), inversion: .prefixedNo,
+          help: "Progress bar (default on a terminal; plain periodic lines otherwise).")
+    var progressBar: Bool?
+
+    func run() throws {
+        let config = try options.resolve()
+        let dir = runDir ?? "runs/\(config.env)_\(config.preset)_s\(config.agent.sparsity)_seed\(config.seed)"
+        StopSignal.install()
+        let trainer: Trainer
+        do { trainer = try Trainer(config: config, runDirectory: dir, resume: resume) } catch { throw CLIError("\(error)") }
+        let mode: ProgressReporter.Mode? = progressBar.map { $0 ? .bar : .lines }
+        let reporter = ProgressReporter(total: config.steps, label: "\(config.env) \(config.preset)", mode: mode)
+        if trainer.step > 0 { reporter.message("resuming \(dir) at step \(trainer.step)") } else {
+            reporter.message("training \(config.preset) on \(config.env) for \(config.steps) steps → \(dir)")
+        }
+        let summary: TrainSummary
+        do { summary = try trainer.run(progress: reporter) } catch { throw CLIError("\(error)") }
+        switch summary.outcome {
+        case .finished:
+            let score = summary.finalScore.map { String(format: "%.2f", $0) } ?? "n/a"
+            reporter.message("done: \(summary.step) steps, final score (mean of the last 10% of evaluations) \(score); \(dir)")
+        case .interrupted:
+            reporter.message("stopped at step \(summary.step); resume with: sparrow train --run-dir \(dir) --resume")
+        }
+    }
+}
+
+/// `sparrow eval`: evaluate a trained agent.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a run's (or checkpoint's) agent with its deterministic policy.",
+        discussion: "Prints mean and standard deviation of the return; the last line is JSON.")
+
+    @Argument(help: "Run directory or checkpoint file.") var path: String
+    @Option(help: "Episodes.") var episodes: Int = 10
+    @Option(help: "Seed of the evaluation environment.") var seed: UInt64 = 12345
+
+    func validate() throws {
+        guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
+    }
+
+    func run() throws {
+        let file = CheckpointFile.locate(path)
+        guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint at \(file)") }
+        do {
+            let (config, agent) = try Trainer.loadAgent(checkpoint: file)
+            let env = try makeEvalEnvironment(config.env)
+            let returns = try Trainer.evaluate(agent: agent, env: env, episodes: episodes, seed: seed)
+            let mean = returns.reduce(0, +) / Double(returns.count)
+            let std = (returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count)).squareRoot()
+            print(String(format: "%@ %@: %d episodes, return %.2f ± %.2f", config.env, config.preset, episodes, mean, std))
+            var o = JSONObject()
+            o.add("env", config.env); o.add("preset", config.preset); o.add("episodes", episodes)
+            o.add("mean_return", mean); o.add("std_return", std); o.add("returns", returns)
+            print(o.text)
+        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+    }
+}
+
+import Environments
+func makeEvalEnvironment(_ name: String) throws -> LocomotionEnv { try makeEnvironment(name) }

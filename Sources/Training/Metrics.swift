@@ -1,0 +1,74 @@
+import Foundation
+
+/// One row of `metrics.csv` (one per log interval).
+public struct MetricsRow: Equatable, Sendable {
+    public var step = 0
+    public var wallTime = 0.0
+    public var stepsPerSecond = 0.0
+    /// Mean return of the training episodes that ended in this interval (empty if none ended).
+    public var episodeReturn: Double?
+    /// The latest evaluation's mean return.
+    public var evalReturn: Double?
+    public var criticLoss: Double?
+    public var actorLoss: Double?
+    public var alpha: Double?
+    public var meanQ: Double?
+    public var liveParameters = 0
+    public var actorSparsity = 0.0
+    public var criticSparsity = 0.0
+    public var trainingFLOPs = 0.0
+
+    public static let header = "step,wall_time_s,steps_per_s,episode_return,eval_return,critic_loss,actor_loss,alpha,"
+        + "mean_q,live_params,actor_sparsity,critic_sparsity,training_flops"
+
+    public var csv: String {
+        func f(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "" } ?? "" }
+        return [String(step), String(format: "%.3f", wallTime), String(format: "%.1f", stepsPerSecond), f(episodeReturn),
+                f(evalReturn), f(criticLoss), f(actorLoss), f(alpha), f(meanQ), String(liveParameters),
+                String(format: "%.6f", actorSparsity), String(format: "%.6f", criticSparsity),
+                String(format: "%.6e", trainingFLOPs)].joined(separator: ",")
+    }
+}
+
+/// One evaluation (a row of `evaluations.csv`).
+public struct Evaluation: Equatable, Sendable {
+    public var step: Int
+    public var meanReturn: Double
+    public var stdReturn: Double
+    public var episodes: Int
+
+    public static let header = "step,mean_return,std_return,episodes"
+    public var csv: String { "\(step),\(meanReturn),\(stdReturn),\(episodes)" }
+
+    /// The papers' final score: the mean of the last 10% of evaluations (at least one).
+    public static func finalScore(_ evaluations: [Evaluation]) -> Double? {
+        guard !evaluations.isEmpty else { return nil }
+        let n = max(1, Int((Double(evaluations.count) * 0.1).rounded(.up)))
+        let tail = evaluations.suffix(n)
+        return tail.reduce(0) { $0 + $1.meanReturn } / Double(tail.count)
+    }
+}
+
+/// Appends CSV rows to a file, keeping only rows up to a step when a run resumes (rows written after its
+/// checkpoint would otherwise appear twice).
+struct CSVLog {
+    let path: String
+    let header: String
+
+    func start(keepingRowsUpTo step: Int?) throws {
+        var lines = [header]
+        if let step, let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            for line in text.split(separator: "\n").dropFirst() {
+                if let s = Int(line.prefix { $0 != "," }), s <= step { lines.append(String(line)) }
+            }
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func append(_ row: String) {
+        guard let h = FileHandle(forWritingAtPath: path) else { return }
+        h.seekToEndOfFile()
+        h.write(Data((row + "\n").utf8))
+        try? h.close()
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import SparrowCore
+import XCTest
+@testable import Training
+
+final class BadInputTests: XCTestCase {
+    func assertConfigError(_ body: @autoclosure () throws -> Any, _ fragment: String, line: UInt = #line) {
+        XCTAssertThrowsError(try body(), line: line) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains(fragment), "'\(fragment)' not in: \(text)", line: line)
+            XCTAssertFalse(text.contains("\n"), "one line expected: \(text)", line: line)
+        }
+    }
+
+    func testConfigResolutionErrorsNameTheProblem() throws {
+        assertConfigError(try TrainConfig.resolve(preset: "tows-sax", env: nil, file: nil, flags: [:]),
+                          "unknown preset 'tows-sax'; valid: dense-sac, dense-td3")
+        assertConfigError(try TrainConfig.resolve(preset: nil, env: "Hoper-v5", file: nil, flags: [:]),
+                          "unknown environment 'Hoper-v5'; valid: Hopper-v5")
+        assertConfigError(try smallConfig("tows-sac", ["sparsity": 1.0]), "sparsity must be in [0, 1), got 1.0")
+        assertConfigError(try smallConfig("tows-sac", ["sparsity": -0.1]), "sparsity must be in [0, 1)")
+        assertConfigError(try smallConfig("tows-sac", ["steps": 0]), "steps must be positive, got 0")
+        assertConfigError(try smallConfig("tows-sac", ["steps": 400]), "start-steps (500) must be below steps (400)")
+        assertConfigError(try smallConfig("tows-sac", ["method": "magic"]),
+                          "config key 'method' has an invalid value; valid: dense, static, ds, tows, set, rigl, prune")
+        assertConfigError(try smallConfig("tows-sac", ["batch-size": "big"]), "config key 'batch-size' has the wrong type")
+        assertConfigError(try TrainConfig.resolve(preset: nil, env: nil, file: ["stepz": 3], flags: [:]),
+                          "unknown key 'stepz' in the config file; valid keys: env, preset, steps")
+        assertConfigError(try smallConfig("dense-sac", ["sparsity": 0.5]), "method dense takes no sparsity")
+    }
+
+    func testConfigFileAndFlagsOverrideThePresetInOrder() throws {
+        let c = try TrainConfig.resolve(preset: nil, env: nil, file: ["preset": "ds-td3", "env": "ant", "batch-size": 64, "steps": 50000],
+                                        flags: ["batch-size": 32])
+        XCTAssertEqual(c.preset, "ds-td3")
+        XCTAssertEqual(c.env, "ant")
+        XCTAssertEqual(c.agent.batchSize, 32)          // flag beats file
+        XCTAssertEqual(c.steps, 50000)                 // file beats preset
+        XCTAssertEqual(c.agent.erEpsilon, [40, 64])    // preset's per-env λ for Ant
+        XCTAssertEqual(c.agent.algorithm, .td3)
+        // The resolved config round-trips through its own JSON.
+        let back = try JSONDecoder().decode(TrainConfig.self, from: Data(try c.json().utf8))
+        XCTAssertEqual(back, c)
+    }
+
+    func testEveryPresetResolvesAndBuildsItsAgent() throws {
+        for name in Presets.names {
+            let c = try smallConfig(name, env: "Hopper-v5", ["steps": 600])
+            let dir = temporaryRunDirectory("preset\(name)")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let t = try Trainer(config: c, runDirectory: dir, resume: false)
+            XCTAssertEqual(try t.run().outcome, .finished, name)
+            let sparsity = c.agent.method == .dense || c.agent.method == .prune ? 0.0 : c.agent.sparsity
+            if c.agent.method != .ds {
+                XCTAssertEqual(t.agent.namedNetworks.count >= 5, true)
+                let actor = t.agent.namedNetworks[0].network
+                let s = 1 - Double(actor.layers.reduce(0) { $0 + $1.liveConnections }) / Double(actor.layers.reduce(0) { $0 + $1.shape.count })
+                XCTAssertEqual(s, sparsity, accuracy: 0.02, "\(name) actor sparsity")
+            }
+        }
+    }
+
+    func checkpointRejection(_ mutate: (inout [UInt8]) -> Void, _ fragment: String, line: UInt = #line) throws {
+        let config = try smallConfig("tows-sac", ["steps": 700])
+        let dir = temporaryRunDirectory("reject\(line)")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Trainer(config: config, runDirectory: dir, resume: false).run()
+        let path = dir + "/checkpoint.sparrow"
+        var bytes = try AtomicFile.read(path)
+        mutate(&bytes)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Trainer(config: config, runDirectory: dir, resume: true), line: line) { error in
+            XCTAssertTrue("\(error)".contains(fragment), "'\(fragment)' not in \(error)", line: line)
+            XCTAssertFalse("\(error)".contains("\n"), line: line)
+        }
+        XCTAssertEqual(try AtomicFile.read(path), bytes, "the checkpoint must be left as it was", line: line)
+        XCTAssertThrowsError(try Trainer.loadAgent(checkpoint: path), line: line)
+    }
+
+    func testCorruptTruncatedAndForeignCheckpointsAreRejectedAndLeftAlone() throws {
+        try checkpointRejection({ $0.removeLast($0.count / 2) }, "truncated")
+        try checkpointRejection({ $0[$0.count - 100] ^= 0x55 }, "checksum mismatch")
+        try checkpointRejection({ $0[8] = 99 }, "format version 99 is not supported")
+        try checkpointRejection({ $0[0] = 0x41 }, "not a Sparrow checkpoint")
+    }
+
+    func testCheckpointOfAnotherEnvOrAlgorithmIsRejected() throws {
+        let config = try smallConfig("tows-sac", ["steps": 700])
+        let dir = temporaryRunDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Trainer(config: config, runDirectory: dir, resume: false).run()
+        let before = try AtomicFile.read(dir + "/checkpoint.sparrow")
+        var otherEnv = config; otherEnv.env = "Hopper-v5"
+        XCTAssertThrowsError(try Trainer(config: otherEnv, runDirectory: dir, resume: true)) {
+            XCTAssertTrue("\($0)".contains("is for env InvertedPendulum-v5, not Hopper-v5"), "\($0)")
+        }
+        let td3 = try smallConfig("tows-td3", ["steps": 700])
+        XCTAssertThrowsError(try Trainer(config: td3, runDirectory: dir, resume: true)) {
+            XCTAssertTrue("\($0)".contains("is for algorithm sac, not td3"), "\($0)")
+        }
+        var other = config; other.agent.batchSize = 7
+        XCTAssertThrowsError(try Trainer(config: other, runDirectory: dir, resume: true)) {
+            XCTAssertTrue("\($0)".contains("batch-size"), "\($0)")
+        }
+        XCTAssertThrowsError(try Trainer(config: config, runDirectory: dir, resume: false)) {
+            XCTAssertTrue("\($0)".contains("already holds a run"), "\($0)")
+        }
+        XCTAssertEqual(try AtomicFile.read(dir + "/checkpoint.sparrow"), before)
+    }
+
+    /// A loss that overflows stops the run naming the step and the network; the last checkpoint stays good.
+    func testNonFiniteLossStopsTheRunAndKeepsTheLastCheckpoint() throws {
+        let config = try smallConfig("dense-sac", ["steps": 2000, "checkpoint-every": 100, "reward-scale": 1e38])
+        let dir = temporaryRunDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertThrowsError(try Trainer(config: config, runDirectory: dir, resume: false).run()) { error in
+            XCTAssertTrue("\(error)".contains("step 501"), "\(error)")
+            XCTAssertTrue("\(error)".contains("critic1 loss became"), "\(error)")
+        }
+        let (saved, _) = try CheckpointFile.read(dir + "/checkpoint.sparrow")
+        XCTAssertEqual(saved, config)
+        let resumed = try Trainer(config: config, runDirectory: dir, resume: true)
+        XCTAssertEqual(resumed.step, 500)  // the checkpoint before the first update
+    }
+}
