@@ -29,13 +29,14 @@ test: deps
 bench: build
 	$(SPARROW) bench env --json
 	$(SPARROW) bench nn --json
+	$(SPARROW) bench train --env Hopper-v5 --preset dense-sac --json
+	$(SPARROW) bench train --env Hopper-v5 --preset tows-sac --json
 
-# The main job. Until the agents land (issue 4) it rolls out Hopper-v5 with random actions and writes the
-# trajectory into runs/.
+# The main job: TowS-SAC (90% truly sparse) on Hopper-v5, with a progress bar, into runs/Hopper-v5_tows-sac.
+# Re-running continues the run from its checkpoint. Shorter: make train STEPS=100000.
+STEPS ?= 1000000
 train: build
-	@mkdir -p runs
-	$(SPARROW) rollout Hopper-v5 --random-steps 1000 --seed 0 > runs/hopper-random-rollout.jsonl
-	@echo "wrote runs/hopper-random-rollout.jsonl ($$(wc -l < runs/hopper-random-rollout.jsonl) steps)"
+	$(SPARROW) train --env Hopper-v5 --preset tows-sac --steps $(STEPS) --run-dir runs/Hopper-v5_tows-sac --resume
 
 clean:
 	rm -rf .build runs

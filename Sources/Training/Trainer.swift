@@ -86,7 +86,7 @@ public final class Trainer {
 
     /// Trains until `config.steps`, a stop signal, or (tests) `stopAfter` steps; writes a checkpoint when it stops.
     @discardableResult
-    public func run(progress: ProgressReporter? = nil, stopAfter: Int? = nil) throws -> TrainSummary {
+    public func run(progress: ProgressReporter? = nil, stopAfter: Int? = nil, finalCheckpoint: Bool = true) throws -> TrainSummary {
         let reporter = progress ?? ProgressReporter(total: config.steps, label: config.env, mode: .silent)
         let started = Date()
         var intervalStart = Date(), intervalStep = step
@@ -99,7 +99,7 @@ public final class Trainer {
 
         while step < config.steps {
             if StopSignal.requested || (stopAfter.map { step >= $0 } ?? false) {
-                try checkpoint(elapsed: Date().timeIntervalSince(started))
+                if finalCheckpoint { try checkpoint(elapsed: Date().timeIntervalSince(started)) }
                 reporter.message("\(StopSignal.requested ? StopSignal.signalName : "stop") at step \(step): checkpoint written to \(checkpointPath)")
                 return TrainSummary(outcome: .interrupted, step: step, finalScore: Evaluation.finalScore(evaluations),
                                     evaluations: evaluations)
@@ -155,7 +155,7 @@ public final class Trainer {
                 try checkpoint(elapsed: Date().timeIntervalSince(started))
             }
         }
-        try checkpoint(elapsed: Date().timeIntervalSince(started))
+        if finalCheckpoint { try checkpoint(elapsed: Date().timeIntervalSince(started)) }
         reporter.update(step: step, stepsPerSecond: rate, evalReturn: evaluations.last?.meanReturn, force: true)
         reporter.finish()
         let summary = TrainSummary(outcome: .finished, step: step, finalScore: Evaluation.finalScore(evaluations),

@@ -1,0 +1,139 @@
+import Foundation
+import XCTest
+
+final class TrainCLITests: XCTestCase {
+    let small = ["--env", "InvertedPendulum-v5", "--steps", "1500", "--start-steps", "300", "--eval-every", "500",
+                 "--eval-episodes", "2", "--checkpoint-every", "500", "--log-every", "250", "--no-progress"]
+
+    func testTrainWritesARunDirectoryAndEvalReadsIt() throws {
+        let dir = try CLI.temporaryDirectory().appendingPathComponent("run").path
+        let r = try CLI.run(["train", "--preset", "tows-sac"] + small + ["--run-dir", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("done: 1500 steps"), r.stdout)
+        for f in ["config.json", "metrics.csv", "evaluations.csv", "checkpoint.sparrow", "summary.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + f), f)
+        }
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        XCTAssertEqual(config["preset"] as? String, "tows-sac")
+        XCTAssertEqual(config["sparsity"] as? Double, 0.9)
+        XCTAssertEqual(config["start-steps"] as? Int, 300)
+        let metrics = try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(metrics.first, "step,wall_time_s,steps_per_s,episode_return,eval_return,critic_loss,actor_loss,alpha,mean_q,live_params,actor_sparsity,critic_sparsity,training_flops")
+        XCTAssertEqual(metrics.count, 1 + 6)
+
+        let e = try CLI.run(["eval", dir, "--episodes", "3", "--seed", "5"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let last = try JSONSerialization.jsonObject(with: Data(e.lines.last!.utf8)) as! [String: Any]
+        XCTAssertEqual(last["episodes"] as? Int, 3)
+        XCTAssertEqual((last["returns"] as? [Double])?.count, 3)
+        XCTAssertNotNil(last["mean_return"] as? Double)
+        XCTAssertNotNil(last["std_return"] as? Double)
+        let again = try CLI.run(["eval", dir + "/checkpoint.sparrow", "--episodes", "3", "--seed", "5"])
+        XCTAssertEqual(again.lines.last, e.lines.last)  // deterministic policy, seeded env
+    }
+
+    /// SIGTERM mid-run: a checkpoint is written and the process exits cleanly; --resume finishes the run with
+    /// the same evaluations as an uninterrupted one.
+    func testSIGTERMCheckpointsAndResumeFinishesExactly() throws {
+        let base = try CLI.temporaryDirectory()
+        let straight = base.appendingPathComponent("a").path, cut = base.appendingPathComponent("b").path
+        let args = ["train", "--preset", "dense-sac", "--env", "InvertedPendulum-v5", "--steps", "4000", "--start-steps", "300",
+                    "--eval-every", "500", "--eval-episodes", "2", "--checkpoint-every", "100000", "--no-progress"]
+        XCTAssertEqual(try CLI.run(args + ["--run-dir", straight]).status, 0)
+
+        let p = Process()
+        p.executableURL = CLI.executable
+        p.arguments = args + ["--run-dir", cut]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        // Wait until training has started (metrics rows appear), then stop it.
+        let metrics = cut + "/metrics.csv"
+        for _ in 0..<200 {
+            if let t = try? String(contentsOfFile: metrics, encoding: .utf8), t.split(separator: "\n").count >= 3 { break }
+            usleep(50_000)
+        }
+        p.terminate()  // SIGTERM
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("SIGTERM at step"), text)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cut + "/checkpoint.sparrow"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cut + "/summary.json"))
+
+        let resumed = try CLI.run(args + ["--run-dir", cut, "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("resuming"), resumed.stdout)
+        XCTAssertEqual(try String(contentsOfFile: straight + "/evaluations.csv", encoding: .utf8),
+                       try String(contentsOfFile: cut + "/evaluations.csv", encoding: .utf8))
+    }
+
+    func testBadInputIsAOneLineErrorAndNothingIsOverwritten() throws {
+        let dir = try CLI.temporaryDirectory()
+        assertCleanFailure(try CLI.run(["train", "--env", "Pong-v5", "--steps", "10"]), contains: "unknown environment 'Pong-v5'; valid:")
+        assertCleanFailure(try CLI.run(["train", "--preset", "best-sac"]), contains: "unknown preset 'best-sac'; valid: dense-sac")
+        assertCleanFailure(try CLI.run(["train", "--sparsity", "1.5"]), contains: "sparsity must be in [0, 1), got 1.5")
+        assertCleanFailure(try CLI.run(["train", "--steps=-5"]), contains: "steps must be positive, got -5")
+        assertCleanFailure(try CLI.run(["train", "--config", dir.appendingPathComponent("none.yaml").path]),
+                           contains: "cannot read config file")
+        let bad = dir.appendingPathComponent("bad.yaml")
+        try "steps: [1, 2\nfoo: {".write(to: bad, atomically: true, encoding: .utf8)
+        assertCleanFailure(try CLI.run(["train", "--config", bad.path]), contains: "is not valid YAML")
+        let unknown = dir.appendingPathComponent("unknown.yaml")
+        try "preset: tows-sac\nsteps: 100\nlearning-rate: 3\n".write(to: unknown, atomically: true, encoding: .utf8)
+        assertCleanFailure(try CLI.run(["train", "--config", unknown.path]), contains: "unknown key 'learning-rate'")
+        let flag = try CLI.run(["train", "--lernrate", "3"])
+        XCTAssertNotEqual(flag.status, 0)
+        XCTAssertTrue(flag.stderr.contains("Unknown option '--lernrate'"), flag.stderr)
+
+        // A run directory with a checkpoint is never overwritten without --resume; a corrupted one is refused.
+        let run = dir.appendingPathComponent("run").path
+        XCTAssertEqual(try CLI.run(["train", "--preset", "tows-td3"] + small + ["--run-dir", run]).status, 0)
+        let ckpt = run + "/checkpoint.sparrow"
+        let original = try Data(contentsOf: URL(fileURLWithPath: ckpt))
+        assertCleanFailure(try CLI.run(["train", "--preset", "tows-td3"] + small + ["--run-dir", run]), contains: "already holds a run")
+        var broken = original
+        broken[broken.count / 2] ^= 0xFF
+        try broken.write(to: URL(fileURLWithPath: ckpt))
+        assertCleanFailure(try CLI.run(["train", "--preset", "tows-td3"] + small + ["--run-dir", run, "--resume"]),
+                           contains: "checksum mismatch")
+        assertCleanFailure(try CLI.run(["eval", run]), contains: "checksum mismatch")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: ckpt)), broken)
+        assertCleanFailure(try CLI.run(["train", "--preset", "tows-sac"] + small + ["--run-dir", run, "--resume"]),
+                           contains: "checksum mismatch")
+        assertCleanFailure(try CLI.run(["eval", dir.appendingPathComponent("nothing").path]), contains: "no checkpoint at")
+    }
+
+    func testConfigFileKeysAreTheFlagNames() throws {
+        let dir = try CLI.temporaryDirectory()
+        let yaml = dir.appendingPathComponent("c.yaml")
+        try """
+            preset: dense-td3
+            env: InvertedPendulum-v5
+            steps: 800
+            start-steps: 200
+            eval-every: 400
+            eval-episodes: 1
+            hidden: [32, 32]
+            actor-lr: 0.002
+            """.write(to: yaml, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run").path
+        let r = try CLI.run(["train", "--config", yaml.path, "--batch-size", "64", "--run-dir", run, "--no-progress"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let c = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/config.json"))) as! [String: Any]
+        XCTAssertEqual(c["algorithm"] as? String, "td3")
+        XCTAssertEqual(c["hidden"] as? [Int], [32, 32])
+        XCTAssertEqual(c["actor-lr"] as? Double, 0.002)
+        XCTAssertEqual(c["batch-size"] as? Int, 64)
+    }
+
+    func testBenchTrainJSONContract() throws {
+        let r = try CLI.run(["bench", "train", "--env", "InvertedPendulum-v5", "--preset", "tows-sac", "--steps", "50",
+                             "--start-steps", "300", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try JSONSerialization.jsonObject(with: Data(r.lines.last!.utf8)) as! [String: Any]
+        XCTAssertGreaterThan(o["steps_per_s"] as? Double ?? 0, 0)
+        XCTAssertEqual(o["preset"] as? String, "tows-sac")
+    }
+}
