@@ -37,7 +37,8 @@ let package = Package(
         // Gymnasium-v5 locomotion environments on top of it.
         .target(name: "Environments", dependencies: ["MuJoCo", "SparrowCore"], swiftSettings: fastMath),
         // The few hot sparse kernels, in C with AVX2/FMA (any x86-64 CPU from 2013 on); each has a plain twin in tests.
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma"])]),
+        // Linux x86-64 builds need a CPU with AVX2/FMA (Haswell / Zen 1 or newer); other platforms use the C fallback.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma"], .when(platforms: [.linux]))]),
         // Dense and truly sparse layers, masked-moment Adam, sparsity distributions, topology updates.
         .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels", "SparrowCore"], swiftSettings: fastMath),
         // SAC and TD3 over sparse networks: replay buffer, config, network construction, updates.

@@ -50,7 +50,7 @@ public final class Trainer {
     /// must equal `config`); without, refuses to touch a directory that already holds a checkpoint.
     public init(config: TrainConfig, runDirectory: String, resume: Bool) throws {
         try config.validate()
-        NeuralNetBenchmark.setBLASThreads(1)
+        BLASThreads.set(1)  // one thread: deterministic and the papers' single-core setting
         self.config = config
         self.runDirectory = runDirectory
         let id: EnvironmentID

@@ -1,0 +1,355 @@
+// AVX2 + FMA kernels; see include/ckernels.h for the contracts. Compiled with -O3 -mavx2 -mfma: the binary needs
+// an x86-64 CPU with AVX2 and FMA (Haswell / Zen 1 or newer). On other architectures a portable C path is used.
+#include "ckernels.h"
+#pragma clang fp contract(off)
+#include <math.h>
+#include <string.h>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define SK_AVX2 1
+#else
+#define SK_AVX2 0
+#endif
+
+#if SK_AVX2
+// Lane mask for a tail of n (0 < n < 8) floats.
+static inline __m256i tail_mask(int n) {
+    static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(m + 8 - n));
+}
+
+// Eight horizontal sums at once: r[j] = Σ lanes of a_j.
+static inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3,
+                           __m256 a4, __m256 a5, __m256 a6, __m256 a7) {
+    __m256 t0 = _mm256_hadd_ps(a0, a1), t1 = _mm256_hadd_ps(a2, a3);
+    __m256 t2 = _mm256_hadd_ps(a4, a5), t3 = _mm256_hadd_ps(a6, a7);
+    __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+    __m256 lo = _mm256_permute2f128_ps(u0, u1, 0x20), hi = _mm256_permute2f128_ps(u0, u1, 0x31);
+    return _mm256_add_ps(lo, hi);
+}
+
+static inline float hsum1(__m256 a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+// Post-ops fused into the store of a product (see ckernels.h). g points at the same element of G as the output.
+static inline __m256 post8(int op, __m256 v, const float *g, __m256 slope) {
+    switch (op) {
+    case 1: return _mm256_max_ps(v, _mm256_setzero_ps());
+    case 2: return _mm256_blendv_ps(_mm256_mul_ps(v, slope), v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ));
+    case 3: return _mm256_and_ps(v, _mm256_cmp_ps(_mm256_loadu_ps(g), _mm256_setzero_ps(), _CMP_GT_OQ));
+    case 4: return _mm256_mul_ps(v, _mm256_blendv_ps(slope, _mm256_set1_ps(1.0f),
+                                                     _mm256_cmp_ps(_mm256_loadu_ps(g), _mm256_setzero_ps(), _CMP_GT_OQ)));
+    case 5: { const __m256 a = _mm256_loadu_ps(g); return _mm256_mul_ps(v, _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(a, a))); }
+    default: return v;
+    }
+}
+static inline __m256 post8m(int op, __m256 v, const float *g, __m256 slope, __m256i mk) {
+    if (op < 3) return post8(op, v, g, slope);
+    const __m256 a = _mm256_maskload_ps(g, mk), z = _mm256_setzero_ps();
+    switch (op) {
+    case 3: return _mm256_and_ps(v, _mm256_cmp_ps(a, z, _CMP_GT_OQ));
+    case 4: return _mm256_mul_ps(v, _mm256_blendv_ps(slope, _mm256_set1_ps(1.0f), _mm256_cmp_ps(a, z, _CMP_GT_OQ)));
+    default: return _mm256_mul_ps(v, _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(a, a)));
+    }
+}
+#endif
+
+static inline float post1(int op, float v, const float *g, float slope) {
+    switch (op) {
+    case 1: return v > 0 ? v : 0.0f;
+    case 2: return v > 0 ? v : slope * v;
+    case 3: return *g > 0 ? v : 0.0f;
+    case 4: return v * (*g > 0 ? 1.0f : slope);
+    case 5: return v * (1.0f - *g * *g);
+    default: return v;
+    }
+}
+
+#define WK(k) (perm ? values[perm[k]] : values[k])
+
+// Batch 1 (acting): a gather dot product per row, four independent chains.
+static void spmv(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
+                 const float *x, const float *bias, float *y, int ldy, int post, float slope, const float *G) {
+    for (int r = 0; r < rows; r++) {
+        int k = ptr[r], e = ptr[r + 1];
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (; k + 4 <= e; k += 4) {
+            s0 += WK(k) * x[idx[k]];
+            s1 += WK(k + 1) * x[idx[k + 1]];
+            s2 += WK(k + 2) * x[idx[k + 2]];
+            s3 += WK(k + 3) * x[idx[k + 3]];
+        }
+        for (; k < e; k++) s0 += WK(k) * x[idx[k]];
+        y[(long)r * ldy] = post1(post, (bias ? bias[r] : 0.0f) + ((s0 + s1) + (s2 + s3)), G ? G + (long)r * ldy : &y[(long)r * ldy], slope);
+    }
+}
+
+void sk_spmm(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
+             const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
+             int post, float slope, const float *G) {
+    if (B == 1) { spmv(rows, ptr, idx, values, perm, X, bias, Y, ldy, post, slope, G); return; }
+#if SK_AVX2
+    const __m256 vslope = _mm256_set1_ps(slope);
+    for (int r = 0; r < rows; r++) {
+        const float *g = G ? G + (long)r * ldy : Y + (long)r * ldy;  // only read when post >= 3
+#define ST(off, expr) _mm256_storeu_ps(y + c + (off), post8(post, (expr), g + c + (off), vslope))
+        const int kb = ptr[r], ke = ptr[r + 1];
+        const __m256 b0 = _mm256_set1_ps(bias ? bias[r] : 0.0f);
+        float *y = Y + (long)r * ldy;
+        int c = 0;
+        // 64 batch columns in 8 accumulators: broadcast w, FMA with the X row chunk.
+        for (; c + 64 <= B; c += 64) {
+            __m256 a0 = b0, a1 = b0, a2 = b0, a3 = b0, a4 = b0, a5 = b0, a6 = b0, a7 = b0;
+            for (int k = kb; k < ke; k++) {
+                const __m256 w = _mm256_set1_ps(WK(k));
+                const float *x = X + (long)idx[k] * ldx + c;
+                a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), a0);
+                a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 8), a1);
+                a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 16), a2);
+                a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 24), a3);
+                a4 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 32), a4);
+                a5 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 40), a5);
+                a6 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 48), a6);
+                a7 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 56), a7);
+            }
+            ST(0, a0); ST(8, a1); ST(16, a2); ST(24, a3); ST(32, a4); ST(40, a5); ST(48, a6); ST(56, a7);
+        }
+        // 32 columns: two accumulator sets over alternate connections keep 8 FMA chains in flight.
+        for (; c + 32 <= B; c += 32) {
+            __m256 a0 = b0, a1 = b0, a2 = b0, a3 = b0;
+            __m256 z = _mm256_setzero_ps(), e0 = z, e1 = z, e2 = z, e3 = z;
+            int k = kb;
+            for (; k + 2 <= ke; k += 2) {
+                const __m256 w = _mm256_set1_ps(WK(k)), v = _mm256_set1_ps(WK(k + 1));
+                const float *x = X + (long)idx[k] * ldx + c, *u = X + (long)idx[k + 1] * ldx + c;
+                a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), a0);
+                a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 8), a1);
+                a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 16), a2);
+                a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 24), a3);
+                e0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(u), e0);
+                e1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(u + 8), e1);
+                e2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(u + 16), e2);
+                e3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(u + 24), e3);
+            }
+            if (k < ke) {
+                const __m256 w = _mm256_set1_ps(WK(k));
+                const float *x = X + (long)idx[k] * ldx + c;
+                a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), a0);
+                a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 8), a1);
+                a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 16), a2);
+                a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 24), a3);
+            }
+            ST(0, _mm256_add_ps(a0, e0)); ST(8, _mm256_add_ps(a1, e1));
+            ST(16, _mm256_add_ps(a2, e2)); ST(24, _mm256_add_ps(a3, e3));
+        }
+        // 8 columns at a time, then a masked tail.
+        for (; c < B; c += 8) {
+            const int n = B - c < 8 ? B - c : 8;
+            const __m256i mk = n == 8 ? _mm256_set1_epi32(-1) : tail_mask(n);
+            __m256 a0 = b0, a1 = _mm256_setzero_ps(), a2 = a1, a3 = a1;
+            int k = kb;
+            for (; k + 4 <= ke; k += 4) {
+                a0 = _mm256_fmadd_ps(_mm256_set1_ps(WK(k)), _mm256_maskload_ps(X + (long)idx[k] * ldx + c, mk), a0);
+                a1 = _mm256_fmadd_ps(_mm256_set1_ps(WK(k + 1)), _mm256_maskload_ps(X + (long)idx[k + 1] * ldx + c, mk), a1);
+                a2 = _mm256_fmadd_ps(_mm256_set1_ps(WK(k + 2)), _mm256_maskload_ps(X + (long)idx[k + 2] * ldx + c, mk), a2);
+                a3 = _mm256_fmadd_ps(_mm256_set1_ps(WK(k + 3)), _mm256_maskload_ps(X + (long)idx[k + 3] * ldx + c, mk), a3);
+            }
+            for (; k < ke; k++)
+                a0 = _mm256_fmadd_ps(_mm256_set1_ps(WK(k)), _mm256_maskload_ps(X + (long)idx[k] * ldx + c, mk), a0);
+            _mm256_maskstore_ps(y + c, mk, post8m(post, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                                                  g + c, vslope, mk));
+        }
+#undef ST
+    }
+#else
+    for (int r = 0; r < rows; r++) {
+        float *y = Y + (long)r * ldy;
+        const float b = bias ? bias[r] : 0.0f;
+        for (int c = 0; c < B; c++) y[c] = b;
+        for (int k = ptr[r]; k < ptr[r + 1]; k++) {
+            const float w = WK(k);
+            const float *x = X + (long)idx[k] * ldx;
+            for (int c = 0; c < B; c++) y[c] += w * x[c];
+        }
+        for (int c = 0; c < B; c++) y[c] = post1(post, y[c], G ? G + (long)r * ldy + c : &y[c], slope);
+    }
+#endif
+}
+
+void sk_sddmm(int rows, const int32_t *ptr, const int32_t *idx, const float *dY, int ldd,
+              const float *X, int ldx, int B, float *G, float *rowsum) {
+#if SK_AVX2
+    const int full = B & ~7, rem = B - full;
+    const __m256i mk = rem ? tail_mask(rem) : _mm256_setzero_si256();
+    for (int r = 0; r < rows; r++) {
+        const float *d = dY + (long)r * ldd;
+        if (rowsum) sk_rowsum(1, d, ldd, B, rowsum + r);  // brings dY[r, :] into L1 for the products below
+        int k = ptr[r];
+        const int ke = ptr[r + 1];
+        // Eight connections at a time: dY[r, chunk] loaded once, eight FMA chains, one 8-way horizontal sum.
+        for (; k + 8 <= ke; k += 8) {
+            const float *x0 = X + (long)idx[k] * ldx, *x1 = X + (long)idx[k + 1] * ldx;
+            const float *x2 = X + (long)idx[k + 2] * ldx, *x3 = X + (long)idx[k + 3] * ldx;
+            const float *x4 = X + (long)idx[k + 4] * ldx, *x5 = X + (long)idx[k + 5] * ldx;
+            const float *x6 = X + (long)idx[k + 6] * ldx, *x7 = X + (long)idx[k + 7] * ldx;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            int c = 0;
+            for (; c < full; c += 8) {
+                const __m256 g = _mm256_loadu_ps(d + c);
+                a0 = _mm256_fmadd_ps(g, _mm256_loadu_ps(x0 + c), a0);
+                a1 = _mm256_fmadd_ps(g, _mm256_loadu_ps(x1 + c), a1);
+                a2 = _mm256_fmadd_ps(g, _mm256_loadu_ps(x2 + c), a2);
+                a3 = _mm256_fmadd_ps(g, _mm256_loadu_ps(x3 + c), a3);
+                a4 = _mm256_fmadd_ps(g, _mm256_loadu_ps(x4 + c), a4);
+                a5 = _mm256_fmadd_ps(g, _mm256_loadu_ps(x5 + c), a5);
+                a6 = _mm256_fmadd_ps(g, _mm256_loadu_ps(x6 + c), a6);
+                a7 = _mm256_fmadd_ps(g, _mm256_loadu_ps(x7 + c), a7);
+            }
+            if (rem) {
+                const __m256 g = _mm256_maskload_ps(d + c, mk);
+                a0 = _mm256_fmadd_ps(g, _mm256_maskload_ps(x0 + c, mk), a0);
+                a1 = _mm256_fmadd_ps(g, _mm256_maskload_ps(x1 + c, mk), a1);
+                a2 = _mm256_fmadd_ps(g, _mm256_maskload_ps(x2 + c, mk), a2);
+                a3 = _mm256_fmadd_ps(g, _mm256_maskload_ps(x3 + c, mk), a3);
+                a4 = _mm256_fmadd_ps(g, _mm256_maskload_ps(x4 + c, mk), a4);
+                a5 = _mm256_fmadd_ps(g, _mm256_maskload_ps(x5 + c, mk), a5);
+                a6 = _mm256_fmadd_ps(g, _mm256_maskload_ps(x6 + c, mk), a6);
+                a7 = _mm256_fmadd_ps(g, _mm256_maskload_ps(x7 + c, mk), a7);
+            }
+            _mm256_storeu_ps(G + k, hsum8(a0, a1, a2, a3, a4, a5, a6, a7));
+        }
+        // Remaining connections of the row one by one, two chains each.
+        for (; k < ke; k++) {
+            const float *x = X + (long)idx[k] * ldx;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+            int c = 0;
+            for (; c + 16 <= full; c += 16) {
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(d + c), _mm256_loadu_ps(x + c), a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(d + c + 8), _mm256_loadu_ps(x + c + 8), a1);
+            }
+            for (; c < full; c += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(d + c), _mm256_loadu_ps(x + c), a0);
+            if (rem) a1 = _mm256_fmadd_ps(_mm256_maskload_ps(d + c, mk), _mm256_maskload_ps(x + c, mk), a1);
+            G[k] = hsum1(_mm256_add_ps(a0, a1));
+        }
+    }
+#else
+    if (rowsum) sk_rowsum(rows, dY, ldd, B, rowsum);
+    for (int r = 0; r < rows; r++) {
+        const float *d = dY + (long)r * ldd;
+        for (int k = ptr[r]; k < ptr[r + 1]; k++) {
+            const float *x = X + (long)idx[k] * ldx;
+            float s = 0;
+            for (int c = 0; c < B; c++) s += d[c] * x[c];
+            G[k] = s;
+        }
+    }
+#endif
+}
+
+void sk_adam(int n, float *w, const float *g, float *m, float *v, const float *mask, int mask_mode,
+             float lr, float beta1, float beta2, float bc1, float bc2, float eps, float wd, int decoupled) {
+    const float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2), decay = decoupled ? 1.0f - lr * wd : 1.0f;
+    const float cwd = decoupled ? 0.0f : wd, ob1 = 1.0f - beta1, ob2 = 1.0f - beta2;
+    int i = 0;
+#if SK_AVX2
+    const __m256 vb1 = _mm256_set1_ps(beta1), vb2 = _mm256_set1_ps(beta2), vo1 = _mm256_set1_ps(ob1);
+    const __m256 vo2 = _mm256_set1_ps(ob2), vstep = _mm256_set1_ps(step), vr = _mm256_set1_ps(rbc2);
+    const __m256 veps = _mm256_set1_ps(eps), vdecay = _mm256_set1_ps(decay), vwd = _mm256_set1_ps(cwd);
+    for (; i + 8 <= n; i += 8) {
+        __m256 wi = _mm256_loadu_ps(w + i), gi = _mm256_loadu_ps(g + i);
+        __m256 mi = _mm256_loadu_ps(m + i), vi = _mm256_loadu_ps(v + i);
+        __m256 k = _mm256_setzero_ps();
+        if (mask_mode == 1) {
+            k = _mm256_loadu_ps(mask + i);
+            gi = _mm256_mul_ps(gi, k); mi = _mm256_mul_ps(mi, k); vi = _mm256_mul_ps(vi, k);
+        } else if (mask_mode == 2) {
+            k = _mm256_loadu_ps(mask + i);
+        }
+        wi = _mm256_mul_ps(wi, vdecay);
+        gi = _mm256_fmadd_ps(vwd, wi, gi);
+        mi = _mm256_fmadd_ps(vb1, mi, _mm256_mul_ps(vo1, gi));
+        vi = _mm256_fmadd_ps(vb2, vi, _mm256_mul_ps(vo2, _mm256_mul_ps(gi, gi)));
+        __m256 den = _mm256_add_ps(_mm256_mul_ps(_mm256_sqrt_ps(vi), vr), veps);
+        wi = _mm256_sub_ps(wi, _mm256_mul_ps(vstep, _mm256_div_ps(mi, den)));
+        if (mask_mode) wi = _mm256_mul_ps(wi, k);
+        _mm256_storeu_ps(w + i, wi); _mm256_storeu_ps(m + i, mi); _mm256_storeu_ps(v + i, vi);
+    }
+#endif
+    for (; i < n; i++) {
+        float wi = w[i], gi = g[i], mi = m[i], vi = v[i], k = mask_mode ? mask[i] : 1.0f;
+        if (mask_mode == 1) { gi *= k; mi *= k; vi *= k; }
+        wi *= decay;
+        gi = fmaf(cwd, wi, gi);
+        mi = fmaf(beta1, mi, ob1 * gi);
+        vi = fmaf(beta2, vi, ob2 * (gi * gi));
+        const float den = sqrtf(vi) * rbc2 + eps;
+        wi = wi - step * (mi / den);
+        if (mask_mode) wi *= k;
+        w[i] = wi; m[i] = mi; v[i] = vi;
+    }
+}
+
+void sk_rowsum(int rows, const float *X, int ldx, int B, float *out) {
+    for (int r = 0; r < rows; r++) {
+        const float *x = X + (long)r * ldx;
+        int c = 0;
+#if SK_AVX2
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        for (; c + 16 <= B; c += 16) {
+            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + c));
+            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + c + 8));
+        }
+        float s = hsum1(_mm256_add_ps(a0, a1));
+#else
+        float s = 0;
+#endif
+        for (; c < B; c++) s += x[c];
+        out[r] = s;
+    }
+}
+
+void sk_activation_forward(int kind, float slope, const float *z, float *a, long n) {
+    long i = 0;
+    if (kind == 0) { if (a != z) memmove(a, z, (size_t)n * sizeof(float)); return; }
+    if (kind == 3) { for (; i < n; i++) a[i] = tanhf(z[i]); return; }
+    const float s = kind == 1 ? 0.0f : slope;
+#if SK_AVX2
+    const __m256 vs = _mm256_set1_ps(s), zero = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(z + i);
+        const __m256 pos = _mm256_cmp_ps(x, zero, _CMP_GT_OQ);
+        _mm256_storeu_ps(a + i, _mm256_blendv_ps(_mm256_mul_ps(x, vs), x, pos));
+    }
+#endif
+    for (; i < n; i++) a[i] = z[i] > 0 ? z[i] : s * z[i];
+}
+
+void sk_activation_backward(int kind, float slope, const float *dA, const float *z, const float *a, float *dZ, long n) {
+    long i = 0;
+    if (kind == 0) { if (dZ != dA) memmove(dZ, dA, (size_t)n * sizeof(float)); return; }
+    if (kind == 3) {
+#if SK_AVX2
+        const __m256 one = _mm256_set1_ps(1.0f);
+        for (; i + 8 <= n; i += 8) {
+            const __m256 y = _mm256_loadu_ps(a + i);
+            _mm256_storeu_ps(dZ + i, _mm256_mul_ps(_mm256_loadu_ps(dA + i), _mm256_sub_ps(one, _mm256_mul_ps(y, y))));
+        }
+#endif
+        for (; i < n; i++) dZ[i] = dA[i] * (1.0f - a[i] * a[i]);
+        return;
+    }
+    const float s = kind == 1 ? 0.0f : slope;
+#if SK_AVX2
+    const __m256 vs = _mm256_set1_ps(s), zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 pos = _mm256_cmp_ps(_mm256_loadu_ps(z + i), zero, _CMP_GT_OQ);
+        _mm256_storeu_ps(dZ + i, _mm256_mul_ps(_mm256_loadu_ps(dA + i), _mm256_blendv_ps(vs, one, pos)));
+    }
+#endif
+    for (; i < n; i++) dZ[i] = dA[i] * (z[i] > 0 ? 1.0f : s);
+}

@@ -1,0 +1,388 @@
+import COpenBLAS
+import CKernels
+
+/// Which storage and kernels a layer uses.
+public enum LayerBackend: String, Codable, Sendable, CaseIterable {
+    /// Dense weights, OpenBLAS `cblas_sgemm`.
+    case dense
+    /// Truly sparse: values, indices and Adam moments for live connections only (CSR + a CSC view).
+    case sparse
+    /// Dense weights times a 0/1 mask; dense gradients (what the papers' PyTorch/TF code does).
+    case masked
+}
+
+/// The common interface of all layers: y = W·x + b on a feature-major batch (`x[i * batch + b]`).
+///
+/// Gradients are overwritten (not accumulated) by each `computeGradients` call.
+public protocol Layer: AnyObject {
+    var shape: LayerShape { get }
+    var backend: LayerBackend { get }
+    var weight: ParameterTensor { get }
+    var bias: ParameterTensor { get }
+    /// Live connections, ascending (`row * fanIn + col`). All positions for a dense layer.
+    var positions: [Position] { get }
+    var liveConnections: Int { get }
+    /// y (fanOut × batch) = f(W·x + b) with f = `activation` (fused into the sparse kernel where possible).
+    func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, activation: Activation)
+    /// Weight and bias gradients from dZ = ∂L/∂y (fanOut × batch) and the layer input x (fanIn × batch).
+    func computeGradients(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int)
+    /// dx (fanIn × batch) = (Wᵀ·dZ) ⊙ f′, where f = `inputActivation` produced this layer's input `x` (f′ is
+    /// computed from x; pass `.identity` for the plain input gradient). With an activation this is directly the
+    /// previous layer's dZ.
+    func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
+                       inputActivation: Activation, input x: UnsafePointer<Float>)
+    /// The full fanOut × fanIn gradient dZ·xᵀ, including absent connections (RigL's grow score; only at update
+    /// steps — this allocates).
+    func denseWeightGradient(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) -> [Float]
+    /// The weights as a dense fanOut × fanIn matrix (absent connections 0). For tests and conversions.
+    func denseWeights() -> [Float]
+    /// Weight values at `positions`, in that order.
+    var liveWeights: [Float] { get }
+    /// Applies a topology plan (see `TopologyPlan`): kept connections keep value and moments; grown ones get
+    /// `grownValues` (in the order of `plan.grown`) and zero moments, except that a grown position which was live
+    /// before the update (dropped and immediately regrown) keeps its value and moments when `keepRegrown` is
+    /// true (RigL `reinit_when_same=False`, ANF and Sokar code).
+    func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool)
+}
+
+extension Layer {
+    /// y = W·x + b.
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>) {
+        forward(x, batch: batch, into: y, activation: .identity)
+    }
+    /// dx = Wᵀ·dZ.
+    public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>) {
+        inputGradient(outputGradient: dZ, batch: batch, into: dx, inputActivation: .identity, input: UnsafePointer(dx))
+    }
+    public func apply(_ plan: TopologyPlan, grownValues: [Float]) { apply(plan, grownValues: grownValues, keepRegrown: true) }
+    public var density: Double { Double(liveConnections) / Double(shape.fanIn * shape.fanOut) }
+}
+
+@inline(__always) func withBuffers<R>(_ a: [Float], _ body: (UnsafePointer<Float>) -> R) -> R {
+    a.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+// MARK: - Dense and masked-dense
+
+/// A dense layer on OpenBLAS; with a mask it is the masked-dense backend (weights multiplied by a 0/1 mask,
+/// dense gradients, Adam moments per `MomentPolicy`).
+public final class DenseLayer: Layer {
+    public let shape: LayerShape
+    public let weight: ParameterTensor
+    public let bias: ParameterTensor
+
+    /// A dense layer (`mask == nil`) or a masked-dense one. `weights` is fanOut × fanIn row-major.
+    public init(shape: LayerShape, weights: [Float], biases: [Float], mask: [Float]? = nil,
+                momentPolicy: MomentPolicy = .masked) {
+        precondition(weights.count == shape.fanIn * shape.fanOut && biases.count == shape.fanOut)
+        BLASThreads.ensureConfigured()
+        self.shape = shape
+        var w = weights
+        if let mask { for i in w.indices { w[i] *= mask[i] } }
+        weight = ParameterTensor(values: w, mask: mask, momentPolicy: momentPolicy)
+        bias = ParameterTensor(values: biases)
+    }
+
+    /// A masked-dense layer whose live connections are `positions` with values `liveValues`.
+    public convenience init(shape: LayerShape, positions: [Position], liveValues: [Float], biases: [Float],
+                            momentPolicy: MomentPolicy) {
+        precondition(positions.count == liveValues.count)
+        var w = [Float](repeating: 0, count: shape.fanIn * shape.fanOut)
+        var m = w
+        for (k, p) in positions.enumerated() { w[Int(p)] = liveValues[k]; m[Int(p)] = 1 }
+        self.init(shape: shape, weights: w, biases: biases, mask: m, momentPolicy: momentPolicy)
+    }
+
+    public var backend: LayerBackend { weight.mask == nil ? .dense : .masked }
+
+    public var positions: [Position] {
+        guard let mask = weight.mask else { return (0..<Int32(shape.fanIn * shape.fanOut)).map { $0 } }
+        var p: [Position] = []
+        p.reserveCapacity(liveConnections)
+        for i in mask.indices where mask[i] != 0 { p.append(Position(i)) }
+        return p
+    }
+
+    public var liveConnections: Int {
+        guard let mask = weight.mask else { return shape.fanIn * shape.fanOut }
+        var n = 0
+        for x in mask where x != 0 { n += 1 }
+        return n
+    }
+
+    public var liveWeights: [Float] {
+        guard weight.mask != nil else { return weight.values }
+        return positions.map { weight.values[Int($0)] }
+    }
+
+    public func denseWeights() -> [Float] { weight.values }
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, activation: Activation) {
+        defer { activation.apply(y, count: shape.fanOut * batch, into: y) }
+        let n = Int32(shape.fanIn), m = Int32(shape.fanOut), nb = Int32(batch)
+        bias.values.withUnsafeBufferPointer { b in
+            for o in 0..<shape.fanOut { (y + o * batch).update(repeating: b[o], count: batch) }
+        }
+        weight.values.withUnsafeBufferPointer { w in
+            if batch == 1 {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, m, n, 1, w.baseAddress, n, x, 1, 1, y, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nb, n, 1, w.baseAddress, n, x, nb, 1, y, nb)
+            }
+        }
+    }
+
+    public func computeGradients(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) {
+        let n = Int32(shape.fanIn), m = Int32(shape.fanOut), nb = Int32(batch)
+        weight.gradients.withUnsafeMutableBufferPointer { g in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, nb, 1, dZ, nb, x, nb, 0, g.baseAddress, n)
+        }
+        bias.gradients.withUnsafeMutableBufferPointer { sk_rowsum(m, dZ, nb, nb, $0.baseAddress) }
+    }
+
+    public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
+                              inputActivation: Activation, input x: UnsafePointer<Float>) {
+        defer { inputActivation.backward(dx, output: x, count: shape.fanIn * batch, into: dx) }
+        let n = Int32(shape.fanIn), m = Int32(shape.fanOut), nb = Int32(batch)
+        weight.values.withUnsafeBufferPointer { w in
+            if batch == 1 {
+                cblas_sgemv(CblasRowMajor, CblasTrans, m, n, 1, w.baseAddress, n, dZ, 1, 0, dx, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, nb, m, 1, w.baseAddress, n, dZ, nb, 0, dx, nb)
+            }
+        }
+    }
+
+    public func denseWeightGradient(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) -> [Float] {
+        var g = [Float](repeating: 0, count: shape.fanIn * shape.fanOut)
+        let n = Int32(shape.fanIn), m = Int32(shape.fanOut), nb = Int32(batch)
+        g.withUnsafeMutableBufferPointer { g in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, nb, 1, dZ, nb, x, nb, 0, g.baseAddress, n)
+        }
+        return g
+    }
+
+    public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
+        guard var mask = weight.mask else { preconditionFailure("topology updates need a sparse or masked layer") }
+        precondition(grownValues.count == plan.grown.count)
+        let old = positions
+        var w = weight.values, m = weight.firstMoment, v = weight.secondMoment
+        let resetMoments = weight.momentPolicy == .masked
+        var keep = [Bool](repeating: false, count: old.count)
+        for k in plan.kept { keep[k] = true }
+        var wasLive = [Bool](repeating: false, count: w.count)
+        for (k, p) in old.enumerated() {
+            wasLive[Int(p)] = true
+            if !keep[k] {  // dropped
+                mask[Int(p)] = 0
+                w[Int(p)] = 0
+                if resetMoments { m[Int(p)] = 0; v[Int(p)] = 0 }
+            }
+        }
+        for (j, p) in plan.grown.enumerated() {
+            let i = Int(p)
+            precondition(mask[i] == 0, "grown position \(p) is already live")
+            mask[i] = 1
+            if keepRegrown && wasLive[i] {
+                w[i] = weight.values[i]
+                m[i] = weight.firstMoment[i]; v[i] = weight.secondMoment[i]
+            } else {
+                w[i] = grownValues[j]
+                if resetMoments { m[i] = 0; v[i] = 0 }
+            }
+        }
+        weight.replace(values: w, firstMoment: m, secondMoment: v, mask: mask)
+    }
+}
+
+// MARK: - Truly sparse
+
+/// CSR (by output row) plus a CSC view of the same connections, for the transposed product.
+public struct SparseIndex: Equatable, Sendable {
+    public let fanIn: Int, fanOut: Int
+    /// Row r's connections are `rowPointer[r]..<rowPointer[r+1]` in CSR order (ascending position).
+    public private(set) var rowPointer: [Int32]
+    public private(set) var columnIndex: [Int32]
+    /// Column c's connections are `columnPointer[c]..<columnPointer[c+1]` in CSC order.
+    public private(set) var columnPointer: [Int32]
+    public private(set) var rowIndex: [Int32]
+    /// CSC slot → CSR slot (where its value lives).
+    public private(set) var cscToCSR: [Int32]
+
+    /// `positions` must be strictly ascending and inside the shape.
+    public init(shape: LayerShape, positions: [Position]) {
+        fanIn = shape.fanIn; fanOut = shape.fanOut
+        let nnz = positions.count
+        rowPointer = [Int32](repeating: 0, count: fanOut + 1)
+        columnIndex = [Int32](repeating: 0, count: nnz)
+        columnPointer = [Int32](repeating: 0, count: fanIn + 1)
+        rowIndex = [Int32](repeating: 0, count: nnz)
+        cscToCSR = [Int32](repeating: 0, count: nnz)
+        var previous = -1
+        for (k, p) in positions.enumerated() {
+            let pi = Int(p)
+            precondition(pi > previous && pi < fanIn * fanOut,
+                         "positions must be ascending, unique and below \(fanIn * fanOut) (got \(p) after \(previous))")
+            previous = pi
+            let r = pi / fanIn, c = pi % fanIn
+            rowPointer[r + 1] += 1
+            columnPointer[c + 1] += 1
+            columnIndex[k] = Int32(c)
+        }
+        for r in 0..<fanOut { rowPointer[r + 1] += rowPointer[r] }
+        for c in 0..<fanIn { columnPointer[c + 1] += columnPointer[c] }
+        var next = Array(columnPointer[0..<fanIn])
+        for r in 0..<fanOut {
+            for k in Int(rowPointer[r])..<Int(rowPointer[r + 1]) {
+                let c = Int(columnIndex[k])
+                let slot = Int(next[c])
+                rowIndex[slot] = Int32(r)
+                cscToCSR[slot] = Int32(k)
+                next[c] += 1
+            }
+        }
+    }
+
+    public var count: Int { columnIndex.count }
+
+    public var positions: [Position] {
+        var p = [Position](repeating: 0, count: count)
+        for r in 0..<fanOut {
+            for k in Int(rowPointer[r])..<Int(rowPointer[r + 1]) { p[k] = Position(r * fanIn + Int(columnIndex[k])) }
+        }
+        return p
+    }
+}
+
+/// A truly sparse layer: weights, gradients and Adam moments exist only for live connections. No dense mask
+/// and no dense weight copy anywhere in the training path.
+///
+/// Kernels (`CKernels`, AVX2 + FMA): forward is a register-blocked axpy per output row over 64-wide batch chunks;
+/// the input gradient runs the same kernel over the CSC view (so dX rows accumulate in registers, no scatter);
+/// the weight gradient at a live (o, i) is dot(dZ[o, :], x[i, :]), eight connections at a time.
+public final class SparseLayer: Layer {
+    public let shape: LayerShape
+    public let weight: ParameterTensor
+    public let bias: ParameterTensor
+    public private(set) var index: SparseIndex
+    /// Live connections, ascending; `weight.values[k]` belongs to `positions[k]`.
+    public private(set) var positions: [Position]
+
+    /// `positions` strictly ascending; `values[k]` is the weight at `positions[k]`.
+    public init(shape: LayerShape, positions: [Position], values: [Float], biases: [Float]) {
+        precondition(positions.count == values.count && biases.count == shape.fanOut)
+        self.shape = shape
+        index = SparseIndex(shape: shape, positions: positions)
+        self.positions = positions
+        weight = ParameterTensor(values: values)
+        bias = ParameterTensor(values: biases)
+    }
+
+    public var backend: LayerBackend { .sparse }
+    public var liveConnections: Int { index.count }
+    public var liveWeights: [Float] { weight.values }
+
+    public func denseWeights() -> [Float] {
+        var w = [Float](repeating: 0, count: shape.fanIn * shape.fanOut)
+        for (k, p) in positions.enumerated() { w[Int(p)] = weight.values[k] }
+        return w
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, activation: Activation) {
+        let post = activation.fusedForward
+        defer { if post == nil { activation.apply(y, count: shape.fanOut * batch, into: y) } }
+        index.rowPointer.withUnsafeBufferPointer { ptr in
+            index.columnIndex.withUnsafeBufferPointer { idx in
+                weight.values.withUnsafeBufferPointer { w in
+                    bias.values.withUnsafeBufferPointer { b in
+                        sk_spmm(Int32(shape.fanOut), ptr.baseAddress, idx.baseAddress, w.baseAddress, nil,
+                                x, Int32(batch), Int32(batch), b.baseAddress, y, Int32(batch), post ?? 0, activation.slope, nil)
+                    }
+                }
+            }
+        }
+    }
+
+    public func computeGradients(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) {
+        index.rowPointer.withUnsafeBufferPointer { ptr in
+            index.columnIndex.withUnsafeBufferPointer { idx in
+                weight.gradients.withUnsafeMutableBufferPointer { g in
+                    bias.gradients.withUnsafeMutableBufferPointer { bg in
+                        sk_sddmm(Int32(shape.fanOut), ptr.baseAddress, idx.baseAddress, dZ, Int32(batch),
+                                 x, Int32(batch), Int32(batch), g.baseAddress, bg.baseAddress)
+                    }
+                }
+            }
+        }
+    }
+
+    public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
+                              inputActivation: Activation, input x: UnsafePointer<Float>) {
+        let post = inputActivation.fusedDerivative
+        index.columnPointer.withUnsafeBufferPointer { ptr in
+            index.rowIndex.withUnsafeBufferPointer { idx in
+                index.cscToCSR.withUnsafeBufferPointer { perm in
+                    weight.values.withUnsafeBufferPointer { w in
+                        sk_spmm(Int32(shape.fanIn), ptr.baseAddress, idx.baseAddress, w.baseAddress, perm.baseAddress,
+                                dZ, Int32(batch), Int32(batch), nil, dx, Int32(batch), post, inputActivation.slope,
+                                post == 0 ? nil : x)
+                    }
+                }
+            }
+        }
+    }
+
+    public func denseWeightGradient(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) -> [Float] {
+        var g = [Float](repeating: 0, count: shape.fanIn * shape.fanOut)
+        let n = Int32(shape.fanIn), m = Int32(shape.fanOut), nb = Int32(batch)
+        g.withUnsafeMutableBufferPointer { g in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, nb, 1, dZ, nb, x, nb, 0, g.baseAddress, n)
+        }
+        return g
+    }
+
+    public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
+        precondition(grownValues.count == plan.grown.count)
+        let merge = mergeTopology(oldPositions: positions, plan: plan, keepRegrownState: keepRegrown)
+        let n = merge.positions.count
+        var w = [Float](repeating: 0, count: n), m = w, v = w
+        var g = 0  // index into plan.grown / grownValues, advanced on every grown position in merge order
+        let grownSet = plan.grown
+        for (j, p) in merge.positions.enumerated() {
+            var grownValue: Float = 0
+            if g < grownSet.count && grownSet[g] == p { grownValue = grownValues[g]; g += 1 }
+            let k = merge.source[j]
+            if k < 0 { w[j] = grownValue; continue }  // a new connection: chosen value, zero moments
+            w[j] = weight.values[k]; m[j] = weight.firstMoment[k]; v[j] = weight.secondMoment[k]
+        }
+        index = SparseIndex(shape: shape, positions: merge.positions)  // validates order, uniqueness and range
+        positions = merge.positions
+        weight.replace(values: w, firstMoment: m, secondMoment: v, mask: nil)
+    }
+
+    /// Replaces topology, values and moments at once (target networks, loading).
+    func reset(positions newPositions: [Position], values: [Float], firstMoment: [Float]? = nil, secondMoment: [Float]? = nil) {
+        if newPositions != positions {
+            index = SparseIndex(shape: shape, positions: newPositions)
+            positions = newPositions
+        }
+        let z = [Float](repeating: 0, count: values.count)
+        weight.replace(values: values, firstMoment: firstMoment ?? z, secondMoment: secondMoment ?? z, mask: nil)
+    }
+
+    /// Sokar/ANF soft target update in place (see `softUpdateMaintainingSparsity`); rebuilds the index only when the
+    /// support changes.
+    func softUpdateMaintainingSparsity(online: SparseLayer, tau: Float) {
+        var p = positions
+        positions = []  // keep `p` uniquely referenced so the in-place path does not copy
+        let changed = NeuralNet.softUpdateMaintainingSparsity(targetPositions: &p, targetValues: &weight.values,
+                                                              onlinePositions: online.positions,
+                                                              onlineValues: online.weight.values, tau: tau)
+        positions = p
+        if changed {
+            index = SparseIndex(shape: shape, positions: p)
+            let z = [Float](repeating: 0, count: p.count)
+            weight.replace(values: weight.values, firstMoment: z, secondMoment: z, mask: nil)
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import COpenBLAS
+import SparrowCore
+
+/// How a sparse or masked layer's initial connections are drawn.
+public enum InitialTopology: String, Codable, Sendable {
+    /// Exactly round(density·N) connections, uniformly without replacement (ANF, RigL).
+    case exactCount
+    /// Each connection independently with probability `density` (Sokar's Erdős–Rényi masks).
+    case bernoulli
+}
+
+/// One layer of an `MLPSpec`.
+public struct LayerSpec: Codable, Equatable, Sendable {
+    public var backend: LayerBackend
+    /// Fraction of live connections (1 for dense layers).
+    public var density: Double
+    public var initialization: WeightInit
+    /// Bias initialisation method (see `initialBiases`).
+    public var biasInitialization: WeightInit
+    public var topology: InitialTopology
+    /// Masked-dense layers only.
+    public var momentPolicy: MomentPolicy
+
+    public init(backend: LayerBackend, density: Double = 1, initialization: WeightInit = .pytorchLinear,
+                biasInitialization: WeightInit? = nil, topology: InitialTopology = .exactCount,
+                momentPolicy: MomentPolicy = .masked) {
+        precondition(density > 0 && density <= 1, "density \(density) is outside (0, 1]")
+        precondition(backend != .dense || density == 1, "a dense layer has density 1 (got \(density))")
+        self.backend = backend; self.density = density; self.initialization = initialization
+        self.biasInitialization = biasInitialization ?? initialization
+        self.topology = topology; self.momentPolicy = momentPolicy
+    }
+}
+
+/// A multilayer perceptron: `widths` = [input, hidden…, output], one `LayerSpec` per weight matrix.
+public struct MLPSpec: Codable, Equatable, Sendable {
+    public var widths: [Int]
+    public var activation: Activation
+    public var outputActivation: Activation
+    public var layers: [LayerSpec]
+
+    public init(widths: [Int], activation: Activation = .relu, outputActivation: Activation = .identity,
+                layers: [LayerSpec]) {
+        precondition(widths.count >= 2 && layers.count == widths.count - 1,
+                     "\(widths.count) widths need \(widths.count - 1) layer specs, got \(layers.count)")
+        precondition(activation.slope >= 0 && outputActivation.slope >= 0, "LeakyReLU slopes must be ≥ 0")
+        self.widths = widths; self.activation = activation; self.outputActivation = outputActivation
+        self.layers = layers
+    }
+
+    /// Same backend for every layer; `densities` per layer (dense layers get 1).
+    public init(widths: [Int], activation: Activation = .relu, outputActivation: Activation = .identity,
+                backend: LayerBackend, densities: [Double]? = nil, initialization: WeightInit = .pytorchLinear,
+                momentPolicy: MomentPolicy = .masked) {
+        let d = densities ?? Array(repeating: 1, count: widths.count - 1)
+        precondition(d.count == widths.count - 1)
+        self.init(widths: widths, activation: activation, outputActivation: outputActivation,
+                  layers: d.map { LayerSpec(backend: backend, density: $0, initialization: initialization,
+                                            momentPolicy: momentPolicy) })
+    }
+
+    public var shapes: [LayerShape] { (0..<layers.count).map { LayerShape(fanIn: widths[$0], fanOut: widths[$0 + 1]) } }
+}
+
+/// Activation and gradient buffers of one batch size, allocated once and reused by every step.
+/// All matrices are feature-major: value of feature f for sample b at `f * batch + b`.
+public final class Workspace {
+    public let batch: Int
+    /// activations[0] is the input, activations[l] the output of layer l (after its activation).
+    let activations: [FloatBuffer]
+    /// gradients[L] is ∂L/∂output (set by the caller); after `backward`, gradients[l] (0 < l < L) holds layer l's
+    /// pre-activation gradient dZ, and gradients[0] the input gradient if requested.
+    let gradients: [FloatBuffer]
+    /// dZ of the output layer (∂L/∂output through the output activation).
+    let outputPreActivationGradient: FloatBuffer
+
+    init(widths: [Int], batch: Int) {
+        self.batch = batch
+        activations = widths.map { FloatBuffer(count: $0 * batch) }
+        gradients = widths.map { FloatBuffer(count: $0 * batch) }
+        outputPreActivationGradient = FloatBuffer(count: widths[widths.count - 1] * batch)
+    }
+
+    /// Write the network input here (inputWidth × batch).
+    public var input: FloatBuffer { activations[0] }
+    /// The network output after `forward` (outputWidth × batch).
+    public var output: FloatBuffer { activations[activations.count - 1] }
+    /// Write ∂L/∂output here before `backward` (not modified by it).
+    public var outputGradient: FloatBuffer { gradients[gradients.count - 1] }
+    /// ∂L/∂input after `backward(…, inputGradient: true)`.
+    public var inputGradient: FloatBuffer { gradients[0] }
+    /// Output of weight layer l (0-based) after `forward`.
+    public func layerOutput(_ l: Int) -> FloatBuffer { activations[l + 1] }
+    /// dZ of weight layer l after `backward`.
+    func preActivationGradient(_ l: Int) -> FloatBuffer {
+        l == activations.count - 2 ? outputPreActivationGradient : gradients[l + 1]
+    }
+}
+
+/// A multilayer perceptron with per-layer backends.
+public final class MLP {
+    public let spec: MLPSpec
+    public internal(set) var layers: [any Layer]
+    private var workspaces: [Int: Workspace] = [:]
+
+    /// Builds and initialises a network. For each layer in order, the generator draws the topology (sparse and
+    /// masked layers below density 1), then the weights, then the biases — so the sparse and masked backends built
+    /// from the same spec and seed have identical connections and values.
+    public init(spec: MLPSpec, generator: inout Generator) {
+        BLASThreads.ensureConfigured()
+        self.spec = spec
+        layers = []
+        for (l, ls) in spec.layers.enumerated() {
+            let shape = spec.shapes[l]
+            let n = shape.fanIn * shape.fanOut
+            let positions: [Position]
+            if ls.density >= 1 {
+                positions = (0..<Int32(n)).map { $0 }
+            } else if ls.topology == .bernoulli {
+                positions = bernoulliTopology(shape: shape, density: ls.density, generator: &generator)
+            } else {
+                let count = liveCounts(shapes: [shape], densities: [ls.density])[0]
+                positions = randomTopology(shape: shape, count: count, generator: &generator)
+            }
+            let w = initialWeights(shape: shape, positions: positions, method: ls.initialization, generator: &generator)
+            let b = initialBiases(shape: shape, method: ls.biasInitialization, generator: &generator)
+            layers.append(MLP.makeLayer(backend: ls.backend, shape: shape, positions: positions, values: w, biases: b,
+                                        momentPolicy: ls.momentPolicy))
+        }
+    }
+
+    /// A network from explicit layers (deserialisation, conversions). Shapes must match the spec.
+    public init(spec: MLPSpec, layers: [any Layer]) {
+        precondition(layers.count == spec.layers.count)
+        for (l, layer) in layers.enumerated() { precondition(layer.shape == spec.shapes[l]) }
+        self.spec = spec
+        self.layers = layers
+    }
+
+    static func makeLayer(backend: LayerBackend, shape: LayerShape, positions: [Position], values: [Float],
+                          biases: [Float], momentPolicy: MomentPolicy) -> any Layer {
+        switch backend {
+        case .sparse:
+            return SparseLayer(shape: shape, positions: positions, values: values, biases: biases)
+        case .masked:
+            return DenseLayer(shape: shape, positions: positions, liveValues: values, biases: biases, momentPolicy: momentPolicy)
+        case .dense:
+            precondition(positions.count == shape.fanIn * shape.fanOut, "a dense layer needs every connection")
+            return DenseLayer(shape: shape, weights: values, biases: biases)
+        }
+    }
+
+    public var inputWidth: Int { spec.widths[0] }
+    public var outputWidth: Int { spec.widths[spec.widths.count - 1] }
+
+    /// The workspace for a batch size (created on first use, then reused).
+    public func workspace(batch: Int) -> Workspace {
+        if let ws = workspaces[batch] { return ws }
+        let ws = Workspace(widths: spec.widths, batch: batch)
+        workspaces[batch] = ws
+        return ws
+    }
+
+    func activation(ofLayer l: Int) -> Activation { l == layers.count - 1 ? spec.outputActivation : spec.activation }
+
+    /// Forward pass: reads `ws.input`, writes every layer's output; the result is `ws.output`.
+    public func forward(_ ws: Workspace) {
+        for (l, layer) in layers.enumerated() {
+            layer.forward(ws.activations[l].pointer, batch: ws.batch, into: ws.activations[l + 1].pointer,
+                          activation: activation(ofLayer: l))
+        }
+    }
+
+    /// Backward pass from `ws.outputGradient` (∂L/∂output) after a `forward` on the same workspace.
+    /// - parameterGradients: overwrite every weight and bias gradient.
+    /// - inputGradient: also compute ∂L/∂input into `ws.inputGradient` (needed to differentiate a critic with
+    ///   respect to its action input).
+    /// The activation derivative of each hidden layer is fused into the next layer's input-gradient product.
+    public func backward(_ ws: Workspace, parameterGradients: Bool = true, inputGradient: Bool = false) {
+        let B = ws.batch, L = layers.count
+        let top = ws.outputPreActivationGradient
+        spec.outputActivation.backward(ws.outputGradient.pointer, output: ws.output.pointer, count: top.count, into: top.pointer)
+        for l in stride(from: L - 1, through: 0, by: -1) {
+            let layer = layers[l]
+            let dZ = ws.preActivationGradient(l)
+            if parameterGradients {
+                layer.computeGradients(outputGradient: dZ.pointer, input: ws.activations[l].pointer, batch: B)
+            }
+            if l > 0 || inputGradient {
+                layer.inputGradient(outputGradient: dZ.pointer, batch: B, into: ws.gradients[l].pointer,
+                                    inputActivation: l > 0 ? activation(ofLayer: l - 1) : .identity,
+                                    input: ws.activations[l].pointer)
+            }
+        }
+    }
+
+    /// RigL's grow score for layer l: the dense gradient dZ·xᵀ of the last backward pass on `ws` (allocates; call at
+    /// topology-update steps only).
+    public func denseWeightGradient(layer l: Int, _ ws: Workspace) -> [Float] {
+        layers[l].denseWeightGradient(outputGradient: ws.preActivationGradient(l).pointer,
+                                      input: ws.activations[l].pointer, batch: ws.batch)
+    }
+
+    /// Convenience (allocates): forward of a feature-major batch, returns the feature-major output.
+    public func predict(_ input: [Float], batch: Int) -> [Float] {
+        precondition(input.count == inputWidth * batch)
+        let ws = workspace(batch: batch)
+        ws.input.copy(from: input)
+        forward(ws)
+        return ws.output.array
+    }
+
+    /// Every trainable tensor, weights and biases interleaved layer by layer.
+    public var parameters: [ParameterTensor] { layers.flatMap { [$0.weight, $0.bias] } }
+
+    public func zeroGradients() { for p in parameters { p.zeroGradients() } }
+}

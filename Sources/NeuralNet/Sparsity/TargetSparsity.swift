@@ -1,0 +1,123 @@
+// Sparsity mathematics, part 6: target networks that stay as sparse as their online networks.
+
+/// Sokar/ANF "maintain sparsity" soft update of one sparse weight matrix (SOK DS_TD3.py:218-241,
+/// ANF anf_td3.py:401-423):
+///
+/// 1. `target ← τ·online + (1−τ)·target` on the union of both supports (absent = 0), in Float.
+/// 2. Entries that are exactly 0 afterwards are absent (Sokar's dense tensors cannot tell them apart).
+/// 3. If more than `nnz(online)` entries remain — `nnz` counts **non-zero values**, so a live online weight that is
+///    exactly 0 does not count, as in `(param != 0).sum()` — keep only the `nnz(online)` largest |value|.
+///
+/// Ties: Sokar zeroes entries strictly below the `(difference)`-th smallest non-zero |value| (0-based), so entries
+/// tied with that threshold all survive and it can keep a few more than `nnz(online)`. Here the count is exact:
+/// among equal |value| the lower position is kept. Sokar's 1e7 sentinel for zeros only matters for |w| ≥ 1e7.
+///
+/// The result's positions are ascending and its topology may differ from the online one (targets trail the online
+/// network's topology changes). Hard updates (τ = 1, Sokar DS-SAC) give exactly the online non-zeros.
+public func softUpdateMaintainingSparsity(target: (positions: [Position], values: [Float]),
+                                          online: (positions: [Position], values: [Float]),
+                                          tau: Float) -> (positions: [Position], values: [Float]) {
+    precondition(target.positions.count == target.values.count, "target positions and values differ in length")
+    precondition(online.positions.count == online.values.count, "online positions and values differ in length")
+    assert(sparsityPositionsAreAscending(target.positions) && sparsityPositionsAreAscending(online.positions),
+           "positions must be strictly ascending")
+    let keepTau = 1 - tau
+    var positions = [Position](), values = [Float]()
+    positions.reserveCapacity(max(target.positions.count, online.positions.count) + 16)
+    values.reserveCapacity(positions.capacity)
+    var t = 0, o = 0
+    let nt = target.positions.count, no = online.positions.count
+    var onlineNonZero = 0
+    while t < nt || o < no {
+        let p: Position
+        let v: Float
+        if o == no || (t < nt && target.positions[t] < online.positions[o]) {
+            p = target.positions[t]
+            v = keepTau * target.values[t]
+            t += 1
+        } else if t == nt || online.positions[o] < target.positions[t] {
+            p = online.positions[o]
+            v = tau * online.values[o]
+            if online.values[o] != 0 { onlineNonZero += 1 }
+            o += 1
+        } else {
+            p = online.positions[o]
+            v = tau * online.values[o] + keepTau * target.values[t]
+            if online.values[o] != 0 { onlineNonZero += 1 }
+            t += 1
+            o += 1
+        }
+        if v != 0 {
+            positions.append(p)
+            values.append(v)
+        }
+    }
+    return pruneToLargest(positions: positions, values: values, count: onlineNonZero)
+}
+
+/// In-place form for the training loop: when the supports are equal and nothing needs pruning — the case on every
+/// step between topology changes — it updates `targetValues` in place without allocating; otherwise it falls back
+/// to `softUpdateMaintainingSparsity` and replaces both arrays. Returns whether the target topology changed.
+@discardableResult
+public func softUpdateMaintainingSparsity(targetPositions: inout [Position], targetValues: inout [Float],
+                                          onlinePositions: [Position], onlineValues: [Float], tau: Float) -> Bool {
+    precondition(targetPositions.count == targetValues.count, "target positions and values differ in length")
+    precondition(onlinePositions.count == onlineValues.count, "online positions and values differ in length")
+    if targetPositions == onlinePositions {
+        let keepTau = 1 - tau
+        var anyZero = false
+        targetValues.withUnsafeMutableBufferPointer { tv in
+            onlineValues.withUnsafeBufferPointer { ov in
+                for i in 0..<tv.count {
+                    let v = tau * ov[i] + keepTau * tv[i]
+                    tv[i] = v
+                    if v == 0 || ov[i] == 0 { anyZero = true }
+                }
+            }
+        }
+        // Without zeros, nnz(target) == nnz(online) == count: nothing to prune, support unchanged.
+        if !anyZero { return false }
+        // Rare: a zero appeared; finish steps 2–3 on the updated values.
+        let onlineNonZero = onlineValues.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+        let (p, v) = pruneToLargest(positions: targetPositions, values: targetValues, count: onlineNonZero)
+        let changed = p != targetPositions
+        targetPositions = p
+        targetValues = v
+        return changed
+    }
+    let result = softUpdateMaintainingSparsity(target: (targetPositions, targetValues),
+                                               online: (onlinePositions, onlineValues), tau: tau)
+    let changed = result.positions != targetPositions
+    targetPositions = result.positions
+    targetValues = result.values
+    return changed
+}
+
+/// Removes exact zeros, then keeps the `count` largest |value| (lower position kept on ties), ascending.
+private func pruneToLargest(positions: [Position], values: [Float], count: Int) -> ([Position], [Float]) {
+    var p = [Position](), v = [Float]()
+    for i in 0..<positions.count where values[i] != 0 {
+        p.append(positions[i])
+        v.append(values[i])
+    }
+    let excess = p.count - count
+    if excess <= 0 { return (p, v) }
+    var order = Array(0..<p.count)
+    order.sort { a, b in
+        let ma = abs(v[a]), mb = abs(v[b])
+        return ma != mb ? ma < mb : a > b
+    }
+    var keep = [Bool](repeating: true, count: p.count)
+    for i in order[0..<excess] { keep[i] = false }
+    var kp = [Position](), kv = [Float]()
+    for i in 0..<p.count where keep[i] {
+        kp.append(p[i])
+        kv.append(v[i])
+    }
+    return (kp, kv)
+}
+
+private func sparsityPositionsAreAscending(_ p: [Position]) -> Bool {
+    for i in p.indices.dropFirst() where p[i - 1] >= p[i] { return false }
+    return true
+}

@@ -1,0 +1,73 @@
+// Sparsity mathematics, part 5: initial values of live weights and biases.
+
+import SparrowCore
+
+/// How live weights (and biases) are initialised.
+public enum WeightInit: Codable, Equatable, Sendable {
+    /// PyTorch `nn.Linear` default (kaiming_uniform with a = √5): weights U(±1/√fan_in) with the **dense** fan_in,
+    /// biases U(±1/√fan_in). Sokar masks this dense init without rescaling, so sparse layers start smaller.
+    case pytorchLinear
+    /// Glorot/Xavier uniform with dense fans: U(±√(6/(fan_in + fan_out))), biases 0 (ANF `weights_init_`;
+    /// Keras `glorot_uniform` + zero bias in TF-Agents, Graesser's dense init).
+    case xavierUniform
+    /// RigL's sparsity-aware init (`unit_scaled_init_tf1`, `fanavg_uniform`, scale 1; Graesser
+    /// `fixed_sparse_init=True`): connection i→j gets U(±√(3 / max(1, (fanIn_j + fanOut_i)/2))) where fanIn_j is
+    /// the number of live inputs of output j and fanOut_i the number of live outputs of input i. Biases 0.
+    case sparsityAware
+    /// All zeros (weights and biases).
+    case zero
+}
+
+/// Initial values parallel to `positions` (ascending live positions; pass all positions for a dense layer).
+/// One draw per live weight, in position order.
+///
+/// - Parameter fanTopology: the layer's whole live topology, whose fans set the `.sparsityAware` bounds
+///   (default: `positions` itself). Pass it when initialising only some connections — e.g. the grown ones of a
+///   `TopologyPlan` after `mergeTopology` — so the fans are those of the layer, not of the subset.
+public func initialWeights(shape: LayerShape, positions: [Position], method: WeightInit,
+                           fanTopology: [Position]? = nil, generator: inout Generator) -> [Float] {
+    precondition(sparsityPositionsAreValid(positions, in: shape), "positions must be strictly ascending in \(shape)")
+    switch method {
+    case .zero:
+        return [Float](repeating: 0, count: positions.count)
+    case .pytorchLinear:
+        let bound = 1 / Double(shape.fanIn).squareRoot()
+        return positions.map { _ in Float(generator.uniform(-bound, bound)) }
+    case .xavierUniform:
+        let bound = (6 / Double(shape.fanIn + shape.fanOut)).squareRoot()
+        return positions.map { _ in Float(generator.uniform(-bound, bound)) }
+    case .sparsityAware:
+        let (liveIn, liveOut) = liveFans(shape: shape, positions: fanTopology ?? positions)
+        return positions.map { p in
+            let bound = sparsityAwareBound(fanIn: liveIn[shape.row(of: p)], fanOut: liveOut[shape.column(of: p)])
+            return Float(generator.uniform(-bound, bound))
+        }
+    }
+}
+
+/// Initial biases (`fanOut` of them): PyTorch Linear U(±1/√fan_in); every other method 0 (no draws).
+public func initialBiases(shape: LayerShape, method: WeightInit, generator: inout Generator) -> [Float] {
+    switch method {
+    case .pytorchLinear:
+        let bound = 1 / Double(shape.fanIn).squareRoot()
+        return (0..<shape.fanOut).map { _ in Float(generator.uniform(-bound, bound)) }
+    case .xavierUniform, .sparsityAware, .zero:
+        return [Float](repeating: 0, count: shape.fanOut)
+    }
+}
+
+/// Live fans: `fanIn[row]` = live inputs of each output unit, `fanOut[column]` = live outputs of each input unit.
+public func liveFans(shape: LayerShape, positions: [Position]) -> (fanIn: [Int], fanOut: [Int]) {
+    var fanIn = [Int](repeating: 0, count: shape.fanOut)
+    var fanOut = [Int](repeating: 0, count: shape.fanIn)
+    for p in positions {
+        fanIn[shape.row(of: p)] += 1
+        fanOut[shape.column(of: p)] += 1
+    }
+    return (fanIn, fanOut)
+}
+
+/// RigL's `fanavg_uniform` limit `√(3 / max(1, (fanIn + fanOut)/2))` for one connection's live fans.
+public func sparsityAwareBound(fanIn: Int, fanOut: Int) -> Double {
+    (3 / max(1, Double(fanIn + fanOut) / 2)).squareRoot()
+}

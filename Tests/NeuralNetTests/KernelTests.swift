@@ -1,0 +1,132 @@
+import CKernels
+@testable import NeuralNet
+import SparrowCore
+import XCTest
+
+/// The fast kernels (CKernels, OpenBLAS) against their plain twins in `ReferenceKernels`.
+final class KernelTests: XCTestCase {
+    let batches = [1, 2, 3, 7, 8, 9, 17, 31, 32, 33, 63, 64, 65, 100, 129, 256]
+
+    func testSparseForwardTransposedAndWeightGradientMatchReference() {
+        var g = Generator(seed: 1)
+        for (t, batch) in batches.enumerated() {
+            let shape = LayerShape(fanIn: 1 + g.nextInt(below: 40), fanOut: 1 + g.nextInt(below: 40))
+            let density = [0.02, 0.1, 0.5, 1.0][t % 4]
+            let pos = randomPositions(shape, density: density, generator: &g)
+            let values = g.floats(pos.count), bias = g.floats(shape.fanOut)
+            let layer = SparseLayer(shape: shape, positions: pos, values: values, biases: bias)
+            let idx = layer.index
+            let x = g.floats(shape.fanIn * batch), dY = g.floats(shape.fanOut * batch)
+            let msg = "shape \(shape) batch \(batch) nnz \(pos.count)"
+
+            var y = [Float](repeating: .nan, count: shape.fanOut * batch)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, batch: batch, into: $0.baseAddress!) } }
+            assertClose(y, ReferenceKernels.spmm(rows: shape.fanOut, ptr: idx.rowPointer, idx: idx.columnIndex, values: values,
+                                                 perm: nil, x: x, batch: batch, bias: bias), tolerance: 1e-5, "forward " + msg)
+            // Forward also equals the dense product of the densified weights.
+            assertClose(y, ReferenceKernels.matmul(w: layer.denseWeights(), fanIn: shape.fanIn, fanOut: shape.fanOut,
+                                                   x: x, batch: batch, bias: bias), tolerance: 1e-5, "dense twin " + msg)
+
+            var dx = [Float](repeating: .nan, count: shape.fanIn * batch)
+            dY.withUnsafeBufferPointer { d in dx.withUnsafeMutableBufferPointer { layer.inputGradient(outputGradient: d.baseAddress!, batch: batch, into: $0.baseAddress!) } }
+            assertClose(dx, ReferenceKernels.matmulTransposed(w: layer.denseWeights(), fanIn: shape.fanIn, fanOut: shape.fanOut,
+                                                              dY: dY, batch: batch), tolerance: 1e-5, "transposed " + msg)
+
+            dY.withUnsafeBufferPointer { d in x.withUnsafeBufferPointer { layer.computeGradients(outputGradient: d.baseAddress!, input: $0.baseAddress!, batch: batch) } }
+            assertClose(layer.weight.gradients, ReferenceKernels.sddmm(rows: shape.fanOut, ptr: idx.rowPointer, idx: idx.columnIndex,
+                                                                       dY: dY, x: x, batch: batch), tolerance: 1e-5, "sddmm " + msg)
+            let dense = ReferenceKernels.outerGradient(dY: dY, x: x, fanIn: shape.fanIn, fanOut: shape.fanOut, batch: batch)
+            assertClose(layer.weight.gradients, pos.map { dense[Int($0)] }, tolerance: 1e-5, "sampled dense grad " + msg)
+            let bg = (0..<shape.fanOut).map { o in (0..<batch).reduce(Float(0)) { $0 + dY[o * batch + $1] } }
+            assertClose(layer.bias.gradients, bg, tolerance: 1e-5, "bias grad " + msg)
+        }
+    }
+
+    /// Activations fused into the sparse products: forward f(W·x + b), and (Wᵀ·dZ) ⊙ f′ from the input activation.
+    func testFusedActivationsMatchUnfusedReference() {
+        var g = Generator(seed: 5)
+        for (t, batch) in [1, 3, 8, 13, 64, 77, 256].enumerated() {
+            for act in [Activation.identity, .relu, .leakyReLU(slope: 0.1), .tanh] {
+                let shape = LayerShape(fanIn: 5 + g.nextInt(below: 60), fanOut: 5 + g.nextInt(below: 60))
+                let pos = randomPositions(shape, density: [0.05, 0.3, 0.9][t % 3], generator: &g)
+                let values = g.floats(pos.count), bias = g.floats(shape.fanOut)
+                let layer = SparseLayer(shape: shape, positions: pos, values: values, biases: bias)
+                let x = g.floats(shape.fanIn * batch).map { act($0) }  // an activation's output as input
+                let dY = g.floats(shape.fanOut * batch)
+                var y = [Float](repeating: .nan, count: shape.fanOut * batch), dx = [Float](repeating: .nan, count: shape.fanIn * batch)
+                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, batch: batch, into: $0.baseAddress!, activation: act) } }
+                let ref = ReferenceKernels.matmul(w: layer.denseWeights(), fanIn: shape.fanIn, fanOut: shape.fanOut, x: x, batch: batch, bias: bias).map { act($0) }
+                assertClose(y, ref, tolerance: 1e-5, "fused forward \(act) batch \(batch)")
+                dY.withUnsafeBufferPointer { d in x.withUnsafeBufferPointer { xp in dx.withUnsafeMutableBufferPointer {
+                    layer.inputGradient(outputGradient: d.baseAddress!, batch: batch, into: $0.baseAddress!, inputActivation: act, input: xp.baseAddress!) } } }
+                let plain = ReferenceKernels.matmulTransposed(w: layer.denseWeights(), fanIn: shape.fanIn, fanOut: shape.fanOut, dY: dY, batch: batch)
+                let derivative: (Float) -> Float = { a in
+                    switch act { case .identity: return 1; case .relu: return a > 0 ? 1 : 0
+                    case .leakyReLU(let s): return a > 0 ? 1 : s; case .tanh: return 1 - a * a }
+                }
+                assertClose(dx, zip(plain, x).map { $0 * derivative($1) }, tolerance: 1e-5, "fused derivative \(act) batch \(batch)")
+            }
+        }
+    }
+
+    func testCSCViewIsAPermutationOfCSR() {
+        var g = Generator(seed: 2)
+        let shape = LayerShape(fanIn: 37, fanOut: 29)
+        let pos = randomPositions(shape, density: 0.3, generator: &g)
+        let idx = SparseIndex(shape: shape, positions: pos)
+        XCTAssertEqual(idx.positions, pos)
+        XCTAssertEqual(Set(idx.cscToCSR), Set((0..<Int32(pos.count)).map { $0 }))
+        for c in 0..<shape.fanIn {
+            var lastRow: Int32 = -1
+            for s in Int(idx.columnPointer[c])..<Int(idx.columnPointer[c + 1]) {
+                let k = Int(idx.cscToCSR[s])
+                XCTAssertEqual(Int(idx.columnIndex[k]), c)
+                XCTAssertEqual(Int(pos[k]) / shape.fanIn, Int(idx.rowIndex[s]))
+                XCTAssertGreaterThan(idx.rowIndex[s], lastRow)
+                lastRow = idx.rowIndex[s]
+            }
+        }
+    }
+
+    func testDenseLayerBLASMatchesReference() {
+        var g = Generator(seed: 3)
+        for batch in [1, 5, 64] {
+            let shape = LayerShape(fanIn: 13, fanOut: 11)
+            let w = g.floats(shape.count), b = g.floats(shape.fanOut)
+            let layer = DenseLayer(shape: shape, weights: w, biases: b)
+            let x = g.floats(shape.fanIn * batch), dY = g.floats(shape.fanOut * batch)
+            var y = [Float](repeating: 0, count: shape.fanOut * batch), dx = [Float](repeating: 0, count: shape.fanIn * batch)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, batch: batch, into: $0.baseAddress!) } }
+            dY.withUnsafeBufferPointer { d in dx.withUnsafeMutableBufferPointer { layer.inputGradient(outputGradient: d.baseAddress!, batch: batch, into: $0.baseAddress!) } }
+            dY.withUnsafeBufferPointer { d in x.withUnsafeBufferPointer { layer.computeGradients(outputGradient: d.baseAddress!, input: $0.baseAddress!, batch: batch) } }
+            assertClose(y, ReferenceKernels.matmul(w: w, fanIn: 13, fanOut: 11, x: x, batch: batch, bias: b), tolerance: 1e-5)
+            assertClose(dx, ReferenceKernels.matmulTransposed(w: w, fanIn: 13, fanOut: 11, dY: dY, batch: batch), tolerance: 1e-5)
+            assertClose(layer.weight.gradients, ReferenceKernels.outerGradient(dY: dY, x: x, fanIn: 13, fanOut: 11, batch: batch), tolerance: 1e-5)
+        }
+    }
+
+    func testAdamKernelMatchesReferenceInEveryMode() {
+        var g = Generator(seed: 4)
+        for n in [1, 7, 8, 37, 100] {
+            for mode in 0...2 {
+                for decoupled in [false, true] {
+                    let w = g.floats(n), grad = g.floats(n), m = g.floats(n, scale: 0.1)
+                    let v = g.floats(n, scale: 0.01).map { abs($0) }
+                    let mask = (0..<n).map { _ in Float(g.nextInt(below: 2)) }
+                    let t = 1 + g.nextInt(below: 50)
+                    let ref = ReferenceKernels.adam(w: w, g: grad, m: m, v: v, mask: mask, maskMode: mode, lr: 1e-2,
+                                                    beta1: 0.9, beta2: 0.999, step: t, eps: 1e-8, weightDecay: 0.1,
+                                                    decoupled: decoupled)
+                    var w2 = w, m2 = m, v2 = v
+                    let bc1 = Float(1 - pow(0.9, Double(t))), bc2 = Float(1 - pow(0.999, Double(t)))
+                    sk_adam(Int32(n), &w2, grad, &m2, &v2, mask, Int32(mode), 1e-2, 0.9, 0.999, bc1, bc2, 1e-8, 0.1,
+                            decoupled ? 1 : 0)
+                    let msg = "n \(n) mode \(mode) decoupled \(decoupled)"
+                    assertClose(w2, ref.w, tolerance: 1e-5, msg)
+                    assertClose(m2, ref.m, tolerance: 1e-5, msg)
+                    assertClose(v2, ref.v, tolerance: 1e-5, msg)
+                }
+            }
+        }
+    }
+}

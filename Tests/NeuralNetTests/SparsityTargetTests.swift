@@ -1,0 +1,128 @@
+import XCTest
+import SparrowCore
+@testable import NeuralNet
+
+/// SOK DS_TD3.py:218-241 transcribed over dense matrices: soft update, then `update_target_networks`.
+func sparsityTestSokarDenseTargetUpdate(shape: LayerShape, target: (positions: [Position], values: [Float]),
+                                        online: (positions: [Position], values: [Float]), tau: Float) -> [Float] {
+    var param = [Float](repeating: 0, count: shape.count), targetParam = param
+    for (p, v) in zip(online.positions, online.values) { param[Int(p)] = v }
+    for (p, v) in zip(target.positions, target.values) { targetParam[Int(p)] = v }
+    for i in 0..<shape.count { targetParam[i] = tau * param[i] + (1 - tau) * targetParam[i] }
+    let currentDensity = param.filter { $0 != 0 }.count
+    let targetDensity = targetParam.filter { $0 != 0 }.count
+    let difference = targetDensity - currentDensity
+    if difference > 0 {
+        let tmp = targetParam.map { $0 == 0 ? Float(10_000_000) : abs($0) }
+        let order = tmp.indices.sorted { tmp[$0] < tmp[$1] }
+        let threshold = tmp[order[difference]]
+        for i in 0..<shape.count where tmp[i] < threshold { targetParam[i] = 0 }
+    }
+    return targetParam
+}
+
+final class SparsityTargetTests: XCTestCase {
+    private let shape = LayerShape(fanIn: 64, fanOut: 48)
+
+    /// An online layer after a few SET updates and a target that trails it.
+    private func scenario(seed: UInt64) -> (target: ([Position], [Float]), online: ([Position], [Float])) {
+        var g = Generator(seed: seed)
+        let positions = randomTopology(shape: shape, count: 300, generator: &g)
+        let targetValues = positions.map { _ in Float(g.normal() * 0.1) }
+        var onlineValues = targetValues.map { $0 + Float(g.normal() * 0.01) }
+        // Online topology change: drop 10 %, grow elsewhere with small non-zero values (Sokar) or exact zeros (ANF).
+        let plan = planTopologyUpdate(shape: shape, positions: positions, weights: onlineValues, dropFraction: 0.1,
+                                      drop: .signedMagnitude, grow: .random, regrow: true, denseGradient: nil,
+                                      generator: &g)
+        let merge = mergeTopology(oldPositions: positions, plan: plan)
+        onlineValues = merge.source.map { s in
+            s >= 0 ? onlineValues[s] : (g.nextDouble() < 0.3 ? 0 : Float(g.normal() * 0.001))
+        }
+        return ((positions, targetValues), (merge.positions, onlineValues))
+    }
+
+    func testMatchesSokarsDenseRuleAndKeepsExactlyNNZOnline() {
+        for seed in 1...50 {
+            let (target, online) = scenario(seed: UInt64(seed))
+            for tau in [Float(0.005), 0.5, 1] {
+                let result = softUpdateMaintainingSparsity(target: target, online: online, tau: tau)
+                let reference = sparsityTestSokarDenseTargetUpdate(shape: shape, target: target, online: online,
+                                                                   tau: tau)
+                var dense = [Float](repeating: 0, count: shape.count)
+                for (p, v) in zip(result.positions, result.values) { dense[Int(p)] = v }
+                XCTAssertEqual(dense, reference, "seed \(seed) τ \(tau)")
+                XCTAssert(sparsityPositionsAreValid(result.positions, in: shape))
+                XCTAssertFalse(result.values.contains(0), "exact zeros are absent")
+                let nnzOnline = online.1.filter { $0 != 0 }.count
+                XCTAssertEqual(result.positions.count, nnzOnline, "seed \(seed) τ \(tau)")
+                if tau == 1 {
+                    XCTAssertEqual(result.positions, zip(online.0, online.1).filter { $0.1 != 0 }.map(\.0))
+                }
+            }
+        }
+    }
+
+    func testKeepsTheLargestMagnitudesOfTheUnion() {
+        for seed in 100..<120 {
+            let (target, online) = scenario(seed: UInt64(seed))
+            let tau: Float = 0.005
+            let result = softUpdateMaintainingSparsity(target: target, online: online, tau: tau)
+            // All union values, recomputed.
+            var union = [Position: Float]()
+            for (p, v) in zip(target.0, target.1) { union[p, default: 0] += (1 - tau) * v }
+            for (p, v) in zip(online.0, online.1) { union[p, default: 0] += tau * v }
+            let keptSet = Set(result.positions)
+            let minKept = result.values.map { abs($0) }.min()!
+            for (p, v) in union where !keptSet.contains(p) { XCTAssertLessThanOrEqual(abs(v), minKept) }
+        }
+    }
+
+    func testOnlineLiveZerosDoNotCountAndTiesKeepTheLowerPosition() {
+        // Online: 3 live, one exactly 0 → nnz 2. τ = 0.5 gives the union [1, 1, 0.5, 0.5] → keep positions 0, 1.
+        let r1 = softUpdateMaintainingSparsity(target: ([0, 1, 2, 3], [1, 1, 1, 1]), online: ([0, 1, 2], [1, 1, 0]),
+                                               tau: 0.5)
+        XCTAssertEqual(r1.positions, [0, 1])
+        XCTAssertEqual(r1.values, [1, 1])
+        // Ties at the cut: union {1: 0.5, 2: 0.5, 3: 0.5, 5: 0.2} (position 0 cancels to exactly 0), nnz(online) = 2.
+        // Exact count here (lower positions kept); Sokar's strict "< threshold" keeps all three tied entries.
+        let target: ([Position], [Float]) = ([0, 1, 2, 3], [1, 1, 1, 1])
+        let online: ([Position], [Float]) = ([0, 5], [-1, 0.4])
+        let r2 = softUpdateMaintainingSparsity(target: target, online: online, tau: 0.5)
+        XCTAssertEqual(r2.positions, [1, 2])
+        XCTAssertEqual(r2.values, [0.5, 0.5])
+        let sokar = sparsityTestSokarDenseTargetUpdate(shape: LayerShape(fanIn: 3, fanOut: 2), target: target,
+                                                       online: online, tau: 0.5)
+        XCTAssertEqual(sokar.filter { $0 != 0 }.count, 3, "the documented difference from Sokar on exact ties")
+    }
+
+    func testInPlaceFormAgreesAndSkipsWorkWhenSupportsMatch() {
+        var g = Generator(seed: 3)
+        let positions = randomTopology(shape: shape, count: 200, generator: &g)
+        var targetValues = positions.map { _ in Float(g.normal()) }
+        let onlineValues = positions.map { _ in Float(g.normal()) }
+        var targetPositions = positions
+        let expected = softUpdateMaintainingSparsity(target: (positions, targetValues),
+                                                     online: (positions, onlineValues), tau: 0.005)
+        let changed = softUpdateMaintainingSparsity(targetPositions: &targetPositions, targetValues: &targetValues,
+                                                    onlinePositions: positions, onlineValues: onlineValues, tau: 0.005)
+        XCTAssertFalse(changed)
+        XCTAssertEqual(targetPositions, expected.positions)
+        XCTAssertEqual(targetValues, expected.values)
+        // Different supports and online zeros go through the exact rule.
+        for seed in 200..<220 {
+            let (target, online) = scenario(seed: UInt64(seed))
+            var tp = target.0, tv = target.1
+            let reference = softUpdateMaintainingSparsity(target: target, online: online, tau: 0.01)
+            _ = softUpdateMaintainingSparsity(targetPositions: &tp, targetValues: &tv, onlinePositions: online.0,
+                                              onlineValues: online.1, tau: 0.01)
+            XCTAssertEqual(tp, reference.positions)
+            XCTAssertEqual(tv, reference.values)
+        }
+        // Same support but an online weight exactly 0 → one target entry must go.
+        var tp: [Position] = [1, 2, 3], tv: [Float] = [1, 2, 3]
+        XCTAssertTrue(softUpdateMaintainingSparsity(targetPositions: &tp, targetValues: &tv, onlinePositions: [1, 2, 3],
+                                                    onlineValues: [0, 2, 3], tau: 0.5))
+        XCTAssertEqual(tp, [2, 3])
+        XCTAssertEqual(tv, [2, 3])
+    }
+}
