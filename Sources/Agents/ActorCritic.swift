@@ -110,6 +110,18 @@ public class ActorCriticAgent {
         (ws.input.pointer + observationSize * B).update(from: actions, count: actionSize * B)
     }
 
+    /// targetQ[b] ← min_k Q̄_k(s′_b, a′_b), with a′ the next-state actions already in `batchAction`.
+    func fillMinTargetQ(nextObservations: UnsafePointer<Float>) {
+        let B = batchSize
+        for b in 0..<B { targetQ[b] = .infinity }
+        for target in targetCritics {
+            let ws = target.workspace(batch: B)
+            fillCriticInput(ws, observations: nextObservations, actions: batchAction.pointer)
+            target.forward(ws)
+            for b in 0..<B { targetQ[b] = min(targetQ[b], ws.output[b]) }
+        }
+    }
+
     /// One regression step of every critic toward `targetQ` on (s, a) of the batch; returns (sum of losses, mean Q).
     func trainCritics(_ batch: ReplayBatch) throws -> (loss: Double, meanQ: Double) {
         var total = 0.0, meanQ = 0.0

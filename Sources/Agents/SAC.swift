@@ -67,13 +67,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
 
         // 1. Soft Bellman target from the target critics.
         _ = samplePolicy(batch.nextObservations)
-        for b in 0..<B { targetQ[b] = .infinity }
-        for target in targetCritics {
-            let ws = target.workspace(batch: B)
-            fillCriticInput(ws, observations: batch.nextObservations, actions: batchAction.pointer)
-            target.forward(ws)
-            for b in 0..<B { targetQ[b] = min(targetQ[b], ws.output[b]) }
-        }
+        fillMinTargetQ(nextObservations: batch.nextObservations)
         for b in 0..<B {
             targetQ[b] = scale * batch.rewards[b] + gamma * batch.notTerminated[b] * (targetQ[b] - a * batchLogProb[b])
         }

@@ -59,13 +59,7 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
                 batchAction[j * B + b] = min(max(batchAction[j * B + b] + noise, lo), hi)
             }
         }
-        for b in 0..<B { targetQ[b] = .infinity }
-        for target in targetCritics {
-            let ws = target.workspace(batch: B)
-            fillCriticInput(ws, observations: batch.nextObservations, actions: batchAction.pointer)
-            target.forward(ws)
-            for b in 0..<B { targetQ[b] = min(targetQ[b], ws.output[b]) }
-        }
+        fillMinTargetQ(nextObservations: batch.nextObservations)
         for b in 0..<B { targetQ[b] = scale * batch.rewards[b] + gamma * batch.notTerminated[b] * targetQ[b] }
 
         // 2. Critics.

@@ -126,3 +126,26 @@ final class SparsityTargetTests: XCTestCase {
         XCTAssertEqual(tv, [2, 3])
     }
 }
+
+final class SparsityPruneSelectionTests: XCTestCase {
+    /// The heap selection keeps exactly what the sort-based twin keeps, ties and zeros included.
+    func testHeapSelectionMatchesSortingTwin() {
+        var g = Generator(seed: 21)
+        for trial in 0..<300 {
+            let n = 1 + g.nextInt(below: 400)
+            var positions = [Position](), values = [Float]()
+            var next: Position = 0
+            for _ in 0..<n {
+                next += Position(1 + g.nextInt(below: 5))
+                positions.append(next)
+                // Coarse values make ties common; some exact zeros.
+                values.append(g.nextInt(below: 10) == 0 ? 0 : Float(g.nextInt(below: 21) - 10) / 4)
+            }
+            let count = g.nextInt(below: n + 1)
+            let fast = pruneToLargest(positions: positions, values: values, count: count)
+            let slow = pruneToLargestBySorting(positions: positions, values: values, count: count)
+            XCTAssertEqual(fast.0, slow.0, "trial \(trial)")
+            XCTAssertEqual(fast.1, slow.1, "trial \(trial)")
+        }
+    }
+}

@@ -94,7 +94,67 @@ public func softUpdateMaintainingSparsity(targetPositions: inout [Position], tar
 }
 
 /// Removes exact zeros, then keeps the `count` largest |value| (lower position kept on ties), ascending.
-private func pruneToLargest(positions: [Position], values: [Float], count: Int) -> ([Position], [Float]) {
+///
+/// Runs every training update once a target's support trails its online network's, so the `excess` entries to
+/// drop (the smallest under (|v|, higher position first)) are found with a bounded max-heap, O(n log excess),
+/// instead of sorting all n; `pruneToLargestBySorting` is the plain twin the tests compare it with.
+func pruneToLargest(positions: [Position], values: [Float], count: Int) -> ([Position], [Float]) {
+    var p = [Position](), v = [Float]()
+    p.reserveCapacity(positions.count); v.reserveCapacity(positions.count)
+    for i in 0..<positions.count where values[i] != 0 {
+        p.append(positions[i])
+        v.append(values[i])
+    }
+    let excess = p.count - count
+    if excess <= 0 { return (p, v) }
+    // Drop order: smaller magnitude first; on equal magnitude the higher index first (so the lower is kept).
+    @inline(__always) func dropsBefore(_ a: Int, _ b: Int) -> Bool {
+        let ma = abs(v[a]), mb = abs(v[b])
+        return ma != mb ? ma < mb : a > b
+    }
+    // heap[0] is the entry that would be dropped last among those chosen so far.
+    var heap = [Int]()
+    heap.reserveCapacity(excess)
+    func siftDown(_ start: Int) {
+        var i = start
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var top = i
+            if l < heap.count && dropsBefore(heap[top], heap[l]) { top = l }
+            if r < heap.count && dropsBefore(heap[top], heap[r]) { top = r }
+            if top == i { return }
+            heap.swapAt(i, top)
+            i = top
+        }
+    }
+    for i in 0..<p.count {
+        if heap.count < excess {
+            heap.append(i)
+            var c = heap.count - 1
+            while c > 0 {
+                let parent = (c - 1) / 2
+                guard dropsBefore(heap[parent], heap[c]) else { break }
+                heap.swapAt(parent, c)
+                c = parent
+            }
+        } else if dropsBefore(i, heap[0]) {
+            heap[0] = i
+            siftDown(0)
+        }
+    }
+    var keep = [Bool](repeating: true, count: p.count)
+    for i in heap { keep[i] = false }
+    var kp = [Position](), kv = [Float]()
+    kp.reserveCapacity(count); kv.reserveCapacity(count)
+    for i in 0..<p.count where keep[i] {
+        kp.append(p[i])
+        kv.append(v[i])
+    }
+    return (kp, kv)
+}
+
+/// Reference twin of `pruneToLargest`: sorts everything.
+func pruneToLargestBySorting(positions: [Position], values: [Float], count: Int) -> ([Position], [Float]) {
     var p = [Position](), v = [Float]()
     for i in 0..<positions.count where values[i] != 0 {
         p.append(positions[i])
