@@ -63,16 +63,18 @@ public class ActorCriticAgent {
         bounds = ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) })
         var g = Generator(seed: seed)
         let factory = NetworkFactory(config: config, totalUpdates: totalUpdates)
-        let actorSpec = try factory.spec(input: observationSize, output: actorOutputs, sparsity: config.effectiveActorSparsity)
-        let criticSpec = try factory.spec(input: observationSize + actionSize, output: 1, sparsity: config.effectiveCriticSparsity)
+        let (actorSparsity, criticSparsity) = try factory.budgets(observationSize: observationSize,
+                                                                  actionSize: actionLow.count, actorOutputs: actorOutputs)
+        let actorSpec = try factory.spec(input: observationSize, output: actorOutputs, sparsity: actorSparsity)
+        let criticSpec = try factory.spec(input: observationSize + actionSize, output: 1, sparsity: criticSparsity)
         actor = MLP(spec: actorSpec, generator: &g)
         critics = [MLP(spec: criticSpec, generator: &g), MLP(spec: criticSpec, generator: &g)]
         targetCritics = critics.map { $0.copy() }
         actorAdam = factory.adam(learningRate: config.actorLR)
         criticAdam = factory.adam(learningRate: config.criticLR)
         evolution = factory.evolution
-        actorPruning = try factory.pruningSchedules(for: actorSpec, sparsity: config.effectiveActorSparsity)
-        criticPruning = try factory.pruningSchedules(for: criticSpec, sparsity: config.effectiveCriticSparsity)
+        actorPruning = try factory.pruningSchedules(for: actorSpec, sparsity: actorSparsity)
+        criticPruning = try factory.pruningSchedules(for: criticSpec, sparsity: criticSparsity)
         targetTopology = factory.targetTopology
         generator = g.derived(0x5EED)
         batchSize = config.batchSize

@@ -43,6 +43,9 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     /// Separate budgets; nil = `sparsity`.
     public var actorSparsity: Double? = nil
     public var criticSparsity: Double? = nil
+    /// Graesser et al.'s actor:critic split: live actor weights : live weights of both critics, at `sparsity` over
+    /// all of them together (nil = each network at `sparsity`). Explicit actor-/critic-sparsity win over it.
+    public var actorCriticRatio: Double? = nil
     public var distribution: Distribution = .uniform
     /// Sokar's λ per layer for `er-epsilon` (one per sparse layer from the input side).
     public var erEpsilon: [Double] = [7, 64]
@@ -136,6 +139,7 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         for (key, s) in [("sparsity", sparsity), ("actor-sparsity", actorSparsity ?? 0), ("critic-sparsity", criticSparsity ?? 0)] {
             try check(s >= 0 && s < 1, "\(key) must be in [0, 1), got \(s)")
         }
+        try check(actorCriticRatio.map { $0 > 0 && $0.isFinite } ?? true, "actor-critic-ratio must be a positive number")
         try check(!hidden.isEmpty && hidden.allSatisfy { $0 > 0 }, "hidden must list positive widths, got \(hidden)")
         try check(batchSize > 0, "batch-size must be positive, got \(batchSize)")
         try check(bufferSize > 0, "buffer-size must be positive, got \(bufferSize)")

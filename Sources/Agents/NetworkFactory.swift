@@ -30,6 +30,25 @@ public struct NetworkFactory {
         }
     }
 
+    /// Actor and critic sparsities: explicit per-network values, else Graesser's actor:critic split of one budget
+    /// over the actor and both critics (`actorCriticSparsity`), else `sparsity` for each.
+    public func budgets(observationSize: Int, actionSize: Int, actorOutputs: Int) throws -> (actor: Double, critic: Double) {
+        guard let ratio = config.actorCriticRatio, config.actorSparsity == nil, config.criticSparsity == nil,
+              config.sparsity > 0 else {
+            return (config.effectiveActorSparsity, config.effectiveCriticSparsity)
+        }
+        func shapes(_ input: Int, _ output: Int) -> [LayerShape] {
+            let w = [input] + config.hidden + [output]
+            return (0..<w.count - 1).map { LayerShape(fanIn: w[$0], fanOut: w[$0 + 1]) }
+        }
+        let critic = shapes(observationSize + actionSize, 1)
+        do {
+            let split = try actorCriticSparsity(actor: shapes(observationSize, actorOutputs), critic: critic + critic,
+                                                sparsity: config.sparsity, actorToCriticRatio: ratio)
+            return (split.actor, split.critic)
+        } catch { throw ConfigError("actor-critic-ratio \(ratio): \(error)") }
+    }
+
     /// Whether the method keeps every layer dense (no sparse backend at all).
     var isDense: Bool { config.method == .dense }
 

@@ -27,6 +27,8 @@ struct TrainOptions: ParsableArguments {
     @Option(name: .customLong("init"), help: "pytorch, xavier, sparsity-aware or zero.") var initialization: String?
     @Option(name: .customLong("actor-sparsity"), help: "Actor's own sparsity budget.") var actorSparsity: Double?
     @Option(name: .customLong("critic-sparsity"), help: "Critics' own sparsity budget.") var criticSparsity: Double?
+    @Option(name: .customLong("actor-critic-ratio"), help: "Live actor : live critic weights at --sparsity overall.")
+    var actorCriticRatio: Double?
     @Option(help: "uniform, er, erk or er-epsilon.") var distribution: String?
     @Option(name: .customLong("er-epsilon"), help: "Sokar's λ per sparse layer, comma-separated.") var erEpsilon: String?
     @Flag(name: .customLong("dense-input"), inversion: .prefixedNo, help: "Keep the first layer dense.") var denseInput: Bool?
@@ -90,7 +92,7 @@ struct TrainOptions: ParsableArguments {
         put("algorithm", algorithm); put("method", method); put("activation", activation)
         try list("hidden", hidden) { Int($0) }
         put("leaky-slope", leakySlope); put("init", initialization)
-        put("actor-sparsity", actorSparsity); put("critic-sparsity", criticSparsity); put("distribution", distribution)
+        put("actor-sparsity", actorSparsity); put("critic-sparsity", criticSparsity); put("actor-critic-ratio", actorCriticRatio); put("distribution", distribution)
         try list("er-epsilon", erEpsilon) { Double($0) }
         put("dense-input", denseInput); put("dense-output", denseOutput); put("backend", backend); put("moments", moments)
         put("bernoulli-topology", bernoulliTopology); put("update-interval", updateInterval); put("update-offset", updateOffset)

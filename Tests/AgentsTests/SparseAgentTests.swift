@@ -122,3 +122,24 @@ final class SparseAgentTests: XCTestCase {
         XCTAssertThrowsError(try wrong.decode(from: &r2))
     }
 }
+
+final class BudgetTests: XCTestCase {
+    /// Graesser's actor:critic split: one budget over actor + both critics, divided by the given ratio.
+    func testActorCriticRatioSplitsOneBudget() throws {
+        var c = AgentConfig()
+        c.method = .static
+        c.sparsity = 0.9
+        c.actorCriticRatio = 1  // as many live actor weights as live critic weights (both critics together)
+        let agent = try SAC(config: c, observationSize: 11, actionLow: [-1, -1, -1], actionHigh: [1, 1, 1],
+                            totalUpdates: 10, seed: 1)
+        func live(_ n: MLP) -> Int { n.layers.reduce(0) { $0 + $1.liveConnections } }
+        func all(_ n: MLP) -> Int { n.layers.reduce(0) { $0 + $1.shape.count } }
+        let actorLive = live(agent.actor), criticLive = live(agent.critics[0]) + live(agent.critics[1])
+        XCTAssertEqual(Double(actorLive) / Double(criticLive), 1, accuracy: 0.03)
+        let total = all(agent.actor) + all(agent.critics[0]) + all(agent.critics[1])
+        XCTAssertEqual(1 - Double(actorLive + criticLive) / Double(total), 0.9, accuracy: 0.01)
+        c.actorCriticRatio = 1000
+        XCTAssertThrowsError(try SAC(config: c, observationSize: 11, actionLow: [-1, -1, -1], actionHigh: [1, 1, 1],
+                                     totalUpdates: 10, seed: 1))
+    }
+}
