@@ -169,39 +169,19 @@ extension MLP {
                     td.weight.replace(values: w, firstMoment: td.weight.firstMoment, secondMoment: td.weight.secondMoment,
                                       mask: onlineMask)
                 case .maintainSparsity:
-                    // Common case between topology changes: same mask, so blend in place (absent entries are 0 on
-                    // both sides and stay 0). Only if a live entry becomes exactly 0 does the general path run.
-                    if td.weight.mask == onlineMask && blendKeepingNonZero(td.weight, od.weight.values, onlineMask, tau) {
-                        continue
-                    }
-                    let r = NeuralNet.softUpdateMaintainingSparsity(target: (td.positions, td.liveWeights),
-                                                                    online: (od.positions, od.liveWeights), tau: tau)
-                    var w = [Float](repeating: 0, count: td.shape.count), m = w
-                    for (k, p) in r.positions.enumerated() { w[Int(p)] = r.values[k]; m[Int(p)] = 1 }
-                    td.weight.replace(values: w, firstMoment: td.weight.firstMoment, secondMoment: td.weight.secondMoment,
-                                      mask: m)
+                    // Move the arrays out so they are uniquely referenced and update in place (no copies).
+                    var w = [Float](), m = [Float]()
+                    swap(&w, &td.weight.values)
+                    if td.weight.mask != nil { swap(&m, &td.weight.mask!) } else { m = onlineMask }
+                    NeuralNet.softUpdateMaintainingSparsityInPlace(target: &w, mask: &m, online: od.weight.values, tau: tau)
+                    swap(&w, &td.weight.values)
+                    td.weight.mask = m
                 }
             default:
                 preconditionFailure("target and online layer types differ")
             }
         }
     }
-}
-
-/// In-place soft update of a masked tensor whose mask equals the online one; false (values untouched) if some live
-/// entry would become exactly 0, which the general maintain-sparsity path must handle.
-private func blendKeepingNonZero(_ target: ParameterTensor, _ online: [Float], _ mask: [Float], _ tau: Float) -> Bool {
-    let keep = 1 - tau
-    let ok = target.values.withUnsafeBufferPointer { t in
-        online.withUnsafeBufferPointer { o in
-            mask.withUnsafeBufferPointer { m in
-                for i in 0..<t.count where m[i] != 0 && (tau * o[i] + keep * t[i] == 0 || o[i] == 0) { return false }
-                return true
-            }
-        }
-    }
-    if ok { blend(target, online, tau) }
-    return ok
 }
 
 @inline(__always) private func blend(_ target: ParameterTensor, _ online: [Float], _ tau: Float) {

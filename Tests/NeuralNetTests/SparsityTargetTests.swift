@@ -149,3 +149,31 @@ final class SparsityPruneSelectionTests: XCTestCase {
         }
     }
 }
+
+final class SparsityMaskedTargetTests: XCTestCase {
+    /// The in-place masked-dense update equals the position-list form on the same data, through differing supports,
+    /// exact zeros and ties.
+    func testInPlaceMaskedUpdateMatchesPositionForm() {
+        var g = Generator(seed: 4)
+        for trial in 0..<200 {
+            let n = 1 + g.nextInt(below: 300)
+            var target = [Float](repeating: 0, count: n), online = target
+            for i in 0..<n {
+                if g.nextInt(below: 3) == 0 { target[i] = Float(g.nextInt(below: 9) - 4) / 2 }
+                if g.nextInt(below: 3) == 0 { online[i] = Float(g.nextInt(below: 9) - 4) / 2 }
+            }
+            let tau: Float = [0.005, 0.5, 1][g.nextInt(below: 3)]
+            func sparse(_ a: [Float]) -> (positions: [Position], values: [Float]) {
+                let idx = a.indices.filter { a[$0] != 0 }
+                return (idx.map { Position($0) }, idx.map { a[$0] })
+            }
+            let expected = softUpdateMaintainingSparsity(target: sparse(target), online: sparse(online), tau: tau)
+            var mask = target.map { $0 != 0 ? Float(1) : 0 }
+            softUpdateMaintainingSparsityInPlace(target: &target, mask: &mask, online: online, tau: tau)
+            let got = sparse(target)
+            XCTAssertEqual(got.positions, expected.positions, "trial \(trial)")
+            XCTAssertEqual(got.values, expected.values, "trial \(trial)")
+            XCTAssertEqual(mask, target.map { $0 != 0 ? 1 : 0 }, "trial \(trial)")
+        }
+    }
+}

@@ -107,41 +107,7 @@ func pruneToLargest(positions: [Position], values: [Float], count: Int) -> ([Pos
     }
     let excess = p.count - count
     if excess <= 0 { return (p, v) }
-    // Drop order: smaller magnitude first; on equal magnitude the higher index first (so the lower is kept).
-    @inline(__always) func dropsBefore(_ a: Int, _ b: Int) -> Bool {
-        let ma = abs(v[a]), mb = abs(v[b])
-        return ma != mb ? ma < mb : a > b
-    }
-    // heap[0] is the entry that would be dropped last among those chosen so far.
-    var heap = [Int]()
-    heap.reserveCapacity(excess)
-    func siftDown(_ start: Int) {
-        var i = start
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var top = i
-            if l < heap.count && dropsBefore(heap[top], heap[l]) { top = l }
-            if r < heap.count && dropsBefore(heap[top], heap[r]) { top = r }
-            if top == i { return }
-            heap.swapAt(i, top)
-            i = top
-        }
-    }
-    for i in 0..<p.count {
-        if heap.count < excess {
-            heap.append(i)
-            var c = heap.count - 1
-            while c > 0 {
-                let parent = (c - 1) / 2
-                guard dropsBefore(heap[parent], heap[c]) else { break }
-                heap.swapAt(parent, c)
-                c = parent
-            }
-        } else if dropsBefore(i, heap[0]) {
-            heap[0] = i
-            siftDown(0)
-        }
-    }
+    let heap = smallestMagnitudes(count: p.count, excess: excess) { v[$0] }
     var keep = [Bool](repeating: true, count: p.count)
     for i in heap { keep[i] = false }
     var kp = [Position](), kv = [Float]()
@@ -151,6 +117,72 @@ func pruneToLargest(positions: [Position], values: [Float], count: Int) -> ([Pos
         kv.append(v[i])
     }
     return (kp, kv)
+}
+
+/// The `excess` indices in 0..<count that drop first: smallest |value|, and on equal |value| the higher index
+/// first (so the lower position is kept). A bounded max-heap: O(count · log excess).
+func smallestMagnitudes(count: Int, excess: Int, _ value: (Int) -> Float) -> [Int] {
+    @inline(__always) func dropsBefore(_ a: Int, _ b: Int) -> Bool {
+        let ma = abs(value(a)), mb = abs(value(b))
+        return ma != mb ? ma < mb : a > b
+    }
+    // heap[0] is the chosen entry that would be dropped last.
+    var heap = [Int]()
+    heap.reserveCapacity(excess)
+    for i in 0..<count {
+        if heap.count < excess {
+            heap.append(i)
+            var c = heap.count - 1
+            while c > 0 {
+                let parent = (c - 1) / 2
+                guard dropsBefore(heap[parent], heap[c]) else { break }
+                heap.swapAt(parent, c)
+                c = parent
+            }
+        } else if excess > 0 && dropsBefore(i, heap[0]) {
+            heap[0] = i
+            var j = 0
+            while true {
+                let l = 2 * j + 1, r = l + 1
+                var top = j
+                if l < heap.count && dropsBefore(heap[top], heap[l]) { top = l }
+                if r < heap.count && dropsBefore(heap[top], heap[r]) { top = r }
+                if top == j { break }
+                heap.swapAt(j, top)
+                j = top
+            }
+        }
+    }
+    return heap
+}
+
+/// Masked-dense form of `softUpdateMaintainingSparsity`, in place on fanOut × fanIn arrays: absent entries are 0
+/// in both `target` and `online`, so blending every entry is blending on the union of supports; then the excess
+/// smallest non-zeros are zeroed (same tie rule) and `mask` becomes (target ≠ 0). Allocates only when it prunes.
+public func softUpdateMaintainingSparsityInPlace(target: inout [Float], mask: inout [Float], online: [Float], tau: Float) {
+    precondition(target.count == online.count && mask.count == target.count)
+    let keep = 1 - tau
+    var nonZero = 0, onlineNonZero = 0
+    target.withUnsafeMutableBufferPointer { t in
+        online.withUnsafeBufferPointer { o in
+            for i in 0..<t.count {
+                let v = tau * o[i] + keep * t[i]
+                t[i] = v
+                if v != 0 { nonZero += 1 }
+                if o[i] != 0 { onlineNonZero += 1 }
+            }
+        }
+    }
+    let excess = nonZero - onlineNonZero
+    if excess > 0 {
+        var live = [Int]()
+        live.reserveCapacity(nonZero)
+        for i in target.indices where target[i] != 0 { live.append(i) }
+        for k in smallestMagnitudes(count: live.count, excess: excess, { target[live[$0]] }) { target[live[k]] = 0 }
+    }
+    target.withUnsafeBufferPointer { t in
+        mask.withUnsafeMutableBufferPointer { m in for i in 0..<t.count { m[i] = t[i] != 0 ? 1 : 0 } }
+    }
 }
 
 /// Reference twin of `pruneToLargest`: sorts everything.
