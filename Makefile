@@ -1,13 +1,16 @@
 # Sparrow — make targets. `make test` and `make train` work on a fresh Debian 12 machine with Swift:
 # they install the Debian packages they need first (only the missing ones; as root or through sudo).
 
-APT_PACKAGES := libmujoco-dev libglfw3-dev libopenblas-dev pkg-config xvfb
+# xvfb + Mesa GL/EGL: the viewer (window tests under Xvfb, headless recording through EGL);
+# slurm-wlm + munge: the sweep tests' single-node SLURM; librsvg2-bin: PNG versions of report plots.
+APT_PACKAGES := libmujoco-dev libglfw3-dev libopenblas-dev pkg-config xvfb libegl1 libegl-mesa0 libgl1-mesa-dri \
+                slurm-wlm munge librsvg2-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 SPARROW := .build/release/sparrow
 
-.PHONY: deps build test bench train clean
+.PHONY: deps build test bench train replay replay-gif clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -37,6 +40,14 @@ bench: build
 STEPS ?= 1000000
 train: build
 	$(SPARROW) train --env Hopper-v5 --preset tows-sac --steps $(STEPS) --run-dir runs/Hopper-v5_tows-sac --resume
+
+# Watch the pretrained 90%-sparse TowS-SAC hopper in a window (assets/README.md says how it was trained).
+replay: build
+	$(SPARROW) replay assets/hopper-tows-sac-0.9.policy
+
+# Re-make the README's animation (needs ffmpeg for .gif; otherwise a folder of PNG frames).
+replay-gif: build
+	$(SPARROW) replay assets/hopper-tows-sac-0.9.policy --record assets/hopper-tows-sac-0.9.gif --frames 80 --fps 20 --width 400 --height 300
 
 clean:
 	rm -rf .build runs

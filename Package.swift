@@ -45,9 +45,13 @@ let package = Package(
         .target(name: "Agents", dependencies: ["NeuralNet", "SparrowCore"], swiftSettings: fastMath),
         // The training loop, evaluation, metrics, checkpoints and presets.
         .target(name: "Training", dependencies: ["Agents", "Environments", "NeuralNet", "SparrowCore"]),
+        // The interactive GLFW window and offscreen recording of policies (issue 5).
+        .target(name: "Viewer", dependencies: ["MuJoCo", "CGLFW", "CMuJoCo", "Environments", "Training", "Agents", "SparrowCore"]),
+        // Sweeps (local, SLURM) and paper-style reports: IQM, bootstrap intervals, tables, plots (issue 6).
+        .target(name: "Experiments", dependencies: ["Training", "Agents", "SparrowCore"]),
         // Command implementations (a library so tests can drive them in-process too).
         .target(name: "SparrowCLI", dependencies: [
-            "MuJoCo", "Environments", "NeuralNet", "Agents", "Training", "SparrowCore",
+            "MuJoCo", "Environments", "NeuralNet", "Agents", "Training", "Viewer", "Experiments", "SparrowCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -59,6 +63,8 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "SparrowCore"]),
+        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Environments", "Training", "SparrowCore"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "SparrowCore"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow"]),
     ],
     swiftLanguageModes: [.v5]

@@ -5,7 +5,7 @@ public struct Sparrow: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sparrow",
         abstract: "Truly sparse deep RL on MuJoCo locomotion (Gymnasium v5 tasks).",
-        subcommands: [Train.self, Eval.self, Rollout.self, Bench.self]
+        subcommands: [Train.self, Eval.self, Replay.self, Sweep.self, Report.self, Rollout.self, Bench.self]
     )
     public init() {}
 }

@@ -1,0 +1,228 @@
+import Foundation
+import Training
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a sweep on this machine: at most `maxParallel` `sparrow train` processes at a time, each writing its output
+/// to RUN/train.log, with a compact view of every active run. Finished runs are skipped; the others start with
+/// `--resume`, so interrupted ones continue from their checkpoint. SIGINT/SIGTERM stop launching and ask every
+/// running child to checkpoint (they exit cleanly); running the sweep again continues.
+public final class LocalSweep {
+    public struct Outcome: Equatable, Sendable {
+        public var skipped = 0
+        public var finished = 0
+        public var failed: [String] = []
+        public var interrupted = 0
+    }
+
+    struct Active {
+        let plan: RunPlan
+        let process: Process
+        let started: Date
+    }
+
+    let plans: [RunPlan]
+    let executable: String
+    let maxParallel: Int
+    let interactive: Bool
+    let write: (String) -> Void
+
+    /// - Parameters:
+    ///   - executable: the `sparrow` binary (the CLI passes its own, /proc/self/exe).
+    ///   - interactive: redraw the view in place (a terminal); otherwise print one line per event and a summary
+    ///     line every 30 s.
+    public init(plans: [RunPlan], executable: String, maxParallel: Int, interactive: Bool,
+                write: @escaping (String) -> Void = { print($0); fflush(stdout) }) {
+        self.plans = plans
+        self.executable = executable
+        self.maxParallel = max(1, maxParallel)
+        self.interactive = interactive
+        self.write = write
+    }
+
+    public func run() throws -> Outcome {
+        var outcome = Outcome()
+        var queue: [RunPlan] = []
+        for plan in plans {
+            if plan.isFinished { outcome.skipped += 1 } else { queue.append(plan) }
+        }
+        write("sweep: \(plans.count) runs, \(outcome.skipped) already finished, \(queue.count) to run, "
+              + "at most \(maxParallel) at a time")
+        var active: [Active] = []
+        var stopping = false
+        var drawnLines = 0
+        var lastDraw = Date.distantPast, lastSummary = Date()
+        StopSignal.install()
+
+        while !queue.isEmpty || !active.isEmpty {
+            if StopSignal.requested && !stopping {
+                stopping = true
+                write("sweep: \(StopSignal.signalName) received; asking \(active.count) runs to checkpoint")
+                for a in active { kill(a.process.processIdentifier, SIGTERM) }
+            }
+            while !stopping && active.count < maxParallel && !queue.isEmpty {
+                let plan = queue.removeFirst()
+                do {
+                    active.append(try launch(plan))
+                    if !interactive { write("started  \(plan.name)\(plan.hasCheckpoint ? " (resuming)" : "")") }
+                } catch {
+                    outcome.failed.append(plan.name)
+                    write("failed   \(plan.name): cannot start: \(error)")
+                }
+            }
+            // Collect finished children.
+            var still: [Active] = []
+            for a in active {
+                if a.process.isRunning { still.append(a); continue }
+                let status = a.process.terminationStatus
+                try? FileManager.default.removeItem(atPath: Self.pidPath(a.plan.directory))
+                Self.appendLog(a.plan.logPath, "== exit status \(status) at \(Self.timestamp()) ==")
+                if a.plan.isFinished {
+                    outcome.finished += 1
+                    if !interactive { write("done     \(a.plan.name)\(Self.scoreText(a.plan))") }
+                } else if status == 0 {
+                    outcome.interrupted += 1
+                    if !interactive { write("stopped  \(a.plan.name) (checkpoint written)") }
+                } else {
+                    outcome.failed.append(a.plan.name)
+                    let line = RunLog.failingLine(a.plan.logPath) ?? "exit status \(status)"
+                    write((interactive ? "\r\u{1B}[K" : "") + "failed   \(a.plan.name): \(line)")
+                    if interactive { drawnLines = 0 }
+                }
+            }
+            active = still
+            if stopping { queue.removeAll() }
+
+            let now = Date()
+            if interactive, now.timeIntervalSince(lastDraw) >= 1 || active.isEmpty {
+                lastDraw = now
+                let view = Self.view(active: active.map(\.plan), waiting: queue.count, outcome: outcome, total: plans.count)
+                var text = drawnLines > 0 ? "\u{1B}[\(drawnLines)A\u{1B}[J" : ""
+                text += view.joined(separator: "\n")
+                FileHandle.standardOutput.write(Data((text + "\n").utf8))
+                drawnLines = view.count
+            } else if !interactive, now.timeIntervalSince(lastSummary) >= 30 {
+                lastSummary = now
+                for line in Self.view(active: active.map(\.plan), waiting: queue.count, outcome: outcome, total: plans.count) {
+                    write(line)
+                }
+            }
+            if !active.isEmpty || !queue.isEmpty { usleep(200_000) }
+        }
+        write("sweep: \(outcome.finished) finished, \(outcome.skipped) skipped (already finished), "
+              + "\(outcome.interrupted) stopped with a checkpoint, \(outcome.failed.count) failed")
+        return outcome
+    }
+
+    func launch(_ plan: RunPlan) throws -> Active {
+        try FileManager.default.createDirectory(atPath: plan.directory, withIntermediateDirectories: true)
+        Self.appendLog(plan.logPath, "== sparrow sweep (local): \(plan.hasCheckpoint ? "resuming" : "starting") at \(Self.timestamp()) ==")
+        guard let log = FileHandle(forWritingAtPath: plan.logPath) else { throw SweepError("cannot write \(plan.logPath)") }
+        log.seekToEndOfFile()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = plan.trainArguments
+        p.standardOutput = log
+        p.standardError = log
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        try? log.close()
+        try? "\(p.processIdentifier)\n".write(toFile: Self.pidPath(plan.directory), atomically: true, encoding: .utf8)
+        return Active(plan: plan, process: p, started: Date())
+    }
+
+    /// The compact view: a header line, then one line per active run (bar, steps, latest evaluation).
+    static func view(active: [RunPlan], waiting: Int, outcome: Outcome, total: Int) -> [String] {
+        var lines = ["[\(outcome.finished + outcome.skipped)/\(total) done, \(active.count) running, \(waiting) waiting, "
+                     + "\(outcome.failed.count) failed]"]
+        let width = active.map(\.name.count).max() ?? 0
+        for plan in active {
+            let progress = RunLog.progress(plan.directory)
+            let steps = plan.config.steps
+            let fraction = Double(progress?.step ?? 0) / Double(max(steps, 1))
+            let filled = Int(fraction * 20)
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
+            let eval = progress?.evalReturn.map { String(format: "eval %.1f", $0) } ?? "eval -"
+            lines.append("  " + plan.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                         + String(format: " [%@] %3.0f%% %d/%d %@", bar, fraction * 100, progress?.step ?? 0, steps, eval))
+        }
+        return lines
+    }
+
+    static func scoreText(_ plan: RunPlan) -> String {
+        guard let s = RunLog.finalScore(plan.directory) else { return "" }
+        return String(format: ": final score %.2f", s)
+    }
+
+    static func pidPath(_ directory: String) -> String { (directory as NSString).appendingPathComponent("run.pid") }
+
+    static func timestamp() -> String { ISO8601DateFormatter().string(from: Date()) }
+
+    static func appendLog(_ path: String, _ line: String) {
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: path) else { return }
+        h.seekToEndOfFile()
+        h.write(Data((line + "\n").utf8))
+        try? h.close()
+    }
+}
+
+/// Reading a run directory while it trains.
+public enum RunLog {
+    public struct Progress: Equatable, Sendable {
+        public var step: Int
+        public var evalReturn: Double?
+    }
+
+    /// The last metrics row's step and evaluation return (reads only the file's tail).
+    public static func progress(_ directory: String) -> Progress? {
+        let path = (directory as NSString).appendingPathComponent("metrics.csv")
+        guard let text = tail(path, bytes: 4096) else { return nil }
+        guard let last = text.split(separator: "\n").last(where: { $0.first?.isNumber == true }) else { return nil }
+        let fields = last.split(separator: ",", omittingEmptySubsequences: false)
+        guard let step = Int(fields[0]) else { return nil }
+        return Progress(step: step, evalReturn: fields.count > 4 ? Double(fields[4]) : nil)
+    }
+
+    public static func finalScore(_ directory: String) -> Double? {
+        let path = (directory as NSString).appendingPathComponent("summary.json")
+        guard let data = FileManager.default.contents(atPath: path),
+              let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return (o["final_score"] as? NSNumber)?.doubleValue
+    }
+
+    /// The line that explains a failure in a train.log: the last "Error: …" line of the latest attempt, else a
+    /// Swift runtime trap, else the attempt's last line.
+    public static func failingLine(_ logPath: String) -> String? {
+        guard let text = tail(logPath, bytes: 16384) else { return nil }
+        var lines = text.split(separator: "\n").map(String.init)
+        if let start = lines.lastIndex(where: { $0.hasPrefix("== sparrow sweep") || $0.hasPrefix("== slurm task") }) {
+            lines = Array(lines[(start + 1)...])
+        }
+        let content = lines.filter { !$0.hasPrefix("==") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        if let e = content.last(where: { $0.hasPrefix("Error:") }) { return e }
+        if let e = content.last(where: { $0.contains("Fatal error") || $0.contains("Illegal instruction") }) { return e }
+        return content.last
+    }
+
+    /// The exit status the latest attempt recorded ("== exit status N … =="), if it ended.
+    public static func lastExitStatus(_ logPath: String) -> Int32? {
+        guard let text = tail(logPath, bytes: 16384) else { return nil }
+        let lines = text.split(separator: "\n")
+        guard let last = lines.last(where: { $0.hasPrefix("== ") }), last.hasPrefix("== exit status ") else { return nil }
+        return Int32(last.dropFirst("== exit status ".count).prefix { $0.isNumber || $0 == "-" })
+    }
+
+    static func tail(_ path: String, bytes: Int) -> String? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? h.close() }
+        let size = h.seekToEndOfFile()
+        let start = size > UInt64(bytes) ? size - UInt64(bytes) : 0
+        h.seek(toFileOffset: start)
+        let data = h.readDataToEndOfFile()
+        var text = String(decoding: data, as: UTF8.self)
+        if start > 0, let nl = text.firstIndex(of: "\n") { text = String(text[text.index(after: nl)...]) }
+        return text
+    }
+}

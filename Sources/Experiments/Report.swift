@@ -1,0 +1,225 @@
+import Foundation
+
+/// The numbers of a sweep's report: per env × method × sparsity, and per method × sparsity across envs.
+///
+/// - Final return of a run: the mean of its last 10% of evaluations (finished runs only).
+/// - Per cell: mean ± std (population, over runs) and the IQM with a 95% percentile interval from a bootstrap over
+///   runs; normalised scores divide by the mean final return of the dense run(s) of the same env and algorithm.
+/// - Across envs: rliable's IQM of normalised scores over runs × envs with a stratified bootstrap (runs resampled
+///   within each env), as Agarwal et al. recommend.
+/// - Live parameters and training/inference FLOPs are shown relative to the dense cell of the same env and algorithm.
+public struct Report: Sendable {
+    /// The group a run belongs to in the tables and plots.
+    public struct Key: Hashable, Comparable, Sendable {
+        public var algorithm: String
+        public var method: String
+        public var sparsity: Double
+
+        /// "TowS-SAC", "Dense-TD3" …
+        public var methodLabel: String {
+            let names = ["dense": "Dense", "static": "SS", "ds": "DS", "tows": "TowS", "set": "SET", "rigl": "RigL",
+                         "prune": "Pruning"]
+            return "\(names[method] ?? method)-\(algorithm.uppercased())"
+        }
+        /// "TowS-SAC 90%" (dense: no sparsity).
+        public var label: String { method == "dense" ? methodLabel : "\(methodLabel) \(Report.percent(sparsity))" }
+
+        public static func < (a: Key, b: Key) -> Bool {
+            let order = ["dense", "static", "ds", "set", "rigl", "prune", "tows"]
+            let ia = order.firstIndex(of: a.method) ?? order.count, ib = order.firstIndex(of: b.method) ?? order.count
+            return (a.algorithm, ia, a.method, a.sparsity) < (b.algorithm, ib, b.method, b.sparsity)
+        }
+    }
+
+    /// One env × method × sparsity.
+    public struct Cell: Sendable {
+        public var env: String
+        public var key: Key
+        public var runs: [RunResult]
+        public var scores: [Double]
+        public var mean: Double
+        public var std: Double
+        public var iqm: Statistics.Interval
+        /// Scores divided by the dense mean of the same env and algorithm (nil without a dense cell or if its mean ≤ 0).
+        public var normalized: [Double]?
+        public var normalizedIQM: Statistics.Interval?
+        public var liveParameters: Double?
+        public var trainingFLOPs: Double?
+        public var inferenceFLOPs: Double?
+        public var parametersVsDense: Double?
+        public var trainingFLOPsVsDense: Double?
+        public var inferenceFLOPsVsDense: Double?
+    }
+
+    /// One method × sparsity across every env it ran on.
+    public struct Aggregate: Sendable {
+        public var key: Key
+        public var envs: [String]
+        /// IQM of normalised scores over runs × envs, stratified bootstrap (nil if some env has no dense reference).
+        public var normalizedIQM: Statistics.Interval?
+        public var parametersVsDense: Double?
+        public var trainingFLOPsVsDense: Double?
+        public var inferenceFLOPsVsDense: Double?
+    }
+
+    public var envs: [String]
+    public var keys: [Key]
+    public var cells: [Cell]
+    public var aggregates: [Aggregate]
+    public var runs: [RunResult]
+    public var unfinished: [String]
+    public var reps: Int
+
+    public init(runs all: [RunResult], reps: Int = 50_000, seed: UInt64 = 0) throws {
+        runs = all
+        self.reps = reps
+        unfinished = all.filter { $0.finalScore == nil || !$0.finished }.map(\.name)
+        let done = all.filter { $0.finished && $0.finalScore != nil }
+        guard !done.isEmpty else {
+            throw SweepError(all.isEmpty ? "no run directories found" : "none of the \(all.count) runs has finished (no summary.json)")
+        }
+        envs = Array(Set(done.map(\.env))).sorted()
+        var byCell: [String: [Key: [RunResult]]] = [:]
+        for r in done {
+            byCell[r.env, default: [:]][Key(algorithm: r.algorithm, method: r.method, sparsity: r.method == "dense" ? 0 : r.sparsity), default: []].append(r)
+        }
+        keys = Array(Set(byCell.values.flatMap(\.keys))).sorted()
+        var cells: [Cell] = []
+        for env in envs {
+            let groups = byCell[env] ?? [:]
+            for key in keys {
+                guard let rs = groups[key] else { continue }
+                let sorted = rs.sorted { $0.seed < $1.seed }
+                let scores = sorted.map { $0.finalScore! }
+                let dense = groups.first { $0.key.algorithm == key.algorithm && $0.key.method == "dense" }?.value
+                let denseMean = dense.map { Statistics.mean($0.map { $0.finalScore! }) }
+                func meanOf(_ f: (RunResult) -> Double?, _ runs: [RunResult]) -> Double? {
+                    let v = runs.compactMap(f)
+                    return v.count == runs.count && !v.isEmpty ? Statistics.mean(v) : nil
+                }
+                func ratio(_ f: @escaping (RunResult) -> Double?) -> Double? {
+                    guard let dense, let d = meanOf(f, dense), d > 0, let m = meanOf(f, sorted) else { return nil }
+                    return m / d
+                }
+                var cell = Cell(env: env, key: key, runs: sorted, scores: scores, mean: Statistics.mean(scores),
+                                std: Statistics.standardDeviation(scores),
+                                iqm: Statistics.stratifiedBootstrap([scores], reps: reps, seed: seed))
+                if let denseMean, denseMean > 0 {
+                    let n = scores.map { $0 / denseMean }
+                    cell.normalized = n
+                    cell.normalizedIQM = Statistics.stratifiedBootstrap([n], reps: reps, seed: seed)
+                }
+                cell.liveParameters = meanOf(\.liveParameters, sorted)
+                cell.trainingFLOPs = meanOf(\.trainingFLOPs, sorted)
+                cell.inferenceFLOPs = meanOf(\.inferenceFLOPs, sorted)
+                cell.parametersVsDense = ratio(\.liveParameters)
+                cell.trainingFLOPsVsDense = ratio(\.trainingFLOPs)
+                cell.inferenceFLOPsVsDense = ratio(\.inferenceFLOPs)
+                cells.append(cell)
+            }
+        }
+        self.cells = cells
+        aggregates = keys.map { key in
+            let mine = cells.filter { $0.key == key }
+            let normalized = mine.compactMap(\.normalized)
+            func meanRatio(_ f: (Cell) -> Double?) -> Double? {
+                let v = mine.compactMap(f)
+                return v.count == mine.count ? Statistics.mean(v) : nil
+            }
+            return Aggregate(key: key, envs: mine.map(\.env),
+                             normalizedIQM: normalized.count == mine.count ? Statistics.stratifiedBootstrap(normalized, reps: reps, seed: seed) : nil,
+                             parametersVsDense: meanRatio(\.parametersVsDense),
+                             trainingFLOPsVsDense: meanRatio(\.trainingFLOPsVsDense),
+                             inferenceFLOPsVsDense: meanRatio(\.inferenceFLOPsVsDense))
+        }
+    }
+
+    public func cell(_ env: String, _ key: Key) -> Cell? { cells.first { $0.env == env && $0.key == key } }
+
+    // MARK: tables
+
+    /// The paper-style table: one row per method × sparsity; per env the final return (mean ± std over runs);
+    /// then the IQM of normalised scores across envs with its 95% interval, and cost relative to dense. A second
+    /// table gives every cell's IQM and interval.
+    public func markdown() -> String {
+        var out = "# Results\n\n"
+        let counts = Set(cells.map(\.runs.count))
+        let seedsText = counts.count == 1 ? "\(counts.first!) runs" : "\(counts.min()!)–\(counts.max()!) runs"
+        out += "Final return: the mean of the last 10% of evaluations of each run; mean ± std over \(seedsText) per cell. "
+        out += "IQM: interquartile mean of dense-normalised final returns over runs × environments, with a 95% "
+        out += "stratified-bootstrap percentile interval (\(reps) replicates). Params and FLOPs relative to dense "
+        out += "(live weights and biases of actor and critics; training FLOPs of all updates; inference FLOPs of one action).\n\n"
+        var header = ["Method", "Sparsity"] + envs + ["IQM (norm.) [95% CI]", "Params", "Train FLOPs", "Inf. FLOPs"]
+        var rows: [[String]] = []
+        for agg in aggregates {
+            var row = [agg.key.methodLabel, Self.percent(agg.key.sparsity)]
+            for env in envs {
+                row.append(cell(env, agg.key).map { Self.format($0.mean) + " ± " + Self.format($0.std) } ?? "–")
+            }
+            row.append(agg.normalizedIQM.map(Self.interval) ?? "–")
+            row += [agg.parametersVsDense, agg.trainingFLOPsVsDense, agg.inferenceFLOPsVsDense].map { $0.map(Self.ratio) ?? "–" }
+            rows.append(row)
+        }
+        out += Self.markdownTable(header, rows)
+        out += "\n## IQM of the final return per environment\n\nIQM [95% bootstrap CI over runs] of the raw final return; "
+        out += "in parentheses the same for the dense-normalised score.\n\n"
+        header = ["Method", "Sparsity"] + envs
+        rows = keys.map { key in
+            [key.methodLabel, Self.percent(key.sparsity)] + envs.map { env in
+                guard let c = cell(env, key) else { return "–" }
+                return Self.interval(c.iqm) + (c.normalizedIQM.map { " (" + Self.interval($0) + ")" } ?? "")
+            }
+        }
+        out += Self.markdownTable(header, rows)
+        if !unfinished.isEmpty {
+            out += "\nNot included (unfinished): \(unfinished.count) run(s): \(unfinished.prefix(10).joined(separator: ", "))"
+            out += unfinished.count > 10 ? ", …\n" : "\n"
+        }
+        return out
+    }
+
+    /// One row per env × method × sparsity with every number (machine-readable).
+    public func csv() -> String {
+        var lines = ["env,algorithm,method,sparsity,runs,mean,std,iqm,iqm_low,iqm_high,normalized_mean,normalized_iqm,"
+                     + "normalized_iqm_low,normalized_iqm_high,live_params,params_vs_dense,training_flops,"
+                     + "training_flops_vs_dense,inference_flops,inference_flops_vs_dense"]
+        func f(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "" }
+        for key in keys {
+            for env in envs {
+                guard let c = cell(env, key) else { continue }
+                let fields: [String] = [env, key.algorithm, key.method, f(key.sparsity), String(c.runs.count),
+                                        f(c.mean), f(c.std), f(c.iqm.estimate), f(c.iqm.lower), f(c.iqm.upper),
+                                        f(c.normalized.map(Statistics.mean)), f(c.normalizedIQM?.estimate),
+                                        f(c.normalizedIQM?.lower), f(c.normalizedIQM?.upper), f(c.liveParameters),
+                                        f(c.parametersVsDense), f(c.trainingFLOPs), f(c.trainingFLOPsVsDense),
+                                        f(c.inferenceFLOPs), f(c.inferenceFLOPsVsDense)]
+                lines.append(fields.joined(separator: ","))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func markdownTable(_ header: [String], _ rows: [[String]]) -> String {
+        var s = "| " + header.joined(separator: " | ") + " |\n"
+        s += "|" + header.enumerated().map { $0.offset < 2 ? " --- |" : " ---: |" }.joined() + "\n"
+        for r in rows { s += "| " + r.joined(separator: " | ") + " |\n" }
+        return s
+    }
+
+    static func percent(_ s: Double) -> String {
+        let p = s * 100
+        return abs(p - p.rounded()) < 1e-6 ? "\(Int(p.rounded()))%" : String(format: "%.1f%%", p)
+    }
+
+    /// Returns with 4 significant digits at most one decimal for big values ("3012", "45.3", "0.912").
+    static func format(_ x: Double) -> String {
+        let a = abs(x)
+        if a >= 1000 { return String(format: "%.0f", x) }
+        if a >= 100 { return String(format: "%.1f", x) }
+        if a >= 10 { return String(format: "%.2f", x) }
+        return String(format: "%.3f", x)
+    }
+
+    static func interval(_ i: Statistics.Interval) -> String { "\(format(i.estimate)) [\(format(i.lower)), \(format(i.upper))]" }
+    static func ratio(_ x: Double) -> String { String(format: x >= 0.1 ? "%.2f×" : "%.3f×", x) }
+}

@@ -1,0 +1,75 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where each run of a sweep stands, from its directory (summary.json, train.log, run.pid, metrics.csv) and,
+/// for SLURM sweeps, squeue/sacct where they answer.
+public struct RunStatus: Equatable, Sendable {
+    public enum State: String, Sendable, CaseIterable { case pending, running, done, failed }
+    public var name: String
+    public var directory: String
+    public var state: State
+    /// Final score (done), the failing line (failed), progress or SLURM's state (running, pending).
+    public var detail: String
+    public var step: Int?
+    public var slurmState: String?
+
+    /// Every run of the sweep at `root`: from its sweep.json when there is one, else every run directory in it.
+    public static func survey(root: String) throws -> [RunStatus] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+            throw SweepError("no sweep at \(root): not a directory")
+        }
+        let manifest = SweepManifest.load(root: root)
+        var runs: [(index: Int?, name: String, directory: String)] = manifest?.runs.map { ($0.index, $0.name, $0.directory) } ?? []
+        let listed = Set(runs.map(\.directory))
+        for dir in RunResults.runDirectories(root: root) where !listed.contains(dir) {
+            runs.append((nil, (dir as NSString).lastPathComponent, dir))
+        }
+        guard !runs.isEmpty else { throw SweepError("no runs under \(root) (no sweep.json and no run directories)") }
+        let states = SlurmSweep.taskStates(jobs: manifest?.slurmJobs ?? [])
+        return runs.map { status(name: $0.name, directory: $0.directory, index: $0.index, jobs: manifest?.slurmJobs ?? [], slurm: states) }
+    }
+
+    static func status(name: String, directory: String, index: Int?, jobs: [String], slurm: [String: String]) -> RunStatus {
+        let path = { (file: String) in (directory as NSString).appendingPathComponent(file) }
+        // The latest job that knows this run's task decides.
+        var slurmState: String?
+        if let index { for job in jobs.reversed() { if let s = slurm["\(job)_\(index)"] { slurmState = s; break } } }
+        let progress = RunLog.progress(directory)
+        var s = RunStatus(name: name, directory: directory, state: .pending, detail: "", step: progress?.step, slurmState: slurmState)
+        if FileManager.default.fileExists(atPath: path("summary.json")) {
+            s.state = .done
+            s.detail = RunLog.finalScore(directory).map { String(format: "final score %.2f", $0) } ?? "finished"
+            return s
+        }
+        let total = (try? Data(contentsOf: URL(fileURLWithPath: path("config.json"))))
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["steps"] as? Int
+        let progressText = progress.map { p in "step \(p.step)" + (total.map { "/\($0)" } ?? "") } ?? "not started"
+        switch slurmState {
+        case "RUNNING", "COMPLETING", "CONFIGURING", "STAGE_OUT", "SIGNALING", "RESIZING":
+            s.state = .running; s.detail = "\(progressText) (SLURM \(slurmState!))"; return s
+        case "PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SUSPENDED", "RESV_DEL_HOLD":
+            s.state = .pending; s.detail = "\(progressText) (SLURM \(slurmState!))"; return s
+        default: break
+        }
+        if let pidText = try? String(contentsOfFile: path("run.pid"), encoding: .utf8),
+           let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0 {
+            s.state = .running; s.detail = progressText; return s
+        }
+        let log = path("train.log")
+        let exit = RunLog.lastExitStatus(log)
+        let slurmFailed: Set = ["FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "CANCELLED", "BOOT_FAIL", "DEADLINE", "PREEMPTED"]
+        if let exit, exit != 0 {
+            s.state = .failed
+            s.detail = RunLog.failingLine(log) ?? "exit status \(exit)"
+        } else if let st = slurmState, slurmFailed.contains(st) {
+            s.state = .failed
+            s.detail = "SLURM \(st)" + (RunLog.failingLine(log).map { ": \($0)" } ?? "")
+        } else {
+            s.detail = FileManager.default.fileExists(atPath: path("checkpoint.sparrow")) ? "\(progressText), checkpoint written" : progressText
+        }
+        return s
+    }
+}

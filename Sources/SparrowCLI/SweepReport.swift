@@ -1,0 +1,194 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Yams
+
+/// `sparrow sweep`: a grid of training runs, locally or as a SLURM job array; `sparrow sweep status ROOT`.
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a grid of training runs locally or on SLURM; `sparrow sweep status ROOT` shows where they stand.",
+        subcommands: [SweepRun.self, SweepStatusCommand.self],
+        defaultSubcommand: SweepRun.self)
+}
+
+struct SweepRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the grid of a sweep spec (`sparrow sweep SPEC.yaml …` is short for `sparrow sweep run SPEC.yaml …`).",
+        discussion: """
+            SPEC.yaml: `root:` (output folder), `grid:` (every `sparrow train` flag by name; a list sweeps, a scalar is \
+            fixed), optional `set:` (fixed flags), `name:` and `resources:` (time, cpus-per-task, mem, partition, \
+            account, signal-before, max-parallel). Example:
+              root: runs/hopper
+              grid: {env: [Hopper-v5], preset: [dense-sac, tows-sac], sparsity: [0.8, 0.9], seed: [0, 1, 2, 3, 4]}
+              resources: {time: "24:00:00", mem: 4G, partition: cpu}
+            Each run goes to ROOT/ENV_PRESET_sSPARSITY[_KEYVALUE…]_seedN; finished runs (summary.json) are skipped and \
+            interrupted ones resume from their checkpoint. local: at most --jobs runs at a time with a compact progress \
+            view. slurm: writes ROOT/sweep.sbatch (one array task per unfinished run, --requeue, USR1 before the time \
+            limit so runs checkpoint and their tasks requeue and resume) and submits it with sbatch.
+            """)
+
+    @Argument(help: "Sweep spec (YAML or JSON).") var spec: String
+    @Option(help: "local or slurm.") var backend: String = "local"
+    @Flag(name: .customLong("dry-run"), help: "Print the plan (local) or the sbatch script (slurm) and start nothing.")
+    var dryRun = false
+    @Option(name: [.customShort("j"), .long], help: "Local backend: runs at a time (default: number of cores).")
+    var jobs: Int?
+
+    func validate() throws {
+        guard ["local", "slurm"].contains(backend) else { throw ValidationError("--backend must be local or slurm, got '\(backend)'") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be positive, got \(jobs)") }
+    }
+
+    func run() throws {
+        let sweep: SweepSpec
+        let plans: [RunPlan]
+        do {
+            sweep = try SweepSpec(object: try Self.readSpec(spec), baseDirectory: FileManager.default.currentDirectoryPath)
+            plans = try sweep.runs()
+        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+        let todo = plans.filter { !$0.isFinished }
+        let executable = Self.executable()
+
+        if backend == "local" {
+            if dryRun {
+                print("sweep \(sweep.name): \(plans.count) runs in \(sweep.root), \(plans.count - todo.count) finished")
+                for p in plans {
+                    let state = p.isFinished ? "skip (finished)" : p.hasCheckpoint ? "resume" : "start"
+                    print("\(state.padding(toLength: 15, withPad: " ", startingAt: 0)) \(p.name)")
+                    print("  sparrow " + p.trainArguments.joined(separator: " "))
+                }
+                return
+            }
+            do {
+                try SweepManifest(name: sweep.name, backend: "local", plans: plans,
+                                  slurmJobs: SweepManifest.load(root: sweep.root)?.slurmJobs ?? []).write(root: sweep.root)
+            } catch { throw CLIError("cannot write \(SweepManifest.path(root: sweep.root)): \(error)") }
+            let local = LocalSweep(plans: plans, executable: executable,
+                                   maxParallel: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                                   interactive: isatty(STDOUT_FILENO) != 0)
+            let outcome: LocalSweep.Outcome
+            do { outcome = try local.run() } catch { throw CLIError("\(error)") }
+            if !outcome.failed.isEmpty {
+                throw CLIError("\(outcome.failed.count) of \(plans.count) runs failed (\(outcome.failed.prefix(3).joined(separator: ", "))); see: sparrow sweep status \(sweep.root)")
+            }
+            if outcome.interrupted > 0 { print("re-run the same command to resume the \(outcome.interrupted) stopped runs") }
+            return
+        }
+
+        // SLURM.
+        guard !todo.isEmpty else {
+            print("sweep \(sweep.name): all \(plans.count) runs have finished; nothing to submit")
+            return
+        }
+        let script = SlurmSweep.script(name: sweep.name, root: sweep.root, plans: todo, executable: executable,
+                                       resources: sweep.resources)
+        if dryRun { print(script, terminator: ""); return }
+        do {
+            var manifest = SweepManifest(name: sweep.name, backend: "slurm", plans: plans,
+                                         slurmJobs: SweepManifest.load(root: sweep.root)?.slurmJobs ?? [])
+            try manifest.write(root: sweep.root)
+            let id = try SlurmSweep.submit(scriptText: script, root: sweep.root)
+            manifest.slurmJobs.append(id)
+            try manifest.write(root: sweep.root)
+            print("submitted job array \(id): \(todo.count) runs (\(plans.count - todo.count) already finished); "
+                  + "script \(SlurmSweep.scriptPath(root: sweep.root)); follow with: sparrow sweep status \(sweep.root)")
+        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+    }
+
+    static func readSpec(_ path: String) throws -> Any {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("cannot read sweep spec \(path)") }
+        do {
+            guard let object = try Yams.load(yaml: text) else { throw CLIError("sweep spec \(path) is empty") }
+            return object
+        } catch let e as CLIError { throw e } catch {
+            throw CLIError("sweep spec \(path) is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+    }
+
+    /// This very binary (the runs are `sparrow train` processes of the same build).
+    static func executable() -> String {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+        let arg0 = CommandLine.arguments[0]
+        return arg0.hasPrefix("/") ? arg0 : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(arg0)
+    }
+}
+
+struct SweepStatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Per run: pending, running, done or failed (with the failing line).",
+        discussion: "Reads ROOT/sweep.json and the run directories, and asks squeue/sacct about SLURM sweeps where they answer. "
+            + "The last line is a count per state; with --json, one JSON object instead.")
+
+    @Argument(help: "The sweep's root folder.") var root: String
+    @Flag(help: "Print JSON: {\"runs\": [{name, directory, state, detail, step, slurm_state}], \"counts\": {…}}.")
+    var json = false
+
+    func run() throws {
+        let statuses: [RunStatus]
+        do { statuses = try RunStatus.survey(root: Self.absolute(root)) } catch { throw CLIError("\(error)") }
+        var counts: [String: Int] = [:]
+        for s in statuses { counts[s.state.rawValue, default: 0] += 1 }
+        if json {
+            var runs: [[String: Any]] = []
+            for s in statuses {
+                var o: [String: Any] = ["name": s.name, "directory": s.directory, "state": s.state.rawValue, "detail": s.detail]
+                if let step = s.step { o["step"] = step }
+                if let st = s.slurmState { o["slurm_state"] = st }
+                runs.append(o)
+            }
+            let all = RunStatus.State.allCases.reduce(into: [String: Int]()) { $0[$1.rawValue] = counts[$1.rawValue] ?? 0 }
+            let data = try JSONSerialization.data(withJSONObject: ["runs": runs, "counts": all], options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let width = statuses.map(\.name.count).max() ?? 0
+        for s in statuses {
+            print(s.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + s.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                  + "  " + s.detail)
+        }
+        print(RunStatus.State.allCases.map { "\(counts[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
+    }
+
+    static func absolute(_ path: String) -> String {
+        let p = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        return (p as NSString).standardizingPath
+    }
+}
+
+/// `sparrow report`: the papers' tables and plots from a folder of runs.
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tables and plots from a folder of runs: final return, IQM with bootstrap intervals, cost vs dense.",
+        discussion: """
+            Per env × method × sparsity: the final return (mean of the last 10% of evaluations) as mean ± std over runs \
+            and IQM with a 95% stratified-bootstrap percentile interval (rliable's method), scores normalised by the \
+            dense runs of the same env and algorithm, live parameters and training/inference FLOPs relative to dense. \
+            Writes report.md, results.csv, learning_curves.svg, iqm.svg, return_vs_sparsity.svg (and PNGs where \
+            rsvg-convert or ImageMagick is installed). Only finished runs (summary.json) enter the numbers.
+            """)
+
+    @Argument(help: "Folder holding run directories (searched three levels deep).") var root: String
+    @Option(help: "Output folder (default ROOT/report).") var out: String?
+    @Option(help: "Bootstrap replicates.") var reps: Int = 50_000
+    @Option(help: "Seed of the bootstrap.") var seed: UInt64 = 0
+
+    func validate() throws {
+        guard reps >= 100 else { throw ValidationError("--reps must be at least 100, got \(reps)") }
+    }
+
+    func run() throws {
+        let root = (self.root as NSString).standardizingPath
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+            throw CLIError("no folder at \(root)")
+        }
+        do {
+            let report = try Experiments.Report(runs: try RunResults.load(root: root), reps: reps, seed: seed)
+            let files = try report.write(to: out ?? (root as NSString).appendingPathComponent("report"))
+            print(report.markdown())
+            print("wrote " + files.joined(separator: ", "))
+        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+    }
+}

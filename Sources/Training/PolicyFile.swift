@@ -1,0 +1,191 @@
+import Agents
+import Foundation
+import NeuralNet
+import SparrowCore
+
+/// A trained actor on its own, small enough to ship (a checkpoint also holds critics, optimizer state and the replay
+/// buffer: tens of MB). It acts deterministically (the evaluation policy), which is all replay and evaluation need.
+///
+///     magic "SPRWPLCY" | version u32 | payload length u64 | CRC-32 of payload u32 | payload
+///     payload: header (JSON string: `PolicyFile.Header`) | actor spec (JSON string: `MLPSpec`)
+///              | per layer: backend u8 (0 dense, 1 sparse) | live positions [Int32] | weights [Float] | biases [Float]
+///
+/// The deterministic action is tanh(output[j])·scale + offset for the first A outputs: SAC's squashed Gaussian mean
+/// (the actor outputs 2A values, means first) and TD3's deterministic head alike.
+public enum PolicyFile {
+    public static let magic: [UInt8] = Array("SPRWPLCY".utf8)
+    public static let version: UInt32 = 1
+    public static let fileExtension = "policy"
+
+    /// What the file says about the policy and how it was trained.
+    public struct Header: Codable, Equatable, Sendable {
+        /// "gaussian-tanh" (SAC: 2A outputs) or "deterministic-tanh" (TD3: A outputs).
+        public var head: String
+        public var observationSize: Int
+        public var actionLow: [Double]
+        public var actionHigh: [Double]
+        /// Fraction of the actor's weights that are zero (absent), measured.
+        public var actorSparsity: Double
+        /// Gradient updates the agent had made.
+        public var updates: Int
+        /// The training run's resolved settings (env, preset, algorithm, method, sparsity, steps, seed …).
+        public var config: TrainConfig
+    }
+
+    /// Serialises an agent's actor (no optimizer state).
+    public static func encode(agent: any OffPolicyAgent, config: TrainConfig, actionLow: [Double], actionHigh: [Double]) throws -> [UInt8] {
+        let actor = agent.namedNetworks[0].network
+        let A = actionLow.count
+        let head: String
+        switch actor.outputWidth {
+        case 2 * A: head = "gaussian-tanh"
+        case A: head = "deterministic-tanh"
+        default: throw CheckpointError("the actor has \(actor.outputWidth) outputs; expected \(A) or \(2 * A) for \(A) actions")
+        }
+        let header = Header(head: head, observationSize: actor.inputWidth, actionLow: actionLow, actionHigh: actionHigh,
+                            actorSparsity: ActorCriticAgent.sparsity(of: actor), updates: agent.updates, config: config)
+        let json = JSONEncoder()
+        json.outputFormatting = [.sortedKeys]
+        var w = ByteWriter()
+        w.write(String(decoding: try json.encode(header), as: UTF8.self))
+        w.write(String(decoding: try json.encode(actor.spec), as: UTF8.self))
+        for layer in actor.layers {
+            let sparse = layer.backend != .dense
+            w.write(UInt8(sparse ? 1 : 0))
+            w.write(sparse ? layer.positions : [Int32]())
+            w.write(layer.liveWeights)
+            w.write(layer.bias.values)
+        }
+        var out = ByteWriter()
+        for b in magic { out.write(b) }
+        out.write(version)
+        out.write(w.bytes.count)
+        out.write(CRC32.checksum(w.bytes))
+        return out.bytes + w.bytes
+    }
+
+    public static func write(agent: any OffPolicyAgent, config: TrainConfig, actionLow: [Double], actionHigh: [Double],
+                             to path: String) throws {
+        try AtomicFile.write(try encode(agent: agent, config: config, actionLow: actionLow, actionHigh: actionHigh), to: path)
+    }
+
+    /// Whether the file at `path` starts with the policy magic.
+    public static func isPolicyFile(_ path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        return Array((try? h.read(upToCount: magic.count)) ?? Data()) == magic
+    }
+
+    public static func read(_ path: String) throws -> ExportedPolicy {
+        let bytes: [UInt8]
+        do { bytes = try AtomicFile.read(path) } catch { throw CheckpointError("cannot read policy file \(path)") }
+        do { return try decode(bytes) } catch let e as FormatError {
+            throw CheckpointError("policy file \(path): \(e)")
+        } catch let e as CheckpointError {
+            throw CheckpointError("policy file \(path): \(e)")
+        } catch {
+            throw CheckpointError("policy file \(path): unreadable (\(error))")
+        }
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> ExportedPolicy {
+        var r = ByteReader(bytes)
+        for b in magic where try r.read(UInt8.self) != b { throw FormatError.badMagic(expected: "Sparrow policy") }
+        let v = try r.read(UInt32.self)
+        guard v == version else { throw FormatError.unsupportedVersion(found: v, supported: version) }
+        let length = try r.read(Int.self)
+        let crc = try r.read(UInt32.self)
+        guard length == r.remaining else {
+            throw length > r.remaining ? FormatError.truncated(needed: length, available: r.remaining)
+                : FormatError.corrupt("\(r.remaining - length) unexpected trailing bytes")
+        }
+        let payload = Array(bytes[r.offset...])
+        guard CRC32.checksum(payload) == crc else { throw FormatError.checksumMismatch }
+        var p = ByteReader(payload)
+        let header = try JSONDecoder().decode(Header.self, from: Data(try p.read(String.self).utf8))
+        let spec = try JSONDecoder().decode(MLPSpec.self, from: Data(try p.read(String.self).utf8))
+        let A = header.actionLow.count
+        guard spec.widths.count >= 2, spec.layers.count == spec.widths.count - 1, spec.widths.allSatisfy({ $0 > 0 }) else {
+            throw FormatError.corrupt("actor widths \(spec.widths)")
+        }
+        guard A > 0, header.actionHigh.count == A, zip(header.actionLow, header.actionHigh).allSatisfy({ $0 < $1 }),
+              spec.widths[0] == header.observationSize,
+              spec.widths.last! == (header.head == "gaussian-tanh" ? 2 * A : A),
+              ["gaussian-tanh", "deterministic-tanh"].contains(header.head) else {
+            throw FormatError.corrupt("header does not match the actor (\(spec.widths), \(A) actions, head \(header.head))")
+        }
+        var layers: [any Layer] = []
+        for (l, shape) in spec.shapes.enumerated() {
+            let sparse = try p.read(UInt8.self)
+            let positions = try p.read([Int32].self)
+            let weights = try p.read([Float].self)
+            let biases = try p.read([Float].self)
+            guard biases.count == shape.fanOut else { throw FormatError.corrupt("layer \(l) has \(biases.count) biases") }
+            if sparse == 1 {
+                var previous: Int32 = -1
+                for x in positions {
+                    guard x > previous, Int(x) < shape.count else { throw FormatError.corrupt("layer \(l) positions") }
+                    previous = x
+                }
+                guard weights.count == positions.count else { throw FormatError.corrupt("layer \(l) weight count") }
+                layers.append(SparseLayer(shape: shape, positions: positions, values: weights, biases: biases))
+            } else {
+                guard sparse == 0, weights.count == shape.count else { throw FormatError.corrupt("layer \(l) dense weights") }
+                layers.append(DenseLayer(shape: shape, weights: weights, biases: biases))
+            }
+        }
+        guard p.isAtEnd else { throw FormatError.corrupt("\(p.remaining) unread bytes") }
+        let sparseSpec = MLPSpec(widths: spec.widths, activation: spec.activation, outputActivation: spec.outputActivation,
+                                 layers: zip(spec.layers, layers).map { ls, layer in
+                                     LayerSpec(backend: layer.backend, density: max(layer.density, 1e-9),
+                                               initialization: ls.initialization, topology: ls.topology)
+                                 })
+        return ExportedPolicy(header: header, actor: MLP(spec: sparseSpec, layers: layers))
+    }
+}
+
+/// A policy read from a `PolicyFile`: the actor network and its deterministic squashing head.
+public final class ExportedPolicy {
+    public let header: PolicyFile.Header
+    let actor: MLP
+    let scale: [Float], offset: [Float]
+
+    init(header: PolicyFile.Header, actor: MLP) {
+        self.header = header
+        self.actor = actor
+        let bounds = ActionBounds(low: header.actionLow.map { Float($0) }, high: header.actionHigh.map { Float($0) })
+        scale = bounds.scale
+        offset = bounds.offset
+    }
+
+    public var config: TrainConfig { header.config }
+    public var actionSize: Int { header.actionLow.count }
+
+    /// The deterministic action for one observation: tanh(output[j])·scale + offset.
+    public func act(_ observation: UnsafeBufferPointer<Double>, into action: UnsafeMutableBufferPointer<Float>) {
+        precondition(observation.count == header.observationSize && action.count == actionSize)
+        let ws = actor.workspace(batch: 1)
+        for i in 0..<observation.count { ws.input[i] = Float(observation[i]) }
+        actor.forward(ws)
+        for j in 0..<actionSize { action[j] = Foundation.tanh(ws.output[j]) * scale[j] + offset[j] }
+    }
+}
+
+/// Names and numbers that describe a trained agent (for the viewer's overlay).
+public struct PolicyDescription: Equatable, Sendable {
+    public var env: String
+    public var preset: String
+    public var algorithm: String
+    public var method: String
+    public var actorSparsity: Double
+
+    public init(config: TrainConfig, actorSparsity: Double) {
+        env = config.env; preset = config.preset
+        algorithm = config.agent.algorithm.rawValue; method = config.agent.method.rawValue
+        self.actorSparsity = actorSparsity
+    }
+
+    public init(config: TrainConfig, agent: any OffPolicyAgent) {
+        self.init(config: config, actorSparsity: ActorCriticAgent.sparsity(of: agent.namedNetworks[0].network))
+    }
+}

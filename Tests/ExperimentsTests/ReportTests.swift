@@ -1,0 +1,60 @@
+import Experiments
+import Foundation
+import XCTest
+
+final class ReportTests: XCTestCase {
+    /// Two envs × (dense, TowS 80%, TowS 90%) × 5 seeds with known final scores and costs.
+    func synthetic() -> [RunResult] {
+        var runs: [RunResult] = []
+        for (e, env) in ["Hopper-v5", "Walker2d-v5"].enumerated() {
+            for (method, sparsity, level) in [("dense", 0.0, 1000.0), ("tows", 0.8, 900.0), ("tows", 0.9, 700.0)] {
+                for seed in 0..<5 {
+                    let score = level * Double(e + 1) + Double(seed * 10)
+                    let evals = (1...10).map { EvaluationPoint(step: $0 * 1000, meanReturn: score * Double($0) / 10) }
+                    runs.append(RunResult(name: "\(env)_\(method)\(sparsity)_\(seed)", env: env, algorithm: "sac", method: method,
+                                          sparsity: sparsity, seed: seed, evaluations: evals, finalScore: score,
+                                          liveParameters: 1000 * (1 - sparsity), trainingFLOPs: 1e9 * (1 - sparsity),
+                                          inferenceFLOPs: 100 * (1 - sparsity)))
+                }
+            }
+        }
+        return runs
+    }
+
+    func testCellsAggregatesAndTables() throws {
+        let report = try Report(runs: synthetic(), reps: 2000)
+        XCTAssertEqual(report.envs, ["Hopper-v5", "Walker2d-v5"])
+        XCTAssertEqual(report.keys.map(\.label), ["Dense-SAC", "TowS-SAC 80%", "TowS-SAC 90%"])
+        let key = report.keys[2]
+        let c = try XCTUnwrap(report.cell("Walker2d-v5", key))
+        XCTAssertEqual(c.scores, [1400, 1410, 1420, 1430, 1440])
+        XCTAssertEqual(c.mean, 1420)
+        XCTAssertEqual(c.std, (200.0).squareRoot(), accuracy: 1e-9)
+        XCTAssertEqual(c.iqm.estimate, 1420)
+        let denseMean = 2020.0
+        XCTAssertEqual(c.normalized!, c.scores.map { $0 / denseMean })
+        XCTAssertEqual(c.parametersVsDense!, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(c.trainingFLOPsVsDense!, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(c.inferenceFLOPsVsDense!, 0.1, accuracy: 1e-12)
+        // Across envs: IQM of the 10 normalised scores, stratified over the two envs.
+        let agg = report.aggregates[2]
+        let h = report.cell("Hopper-v5", key)!.normalized!, w = c.normalized!
+        XCTAssertEqual(agg.normalizedIQM!.estimate, Statistics.iqm(h + w), accuracy: 1e-12)
+        XCTAssertEqual(agg.normalizedIQM!, Statistics.stratifiedBootstrap([h, w], reps: 2000, seed: 0))
+
+        let md = report.markdown()
+        XCTAssertTrue(md.contains("| TowS-SAC | 90% | 720.0 ± 14.14 | 1420 ± 14.14 |"), md)
+        let csv = report.csv().split(separator: "\n")
+        XCTAssertEqual(csv.count, 1 + 6)
+        XCTAssertTrue(csv.contains { $0.hasPrefix("Walker2d-v5,sac,tows,0.9,5,1420,14.1421,1420,") }, csv.joined(separator: "\n"))
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-report-\(getpid())").path
+        let files = try report.write(to: dir)
+        for name in ["report.md", "results.csv", "learning_curves.svg", "iqm.svg", "return_vs_sparsity.svg"] {
+            XCTAssertTrue(files.contains(dir + "/" + name), name)
+        }
+        let svg = try String(contentsOfFile: dir + "/learning_curves.svg", encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
+        XCTAssertEqual(svg.components(separatedBy: "<polygon").count - 1, 6, "one band per env × group")
+    }
+}
