@@ -57,15 +57,17 @@ let package = Package(
         ]),
         .executableTarget(name: "sparrow", dependencies: ["SparrowCLI"]),
 
+        // Helpers shared by test targets (a reference PNG reader); not part of the product.
+        .target(name: "SparrowTestSupport", dependencies: ["SparrowCore"]),
         .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
         .testTarget(name: "MuJoCoTests", dependencies: ["MuJoCo"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "SparrowCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "SparrowCore"]),
-        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Environments", "Training", "SparrowCore"]),
+        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Environments", "Training", "SparrowCore", "SparrowTestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "SparrowCore"]),
-        .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow"]),
+        .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow", "SparrowTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

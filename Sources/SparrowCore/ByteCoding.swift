@@ -109,3 +109,33 @@ public enum CRC32 {
         return c ^ 0xFFFF_FFFF
     }
 }
+
+/// The framing every Sparrow binary file shares: magic, format version, payload length, CRC-32 of the payload,
+/// payload. `unframe` checks all four and says which failed (truncated, trailing bytes, version, checksum).
+public enum ChecksummedFrame {
+    public static func frame(magic: [UInt8], version: UInt32, payload: [UInt8]) -> [UInt8] {
+        var out = ByteWriter()
+        for b in magic { out.write(b) }
+        out.write(version)
+        out.write(payload.count)
+        out.write(CRC32.checksum(payload))
+        return out.bytes + payload
+    }
+
+    /// The verified payload. `kind` names the file in errors ("not a Sparrow checkpoint file").
+    public static func unframe(_ bytes: [UInt8], magic: [UInt8], version: UInt32, kind: String) throws -> [UInt8] {
+        var r = ByteReader(bytes)
+        for b in magic where try r.read(UInt8.self) != b { throw FormatError.badMagic(expected: kind) }
+        let v = try r.read(UInt32.self)
+        guard v == version else { throw FormatError.unsupportedVersion(found: v, supported: version) }
+        let length = try r.read(Int.self)
+        let crc = try r.read(UInt32.self)
+        guard length == r.remaining else {
+            throw length > r.remaining ? FormatError.truncated(needed: length, available: r.remaining)
+                : FormatError.corrupt("\(r.remaining - length) unexpected trailing bytes")
+        }
+        let payload = Array(bytes[r.offset...])
+        guard CRC32.checksum(payload) == crc else { throw FormatError.checksumMismatch }
+        return payload
+    }
+}

@@ -12,13 +12,7 @@ public enum CheckpointFile {
     public static func write(config: TrainConfig, payload: [UInt8], to path: String) throws {
         var body = ByteWriter()
         body.write(try config.json())
-        var out = ByteWriter()
-        let content = body.bytes + payload
-        for b in magic { out.write(b) }
-        out.write(version)
-        out.write(content.count)
-        out.write(CRC32.checksum(content))
-        try AtomicFile.write(out.bytes + content, to: path)
+        try AtomicFile.write(ChecksummedFrame.frame(magic: magic, version: version, payload: body.bytes + payload), to: path)
     }
 
     /// Reads and verifies a checkpoint; returns its config and the rest of the payload.
@@ -26,19 +20,8 @@ public enum CheckpointFile {
         let bytes: [UInt8]
         do { bytes = try AtomicFile.read(path) } catch { throw CheckpointError("cannot read checkpoint \(path)") }
         do {
-            var r = ByteReader(bytes)
-            for b in magic where try r.read(UInt8.self) != b { throw FormatError.badMagic(expected: "Sparrow checkpoint") }
-            let v = try r.read(UInt32.self)
-            guard v == version else { throw FormatError.unsupportedVersion(found: v, supported: version) }
-            let length = try r.read(Int.self)
-            let crc = try r.read(UInt32.self)
-            guard length == r.remaining else {
-                throw length > r.remaining ? FormatError.truncated(needed: length, available: r.remaining)
-                    : FormatError.corrupt("\(r.remaining - length) unexpected trailing bytes")
-            }
-            let content = Array(bytes[r.offset...])
-            guard CRC32.checksum(content) == crc else { throw FormatError.checksumMismatch }
-            var payload = ByteReader(content)
+            var payload = ByteReader(try ChecksummedFrame.unframe(bytes, magic: magic, version: version,
+                                                                  kind: "Sparrow checkpoint"))
             let json = try payload.read(String.self)
             let config = try JSONDecoder().decode(TrainConfig.self, from: Data(json.utf8))
             return (config, payload)

@@ -56,12 +56,7 @@ public enum PolicyFile {
             w.write(layer.liveWeights)
             w.write(layer.bias.values)
         }
-        var out = ByteWriter()
-        for b in magic { out.write(b) }
-        out.write(version)
-        out.write(w.bytes.count)
-        out.write(CRC32.checksum(w.bytes))
-        return out.bytes + w.bytes
+        return ChecksummedFrame.frame(magic: magic, version: version, payload: w.bytes)
     }
 
     public static func write(agent: any OffPolicyAgent, config: TrainConfig, actionLow: [Double], actionHigh: [Double],
@@ -89,19 +84,7 @@ public enum PolicyFile {
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> ExportedPolicy {
-        var r = ByteReader(bytes)
-        for b in magic where try r.read(UInt8.self) != b { throw FormatError.badMagic(expected: "Sparrow policy") }
-        let v = try r.read(UInt32.self)
-        guard v == version else { throw FormatError.unsupportedVersion(found: v, supported: version) }
-        let length = try r.read(Int.self)
-        let crc = try r.read(UInt32.self)
-        guard length == r.remaining else {
-            throw length > r.remaining ? FormatError.truncated(needed: length, available: r.remaining)
-                : FormatError.corrupt("\(r.remaining - length) unexpected trailing bytes")
-        }
-        let payload = Array(bytes[r.offset...])
-        guard CRC32.checksum(payload) == crc else { throw FormatError.checksumMismatch }
-        var p = ByteReader(payload)
+        var p = ByteReader(try ChecksummedFrame.unframe(bytes, magic: magic, version: version, kind: "Sparrow policy"))
         let header = try JSONDecoder().decode(Header.self, from: Data(try p.read(String.self).utf8))
         let spec = try JSONDecoder().decode(MLPSpec.self, from: Data(try p.read(String.self).utf8))
         let A = header.actionLow.count

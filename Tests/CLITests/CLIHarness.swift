@@ -21,7 +21,8 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIRun {
+    /// Runs `sparrow` with `arguments`; `environment` sets variables, and a nil value removes one.
+    static func run(_ arguments: [String], environment: [String: String?] = [:]) throws -> CLIRun {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments

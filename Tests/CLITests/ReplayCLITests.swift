@@ -1,4 +1,5 @@
 import Foundation
+import SparrowTestSupport
 import XCTest
 
 /// `sparrow replay` end to end: a window under Xvfb, offscreen recording, the shipped policy, and the errors.
@@ -25,21 +26,7 @@ final class ReplayCLITests: XCTestCase {
 
     /// Runs the CLI with exactly the given DISPLAY (nil: none at all).
     func replay(_ args: [String], display: String?) throws -> CLIRun {
-        let p = Process()
-        p.executableURL = CLI.executable
-        p.arguments = ["replay"] + args
-        var env = ProcessInfo.processInfo.environment
-        env["DISPLAY"] = display
-        env.removeValue(forKey: "WAYLAND_DISPLAY")
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CLIRun(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try CLI.run(["replay"] + args, environment: ["DISPLAY": display, "WAYLAND_DISPLAY": nil])
     }
 
     func assertLooksRendered(_ image: ReferencePNG.Image, width: Int, height: Int, file: StaticString = #filePath, line: UInt = #line) {

@@ -1,10 +1,12 @@
+import SparrowCore
+import SparrowTestSupport
 import XCTest
 @testable import Viewer
 
 final class PNGTests: XCTestCase {
     /// A test card: gradients, flat areas (long LZ77 matches), noise (literals) and a repeated motif (far matches).
     func testCard(width w: Int, height h: Int) -> [UInt8] {
-        var g = SystemRandomNumberGenerator()
+        var g = Generator(seed: 1)  // fixed test data
         var rgb = [UInt8](repeating: 0, count: w * h * 3)
         for y in 0..<h {
             for x in 0..<w {
@@ -34,7 +36,7 @@ final class PNGTests: XCTestCase {
     func testDeflateRoundTripsEdgeCasesAndCompresses() throws {
         var cases: [[UInt8]] = [[], [7], [1, 2], Array(repeating: 0, count: 100_000), Array("abcabcabcabcabcabcabc".utf8)]
         cases.append((0..<70_000).map { UInt8(($0 * 31 + $0 / 7) & 0xFF) })  // longer than one stored block and the window
-        var g = SystemRandomNumberGenerator()
+        var g = Generator(seed: 1)  // fixed test data
         cases.append((0..<5000).map { _ in UInt8.random(in: 0...255, using: &g) })
         for data in cases {
             for compress in [true, false] {

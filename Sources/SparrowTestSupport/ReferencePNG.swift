@@ -5,14 +5,14 @@ import Glibc
 
 /// A reference PNG reader for tests: chunk CRCs checked, IDAT inflated by the system's zlib (loaded at run time),
 /// scanline filters undone. Returns RGB rows top first.
-enum ReferencePNG {
-    struct Image { let width: Int; let height: Int; let rgb: [UInt8]; let filtered: [UInt8] }
-    struct Failure: Error, CustomStringConvertible { let description: String }
+public enum ReferencePNG {
+    public struct Image { public let width: Int; public let height: Int; public let rgb: [UInt8]; public let filtered: [UInt8] }
+    public struct Failure: Error, CustomStringConvertible { public let description: String }
 
     typealias Uncompress = @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt>?, UnsafePointer<UInt8>?, UInt) -> Int32
 
     /// zlib's `uncompress` (zlib1g is an essential Debian package).
-    static func inflate(_ data: [UInt8], expected: Int) throws -> [UInt8] {
+    public static func inflate(_ data: [UInt8], expected: Int) throws -> [UInt8] {
         guard let lib = dlopen("libz.so.1", RTLD_NOW), let f = dlsym(lib, "uncompress") else { throw Failure(description: "no libz.so.1") }
         let uncompress = unsafeBitCast(f, to: Uncompress.self)
         var out = [UInt8](repeating: 0, count: expected + 1)
@@ -22,7 +22,7 @@ enum ReferencePNG {
         return Array(out[0..<Int(length)])
     }
 
-    static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+    public static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
         var c: UInt32 = 0xFFFF_FFFF
         for b in bytes {
             c ^= UInt32(b)
@@ -31,7 +31,7 @@ enum ReferencePNG {
         return ~c
     }
 
-    static func decode(_ d: [UInt8]) throws -> Image {
+    public static func decode(_ d: [UInt8]) throws -> Image {
         guard d.count > 8, Array(d[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] else { throw Failure(description: "signature") }
         func u32(_ i: Int) -> Int { Int(d[i]) << 24 | Int(d[i + 1]) << 16 | Int(d[i + 2]) << 8 | Int(d[i + 3]) }
         var i = 8, width = 0, height = 0
@@ -79,10 +79,10 @@ enum ReferencePNG {
         return Image(width: width, height: height, rgb: rgb, filtered: filtered)
     }
 
-    static func read(_ path: String) throws -> Image { try decode(Array(try Data(contentsOf: URL(fileURLWithPath: path)))) }
+    public static func read(_ path: String) throws -> Image { try decode(Array(try Data(contentsOf: URL(fileURLWithPath: path)))) }
 
     /// Distinct RGB colours in an image.
-    static func colourCount(_ image: Image) -> Int {
+    public static func colourCount(_ image: Image) -> Int {
         var seen = Set<Int>()
         for k in stride(from: 0, to: image.rgb.count, by: 3) {
             seen.insert(Int(image.rgb[k]) << 16 | Int(image.rgb[k + 1]) << 8 | Int(image.rgb[k + 2]))
