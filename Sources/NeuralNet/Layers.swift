@@ -46,6 +46,19 @@ public protocol Layer: AnyObject {
 }
 
 extension Layer {
+    /// RigL's grow score: the dense gradient dZ·xᵀ (fanOut × fanIn, row-major) of every position, live or not, by
+    /// one sgemm. Allocates; call at topology-update steps only. Shared by the dense/masked and sparse layers.
+    public func denseWeightGradient(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) -> [Float] {
+        var g = [Float](repeating: 0, count: shape.fanIn * shape.fanOut)
+        let n = Int32(shape.fanIn), m = Int32(shape.fanOut), nb = Int32(batch)
+        g.withUnsafeMutableBufferPointer { g in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, nb, 1, dZ, nb, x, nb, 0, g.baseAddress, n)
+        }
+        return g
+    }
+}
+
+extension Layer {
     /// y = W·x + b.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>) {
         forward(x, batch: batch, into: y, activation: .identity)
@@ -151,15 +164,6 @@ public final class DenseLayer: Layer {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, nb, m, 1, w.baseAddress, n, dZ, nb, 0, dx, nb)
             }
         }
-    }
-
-    public func denseWeightGradient(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) -> [Float] {
-        var g = [Float](repeating: 0, count: shape.fanIn * shape.fanOut)
-        let n = Int32(shape.fanIn), m = Int32(shape.fanOut), nb = Int32(batch)
-        g.withUnsafeMutableBufferPointer { g in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, nb, 1, dZ, nb, x, nb, 0, g.baseAddress, n)
-        }
-        return g
     }
 
     public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
@@ -330,15 +334,6 @@ public final class SparseLayer: Layer {
                 }
             }
         }
-    }
-
-    public func denseWeightGradient(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) -> [Float] {
-        var g = [Float](repeating: 0, count: shape.fanIn * shape.fanOut)
-        let n = Int32(shape.fanIn), m = Int32(shape.fanOut), nb = Int32(batch)
-        g.withUnsafeMutableBufferPointer { g in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, nb, 1, dZ, nb, x, nb, 0, g.baseAddress, n)
-        }
-        return g
     }
 
     public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
