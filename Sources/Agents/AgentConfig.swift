@@ -160,7 +160,7 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         try check(leakySlope >= 0 && leakySlope < 1, "leaky-slope must be in [0, 1), got \(leakySlope)")
         try check(logStdMin < logStdMax, "log-std-min must be below log-std-max")
         try check(alpha >= 0, "alpha must be ≥ 0, got \(alpha)")
-        if method == .dense { try check(sparsity == 0 || sparsity.isZero, "method dense takes no sparsity (got \(sparsity)); choose static, tows, set, rigl, ds or prune") }
+        if method == .dense { try check(sparsity == 0, "method dense takes no sparsity (got \(sparsity)); choose static, tows, set, rigl, ds or prune") }
     }
 
     public var effectiveActorSparsity: Double { actorSparsity ?? sparsity }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Environments
 import Foundation
 import Training
 
@@ -66,7 +67,7 @@ struct Eval: ParsableCommand {
         guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint at \(file)") }
         do {
             let (config, agent) = try Trainer.loadAgent(checkpoint: file)
-            let env = try makeEvalEnvironment(config.env)
+            let env = try makeEnvironment(config.env)
             let returns = try Trainer.evaluate(agent: agent, env: env, episodes: episodes, seed: seed)
             let mean = returns.reduce(0, +) / Double(returns.count)
             let std = (returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count)).squareRoot()
@@ -78,6 +79,3 @@ struct Eval: ParsableCommand {
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
     }
 }
-
-import Environments
-func makeEvalEnvironment(_ name: String) throws -> LocomotionEnv { try makeEnvironment(name) }

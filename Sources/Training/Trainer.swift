@@ -33,7 +33,8 @@ public final class Trainer {
     let batch: ReplayBatch
 
     public private(set) var step = 0
-    var startActions: Generator
+    /// Draws the random start actions and the replay-batch indices (the agent has its own for policy noise).
+    var loopGenerator: Generator
     var observation: [Double]
     var episodeReturn = 0.0
     var episodes = 0
@@ -63,7 +64,7 @@ public final class Trainer {
         buffer = ReplayBuffer(capacity: min(config.agent.bufferSize, config.steps),
                               observationSize: env.observationSpace.dimension, actionSize: env.actionSpace.dimension)
         batch = ReplayBatch(size: config.agent.batchSize, observationSize: buffer.observationSize, actionSize: buffer.actionSize)
-        startActions = Generator(seed: config.seed).derived(0xAC7)
+        loopGenerator = Generator(seed: config.seed).derived(0xAC7)
         observation = try env.reset(seed: config.seed).observation
         metricsLog = CSVLog(path: (runDirectory as NSString).appendingPathComponent("metrics.csv"), header: MetricsRow.header)
         evaluationLog = CSVLog(path: (runDirectory as NSString).appendingPathComponent("evaluations.csv"), header: Evaluation.header)
@@ -107,7 +108,7 @@ public final class Trainer {
             step += 1
             // Act.
             if step <= config.startSteps {
-                for j in 0..<nu { action[j] = Float(startActions.uniform(low[j], high[j])) }
+                for j in 0..<nu { action[j] = Float(loopGenerator.uniform(low[j], high[j])) }
             } else {
                 observation.withUnsafeBufferPointer { o in
                     action.withUnsafeMutableBufferPointer { agent.act(o, deterministic: false, into: $0) }
@@ -137,7 +138,7 @@ public final class Trainer {
 
             // Learn.
             if step > config.startSteps {
-                buffer.sample(into: batch, generator: &startActions)
+                buffer.sample(into: batch, generator: &loopGenerator)
                 do { lastUpdate = try agent.update(batch) } catch let e as NonFiniteLossError {
                     throw TrainingError("step \(step): \(e.description)")
                 }
@@ -226,7 +227,7 @@ public final class Trainer {
         w.write(step); w.write(episodes); w.write(episodeReturn); w.write(intervalReturns)
         w.write(evaluations.count)
         for e in evaluations { w.write(e.step); w.write(e.meanReturn); w.write(e.stdReturn); w.write(e.episodes) }
-        w.write(startActions.stateWords)
+        w.write(loopGenerator.stateWords)
         w.write(observation)
         w.write(elapsedBefore + elapsed)
         env.encodeState(into: &w)
@@ -263,7 +264,7 @@ public final class Trainer {
             }
             let words = try r.read([UInt64].self)
             guard words.count == 4 else { throw FormatError.corrupt("generator state") }
-            startActions = Generator(stateWords: words)
+            loopGenerator = Generator(stateWords: words)
             observation = try r.read([Double].self)
             elapsedBefore = try r.read(Double.self)
             try env.decodeState(from: &r)
