@@ -18,6 +18,8 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
     let logAlpha: ParameterTensor
     let alphaAdam: Adam
     public var alpha: Double { Double(Foundation.exp(logAlpha.values[0])) }
+    /// Per critic, the batch samples for which it gives min(Q₁, Q₂) in the actor step (first `count` entries).
+    private var minCriticSamples: [[Int32]]
     var targetEntropy: Double { config.targetEntropy ?? -Double(actionSize) }
 
     public init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
@@ -28,6 +30,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         let A = actionLow.count
         logAlpha = ParameterTensor(values: [Float(Foundation.log(max(config.alpha, 1e-12)))])
         alphaAdam = Adam(learningRate: Float(config.alphaLR))
+        minCriticSamples = Array(repeating: Array(repeating: 0, count: config.batchSize), count: 2)
         head = GaussianTanhHead(bounds: ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) }),
                                 logStd: bounding)
         try super.init(config: config, observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh,
@@ -82,21 +85,36 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
             fillCriticInput(ws, observations: batch.observations, actions: batchAction.pointer)
             critic.forward(ws)
         }
+        // ∂min(Q₁, Q₂)/∂a is ∂Q_k/∂a of whichever critic is smaller (critic 1 on ties), so each sample is
+        // differentiated through that critic only: the samples are split by argmin and each critic's backward
+        // runs on its share (half the work of two full-batch backward passes with zero gradients).
         var actorLoss = 0.0
         let invB = 1 / Float(B)
+        var counts = (0, 0)
         for b in 0..<B {
             let first = q1.output[b] <= q2.output[b]
-            let minQ = first ? q1.output[b] : q2.output[b]
-            actorLoss += Double(a * batchLogProb[b] - minQ)
-            q1.outputGradient[b] = first ? -invB : 0
-            q2.outputGradient[b] = first ? 0 : -invB
+            actorLoss += Double(a * batchLogProb[b] - (first ? q1.output[b] : q2.output[b]))
+            if first { minCriticSamples[0][counts.0] = Int32(b); counts.0 += 1 } else {
+                minCriticSamples[1][counts.1] = Int32(b); counts.1 += 1
+            }
             lossGradient[b] = a * invB  // ∂loss/∂log π
         }
         actorLoss /= Double(B)
         guard actorLoss.isFinite else { throw NonFiniteLossError(update: updates, network: "actor", value: actorLoss) }
-        for (critic, ws) in zip(critics, [q1, q2]) { critic.backward(ws, parameterGradients: false, inputGradient: true) }
-        let offset = observationSize * B
-        for i in 0..<actionSize * B { actionGradient[i] = q1.inputGradient[offset + i] + q2.inputGradient[offset + i] }
+        for k in 0..<2 {
+            let n = k == 0 ? counts.0 : counts.1
+            guard n > 0 else { continue }
+            minCriticSamples[k].withUnsafeBufferPointer { all in
+                let samples = UnsafeBufferPointer(rebasing: all[0..<n])
+                let sub = critics[k].gather(k == 0 ? q1 : q2, columns: samples)
+                for i in 0..<n { sub.outputGradient[i] = -invB }
+                critics[k].backward(sub, parameterGradients: false, inputGradient: true)
+                let offset = observationSize * n
+                for j in 0..<actionSize {
+                    for (i, b) in samples.enumerated() { actionGradient[j * B + Int(b)] = sub.inputGradient[offset + j * n + i] }
+                }
+            }
+        }
         head.backward(actorWS.output.pointer, noise: batchNoise.pointer, batch: B, actionGradient: actionGradient.pointer,
                       logProbGradient: lossGradient.pointer, into: actorWS.outputGradient.pointer)
         actor.backward(actorWS)

@@ -65,7 +65,11 @@ public struct MLPSpec: Codable, Equatable, Sendable {
 /// Activation and gradient buffers of one batch size, allocated once and reused by every step.
 /// All matrices are feature-major: value of feature f for sample b at `f * batch + b`.
 public final class Workspace {
-    public let batch: Int
+    /// Samples in the current batch. Equal to `capacity` except in a gathered workspace (`MLP.gather`), whose
+    /// compact batch is the number of selected samples; the layout then uses `batch` as its stride.
+    public internal(set) var batch: Int
+    /// Samples the buffers have room for.
+    public let capacity: Int
     /// activations[0] is the input, activations[l] the output of layer l (after its activation).
     let activations: [FloatBuffer]
     /// gradients[L] is ∂L/∂output (set by the caller); after `backward`, gradients[l] (0 < l < L) holds layer l's
@@ -76,6 +80,7 @@ public final class Workspace {
 
     init(widths: [Int], batch: Int) {
         self.batch = batch
+        capacity = batch
         activations = widths.map { FloatBuffer(count: $0 * batch) }
         gradients = widths.map { FloatBuffer(count: $0 * batch) }
         outputPreActivationGradient = FloatBuffer(count: widths[widths.count - 1] * batch)
@@ -102,6 +107,8 @@ public final class MLP {
     public let spec: MLPSpec
     public internal(set) var layers: [any Layer]
     private var workspaces: [Int: Workspace] = [:]
+    /// Scratch of `gather`, sized for the largest batch gathered so far.
+    private var gathered: Workspace?
 
     /// Builds and initialises a network. For each layer in order, the generator draws the topology (sparse and
     /// masked layers below density 1), then the weights, then the biases — so the sparse and masked backends built
@@ -179,7 +186,8 @@ public final class MLP {
     public func backward(_ ws: Workspace, parameterGradients: Bool = true, inputGradient: Bool = false) {
         let B = ws.batch, L = layers.count
         let top = ws.outputPreActivationGradient
-        spec.outputActivation.backward(ws.outputGradient.pointer, output: ws.output.pointer, count: top.count, into: top.pointer)
+        spec.outputActivation.backward(ws.outputGradient.pointer, output: ws.output.pointer, count: outputWidth * B,
+                                       into: top.pointer)
         for l in stride(from: L - 1, through: 0, by: -1) {
             let layer = layers[l]
             let dZ = ws.preActivationGradient(l)
@@ -192,6 +200,26 @@ public final class MLP {
                                     input: ws.activations[l].pointer)
             }
         }
+    }
+
+    /// A compact workspace holding only the samples `columns` of `ws` (after a `forward` on `ws`): every layer's
+    /// activations are gathered, in order, into a batch of `columns.count`. A backward pass there costs in proportion
+    /// to the samples that carry gradient — SAC's actor step differentiates min(Q₁, Q₂), and each sample's
+    /// gradient flows through one critic only. The scratch is reused: it is valid until the next `gather`.
+    public func gather(_ ws: Workspace, columns: UnsafeBufferPointer<Int32>) -> Workspace {
+        let n = columns.count, B = ws.batch
+        precondition(n >= 1 && n <= B, "gather needs 1…\(B) columns, got \(n)")
+        if gathered == nil || gathered!.capacity < n { gathered = Workspace(widths: spec.widths, batch: B) }
+        let sub = gathered!
+        sub.batch = n
+        for (l, width) in spec.widths.enumerated() {
+            let src = ws.activations[l].pointer, dst = sub.activations[l].pointer
+            for f in 0..<width {
+                let row = src + f * B, out = dst + f * n
+                for (i, c) in columns.enumerated() { out[i] = row[Int(c)] }
+            }
+        }
+        return sub
     }
 
     /// RigL's grow score for layer l: the dense gradient dZ·xᵀ of the last backward pass on `ws` (allocates; call at

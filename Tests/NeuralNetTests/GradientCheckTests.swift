@@ -153,4 +153,39 @@ final class GradientCheckTests: XCTestCase {
             }
         }
     }
+
+    /// A backward pass on gathered samples gives, for those samples, the input gradient of the full-batch pass in
+    /// which every other sample's output gradient is zero (what SAC's actor step relies on), on every backend and
+    /// for subsets of every size class: one sample, a few, all but one, all.
+    func testGatheredBackwardMatchesFullBatchWithZeroedGradients() {
+        for backend in LayerBackend.allCases {
+            var g = Generator(seed: 15)
+            let widths = [14, 40, 33, 1], B = 37
+            let spec = MLPSpec(widths: widths, backend: backend, densities: backend == .dense ? nil : [0.3, 0.2, 0.6])
+            let net = MLP(spec: spec, generator: &g)
+            let full = net.workspace(batch: B)
+            full.input.copy(from: g.floats(widths[0] * B))
+            net.forward(full)
+            let outputGradient = g.floats(B)
+            for subset in [[5], [0, 3, 4, 17, 36], Array(0..<B).filter { $0 != 20 }, Array(0..<B), [36, 2, 9]] {
+                var masked = [Float](repeating: 0, count: B)
+                for b in subset { masked[b] = outputGradient[b] }
+                full.outputGradient.copy(from: masked)
+                net.backward(full, parameterGradients: false, inputGradient: true)
+                let expected = full.inputGradient.array
+                let columns = subset.map { Int32($0) }
+                let sub = columns.withUnsafeBufferPointer { net.gather(full, columns: $0) }
+                XCTAssertEqual(sub.batch, subset.count)
+                for (i, b) in subset.enumerated() { sub.outputGradient[i] = outputGradient[b] }
+                net.backward(sub, parameterGradients: false, inputGradient: true)
+                for (i, b) in subset.enumerated() {
+                    XCTAssertEqual(sub.output[i], full.output[b], "\(backend) gathered output of sample \(b)")
+                    let got = (0..<widths[0]).map { sub.inputGradient[$0 * subset.count + i] }
+                    let want = (0..<widths[0]).map { expected[$0 * B + b] }
+                    assertClose(got, want, tolerance: 1e-6, "\(backend) subset of \(subset.count), sample \(b)")
+                }
+                XCTAssertEqual(full.batch, B, "the source workspace keeps its batch")
+            }
+        }
+    }
 }
