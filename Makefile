@@ -1,16 +1,17 @@
 # Sparrow — make targets. `make test` and `make train` work on a fresh Debian 12 machine with Swift:
 # they install the Debian packages they need first (only the missing ones; as root or through sudo).
 
-# xvfb + Mesa GL/EGL: the viewer (window tests under Xvfb, headless recording through EGL);
+# xvfb + Mesa GL/EGL: the viewer (window tests under Xvfb, headless recording through EGL); xdotool: real key
+# presses in the window test;
 # slurm-wlm + munge: the sweep tests' single-node SLURM; librsvg2-bin: PNG versions of report plots.
 APT_PACKAGES := libmujoco-dev libglfw3-dev libopenblas-dev pkg-config xvfb libegl1 libegl-mesa0 libgl1-mesa-dri \
-                slurm-wlm munge librsvg2-bin
+                slurm-wlm munge librsvg2-bin xdotool
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 SPARROW := .build/release/sparrow
 
-.PHONY: deps build test bench train replay replay-gif clean
+.PHONY: deps build test bench bench-sb3 train replay replay-gif clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -34,6 +35,15 @@ bench: build
 	$(SPARROW) bench nn --json
 	$(SPARROW) bench train --env Hopper-v5 --preset dense-sac --json
 	$(SPARROW) bench train --env Hopper-v5 --preset tows-sac --json
+
+# Stable-Baselines3's SAC on the same workload and machine, then Sparrow's dense-sac and tows-sac: one JSON line
+# with the three speeds and the ratios the speed targets name. The first run makes a virtualenv in .build-sb3 with
+# torch, stable-baselines3 and gymnasium[mujoco] from PyPI (several GB).
+SB3_VENV := .build-sb3/venv
+bench-sb3: build
+	@[ -x $(SB3_VENV)/bin/python ] || { python3 -m venv $(SB3_VENV) && \
+	  $(SB3_VENV)/bin/pip install -q torch stable-baselines3 "gymnasium[mujoco]"; }
+	$(SB3_VENV)/bin/python tools/bench/sb3_sac_speed.py --env Hopper-v5 --sparrow $(SPARROW)
 
 # The main job: TowS-SAC (90% truly sparse) on Hopper-v5, with a progress bar, into runs/Hopper-v5_tows-sac.
 # Re-running continues the run from its checkpoint. Shorter: make train STEPS=100000.

@@ -43,7 +43,8 @@ public final class WindowViewer {
     var renderer: SceneRenderer!
 
     var paused = false
-    var stepOnce = false
+    /// Single steps asked for with → while paused, taken one per frame.
+    var singleSteps = 0
     var quit = false
     var showOverlay: Bool
     var speed: Double
@@ -106,7 +107,7 @@ public final class WindowViewer {
                 }
             } else {
                 pending = 0
-                if stepOnce { stepOnce = false; try stepSession() }
+                if singleSteps > 0 { singleSteps -= 1; try stepSession() }
             }
 
             var w: Int32 = 0, h: Int32 = 0
@@ -147,7 +148,7 @@ public final class WindowViewer {
     func drawOverlay(_ viewport: mjrRect) {
         let state = paused ? "paused (Right: step)" : "running"
         let (t, v) = session.overlayLines(extra: [
-            ("Speed", "\(format(speed, decimals: speed < 1 ? 3 : 1))x \(state)"),
+            ("Speed", "\(speedText) \(state)"),
             ("Camera", renderer.cameraName),
             ("FPS", format(fps, decimals: 0)),
         ])
@@ -172,21 +173,28 @@ public final class WindowViewer {
 
     // MARK: input
 
+    /// Keys act on the next frame; each also prints a line, so a terminal (or a script driving the window) sees
+    /// what changed and where the simulation stood.
     func key(_ key: Int32, action: Int32, mods: Int32) {
         guard action == GLFW_PRESS || action == GLFW_REPEAT else { return }
         switch key {
         case GLFW_KEY_ESCAPE, GLFW_KEY_Q: quit = true
-        case GLFW_KEY_SPACE: paused.toggle()
-        case GLFW_KEY_RIGHT: if paused { stepOnce = true }
-        case GLFW_KEY_R: try? session.newEpisode()
-        case GLFW_KEY_EQUAL, GLFW_KEY_KP_ADD: speed = min(speed * 2, 64)
-        case GLFW_KEY_MINUS, GLFW_KEY_KP_SUBTRACT: speed = max(speed / 2, 1.0 / 64)
-        case GLFW_KEY_C: renderer.cycleCamera()
+        case GLFW_KEY_SPACE:
+            paused.toggle()
+            print("\(paused ? "paused" : "resumed") at episode \(session.episode), step \(session.step)")
+        case GLFW_KEY_RIGHT: if paused { singleSteps += 1 }
+        case GLFW_KEY_R:
+            do { try session.newEpisode(); print("new episode \(session.episode)") } catch { print("new episode failed: \(error)") }
+        case GLFW_KEY_EQUAL, GLFW_KEY_KP_ADD: speed = min(speed * 2, 64); print("speed \(speedText)")
+        case GLFW_KEY_MINUS, GLFW_KEY_KP_SUBTRACT: speed = max(speed / 2, 1.0 / 64); print("speed \(speedText)")
+        case GLFW_KEY_C: renderer.cycleCamera(); print("camera \(renderer.cameraName)")
         case GLFW_KEY_S: screenshotRequests += 1
-        case GLFW_KEY_H: showOverlay.toggle()
+        case GLFW_KEY_H: showOverlay.toggle(); print("overlay \(showOverlay ? "on" : "off")")
         default: break
         }
     }
+
+    var speedText: String { "\(format(speed, decimals: speed < 1 ? 3 : 1))x" }
 
     func mouseButton() {
         buttonLeft = glfwGetMouseButton(window, GLFW_MOUSE_BUTTON_LEFT) == GLFW_PRESS

@@ -49,6 +49,95 @@ final class ReplayCLITests: XCTestCase {
         assertLooksRendered(image, width: 320, height: 240)
     }
 
+    /// Real key presses: xdotool sends X key events to the window, which must pause, take single steps, switch the
+    /// overlay off, save screenshots into the working directory, change speed and camera, start a new episode and quit;
+    /// a mouse drag rotates the view.
+    func testKeysPauseStepToggleTheOverlayTakeScreenshotsAndQuit() throws {
+        let display = try display()
+        let xdotool = "/usr/bin/xdotool"
+        guard FileManager.default.isExecutableFile(atPath: xdotool) else {
+            throw XCTSkip("xdotool is not installed (Debian package xdotool); the key test needs it")
+        }
+        let dir = try CLI.temporaryDirectory()
+        let p = Process()
+        p.executableURL = CLI.executable
+        // Slow motion, so the zero-action hopper is still in its first episode when the keys arrive.
+        p.arguments = ["replay", "--env", "Hopper-v5", "--zero", "--width", "320", "--height", "240", "--speed", "0.125"]
+        p.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["DISPLAY"] = display
+        env["WAYLAND_DISPLAY"] = nil
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+
+        /// Runs xdotool; `check: false` for the quitting key, whose release may find the window already gone.
+        func xdo(_ args: [String], check: Bool = true) throws -> String {
+            let x = Process()
+            x.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            x.arguments = ["30", xdotool] + args
+            x.environment = ["DISPLAY": display]
+            let o = Pipe()
+            x.standardOutput = o
+            x.standardError = FileHandle.nullDevice
+            try x.run()
+            let text = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            x.waitUntilExit()
+            if check { XCTAssertEqual(x.terminationStatus, 0, "xdotool \(args)") }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let window = try xdo(["search", "--sync", "--name", "sparrow replay"]).split(separator: "\n").first.map(String.init) ?? ""
+        XCTAssertFalse(window.isEmpty, "no replay window appeared")
+        Thread.sleep(forTimeInterval: 1)
+        func press(_ keys: [String]) throws {
+            for key in keys {
+                _ = try xdo(["key", "--window", window, key], check: key != "q")
+                Thread.sleep(forTimeInterval: 0.3)
+            }
+        }
+        try press(["space", "s", "Right", "Right", "Right", "h", "s", "s"])
+        // A left drag across the paused window rotates the camera.
+        for step in [["mousemove", "--window", window, "160", "120", "mousedown", "1"], ["mousemove", "--window", window, "240", "130"],
+                     ["mousemove", "--window", window, "300", "140"], ["mouseup", "1"]] {
+            _ = try xdo(step)
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        try press(["s", "space", "equal", "c", "r", "q"])
+        let deadline = Date().addingTimeInterval(20)
+        while p.isRunning && Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(p.isRunning, "Q did not close the window")
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(p.terminationStatus, 0, stderr)
+        let lines = stdout.split(separator: "\n").map(String.init)
+
+        func position(_ prefix: String) -> (episode: Int, step: Int)? {
+            guard let line = lines.first(where: { $0.hasPrefix(prefix) }) else { return nil }
+            let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            return numbers.count == 2 ? (numbers[0], numbers[1]) : nil
+        }
+        let paused = try XCTUnwrap(position("paused at episode"), stdout)
+        let resumed = try XCTUnwrap(position("resumed at episode"), stdout)
+        XCTAssertEqual(resumed.episode, paused.episode, stdout)
+        XCTAssertEqual(resumed.step, paused.step + 3, "three → presses while paused take exactly three steps: \(stdout)")
+        XCTAssertTrue(lines.contains("overlay off"), stdout)
+        XCTAssertTrue(lines.contains("speed 0.250x"), stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("camera ") }, stdout)
+        XCTAssertTrue(lines.contains("new episode \(paused.episode + 1)"), stdout)
+
+        let shots = (1...4).map { "sparrow-screenshot-\($0).png" }
+        XCTAssertEqual(lines.filter { $0.hasPrefix("screenshot: ") }, shots.map { "screenshot: \($0)" }, stdout)
+        let images = try shots.map { try ReferencePNG.read(dir.appendingPathComponent($0).path) }
+        for image in images { assertLooksRendered(image, width: 320, height: 240) }
+        XCTAssertEqual(images[1].rgb, images[2].rgb, "paused without overlay: two screenshots must be identical")
+        XCTAssertNotEqual(images[0].rgb, images[1].rgb, "overlay and three steps must change the picture")
+        let moved = zip(images[2].rgb, images[3].rgb).filter { abs(Int($0) - Int($1)) > 24 }.count
+        XCTAssertGreaterThan(moved, images[2].rgb.count / 20, "dragging with the left button must rotate the view")
+    }
+
     /// Offscreen recording into a folder of PNG frames: count, size, content, and motion between first and last frame.
     func testRecordWritesPNGFramesThatShowTheRobotMoving() throws {
         let dir = try CLI.temporaryDirectory().appendingPathComponent("frames").path
