@@ -164,10 +164,13 @@ extension MLP {
                 guard let onlineMask = od.weight.mask else { blend(td.weight, od.weight.values, tau); continue }
                 switch topology {
                 case .copyOnline:
-                    var w = td.weight.values
-                    for i in w.indices { w[i] = (tau * od.weight.values[i] + (1 - tau) * w[i]) * onlineMask[i] }
-                    td.weight.replace(values: w, firstMoment: td.weight.firstMoment, secondMoment: td.weight.secondMoment,
-                                      mask: onlineMask)
+                    // In place: blend, then zero what the online mask drops; the target shares the online mask's
+                    // storage (copy-on-write: it is copied only when the online topology next changes).
+                    blend(td.weight, od.weight.values, tau)
+                    td.weight.values.withUnsafeMutableBufferPointer { w in
+                        onlineMask.withUnsafeBufferPointer { m in for i in 0..<w.count { w[i] *= m[i] } }
+                    }
+                    td.weight.mask = onlineMask
                 case .maintainSparsity:
                     // Move the arrays out so they are uniquely referenced and update in place (no copies).
                     var w = [Float](), m = [Float]()

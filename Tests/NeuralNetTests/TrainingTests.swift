@@ -238,24 +238,40 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(net.layers[0].weight.firstMoment.count, net.layers[0].liveConnections)
     }
 
+    /// Both target conventions on both sparse backends; the masked (in-place) target must agree exactly with the
+    /// truly sparse one built from the same seed.
     func testTargetNetworksFollowBothConventions() {
-        var g = Generator(seed: 26)
-        let online = MLP(spec: MLPSpec(widths: [4, 12, 1], backend: .sparse, densities: [0.5, 1]), generator: &g)
-        let copyTarget = online.copy(), sokarTarget = online.copy()
-        XCTAssertEqual(copyTarget.layers[0].positions, online.layers[0].positions)
-        online.updateTopology(.set(period: 1, zeta: 0.5), step: 1, generator: &g)
-        for l in online.layers { l.weight.setValues(l.weight.values.map { $0 + 0.1 }) }
-        copyTarget.softUpdate(toward: online, tau: 0.1, topology: .copyOnline)
-        XCTAssertEqual(copyTarget.layers[0].positions, online.layers[0].positions)
-        sokarTarget.softUpdate(toward: online, tau: 0.1, topology: .maintainSparsity)
-        XCTAssertEqual(sokarTarget.layers[0].liveConnections, online.layers[0].liveConnections)
-        // τ = 1 is a hard copy under both conventions.
-        copyTarget.softUpdate(toward: online, tau: 1, topology: .copyOnline)
-        sokarTarget.softUpdate(toward: online, tau: 1, topology: .maintainSparsity)
-        for t in [copyTarget, sokarTarget] {
-            XCTAssertEqual(t.layers[0].positions, online.layers[0].positions)
-            XCTAssertEqual(t.layers[0].liveWeights, online.layers[0].liveWeights)
-            XCTAssertEqual(t.predict([0.1, 0.2, 0.3, 0.4], batch: 1), online.predict([0.1, 0.2, 0.3, 0.4], batch: 1))
+        var results: [LayerBackend: [(positions: [Position], weights: [Float], output: [Float])]] = [:]
+        let x: [Float] = [0.1, 0.2, 0.3, 0.4, -0.5, 0.6, -0.7, 0.8]
+        for backend in [LayerBackend.sparse, .masked] {
+            var g = Generator(seed: 26)
+            let online = MLP(spec: MLPSpec(widths: [4, 12, 1], backend: backend, densities: [0.5, 1]), generator: &g)
+            let copyTarget = online.copy(), sokarTarget = online.copy()
+            XCTAssertEqual(copyTarget.layers[0].positions, online.layers[0].positions)
+            online.updateTopology(.set(period: 1, zeta: 0.5), step: 1, generator: &g)
+            for l in online.layers {  // move the live weights (a masked layer's dead entries stay 0)
+                let mask = l.weight.mask
+                l.weight.setValues(l.weight.values.enumerated().map { $1 + 0.1 * (mask?[$0] ?? 1) })
+            }
+            copyTarget.softUpdate(toward: online, tau: 0.1, topology: .copyOnline)
+            XCTAssertEqual(copyTarget.layers[0].positions, online.layers[0].positions, "\(backend)")
+            sokarTarget.softUpdate(toward: online, tau: 0.1, topology: .maintainSparsity)
+            XCTAssertEqual(sokarTarget.layers[0].liveConnections, online.layers[0].liveConnections, "\(backend)")
+            // Outputs too: a masked layer's products read every entry, so dead ones must really be 0.
+            results[backend] = [copyTarget, sokarTarget].map { ($0.layers[0].positions, $0.layers[0].liveWeights, $0.predict(x, batch: 2)) }
+            // τ = 1 is a hard copy under both conventions.
+            copyTarget.softUpdate(toward: online, tau: 1, topology: .copyOnline)
+            sokarTarget.softUpdate(toward: online, tau: 1, topology: .maintainSparsity)
+            for t in [copyTarget, sokarTarget] {
+                XCTAssertEqual(t.layers[0].positions, online.layers[0].positions, "\(backend)")
+                XCTAssertEqual(t.layers[0].liveWeights, online.layers[0].liveWeights, "\(backend)")
+                XCTAssertEqual(t.predict([0.1, 0.2, 0.3, 0.4], batch: 1), online.predict([0.1, 0.2, 0.3, 0.4], batch: 1))
+            }
+        }
+        for k in 0..<2 {
+            XCTAssertEqual(results[.sparse]![k].positions, results[.masked]![k].positions, "target \(k)")
+            XCTAssertEqual(results[.sparse]![k].weights, results[.masked]![k].weights, "target \(k)")
+            assertClose(results[.masked]![k].output, results[.sparse]![k].output, tolerance: 1e-6, "target \(k) outputs")
         }
     }
 }
