@@ -112,6 +112,9 @@ public class ActorCriticAgent {
         (ws.input.pointer + observationSize * B).update(from: actions, count: actionSize * B)
     }
 
+    /// The action rows of a critic's input (observation rows first): the only input gradient an actor step needs.
+    var criticActionRows: Range<Int> { observationSize..<(observationSize + actionSize) }
+
     /// targetQ[b] ← min_k Q̄_k(s′_b, a′_b), with a′ the next-state actions already in `batchAction`.
     func fillMinTargetQ(nextObservations: UnsafePointer<Float>) {
         let B = batchSize

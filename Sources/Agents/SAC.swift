@@ -108,7 +108,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
                 let samples = UnsafeBufferPointer(rebasing: all[0..<n])
                 let sub = critics[k].gather(k == 0 ? q1 : q2, columns: samples)
                 for i in 0..<n { sub.outputGradient[i] = -invB }
-                critics[k].backward(sub, parameterGradients: false, inputGradient: true)
+                critics[k].backward(sub, parameterGradients: false, inputGradient: true, inputRows: criticActionRows)
                 let offset = observationSize * n
                 for j in 0..<actionSize {
                     for (i, b) in samples.enumerated() { actionGradient[j * B + Int(b)] = sub.inputGradient[offset + j * n + i] }

@@ -79,7 +79,7 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
             for b in 0..<B { loss -= Double(q.output[b]); q.outputGradient[b] = -1 / Float(B) }
             loss /= Double(B)
             guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "actor", value: loss) }
-            critics[0].backward(q, parameterGradients: false, inputGradient: true)
+            critics[0].backward(q, parameterGradients: false, inputGradient: true, inputRows: criticActionRows)
             let offset = observationSize * B
             for i in 0..<actionSize * B { actionGradient[i] = q.inputGradient[offset + i] }
             head.backward(aws.output.pointer, batch: B, actionGradient: actionGradient.pointer, into: aws.outputGradient.pointer)

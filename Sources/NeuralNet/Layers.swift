@@ -29,8 +29,10 @@ public protocol Layer: AnyObject {
     /// dx (fanIn × batch) = (Wᵀ·dZ) ⊙ f′, where f = `inputActivation` produced this layer's input `x` (f′ is
     /// computed from x; pass `.identity` for the plain input gradient). With an activation this is directly the
     /// previous layer's dZ.
+    /// Only the input rows (features) in `rows` are computed (and written): a critic's action gradient needs the
+    /// action rows of its first layer, not the observation rows.
     func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
-                       inputActivation: Activation, input x: UnsafePointer<Float>)
+                       inputActivation: Activation, input x: UnsafePointer<Float>, rows: Range<Int>)
     /// The full fanOut × fanIn gradient dZ·xᵀ, including absent connections (RigL's grow score; only at update
     /// steps — this allocates).
     func denseWeightGradient(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) -> [Float]
@@ -66,6 +68,12 @@ extension Layer {
     /// dx = Wᵀ·dZ.
     public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>) {
         inputGradient(outputGradient: dZ, batch: batch, into: dx, inputActivation: .identity, input: UnsafePointer(dx))
+    }
+    /// Every input row.
+    public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
+                              inputActivation: Activation, input x: UnsafePointer<Float>) {
+        inputGradient(outputGradient: dZ, batch: batch, into: dx, inputActivation: inputActivation, input: x,
+                      rows: 0..<shape.fanIn)
     }
     public func apply(_ plan: TopologyPlan, grownValues: [Float]) { apply(plan, grownValues: grownValues, keepRegrown: true) }
     public var density: Double { Double(liveConnections) / Double(shape.fanIn * shape.fanOut) }
@@ -154,14 +162,19 @@ public final class DenseLayer: Layer {
     }
 
     public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
-                              inputActivation: Activation, input x: UnsafePointer<Float>) {
-        defer { inputActivation.backward(dx, output: x, count: shape.fanIn * batch, into: dx) }
-        let n = Int32(shape.fanIn), m = Int32(shape.fanOut), nb = Int32(batch)
+                              inputActivation: Activation, input x: UnsafePointer<Float>, rows: Range<Int>) {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= shape.fanIn)
+        guard !rows.isEmpty else { return }
+        // Rows s..<e of Wᵀ·dZ are columns s..<e of W: the same product on a column block (leading dimension fanIn).
+        let out = dx + rows.lowerBound * batch
+        defer { inputActivation.backward(out, output: x + rows.lowerBound * batch, count: rows.count * batch, into: out) }
+        let n = Int32(shape.fanIn), r = Int32(rows.count), m = Int32(shape.fanOut), nb = Int32(batch)
         weight.values.withUnsafeBufferPointer { w in
+            let block = w.baseAddress! + rows.lowerBound
             if batch == 1 {
-                cblas_sgemv(CblasRowMajor, CblasTrans, m, n, 1, w.baseAddress, n, dZ, 1, 0, dx, 1)
+                cblas_sgemv(CblasRowMajor, CblasTrans, m, r, 1, block, n, dZ, 1, 0, out, 1)
             } else {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, nb, m, 1, w.baseAddress, n, dZ, nb, 0, dx, nb)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, nb, m, 1, block, n, dZ, nb, 0, out, nb)
             }
         }
     }
@@ -321,15 +334,18 @@ public final class SparseLayer: Layer {
     }
 
     public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
-                              inputActivation: Activation, input x: UnsafePointer<Float>) {
+                              inputActivation: Activation, input x: UnsafePointer<Float>, rows: Range<Int>) {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= shape.fanIn)
+        guard !rows.isEmpty else { return }
         let post = inputActivation.fusedDerivative
+        let offset = rows.lowerBound * batch  // rows of the CSC view are independent: start at row s
         index.columnPointer.withUnsafeBufferPointer { ptr in
             index.rowIndex.withUnsafeBufferPointer { idx in
                 index.cscToCSR.withUnsafeBufferPointer { perm in
                     weight.values.withUnsafeBufferPointer { w in
-                        sk_spmm(Int32(shape.fanIn), ptr.baseAddress, idx.baseAddress, w.baseAddress, perm.baseAddress,
-                                dZ, Int32(batch), Int32(batch), nil, dx, Int32(batch), post, inputActivation.slope,
-                                post == 0 ? nil : x)
+                        sk_spmm(Int32(rows.count), ptr.baseAddress! + rows.lowerBound, idx.baseAddress, w.baseAddress,
+                                perm.baseAddress, dZ, Int32(batch), Int32(batch), nil, dx + offset, Int32(batch), post,
+                                inputActivation.slope, post == 0 ? nil : x + offset)
                     }
                 }
             }

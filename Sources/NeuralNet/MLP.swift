@@ -183,7 +183,10 @@ public final class MLP {
     /// - inputGradient: also compute ∂L/∂input into `ws.inputGradient` (needed to differentiate a critic with
     ///   respect to its action input).
     /// The activation derivative of each hidden layer is fused into the next layer's input-gradient product.
-    public func backward(_ ws: Workspace, parameterGradients: Bool = true, inputGradient: Bool = false) {
+    /// - inputRows: with `inputGradient`, the input features whose gradient is wanted (default: all); the rest of
+    ///   `ws.inputGradient` is left as it was.
+    public func backward(_ ws: Workspace, parameterGradients: Bool = true, inputGradient: Bool = false,
+                         inputRows: Range<Int>? = nil) {
         let B = ws.batch, L = layers.count
         let top = ws.outputPreActivationGradient
         spec.outputActivation.backward(ws.outputGradient.pointer, output: ws.output.pointer, count: outputWidth * B,
@@ -197,7 +200,8 @@ public final class MLP {
             if l > 0 || inputGradient {
                 layer.inputGradient(outputGradient: dZ.pointer, batch: B, into: ws.gradients[l].pointer,
                                     inputActivation: l > 0 ? activation(ofLayer: l - 1) : .identity,
-                                    input: ws.activations[l].pointer)
+                                    input: ws.activations[l].pointer,
+                                    rows: l > 0 ? 0..<layer.shape.fanIn : (inputRows ?? 0..<layer.shape.fanIn))
             }
         }
     }

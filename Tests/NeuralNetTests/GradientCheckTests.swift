@@ -188,4 +188,36 @@ final class GradientCheckTests: XCTestCase {
             }
         }
     }
+
+    /// An input gradient restricted to some input rows equals those rows of the full one and leaves the other rows
+    /// untouched, on every backend, batched and batch-1, for a leading, middle and trailing range.
+    func testInputGradientOfSomeRowsMatchesTheFullOne() {
+        for backend in LayerBackend.allCases {
+            for B in [1, 6] {
+                var g = Generator(seed: 16)
+                let widths = [9, 24, 17, 1]
+                let spec = MLPSpec(widths: widths, backend: backend, densities: backend == .dense ? nil : [0.4, 0.3, 0.8])
+                let net = MLP(spec: spec, generator: &g)
+                let ws = net.workspace(batch: B)
+                ws.input.copy(from: g.floats(widths[0] * B))
+                net.forward(ws)
+                ws.outputGradient.copy(from: g.floats(B))
+                net.backward(ws, parameterGradients: false, inputGradient: true)
+                let full = ws.inputGradient.array
+                for rows in [0..<3, 4..<6, 6..<9] {
+                    ws.inputGradient.copy(from: [Float](repeating: 42, count: full.count))
+                    net.backward(ws, parameterGradients: false, inputGradient: true, inputRows: rows)
+                    let got = ws.inputGradient.array
+                    for f in 0..<widths[0] {
+                        let row = Array(got[f * B..<(f + 1) * B])
+                        if rows.contains(f) {
+                            assertClose(row, Array(full[f * B..<(f + 1) * B]), tolerance: 1e-6, "\(backend) B=\(B) row \(f)")
+                        } else {
+                            XCTAssertEqual(row, [Float](repeating: 42, count: B), "\(backend) B=\(B) row \(f) outside \(rows)")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
