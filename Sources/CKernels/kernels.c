@@ -353,3 +353,49 @@ void sk_activation_backward(int kind, float slope, const float *dA, const float 
 #endif
     for (; i < n; i++) dZ[i] = dA[i] * (z[i] > 0 ? 1.0f : s);
 }
+
+// MARK: - maintain-sparsity target update (masked-dense)
+// Plain loops without branches on "is this entry live" (live entries are scattered, so such a branch would
+// mispredict about as often as it is taken); gcc vectorises the first and last.
+
+long sk_blend_count(long n, float *t, const float *o, float tau, long *online_nonzero) {
+    const float keep = 1.0f - tau;
+    long nz = 0, onz = 0;
+    for (long i = 0; i < n; i++) {
+        const float v = tau * o[i] + keep * t[i];
+        t[i] = v;
+        nz += v != 0.0f;
+        onz += o[i] != 0.0f;
+    }
+    *online_nonzero = onz;
+    return nz;
+}
+
+static inline uint32_t magnitude_bits(float v) {
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    return b & 0x7FFFFFFFu;
+}
+
+long sk_drop_keys(long n, const float *t, uint64_t *keys) {
+    long k = 0;
+    for (long i = 0; i < n; i++) {
+        keys[k] = ((uint64_t)magnitude_bits(t[i]) << 32) | (uint64_t)(0xFFFFFFFFu - (uint32_t)i);
+        k += t[i] != 0.0f;
+    }
+    return k;
+}
+
+void sk_prune_mask(long n, float *t, int prune, uint64_t threshold, float *mask) {
+    if (prune) {
+        // key ≤ threshold  ⇔  |v| bits < tb, or |v| bits == tb and i ≥ ti (the low half is 0xFFFFFFFF − i).
+        const uint32_t tb = (uint32_t)(threshold >> 32);
+        const uint32_t ti = 0xFFFFFFFFu - (uint32_t)(threshold & 0xFFFFFFFFu);
+        for (long i = 0; i < n; i++) {
+            const uint32_t b = magnitude_bits(t[i]);
+            const int drop = t[i] != 0.0f && (b < tb || (b == tb && (uint32_t)i >= ti));
+            t[i] = drop ? 0.0f : t[i];
+        }
+    }
+    for (long i = 0; i < n; i++) mask[i] = t[i] != 0.0f ? 1.0f : 0.0f;
+}

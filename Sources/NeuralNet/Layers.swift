@@ -124,12 +124,7 @@ public final class DenseLayer: Layer {
         return p
     }
 
-    public var liveConnections: Int {
-        guard let mask = weight.mask else { return shape.fanIn * shape.fanOut }
-        var n = 0
-        for x in mask where x != 0 { n += 1 }
-        return n
-    }
+    public var liveConnections: Int { weight.maskCount ?? shape.fanIn * shape.fanOut }
 
     public var liveWeights: [Float] {
         guard weight.mask != nil else { return weight.values }

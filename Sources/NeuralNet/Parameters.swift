@@ -23,7 +23,24 @@ public final class ParameterTensor {
     /// Adam steps taken by this tensor; bias correction uses it (see `Adam`).
     public internal(set) var step: Int
     /// 1 at live positions, 0 at absent ones (masked-dense backend only).
-    public internal(set) var mask: [Float]?
+    public internal(set) var mask: [Float]? { didSet { cachedMaskCount = nil } }  // no oldValue: edits stay in place
+    private var cachedMaskCount: Int?
+
+    /// Sets the mask together with its known non-zero count (saves the recount after a target update).
+    func setMask(_ newMask: [Float], liveCount: Int) {
+        mask = newMask
+        cachedMaskCount = liveCount
+    }
+
+    /// Non-zero mask entries (live connections of a masked layer), counted once per mask change: accounting reads
+    /// it several times every update.
+    var maskCount: Int? {
+        guard let mask else { return nil }
+        if let c = cachedMaskCount { return c }
+        let c = mask.withUnsafeBufferPointer { m in (0..<m.count).reduce(0) { $0 + (m[$1] != 0 ? 1 : 0) } }
+        cachedMaskCount = c
+        return c
+    }
     public internal(set) var momentPolicy: MomentPolicy
 
     public init(values: [Float], mask: [Float]? = nil, momentPolicy: MomentPolicy = .masked) {

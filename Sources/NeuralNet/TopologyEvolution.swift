@@ -170,15 +170,15 @@ extension MLP {
                     td.weight.values.withUnsafeMutableBufferPointer { w in
                         onlineMask.withUnsafeBufferPointer { m in for i in 0..<w.count { w[i] *= m[i] } }
                     }
-                    td.weight.mask = onlineMask
+                    td.weight.setMask(onlineMask, liveCount: od.liveConnections)
                 case .maintainSparsity:
                     // Move the arrays out so they are uniquely referenced and update in place (no copies).
                     var w = [Float](), m = [Float]()
                     swap(&w, &td.weight.values)
                     if td.weight.mask != nil { swap(&m, &td.weight.mask!) } else { m = onlineMask }
-                    NeuralNet.softUpdateMaintainingSparsityInPlace(target: &w, mask: &m, online: od.weight.values, tau: tau)
+                    let live = NeuralNet.softUpdateMaintainingSparsityInPlace(target: &w, mask: &m, online: od.weight.values, tau: tau)
                     swap(&w, &td.weight.values)
-                    td.weight.mask = m
+                    td.weight.setMask(m, liveCount: live)
                 }
             default:
                 preconditionFailure("target and online layer types differ")

@@ -128,8 +128,8 @@ final class SparsityTargetTests: XCTestCase {
 }
 
 final class SparsityPruneSelectionTests: XCTestCase {
-    /// The heap selection keeps exactly what the sort-based twin keeps, ties and zeros included.
-    func testHeapSelectionMatchesSortingTwin() {
+    /// The selection keeps exactly what the sort-based twin keeps, ties and zeros included.
+    func testSelectionMatchesSortingTwin() {
         var g = Generator(seed: 21)
         for trial in 0..<300 {
             let n = 1 + g.nextInt(below: 400)
@@ -146,6 +146,22 @@ final class SparsityPruneSelectionTests: XCTestCase {
             let slow = pruneToLargestBySorting(positions: positions, values: values, count: count)
             XCTAssertEqual(fast.0, slow.0, "trial \(trial)")
             XCTAssertEqual(fast.1, slow.1, "trial \(trial)")
+        }
+    }
+
+    /// Quickselect returns the key of each rank, on random, ascending, descending and all-equal-magnitude inputs.
+    func testQuickselectFindsEveryRank() {
+        var g = Generator(seed: 22)
+        var inputs: [[UInt64]] = (0..<40).map { _ in (0..<(1 + g.nextInt(below: 60))).map { _ in UInt64(g.nextInt(below: 1 << 30)) } }
+        inputs = inputs.map { Array(Set($0)) }  // keys are distinct
+        inputs += [Array(0..<5000), Array((0..<5000).reversed()), (0..<3000).map { dropKey(1.5, index: $0) }]
+        for (t, keys) in inputs.enumerated() {
+            let sorted = keys.sorted()
+            for rank in Set([0, keys.count - 1, keys.count / 2, g.nextInt(below: keys.count)]) {
+                var work = keys
+                let got = work.withUnsafeMutableBufferPointer { selectSmallest($0, rank: rank) }
+                XCTAssertEqual(got, sorted[rank], "input \(t) rank \(rank)")
+            }
         }
     }
 }

@@ -42,6 +42,16 @@ void sk_rowsum(int rows, const float *X, int ldx, int B, float *out);
 void sk_activation_forward(int kind, float slope, const float *z, float *a, long n);
 void sk_activation_backward(int kind, float slope, const float *dA, const float *z, const float *a, float *dZ, long n);
 
+/// Masked-dense soft target update that maintains sparsity (Sokar), in three passes over n entries:
+/// sk_blend_count: t ← tau·o + (1 − tau)·t; returns the non-zeros of t afterwards, *online_nonzero those of o.
+long sk_blend_count(long n, float *t, const float *o, float tau, long *online_nonzero);
+/// sk_drop_keys: for each non-zero t[i] in order, keys[k++] = (bits(|t[i]|) << 32) | (0xFFFFFFFF − i) — ascending
+/// keys order entries by |value|, the higher index first on ties; returns k (keys has room for n).
+long sk_drop_keys(long n, const float *t, uint64_t *keys);
+/// sk_prune_mask: with prune != 0, zeroes every non-zero t[i] whose drop key is ≤ threshold; then
+/// mask[i] = (t[i] ≠ 0).
+void sk_prune_mask(long n, float *t, int prune, uint64_t threshold, float *mask);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,7 @@
 // Sparsity mathematics, part 6: target networks that stay as sparse as their online networks.
 
+import CKernels
+
 /// Sokar/ANF "maintain sparsity" soft update of one sparse weight matrix (SOK DS_TD3.py:218-241,
 /// ANF anf_td3.py:401-423):
 ///
@@ -96,8 +98,8 @@ public func softUpdateMaintainingSparsity(targetPositions: inout [Position], tar
 /// Removes exact zeros, then keeps the `count` largest |value| (lower position kept on ties), ascending.
 ///
 /// Runs every training update once a target's support trails its online network's, so the `excess` entries to
-/// drop (the smallest under (|v|, higher position first)) are found with a bounded max-heap, O(n log excess),
-/// instead of sorting all n; `pruneToLargestBySorting` is the plain twin the tests compare it with.
+/// drop (the smallest under (|v|, higher position first)) are found by selection, O(n), instead of sorting all n;
+/// `pruneToLargestBySorting` is the plain twin the tests compare it with.
 func pruneToLargest(positions: [Position], values: [Float], count: Int) -> ([Position], [Float]) {
     var p = [Position](), v = [Float]()
     p.reserveCapacity(positions.count); v.reserveCapacity(positions.count)
@@ -107,9 +109,9 @@ func pruneToLargest(positions: [Position], values: [Float], count: Int) -> ([Pos
     }
     let excess = p.count - count
     if excess <= 0 { return (p, v) }
-    let heap = smallestMagnitudes(count: p.count, excess: excess) { v[$0] }
+    let dropped = smallestMagnitudes(count: p.count, excess: excess) { v[$0] }
     var keep = [Bool](repeating: true, count: p.count)
-    for i in heap { keep[i] = false }
+    for i in dropped { keep[i] = false }
     var kp = [Position](), kv = [Float]()
     kp.reserveCapacity(count); kv.reserveCapacity(count)
     for i in 0..<p.count where keep[i] {
@@ -120,68 +122,69 @@ func pruneToLargest(positions: [Position], values: [Float], count: Int) -> ([Pos
 }
 
 /// The `excess` indices in 0..<count that drop first: smallest |value|, and on equal |value| the higher index
-/// first (so the lower position is kept). A bounded max-heap: O(count · log excess).
+/// first (so the lower position is kept), in no particular order.
 func smallestMagnitudes(count: Int, excess: Int, _ value: (Int) -> Float) -> [Int] {
-    @inline(__always) func dropsBefore(_ a: Int, _ b: Int) -> Bool {
-        let ma = abs(value(a)), mb = abs(value(b))
-        return ma != mb ? ma < mb : a > b
-    }
-    // heap[0] is the chosen entry that would be dropped last.
-    var heap = [Int]()
-    heap.reserveCapacity(excess)
-    for i in 0..<count {
-        if heap.count < excess {
-            heap.append(i)
-            var c = heap.count - 1
-            while c > 0 {
-                let parent = (c - 1) / 2
-                guard dropsBefore(heap[parent], heap[c]) else { break }
-                heap.swapAt(parent, c)
-                c = parent
-            }
-        } else if excess > 0 && dropsBefore(i, heap[0]) {
-            heap[0] = i
-            var j = 0
-            while true {
-                let l = 2 * j + 1, r = l + 1
-                var top = j
-                if l < heap.count && dropsBefore(heap[top], heap[l]) { top = l }
-                if r < heap.count && dropsBefore(heap[top], heap[r]) { top = r }
-                if top == j { break }
-                heap.swapAt(j, top)
-                j = top
-            }
+    guard excess > 0 else { return [] }
+    var keys = [UInt64](repeating: 0, count: count)
+    keys.withUnsafeMutableBufferPointer { k in for i in 0..<count { k[i] = dropKey(value(i), index: i) } }
+    let threshold = keys.withUnsafeMutableBufferPointer { selectSmallest($0, rank: excess - 1) }
+    var dropped = [Int]()
+    dropped.reserveCapacity(excess)
+    for i in 0..<count where dropKey(value(i), index: i) <= threshold { dropped.append(i) }
+    return dropped
+}
+
+/// A key whose ascending order is the drop order: |v| first (the bit pattern of a non-negative float orders like
+/// its value), then the higher index first. Keys of distinct indices differ, so a threshold picks an exact count.
+@inline(__always) func dropKey(_ v: Float, index: Int) -> UInt64 {
+    UInt64(abs(v).bitPattern) << 32 | UInt64(UInt32.max - UInt32(truncatingIfNeeded: index))
+}
+
+/// The key of the given rank (0 = smallest) among distinct keys, by quickselect (Hoare partition, median-of-three
+/// pivot): O(n) on average, where a bounded heap costs O(n log k). Reorders `keys`.
+func selectSmallest(_ keys: UnsafeMutableBufferPointer<UInt64>, rank: Int) -> UInt64 {
+    precondition(rank >= 0 && rank < keys.count)
+    var lo = 0, hi = keys.count - 1
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2
+        // Median of three as the pivot.
+        if keys[mid] < keys[lo] { keys.swapAt(mid, lo) }
+        if keys[hi] < keys[lo] { keys.swapAt(hi, lo) }
+        if keys[hi] < keys[mid] { keys.swapAt(hi, mid) }
+        let pivot = keys[mid]
+        var i = lo, j = hi
+        while i <= j {
+            while keys[i] < pivot { i += 1 }
+            while keys[j] > pivot { j -= 1 }
+            if i <= j { keys.swapAt(i, j); i += 1; j -= 1 }
         }
+        // Now keys[lo...j] ≤ pivot ≤ keys[i...hi], and anything strictly between j and i equals the pivot.
+        if rank <= j { hi = j } else if rank >= i { lo = i } else { return pivot }
     }
-    return heap
+    return keys[lo]
 }
 
 /// Masked-dense form of `softUpdateMaintainingSparsity`, in place on fanOut × fanIn arrays: absent entries are 0
 /// in both `target` and `online`, so blending every entry is blending on the union of supports; then the excess
 /// smallest non-zeros are zeroed (same tie rule) and `mask` becomes (target ≠ 0). Allocates only when it prunes.
-public func softUpdateMaintainingSparsityInPlace(target: inout [Float], mask: inout [Float], online: [Float], tau: Float) {
+/// Returns the live count afterwards.
+@discardableResult
+public func softUpdateMaintainingSparsityInPlace(target: inout [Float], mask: inout [Float], online: [Float], tau: Float) -> Int {
     precondition(target.count == online.count && mask.count == target.count)
-    let keep = 1 - tau
-    var nonZero = 0, onlineNonZero = 0
-    target.withUnsafeMutableBufferPointer { t in
-        online.withUnsafeBufferPointer { o in
-            for i in 0..<t.count {
-                let v = tau * o[i] + keep * t[i]
-                t[i] = v
-                if v != 0 { nonZero += 1 }
-                if o[i] != 0 { onlineNonZero += 1 }
-            }
+    let n = target.count
+    return target.withUnsafeMutableBufferPointer { t in
+        var onlineNonZero = 0
+        let nonZero = online.withUnsafeBufferPointer { o in sk_blend_count(n, t.baseAddress, o.baseAddress, tau, &onlineNonZero) }
+        let excess = nonZero - onlineNonZero
+        var threshold: UInt64 = 0
+        if excess > 0 {
+            // Keys of the non-zeros (the dense index breaks ties, as the position does in the list form); the
+            // excess-th smallest is the threshold, and the entries at or below it are exactly the `excess` to drop.
+            var keys = [UInt64](unsafeUninitializedCapacity: n) { buffer, count in count = sk_drop_keys(n, t.baseAddress, buffer.baseAddress) }
+            threshold = keys.withUnsafeMutableBufferPointer { selectSmallest($0, rank: excess - 1) }
         }
-    }
-    let excess = nonZero - onlineNonZero
-    if excess > 0 {
-        var live = [Int]()
-        live.reserveCapacity(nonZero)
-        for i in target.indices where target[i] != 0 { live.append(i) }
-        for k in smallestMagnitudes(count: live.count, excess: excess, { target[live[$0]] }) { target[live[k]] = 0 }
-    }
-    target.withUnsafeBufferPointer { t in
-        mask.withUnsafeMutableBufferPointer { m in for i in 0..<t.count { m[i] = t[i] != 0 ? 1 : 0 } }
+        mask.withUnsafeMutableBufferPointer { m in sk_prune_mask(n, t.baseAddress, excess > 0 ? 1 : 0, threshold, m.baseAddress) }
+        return excess > 0 ? onlineNonZero : nonZero
     }
 }
 
