@@ -109,29 +109,21 @@ func pruneToLargest(positions: [Position], values: [Float], count: Int) -> ([Pos
     }
     let excess = p.count - count
     if excess <= 0 { return (p, v) }
-    let dropped = smallestMagnitudes(count: p.count, excess: excess) { v[$0] }
-    var keep = [Bool](repeating: true, count: p.count)
-    for i in dropped { keep[i] = false }
+    // The excess-th smallest drop key is the threshold; exactly the entries at or below it go.
+    let threshold = v.withUnsafeBufferPointer { vb in
+        var keys = [UInt64](unsafeUninitializedCapacity: vb.count) { k, n in
+            for i in 0..<vb.count { k[i] = dropKey(vb[i], index: i) }
+            n = vb.count
+        }
+        return keys.withUnsafeMutableBufferPointer { selectSmallest($0, rank: excess - 1) }
+    }
     var kp = [Position](), kv = [Float]()
     kp.reserveCapacity(count); kv.reserveCapacity(count)
-    for i in 0..<p.count where keep[i] {
+    for i in 0..<p.count where dropKey(v[i], index: i) > threshold {
         kp.append(p[i])
         kv.append(v[i])
     }
     return (kp, kv)
-}
-
-/// The `excess` indices in 0..<count that drop first: smallest |value|, and on equal |value| the higher index
-/// first (so the lower position is kept), in no particular order.
-func smallestMagnitudes(count: Int, excess: Int, _ value: (Int) -> Float) -> [Int] {
-    guard excess > 0 else { return [] }
-    var keys = [UInt64](repeating: 0, count: count)
-    keys.withUnsafeMutableBufferPointer { k in for i in 0..<count { k[i] = dropKey(value(i), index: i) } }
-    let threshold = keys.withUnsafeMutableBufferPointer { selectSmallest($0, rank: excess - 1) }
-    var dropped = [Int]()
-    dropped.reserveCapacity(excess)
-    for i in 0..<count where dropKey(value(i), index: i) <= threshold { dropped.append(i) }
-    return dropped
 }
 
 /// A key whose ascending order is the drop order: |v| first (the bit pattern of a non-negative float orders like
