@@ -41,13 +41,19 @@ struct BenchTrain: ParsableCommand {
         _ = try trainer.run(finalCheckpoint: false)
         let seconds = Date().timeIntervalSince(t0)
         let rate = Double(steps) / seconds
-        print(String(format: "%@ %@ (sparsity %.2f, batch 256, 2×256): %.1f training steps/s over %d steps",
-                     config.env, config.preset, config.agent.sparsity, rate, steps))
+        // The weight sparsity the networks really have (actor and critics): DS presets set theirs through ER-ε,
+        // not through the sparsity knob, and output layers may stay dense.
+        let trained = trainer.agent.namedNetworks.prefix(3).flatMap { $0.network.layers }
+        let live = trained.reduce(0) { $0 + $1.liveConnections }, all = trained.reduce(0) { $0 + $1.shape.count }
+        let networkSparsity = 1 - Double(live) / Double(all)
+        print(String(format: "%@ %@ (sparsity %.2f, network sparsity %.3f, batch 256, 2×256): %.1f training steps/s over %d steps",
+                     config.env, config.preset, config.agent.sparsity, networkSparsity, rate, steps))
         if json {
             var o = JSONObject()
             o.add("env", config.env); o.add("preset", config.preset); o.add("sparsity", config.agent.sparsity)
             o.add("steps", steps); o.add("seconds", seconds); o.add("steps_per_s", rate)
-            o.add("live_params", trainer.agent.liveParameters)
+            o.add("live_params", trainer.agent.liveParameters); o.add("network_sparsity", networkSparsity)
+            o.add("ms_per_step", 1000 / rate)
             print(o.text)
         }
     }

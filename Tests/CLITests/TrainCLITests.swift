@@ -135,5 +135,16 @@ final class TrainCLITests: XCTestCase {
         let o = try JSONSerialization.jsonObject(with: Data(r.lines.last!.utf8)) as! [String: Any]
         XCTAssertGreaterThan(o["steps_per_s"] as? Double ?? 0, 0)
         XCTAssertEqual(o["preset"] as? String, "tows-sac")
+        // 90% over every hidden and input layer; output layers may be denser (ERK, uniform rules), so a bit below.
+        let sparsity = try XCTUnwrap(o["network_sparsity"] as? Double)
+        XCTAssertGreaterThan(sparsity, 0.8)
+        XCTAssertLessThanOrEqual(sparsity, 0.9 + 1e-9)
+        XCTAssertEqual(try XCTUnwrap(o["ms_per_step"] as? Double), 1000 / (o["steps_per_s"] as! Double), accuracy: 1e-9)
+        // DS presets reach their sparsity through ER-ε, not the knob: the measured value says so.
+        let ds = try CLI.run(["bench", "train", "--env", "InvertedPendulum-v5", "--preset", "ds-sac", "--steps", "20",
+                              "--start-steps", "300", "--json"])
+        XCTAssertEqual(ds.status, 0, ds.stderr)
+        let d = try JSONSerialization.jsonObject(with: Data(ds.lines.last!.utf8)) as! [String: Any]
+        XCTAssertGreaterThan(d["network_sparsity"] as? Double ?? 0, 0.2)
     }
 }
