@@ -118,6 +118,53 @@ final class SparsityTargetTests: XCTestCase {
             XCTAssertEqual(tp, reference.positions)
             XCTAssertEqual(tv, reference.values)
         }
+        // The steady state after a topology change (newcomers enter small and are dropped again, with no
+        // allocation) and its near misses (a newcomer as large as a target weight, an online zero, a target value
+        // that blends to 0) all agree with the general rule.
+        var r = Generator(seed: 5)
+        var fastPathTaken = 0
+        for trial in 0..<400 {
+            let all = randomTopology(shape: shape, count: 120, generator: &r)
+            var target = [Position](), online = [Position]()
+            for p in all {
+                switch r.nextInt(below: 6) {
+                case 0: target.append(p)
+                case 1: online.append(p)
+                default: target.append(p); online.append(p)
+                }
+            }
+            // Equal counts, as between topology updates: trim the longer list at random.
+            while target.count > online.count { target.remove(at: r.nextInt(below: target.count)) }
+            while online.count > target.count { online.remove(at: r.nextInt(below: online.count)) }
+            var tv = target.map { _ in Float(r.nextInt(below: 2) == 0 ? 1 : -1) * Float(0.5 + r.uniform(0, 1)) }
+            var ov = online.map { _ in Float(r.normal()) }
+            let newcomer = online.firstIndex { !target.contains($0) }
+            switch trial % 5 {
+            case 4 where newcomer != nil:  // a newcomer a little larger than the smallest target weight
+                ov[newcomer!] = 1.3 * tv.map(abs).min()! / 0.01
+            case 1 where !ov.isEmpty: ov[r.nextInt(below: ov.count)] = 0
+            case 2 where !tv.isEmpty: tv[0] = 0.6; if let k = newcomer { ov[k] = 0.6 / 0.01 }
+            case 3 where !tv.isEmpty: if let k = online.firstIndex(of: target[0]) { ov[k] = -tv[0] * 0.99 / 0.01 }
+            default: break
+            }
+            let reference = softUpdateMaintainingSparsity(target: (target, tv), online: (online, ov), tau: 0.01)
+            var fastValues = tv
+            if blendKeepingSupport(targetPositions: target, targetValues: &fastValues, onlinePositions: online,
+                                   onlineValues: ov, tau: 0.01) {
+                fastPathTaken += 1
+                XCTAssertEqual(target, reference.positions, "trial \(trial)")
+                XCTAssertEqual(fastValues, reference.values, "trial \(trial)")
+            } else {
+                XCTAssertEqual(fastValues, tv, "trial \(trial): a declined fast path changes nothing")
+            }
+            var tp2 = target, tv2 = tv
+            softUpdateMaintainingSparsity(targetPositions: &tp2, targetValues: &tv2, onlinePositions: online,
+                                          onlineValues: ov, tau: 0.01)
+            XCTAssertEqual(tp2, reference.positions, "trial \(trial)")
+            XCTAssertEqual(tv2, reference.values, "trial \(trial)")
+        }
+        XCTAssertGreaterThan(fastPathTaken, 60, "the steady state must take the fast path")
+        XCTAssertLessThan(fastPathTaken, 400, "near misses must decline it")
         // Same support but an online weight exactly 0 → one target entry must go.
         var tp: [Position] = [1, 2, 3], tv: [Float] = [1, 2, 3]
         XCTAssertTrue(softUpdateMaintainingSparsity(targetPositions: &tp, targetValues: &tv, onlinePositions: [1, 2, 3],

@@ -87,12 +87,72 @@ public func softUpdateMaintainingSparsity(targetPositions: inout [Position], tar
         targetValues = v
         return changed
     }
+    if blendKeepingSupport(targetPositions: targetPositions, targetValues: &targetValues,
+                           onlinePositions: onlinePositions, onlineValues: onlineValues, tau: tau) {
+        return false
+    }
     let result = softUpdateMaintainingSparsity(target: (targetPositions, targetValues),
                                                online: (onlinePositions, onlineValues), tau: tau)
     let changed = result.positions != targetPositions
     targetPositions = result.positions
     targetValues = result.values
     return changed
+}
+
+/// The steady state after a topology change, without allocating: the online network has connections the target
+/// lacks, and they enter the union at τ·o — usually smaller than every target weight, so the exact rule drops
+/// exactly them and the target keeps its support with blended values. When that holds (no blended target value is
+/// 0, the target has as many entries as the online network has non-zeros, and every non-zero newcomer is strictly
+/// smaller in magnitude than every target value) this writes those values in place and returns true; otherwise it
+/// changes nothing and returns false, and the caller applies the general rule. Same arithmetic as the general rule.
+func blendKeepingSupport(targetPositions: [Position], targetValues: inout [Float], onlinePositions: [Position],
+                         onlineValues: [Float], tau: Float) -> Bool {
+    let keepTau = 1 - tau
+    let nt = targetPositions.count, no = onlinePositions.count
+    return targetPositions.withUnsafeBufferPointer { tp in
+        onlinePositions.withUnsafeBufferPointer { op in
+            onlineValues.withUnsafeBufferPointer { ov in
+                targetValues.withUnsafeMutableBufferPointer { tv in
+                    // Pass 1, read-only: the smallest kept magnitude, the largest newcomer, online non-zeros.
+                    var t = 0, o = 0, onlineNonZero = 0
+                    var smallestKept = Float.infinity, largestNewcomer: Float = 0
+                    while t < nt {
+                        while o < no && op[o] < tp[t] {  // online only: a newcomer
+                            let v = tau * ov[o]
+                            if ov[o] != 0 { onlineNonZero += 1 }
+                            if v != 0 { largestNewcomer = max(largestNewcomer, abs(v)) }
+                            o += 1
+                        }
+                        let v: Float
+                        if o < no && op[o] == tp[t] {
+                            v = tau * ov[o] + keepTau * tv[t]
+                            if ov[o] != 0 { onlineNonZero += 1 }
+                            o += 1
+                        } else {
+                            v = keepTau * tv[t]
+                        }
+                        if v == 0 { return false }
+                        smallestKept = min(smallestKept, abs(v))
+                        t += 1
+                    }
+                    while o < no {
+                        let v = tau * ov[o]
+                        if ov[o] != 0 { onlineNonZero += 1 }
+                        if v != 0 { largestNewcomer = max(largestNewcomer, abs(v)) }
+                        o += 1
+                    }
+                    guard onlineNonZero == nt, largestNewcomer < smallestKept else { return false }
+                    // Pass 2: write the blended target values.
+                    o = 0
+                    for t in 0..<nt {
+                        while o < no && op[o] < tp[t] { o += 1 }
+                        if o < no && op[o] == tp[t] { tv[t] = tau * ov[o] + keepTau * tv[t]; o += 1 } else { tv[t] = keepTau * tv[t] }
+                    }
+                    return true
+                }
+            }
+        }
+    }
 }
 
 /// Removes exact zeros, then keeps the `count` largest |value| (lower position kept on ties), ascending.
