@@ -20,6 +20,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        // Counts heap allocations (LD_PRELOAD interposer) for the allocation-free hot-loop tests.
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         // C libraries from Debian packages.
@@ -57,6 +59,12 @@ let package = Package(
         ]),
         .executableTarget(name: "sparrow", dependencies: ["SparrowCLI"]),
 
+        // Counts allocations in the env step and training loop (run under the interposer by the allocation test).
+        .executableTarget(name: "sparrow-alloc-probe", dependencies: [
+            "Environments", "Agents", "Training", "SparrowCore",
+            .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+        ], path: "Sources/AllocationProbe"),
+
         // Helpers shared by test targets (a reference PNG reader); not part of the product.
         .target(name: "SparrowTestSupport", dependencies: ["SparrowCore"]),
         .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
@@ -67,7 +75,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "SparrowCore"]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Environments", "Training", "SparrowCore", "SparrowTestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "SparrowCore"]),
-        .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow", "SparrowTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow", "sparrow-alloc-probe", "SparrowTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

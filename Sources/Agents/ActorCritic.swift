@@ -176,9 +176,15 @@ public class ActorCriticAgent {
         trainingFLOPs += flops
     }
 
-    /// Soft (or, with τ = 1, hard) target update following the method's target-topology convention.
-    func updateTargets(_ targets: [MLP], toward online: [MLP]) {
-        for (t, o) in zip(targets, online) { t.softUpdate(toward: o, tau: Float(config.tau), topology: targetTopology) }
+    /// Soft (or, with τ = 1, hard) target update of the target critics (and TD3's target actor) following the
+    /// method's target-topology convention. Called every update: no array literals or zips, which allocate.
+    func updateTargets(actor targetActor: MLP? = nil) {
+        for k in 0..<critics.count { updateTarget(targetCritics[k], toward: critics[k]) }
+        if let targetActor { updateTarget(targetActor, toward: actor) }
+    }
+
+    func updateTarget(_ target: MLP, toward online: MLP) {
+        target.softUpdate(toward: online, tau: Float(config.tau), topology: targetTopology)
     }
 
     /// Converts an observation (Double) into a batch-of-one network input.

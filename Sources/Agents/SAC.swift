@@ -134,7 +134,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         m.alpha = alpha
 
         // 5. Targets.
-        if updates % config.targetUpdateInterval == 0 { updateTargets(targetCritics, toward: critics) }
+        if updates % config.targetUpdateInterval == 0 { updateTargets() }
         countFLOPs(actorSteps: 1, targetActor: nil)
         return m
     }

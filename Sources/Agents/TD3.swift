@@ -87,8 +87,7 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
             actorAdam.step(actor)
             evolveTopology(actor, workspace: aws, pruning: actorPruning)
             m.actorLoss = loss
-            updateTargets(targetCritics, toward: critics)
-            updateTargets([targetActor], toward: [actor])
+            updateTargets(actor: targetActor)
         }
         countFLOPs(actorSteps: actorStep ? 1 : 0, targetActor: targetActor)
         return m

@@ -137,7 +137,8 @@ extension MLP {
     /// Biases and dense layers are plain soft updates. Allocation-free while topologies agree.
     public func softUpdate(toward online: MLP, tau: Float, topology: TargetTopology) {
         precondition(layers.count == online.layers.count)
-        for (t, o) in zip(layers, online.layers) {
+        for l in 0..<layers.count {
+            let t = layers[l], o = online.layers[l]
             precondition(t.shape == o.shape && t.backend == o.backend, "target and online layers differ")
             blend(t.bias, o.bias.values, tau)
             switch (t, o) {
@@ -176,7 +177,8 @@ extension MLP {
                     var w = [Float](), m = [Float]()
                     swap(&w, &td.weight.values)
                     if td.weight.mask != nil { swap(&m, &td.weight.mask!) } else { m = onlineMask }
-                    let live = NeuralNet.softUpdateMaintainingSparsityInPlace(target: &w, mask: &m, online: od.weight.values, tau: tau)
+                    let live = NeuralNet.softUpdateMaintainingSparsityInPlace(target: &w, mask: &m, online: od.weight.values, tau: tau,
+                                                                              keys: &td.dropKeyScratch)
                     swap(&w, &td.weight.values)
                     td.weight.setMask(m, liveCount: live)
                 }

@@ -131,7 +131,7 @@ public final class Trainer {
                 intervalReturns.append(episodeReturn)
                 episodes += 1
                 episodeReturn = 0
-                observation = try env.reset(seed: nil).observation
+                _ = try observation.withUnsafeMutableBufferPointer { try env.reset(seed: nil, observation: $0) }  // no allocation
             } else {
                 swap(&observation, &next)
             }
@@ -201,7 +201,7 @@ public final class Trainer {
         row.wallTime = wallTime
         row.stepsPerSecond = rate
         row.episodeReturn = intervalReturns.isEmpty ? nil : intervalReturns.reduce(0, +) / Double(intervalReturns.count)
-        intervalReturns.removeAll()
+        intervalReturns.removeAll(keepingCapacity: true)
         row.evalReturn = evaluations.last?.meanReturn
         if step > config.startSteps {
             row.criticLoss = lastUpdate.criticLoss

@@ -222,6 +222,15 @@ func selectSmallest(_ keys: UnsafeMutableBufferPointer<UInt64>, rank: Int) -> UI
 /// Returns the live count afterwards.
 @discardableResult
 public func softUpdateMaintainingSparsityInPlace(target: inout [Float], mask: inout [Float], online: [Float], tau: Float) -> Int {
+    var scratch = [UInt64]()
+    return softUpdateMaintainingSparsityInPlace(target: &target, mask: &mask, online: online, tau: tau, keys: &scratch)
+}
+
+/// The same with caller-owned scratch for the drop keys (grown to `target.count` once, then reused), so the
+/// update does not allocate — half a megabyte per 256×256 layer otherwise, on every update while supports differ.
+@discardableResult
+public func softUpdateMaintainingSparsityInPlace(target: inout [Float], mask: inout [Float], online: [Float], tau: Float,
+                                                 keys scratch: inout [UInt64]) -> Int {
     precondition(target.count == online.count && mask.count == target.count)
     let n = target.count
     return target.withUnsafeMutableBufferPointer { t in
@@ -232,8 +241,11 @@ public func softUpdateMaintainingSparsityInPlace(target: inout [Float], mask: in
         if excess > 0 {
             // Keys of the non-zeros (the dense index breaks ties, as the position does in the list form); the
             // excess-th smallest is the threshold, and the entries at or below it are exactly the `excess` to drop.
-            var keys = [UInt64](unsafeUninitializedCapacity: n) { buffer, count in count = sk_drop_keys(n, t.baseAddress, buffer.baseAddress) }
-            threshold = keys.withUnsafeMutableBufferPointer { selectSmallest($0, rank: excess - 1) }
+            if scratch.count < n { scratch = [UInt64](repeating: 0, count: n) }
+            threshold = scratch.withUnsafeMutableBufferPointer { k in
+                let live = sk_drop_keys(n, t.baseAddress, k.baseAddress)
+                return selectSmallest(UnsafeMutableBufferPointer(rebasing: k[0..<live]), rank: excess - 1)
+            }
         }
         mask.withUnsafeMutableBufferPointer { m in sk_prune_mask(n, t.baseAddress, excess > 0 ? 1 : 0, threshold, m.baseAddress) }
         return excess > 0 ? onlineNonZero : nonZero
