@@ -74,14 +74,17 @@ final class SweepSlurmTests: XCTestCase {
         let signal = try run("/usr/bin/env", ["scancel", "--signal=USR1", "--batch", "\(job)_1"])
         XCTAssertEqual(signal.status, 0, signal.stderr)
 
-        // SLURM holds a requeued job back for a while (BeginTime ≈ now + 2 min); start it right away.
+        // SLURM holds a requeued job back for a while (BeginTime ≈ now + 2 min); start it sooner — but not within
+        // the second its previous credential was revoked, or slurmd refuses it ("Job credential revoked") and the
+        // task ends instead of resuming. That happened once the runs got fast enough to be signalled within a
+        // second of starting.
         wait("run 1 to requeue itself", timeout: 60) {
             ((try? String(contentsOfFile: run1 + "/train.log", encoding: .utf8)) ?? "").contains("requeueing")
         }
         for _ in 0..<40 {
             let q = try run("/usr/bin/env", ["squeue", "-h", "-r", "-j", job, "-o", "%i %T"])
             if q.stdout.contains("\(job)_1 PENDING") {
-                _ = try run("/usr/bin/env", ["scontrol", "update", "JobId=\(job)_1", "StartTime=now"]); break
+                _ = try run("/usr/bin/env", ["scontrol", "update", "JobId=\(job)_1", "StartTime=now+3"]); break
             }
             usleep(250_000)
         }
