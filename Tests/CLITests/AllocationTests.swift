@@ -15,20 +15,9 @@ final class AllocationTests: XCTestCase {
         // TowS presets are left out: their maintain-sparsity targets keep changing support after each SET update
         // (a newcomer outgrows a decaying weight), and a support change rebuilds the layer's index.
         let presets = ["dense-sac", "dense-td3", "ss-sac", "ss-td3", "ds-sac", "ds-td3", "set-sac", "rigl-sac", "prune-sac"]
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: probe)
-        p.arguments = presets
-        var env = ProcessInfo.processInfo.environment
-        env["LD_PRELOAD"] = interposer
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, String(decoding: e, as: UTF8.self))
-        let text = String(decoding: o, as: UTF8.self)
+        let r = try CLI.run(executable: URL(fileURLWithPath: probe), presets, environment: ["LD_PRELOAD": interposer])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let text = r.stdout
         let results = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [String: [Int]]], text)
         func counts(_ key: String) throws -> [Int] { try XCTUnwrap(results[key]?["sparrow"], "\(key) missing in \(text)") }
 

@@ -23,6 +23,12 @@ enum CLI {
     @discardableResult
     /// Runs `sparrow` with `arguments`; `environment` sets variables, and a nil value removes one.
     static func run(_ arguments: [String], environment: [String: String?] = [:]) throws -> CLIRun {
+        try run(executable: executable, arguments, environment: environment)
+    }
+
+    /// Runs any program to completion and captures what it prints (environment as for `run(_:environment:)`).
+    @discardableResult
+    static func run(executable: URL, _ arguments: [String], environment: [String: String?] = [:]) throws -> CLIRun {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments

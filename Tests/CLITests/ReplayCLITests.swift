@@ -76,18 +76,10 @@ final class ReplayCLITests: XCTestCase {
 
         /// Runs xdotool; `check: false` for the quitting key, whose release may find the window already gone.
         func xdo(_ args: [String], check: Bool = true) throws -> String {
-            let x = Process()
-            x.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            x.arguments = ["30", xdotool] + args
-            x.environment = ["DISPLAY": display]
-            let o = Pipe()
-            x.standardOutput = o
-            x.standardError = FileHandle.nullDevice
-            try x.run()
-            let text = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            x.waitUntilExit()
-            if check { XCTAssertEqual(x.terminationStatus, 0, "xdotool \(args)") }
-            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let r = try CLI.run(executable: URL(fileURLWithPath: "/usr/bin/timeout"), ["30", xdotool] + args,
+                                environment: ["DISPLAY": display])
+            if check { XCTAssertEqual(r.status, 0, "xdotool \(args): \(r.stderr)") }
+            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let window = try xdo(["search", "--sync", "--name", "sparrow replay"]).split(separator: "\n").first.map(String.init) ?? ""
         XCTAssertFalse(window.isEmpty, "no replay window appeared")

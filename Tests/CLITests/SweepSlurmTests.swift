@@ -9,15 +9,7 @@ final class SweepSlurmTests: XCTestCase {
     }
 
     func run(_ exe: String, _ args: [String]) throws -> CLIRun {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CLIRun(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try CLI.run(executable: URL(fileURLWithPath: exe), args)
     }
 
     func wait(_ what: String, timeout: Double, _ done: () -> Bool) {
