@@ -96,10 +96,11 @@ public class ActorCriticAgent {
         ([actor] + critics).reduce(0) { (sum: Int, net: MLP) in sum + net.cost.liveWeights + net.cost.biases }
     }
 
-    /// Overall weight sparsity of a network.
-    public static func sparsity(of net: MLP) -> Double {
-        let live = net.layers.reduce(0) { $0 + $1.liveConnections }
-        let all = net.layers.reduce(0) { $0 + $1.shape.count }
+    /// Overall weight sparsity of one network, or of several taken together.
+    public static func sparsity(of nets: MLP...) -> Double {
+        let layers = nets.flatMap(\.layers)
+        let live = layers.reduce(0) { $0 + $1.liveConnections }
+        let all = layers.reduce(0) { $0 + $1.shape.count }
         return 1 - Double(live) / Double(all)
     }
 

@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Foundation
 import Training
@@ -43,9 +44,8 @@ struct BenchTrain: ParsableCommand {
         let rate = Double(steps) / seconds
         // The weight sparsity the networks really have (actor and critics): DS presets set theirs through ER-ε,
         // not through the sparsity knob, and output layers may stay dense.
-        let trained = trainer.agent.namedNetworks.prefix(3).flatMap { $0.network.layers }
-        let live = trained.reduce(0) { $0 + $1.liveConnections }, all = trained.reduce(0) { $0 + $1.shape.count }
-        let networkSparsity = 1 - Double(live) / Double(all)
+        let nets = trainer.agent.namedNetworks.map(\.network)  // actor, critic1, critic2, then the targets
+        let networkSparsity = ActorCriticAgent.sparsity(of: nets[0], nets[1], nets[2])
         print(String(format: "%@ %@ (sparsity %.2f, network sparsity %.3f, batch 256, 2×256): %.1f training steps/s over %d steps",
                      config.env, config.preset, config.agent.sparsity, networkSparsity, rate, steps))
         if json {

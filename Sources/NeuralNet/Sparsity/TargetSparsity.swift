@@ -161,33 +161,29 @@ func blendKeepingSupport(targetPositions: [Position], targetValues: inout [Float
 /// drop (the smallest under (|v|, higher position first)) are found by selection, O(n), instead of sorting all n;
 /// `pruneToLargestBySorting` is the plain twin the tests compare it with.
 func pruneToLargest(positions: [Position], values: [Float], count: Int) -> ([Position], [Float]) {
-    var p = [Position](), v = [Float]()
-    p.reserveCapacity(positions.count); v.reserveCapacity(positions.count)
-    for i in 0..<positions.count where values[i] != 0 {
-        p.append(positions[i])
-        v.append(values[i])
-    }
-    let excess = p.count - count
-    if excess <= 0 { return (p, v) }
-    // The excess-th smallest drop key is the threshold; exactly the entries at or below it go.
-    let threshold = v.withUnsafeBufferPointer { vb in
-        var keys = [UInt64](unsafeUninitializedCapacity: vb.count) { k, n in
-            for i in 0..<vb.count { k[i] = dropKey(vb[i], index: i) }
-            n = vb.count
+    let nonZero = values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+    // The excess-th smallest drop key is the threshold; exactly the entries at or below it go. Keys of non-zero
+    // values are ≥ 2³², so a threshold of 0 keeps every non-zero (and ranking by the unfiltered index orders ties
+    // as the positions do).
+    var threshold: UInt64 = 0
+    if nonZero > count {
+        threshold = values.withUnsafeBufferPointer { v in
+            var keys = [UInt64](unsafeUninitializedCapacity: v.count) { k, n in n = sk_drop_keys(v.count, v.baseAddress, k.baseAddress) }
+            return keys.withUnsafeMutableBufferPointer { selectSmallest($0, rank: nonZero - count - 1) }
         }
-        return keys.withUnsafeMutableBufferPointer { selectSmallest($0, rank: excess - 1) }
     }
     var kp = [Position](), kv = [Float]()
-    kp.reserveCapacity(count); kv.reserveCapacity(count)
-    for i in 0..<p.count where dropKey(v[i], index: i) > threshold {
-        kp.append(p[i])
-        kv.append(v[i])
+    kp.reserveCapacity(min(nonZero, count)); kv.reserveCapacity(min(nonZero, count))
+    for i in values.indices where values[i] != 0 && dropKey(values[i], index: i) > threshold {
+        kp.append(positions[i])
+        kv.append(values[i])
     }
     return (kp, kv)
 }
 
 /// A key whose ascending order is the drop order: |v| first (the bit pattern of a non-negative float orders like
 /// its value), then the higher index first. Keys of distinct indices differ, so a threshold picks an exact count.
+/// `sk_drop_keys` (CKernels) computes the same key; the selection tests hold the two paths to one rule.
 @inline(__always) func dropKey(_ v: Float, index: Int) -> UInt64 {
     UInt64(abs(v).bitPattern) << 32 | UInt64(UInt32.max - UInt32(truncatingIfNeeded: index))
 }
