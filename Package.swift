@@ -32,17 +32,21 @@ let package = Package(
 
         // Shared basics with no dependencies: the seedable generator, atomic file writes.
         .target(name: "SparrowCore"),
-        // setjmp guards around MuJoCo calls so mju_error becomes a return code instead of exit().
-        .target(name: "CMuJoCoGuard", dependencies: ["CMuJoCo"]),
+        // CPU features, the floating-point environment, and the OpenBLAS kernel choice, in plain C (no -mavx2: it
+        // decides what the rest may use). Its constructor fixes OpenBLAS's fallback core before `main`.
+        .target(name: "CPlatform", linkerSettings: [.linkedLibrary("dl")]),
+        // setjmp guards around MuJoCo calls so mju_error becomes a return code instead of exit(); physics runs
+        // in IEEE mode (no flush-to-zero) whatever the caller set.
+        .target(name: "CMuJoCoGuard", dependencies: ["CMuJoCo", "CPlatform"]),
         // A safe Swift layer over MuJoCo: model/data lifetimes, errors that throw, typed state access.
-        .target(name: "MuJoCo", dependencies: ["CMuJoCo", "CMuJoCoGuard"]),
+        .target(name: "MuJoCo", dependencies: ["CMuJoCo", "CMuJoCoGuard", "CPlatform"]),
         // Gymnasium-v5 locomotion environments on top of it.
         .target(name: "Environments", dependencies: ["MuJoCo", "SparrowCore"], swiftSettings: fastMath),
         // The few hot sparse kernels, in C with AVX2/FMA (any x86-64 CPU from 2013 on); each has a plain twin in tests.
         // Linux x86-64 builds need a CPU with AVX2/FMA (Haswell / Zen 1 or newer); other platforms use the C fallback.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma"], .when(platforms: [.linux]))]),
         // Dense and truly sparse layers, masked-moment Adam, sparsity distributions, topology updates.
-        .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels", "SparrowCore"], swiftSettings: fastMath),
+        .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels", "CPlatform", "SparrowCore"], swiftSettings: fastMath),
         // SAC and TD3 over sparse networks: replay buffer, config, network construction, updates.
         .target(name: "Agents", dependencies: ["NeuralNet", "SparrowCore"], swiftSettings: fastMath),
         // The training loop, evaluation, metrics, checkpoints and presets.
@@ -68,11 +72,12 @@ let package = Package(
         // Helpers shared by test targets (a reference PNG reader); not part of the product.
         .target(name: "SparrowTestSupport", dependencies: ["SparrowCore"]),
         .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
-        .testTarget(name: "MuJoCoTests", dependencies: ["MuJoCo"]),
+        .testTarget(name: "MuJoCoTests", dependencies: ["MuJoCo", "CPlatform"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "SparrowCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "SparrowCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "NeuralNet", "SparrowCore"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Environments", "Training", "SparrowCore", "SparrowTestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "SparrowCore"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow", "sparrow-alloc-probe", "SparrowTestSupport"]),

@@ -1,4 +1,5 @@
 #include "mjguard.h"
+#include "cplatform.h"
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,10 +40,13 @@ int mjg_step(const mjModel* m, mjData* d, int count, int rne_post) {
     jmp_buf here;
     jmp_buf* outer = guard_point;
     guard_point = &here;
-    if (setjmp(here)) { guard_point = outer; return -1; }
+    // Physics in IEEE mode: a caller inside a network's flush-to-zero scope must not change the simulation.
+    const uint32_t fp = sp_fpenv_ieee_begin();
+    if (setjmp(here)) { guard_point = outer; sp_fpenv_restore(fp); return -1; }
     for (int i = 0; i < count; i++) mj_step(m, d);
     if (rne_post) mj_rnePostConstraint(m, d);
     guard_point = outer;
+    sp_fpenv_restore(fp);
     return 0;
 }
 
@@ -50,9 +54,11 @@ int mjg_forward(const mjModel* m, mjData* d) {
     jmp_buf here;
     jmp_buf* outer = guard_point;
     guard_point = &here;
-    if (setjmp(here)) { guard_point = outer; return -1; }
+    const uint32_t fp = sp_fpenv_ieee_begin();
+    if (setjmp(here)) { guard_point = outer; sp_fpenv_restore(fp); return -1; }
     mj_forward(m, d);
     guard_point = outer;
+    sp_fpenv_restore(fp);
     return 0;
 }
 

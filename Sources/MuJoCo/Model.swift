@@ -14,7 +14,7 @@ public final class Model: @unchecked Sendable {
     public init(contentsOf path: String) throws {
         mjg_install_handlers()
         var error = [CChar](repeating: 0, count: 1024)
-        guard let m = mj_loadXML(path, nil, &error, Int32(error.count)) else {
+        guard let m = inIEEEMode({ mj_loadXML(path, nil, &error, Int32(error.count)) }) else {
             let message = error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             throw MuJoCoError.loadFailed(path: path, message: message.isEmpty ? "unknown error" : message)
         }

@@ -70,10 +70,10 @@ public final class Simulation: @unchecked Sendable {
     }
 
     /// Computes cacc, cfrc_int and cfrc_ext for the current state (mj_rnePostConstraint).
-    public func rnePostConstraint() { mj_rnePostConstraint(m, raw) }
+    public func rnePostConstraint() { inIEEEMode { mj_rnePostConstraint(m, raw) } }
 
     /// Resets to the model's initial state (mj_resetData): qpos0, zero velocities, zero controls, time 0.
-    public func reset() { mj_resetData(m, raw) }
+    public func reset() { inIEEEMode { mj_resetData(m, raw) } }
 
     /// How often MuJoCo has flagged NaN/huge values in qpos/qvel/qacc since the last reset. MuJoCo resets
     /// the state itself when this happens, so an increase during a step means the physics diverged.

@@ -33,6 +33,10 @@ public struct Adam: Codable, Equatable, Sendable {
 
     /// One step on a tensor using its current gradients; increments its step count.
     public func step(_ p: ParameterTensor, isBias: Bool = false) {
+        Subnormals.flushed { stepFlushed(p, isBias: isBias) }
+    }
+
+    private func stepFlushed(_ p: ParameterTensor, isBias: Bool) {
         p.step += 1
         let t = Double(p.step)
         let bc1 = Float(1 - Foundation.pow(Double(beta1), t)), bc2 = Float(1 - Foundation.pow(Double(beta2), t))

@@ -172,9 +172,11 @@ public final class MLP {
 
     /// Forward pass: reads `ws.input`, writes every layer's output; the result is `ws.output`.
     public func forward(_ ws: Workspace) {
-        for (l, layer) in layers.enumerated() {
-            layer.forward(ws.activations[l].pointer, batch: ws.batch, into: ws.activations[l + 1].pointer,
-                          activation: activation(ofLayer: l))
+        Subnormals.flushed {
+            for (l, layer) in layers.enumerated() {
+                layer.forward(ws.activations[l].pointer, batch: ws.batch, into: ws.activations[l + 1].pointer,
+                              activation: activation(ofLayer: l))
+            }
         }
     }
 
@@ -187,6 +189,11 @@ public final class MLP {
     ///   `ws.inputGradient` is left as it was.
     public func backward(_ ws: Workspace, parameterGradients: Bool = true, inputGradient: Bool = false,
                          inputRows: Range<Int>? = nil) {
+        Subnormals.flushed { backwardPass(ws, parameterGradients: parameterGradients, inputGradient: inputGradient,
+                                          inputRows: inputRows) }
+    }
+
+    private func backwardPass(_ ws: Workspace, parameterGradients: Bool, inputGradient: Bool, inputRows: Range<Int>?) {
         let B = ws.batch, L = layers.count
         let top = ws.outputPreActivationGradient
         spec.outputActivation.backward(ws.outputGradient.pointer, output: ws.output.pointer, count: outputWidth * B,

@@ -17,3 +17,46 @@ final class BenchCLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("--steps must be positive"), bad.stderr)
     }
 }
+
+/// The OpenBLAS kernel family (issue 10): a generic fallback is replaced on a CPU with AVX2, a user's
+/// OPENBLAS_CORETYPE is left alone, and `bench … --json` says which core ran.
+final class BLASCoreCLITests: XCTestCase {
+    func blas(_ environment: [String: String?]) throws -> [String: Any] {
+        let r = try CLI.run(["bench", "blas", "--sizes", "64", "--minimum-time", "0.001", "--json"], environment: environment)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data((r.lines.last ?? "").utf8)) as? [String: Any], r.stdout)
+    }
+
+    /// OpenBLAS made to start from Prescott, as on a CPU model its table does not know (Xeon Emerald Rapids
+    /// with Debian's 0.3.21): the process must end up on an AVX2/AVX-512 family, checked against a reference.
+    func testGenericFallbackIsReplacedOnAnAVX2CPU() throws {
+        let o = try blas(["SPARROW_BLAS_TEST_DETECTED": "Prescott", "OPENBLAS_CORETYPE": nil])
+        let features = (o["cpu_features"] as? String ?? "").split(separator: " ")
+        try XCTSkipUnless(features.contains("avx2"), "this CPU has no AVX2: Prescott-class kernels are all it can run")
+        XCTAssertEqual(o["blas_core_detected"] as? String, "Prescott")
+        let core = try XCTUnwrap(o["blas_core"] as? String)
+        let expected = features.contains("avx512f") ? ["SkylakeX", "Cooperlake"] : ["Haswell", "Zen"]
+        XCTAssertTrue(expected.contains(core), "core \(core) for features \(features)")
+        XCTAssertEqual(o["blas_core_changed"] as? Bool, true)
+        XCTAssertEqual(o["blas_core_verified"] as? Bool, true)
+        XCTAssertGreaterThan((o["sgemm_gflops"] as? [Double])?.first ?? 0, 0)
+    }
+
+    func testUsersCoreTypeWins() throws {
+        let o = try blas(["OPENBLAS_CORETYPE": "Prescott", "SPARROW_BLAS_TEST_DETECTED": nil])
+        XCTAssertEqual(o["blas_core"] as? String, "Prescott")
+        XCTAssertEqual(o["blas_core_user_set"] as? Bool, true)
+        XCTAssertEqual(o["blas_core_changed"] as? Bool, false)
+    }
+
+    /// Nothing set: whatever OpenBLAS detects here, the core in use is not a generic one on an AVX2 CPU.
+    func testDefaultCoreIsNotGeneric() throws {
+        let o = try blas(["OPENBLAS_CORETYPE": nil, "SPARROW_BLAS_TEST_DETECTED": nil])
+        let features = (o["cpu_features"] as? String ?? "").split(separator: " ")
+        try XCTSkipUnless(features.contains("avx2"), "no AVX2 on this CPU")
+        let generic = ["Prescott", "Core2", "Katmai", "Atom", "Nehalem", "Penryn", "Dunnington", "Sandybridge", "Barcelona",
+                       "Opteron", "Opteron_SSE3", "Northwood", "Coppermine", "Banias", "Athlon", "Nano", "Bobcat", "Unknown"]
+        XCTAssertFalse(generic.contains(o["blas_core"] as? String ?? "?"), "\(o)")
+        XCTAssertEqual(o["blas_core_verified"] as? Bool, true)
+    }
+}

@@ -1,3 +1,4 @@
+import CPlatform
 import XCTest
 @testable import MuJoCo
 
@@ -128,5 +129,31 @@ final class MuJoCoErrorHandlerTests: XCTestCase {
         }
         sim.reset()
         XCTAssertEqual(sim.time, 0)
+    }
+
+    /// Physics runs in IEEE mode even when called from inside a network's flush-to-zero scope (issue 10): a
+    /// subnormal velocity must still move the body, exactly as outside the scope.
+    func testPhysicsIgnoresTheCallersFlushToZero() throws {
+        let xml = """
+        <mujoco><option timestep="0.002" gravity="0 0 0"/><worldbody><body><joint name="x" type="slide" axis="1 0 0"/>
+        <geom type="sphere" size="0.1" mass="1"/></body></worldbody></mujoco>
+        """
+        let model = try Model(xml: xml)
+        func run() throws -> [Double] {
+            let sim = try Simulation(model: model)
+            sim.qvel[0] = 1e-310  // subnormal
+            try sim.step(count: 3)
+            try sim.forward()
+            sim.rnePostConstraint()
+            return Array(sim.qpos) + Array(sim.qvel)
+        }
+        let plain = try run()
+        XCTAssertGreaterThan(plain[0], 0)
+        XCTAssertTrue(plain[0].isSubnormal)
+        let saved = sp_fpenv_flush_begin()
+        defer { sp_fpenv_restore(saved) }
+        XCTAssertEqual(sp_fpenv_flushing(), 1)
+        XCTAssertEqual(try run(), plain)
+        XCTAssertEqual(sp_fpenv_flushing(), 1, "the guard restores the caller's mode")
     }
 }

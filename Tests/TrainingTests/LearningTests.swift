@@ -19,7 +19,10 @@ final class LearningTests: XCTestCase {
     }
 
     func testDenseSAC() throws { try learn("dense-sac", steps: 15_000) }
-    func testTowsSAC90() throws { try learn("tows-sac", steps: 15_000) }
+    /// ERK as for TD3 below: with the preset's uniform 90%, the 4-input first layer keeps ~100 connections and
+    /// SAC learns this task within 15k steps for one seed in four (measured: seeds 0–3, with and without
+    /// flush-to-zero); with ERK all four seeds reach 1000 by step 12k.
+    func testTowsSAC90() throws { try learn("tows-sac", steps: 15_000, ["distribution": "erk"]) }
     func testDenseTD3() throws { try learn("dense-td3", steps: 30_000) }
     /// ERK instead of the preset's uniform distribution: at 90% uniform, the 4-input first layer keeps ~100
     /// connections for 256 units and TD3 does not learn this task in a short run; ERK keeps it denser.
