@@ -1,11 +1,36 @@
 import SparrowCore
 
-/// A preallocated ring buffer of transitions (s, a, r, s', terminated) for off-policy agents.
+/// A preallocated ring buffer of transitions (s, a, r, s', terminated) for off-policy agents that stores each
+/// observation once.
 ///
 /// Transitions are stored sample-major in Float32; `sample` gathers a uniformly random batch into the
 /// feature-major layout the networks use. Truncation (time limit) is NOT stored as done: a truncated
 /// transition bootstraps from s' like any other, only `terminated` stops bootstrapping.
-/// The whole capacity is reserved up front (pages are touched as they fill), so adding never allocates.
+///
+/// **Layout: one copy of each observation.** Within an episode, s′ of transition t is s of transition t+1, so
+/// `observations[slot]` holds slot's s and s′ is found, in this order:
+/// 1. a row of the *finals* ring, when the episode did not continue from s′ (it terminated or was truncated and
+///    the next transition starts from a reset observation): `finalIndex[slot]` ≥ 0 names the row;
+/// 2. the *pending* row, for the newest transition (its successor has not been added yet);
+/// 3. otherwise `observations[(slot + 1) % capacity]`.
+///
+/// Continuation is detected by value: when transition t+1 is added, its `observation` (as Float32) is compared
+/// bit for bit with t's pending s′. Equal: t's s′ is slot t+1's row (`finalIndex[t] = −1`). Different: the
+/// pending row moves into the finals ring. Sharing happens only when the values are identical, so every sampled
+/// s′ is exactly `Float(nextObservation)` of its transition, as with two copies; `sample` makes the same draws
+/// and returns the same batches as the former two-copy buffer did for the same adds.
+///
+/// The finals ring is FIFO with `capacity` rows: finals are pushed in transition order and a transition's final
+/// is freed when that (oldest) transition is overwritten, so its oldest row is always the next to go and the ring
+/// never holds more than `capacity` rows.
+///
+/// **Memory.** Everything is reserved up front and pages are touched as they fill, so adding never allocates and
+/// the resident size is `residentBytes`: per stored transition (observationSize + actionSize + 3) × 4 bytes
+/// (s, a, r, terminated, final index), plus observationSize × 4 per finals row used so far (one per episode
+/// ended so far, at most `capacity`) and one pending row. For a 1M-transition Humanoid-v5 buffer (observation
+/// 348, action 17) that is 1,000,000 × 1,472 B = 1.472 GB plus 1,392 B per episode (e.g. +7 MB for 5,000
+/// episodes), against 1,000,000 × 2,860 B = 2.86 GB with separate s and s′ copies. Checkpoints hold the same
+/// compact form (see `encode`).
 public final class ReplayBuffer {
     public let capacity: Int
     public let observationSize: Int
@@ -14,27 +39,56 @@ public final class ReplayBuffer {
     /// Next slot to write.
     public private(set) var cursor = 0
 
+    /// Slot i's s (capacity × observationSize).
     private let observations: UnsafeMutablePointer<Float>
-    private let nextObservations: UnsafeMutablePointer<Float>
     private let actions: UnsafeMutablePointer<Float>
     private let rewards: UnsafeMutablePointer<Float>
     private let terminals: UnsafeMutablePointer<Float>
+    /// Slot i's s′ is `finals` row `finalIndex[i]` when ≥ 0; −1: the next slot's s (or `pending` for the newest).
+    private let finalIndex: UnsafeMutablePointer<Int32>
+    /// FIFO ring of final observations, capacity × observationSize; live rows `finalsTail ..< finalsTail + finalsCount`
+    /// (mod capacity).
+    private let finals: UnsafeMutablePointer<Float>
+    private var finalsTail = 0
+    private var finalsCount = 0
+    /// Rows of `finals` written at least once (they are written in order 0, 1, 2, …, so this is a high-water mark).
+    private var finalsTouched = 0
+    /// s′ of the newest transition (meaningful when count > 0).
+    private let pending: UnsafeMutablePointer<Float>
+
+    /// First word of the compact checkpoint layout; the two-copy layout of checkpoint version 1 starts with the
+    /// capacity, which is positive.
+    static let compactLayoutTag = -2
 
     public init(capacity: Int, observationSize: Int, actionSize: Int) {
         precondition(capacity > 0 && observationSize > 0 && actionSize > 0)
+        precondition(capacity <= Int(Int32.max), "capacity \(capacity) exceeds the Int32 final indices")
         self.capacity = capacity
         self.observationSize = observationSize
         self.actionSize = actionSize
         observations = .allocate(capacity: capacity * observationSize)
-        nextObservations = .allocate(capacity: capacity * observationSize)
         actions = .allocate(capacity: capacity * actionSize)
         rewards = .allocate(capacity: capacity)
         terminals = .allocate(capacity: capacity)
+        finalIndex = .allocate(capacity: capacity)
+        finals = .allocate(capacity: capacity * observationSize)
+        pending = .allocate(capacity: observationSize)
     }
 
     deinit {
-        observations.deallocate(); nextObservations.deallocate(); actions.deallocate()
-        rewards.deallocate(); terminals.deallocate()
+        observations.deallocate(); actions.deallocate(); rewards.deallocate(); terminals.deallocate()
+        finalIndex.deallocate(); finals.deallocate(); pending.deallocate()
+    }
+
+    /// Live final observations (transitions whose s′ is not the next transition's s, except the newest).
+    public var finalObservationCount: Int { finalsCount }
+
+    /// Bytes of the reserved storage written so far (what this buffer keeps resident, page rounding aside).
+    public var residentBytes: Int {
+        let perTransition = (observationSize + actionSize) * MemoryLayout<Float>.stride
+            + 2 * MemoryLayout<Float>.stride + MemoryLayout<Int32>.stride
+        let rows = finalsTouched + (count > 0 ? 1 : 0)  // finals rows and the pending row
+        return count * perTransition + rows * observationSize * MemoryLayout<Float>.stride
     }
 
     /// Stores one transition. `terminated` means the MDP ended (no bootstrap); pass false on truncation.
@@ -42,16 +96,50 @@ public final class ReplayBuffer {
                     nextObservation: UnsafeBufferPointer<Double>, terminated: Bool) {
         precondition(observation.count == observationSize && nextObservation.count == observationSize
                      && action.count == actionSize)
-        let o = cursor * observationSize, a = cursor * actionSize
+        let slot = cursor
+        // The newest transition so far continues into this one (share the row) or its s′ becomes a final.
+        if count > 0 {
+            var continues = true
+            for i in 0..<observationSize where Float(observation[i]).bitPattern != pending[i].bitPattern {
+                continues = false
+                break
+            }
+            if !continues { retirePending(of: (slot + capacity - 1) % capacity) }
+        }
+        // Overwriting the oldest transition frees its final, the ring's oldest row.
+        if count == capacity, finalIndex[slot] >= 0 {
+            precondition(Int(finalIndex[slot]) == finalsTail, "replay finals out of order")
+            finalsTail = finalsTail + 1 == capacity ? 0 : finalsTail + 1
+            finalsCount -= 1
+        }
+        let o = observations + slot * observationSize, a = slot * actionSize
         for i in 0..<observationSize {
-            observations[o + i] = Float(observation[i])
-            nextObservations[o + i] = Float(nextObservation[i])
+            o[i] = Float(observation[i])
+            pending[i] = Float(nextObservation[i])
         }
         for i in 0..<actionSize { actions[a + i] = action[i] }
-        rewards[cursor] = Float(reward)
-        terminals[cursor] = terminated ? 1 : 0
+        rewards[slot] = Float(reward)
+        terminals[slot] = terminated ? 1 : 0
+        finalIndex[slot] = -1
         cursor = (cursor + 1) % capacity
         count = min(count + 1, capacity)
+    }
+
+    /// Moves `pending` into the finals ring as slot's s′.
+    private func retirePending(of slot: Int) {
+        let row = (finalsTail + finalsCount) % capacity
+        (finals + row * observationSize).update(from: pending, count: observationSize)
+        finalIndex[slot] = Int32(row)
+        finalsCount += 1
+        finalsTouched = max(finalsTouched, row + 1)
+    }
+
+    /// Where slot i's s′ is stored.
+    @inline(__always) private func nextObservation(of i: Int, newest: Int) -> UnsafeMutablePointer<Float> {
+        let f = Int(finalIndex[i])
+        if f >= 0 { return finals + f * observationSize }
+        if i == newest { return pending }
+        return observations + (i + 1 == capacity ? 0 : i + 1) * observationSize
     }
 
     /// Draws `batch.size` indices uniformly with replacement and writes the batch feature-major.
@@ -59,12 +147,14 @@ public final class ReplayBuffer {
         precondition(count > 0, "sampling from an empty replay buffer")
         precondition(batch.observationSize == observationSize && batch.actionSize == actionSize)
         let B = batch.size
+        let newest = (cursor + capacity - 1) % capacity
         for b in 0..<B {
             let i = generator.nextInt(below: count)
-            let o = i * observationSize, a = i * actionSize
+            let s = observations + i * observationSize, s1 = nextObservation(of: i, newest: newest)
+            let a = i * actionSize
             for f in 0..<observationSize {
-                batch.observations[f * B + b] = observations[o + f]
-                batch.nextObservations[f * B + b] = nextObservations[o + f]
+                batch.observations[f * B + b] = s[f]
+                batch.nextObservations[f * B + b] = s1[f]
             }
             for f in 0..<actionSize { batch.actions[f * B + b] = actions[a + f] }
             batch.rewards[b] = rewards[i]
@@ -74,33 +164,95 @@ public final class ReplayBuffer {
 
     // MARK: checkpointing (only the filled part is written)
 
+    /// The compact layout (checkpoint version 2): `compactLayoutTag`, capacity, observation and action sizes,
+    /// count, cursor; then s, a, r, terminated of slots 0..<count; the final index of each of those slots
+    /// (renumbered so 0 is the oldest live final); the live finals, oldest first; the pending row (empty when
+    /// count = 0).
     public func encode(into w: inout ByteWriter) {
+        w.write(Self.compactLayoutTag)
         w.write(capacity); w.write(observationSize); w.write(actionSize); w.write(count); w.write(cursor)
         w.write(UnsafeBufferPointer(start: observations, count: count * observationSize))
-        w.write(UnsafeBufferPointer(start: nextObservations, count: count * observationSize))
         w.write(UnsafeBufferPointer(start: actions, count: count * actionSize))
         w.write(UnsafeBufferPointer(start: rewards, count: count))
         w.write(UnsafeBufferPointer(start: terminals, count: count))
+        w.write((0..<count).map { i -> Int32 in
+            finalIndex[i] < 0 ? -1 : Int32((Int(finalIndex[i]) - finalsTail + capacity) % capacity)
+        })
+        var live = [Float](repeating: 0, count: finalsCount * observationSize)
+        for k in 0..<finalsCount {
+            let row = (finalsTail + k) % capacity
+            for f in 0..<observationSize { live[k * observationSize + f] = finals[row * observationSize + f] }
+        }
+        w.write(live)
+        w.write(UnsafeBufferPointer(start: pending, count: count > 0 ? observationSize : 0))
     }
 
-    /// Restores contents saved by `encode`; the shapes must match this buffer's.
+    /// Restores contents saved by `encode` (compact layout), or by the two-copy buffer of checkpoint version 1
+    /// (s and s′ in full), which is converted: the result samples exactly as the old buffer did. The shapes must
+    /// match this buffer's. Nothing is changed when the data is refused.
     public func decode(from r: inout ByteReader) throws {
-        let cap = try r.read(Int.self), os = try r.read(Int.self), asz = try r.read(Int.self)
+        let first = try r.read(Int.self)
+        let compact = first == Self.compactLayoutTag
+        let cap = compact ? try r.read(Int.self) : first
+        let os = try r.read(Int.self), asz = try r.read(Int.self)
         guard cap == capacity, os == observationSize, asz == actionSize else {
             throw FormatError.corrupt("replay buffer shape \(cap)×(\(os), \(asz)) does not match \(capacity)×(\(observationSize), \(actionSize))")
         }
         let n = try r.read(Int.self), c = try r.read(Int.self)
-        guard (0...capacity).contains(n), (0..<capacity).contains(c) else { throw FormatError.corrupt("replay buffer counters") }
-        func fill(_ p: UnsafeMutablePointer<Float>, _ expected: Int) throws {
-            let a = try r.read([Float].self)
-            guard a.count == expected else { throw FormatError.corrupt("replay buffer array size") }
-            a.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: expected) }
+        // Slots fill from 0, so a buffer that is not full has its cursor at its count.
+        guard (0...capacity).contains(n), (0..<capacity).contains(c), n == capacity || c == n else {
+            throw FormatError.corrupt("replay buffer counters")
         }
-        try fill(observations, n * observationSize)
-        try fill(nextObservations, n * observationSize)
-        try fill(actions, n * actionSize)
-        try fill(rewards, n)
-        try fill(terminals, n)
+        func read<T: BitwiseCopyable>(_: T.Type, _ expected: Int) throws -> [T] {
+            let a = try r.read([T].self)
+            guard a.count == expected else { throw FormatError.corrupt("replay buffer array size") }
+            return a
+        }
+        let obs = try read(Float.self, n * os)
+        var next: [Float] = [], a: [Float], rew: [Float], term: [Float], index: [Int32] = [], live: [Float] = []
+        if !compact { next = try read(Float.self, n * os) }
+        a = try read(Float.self, n * asz)
+        rew = try read(Float.self, n)
+        term = try read(Float.self, n)
+        let oldest = n == capacity ? c : 0
+        var pendingRow: [Float]
+        if compact {
+            index = try read(Int32.self, n)
+            live = try r.read([Float].self)
+            guard live.count % os == 0 else { throw FormatError.corrupt("replay buffer array size") }
+            pendingRow = try read(Float.self, n > 0 ? os : 0)
+            // Finals are numbered in transition order, each used once; the newest transition's s′ is pending.
+            var expected: Int32 = 0
+            for k in 0..<n {
+                let f = index[(oldest + k) % capacity]
+                guard f == -1 || (f == expected && k < n - 1) else { throw FormatError.corrupt("replay buffer final indices") }
+                if f >= 0 { expected += 1 }
+            }
+            guard Int(expected) == live.count / os else { throw FormatError.corrupt("replay buffer final indices") }
+        } else {
+            // Two copies: share s′ with the successor's s where they are bit-identical (as `add` does).
+            index = [Int32](repeating: -1, count: n)
+            for k in 0..<max(n - 1, 0) {
+                let i = (oldest + k) % capacity, j = (i + 1) % capacity
+                let same = (0..<os).allSatisfy { next[i * os + $0].bitPattern == obs[j * os + $0].bitPattern }
+                if !same {
+                    index[i] = Int32(live.count / os)
+                    live += next[(i * os)..<(i * os + os)]
+                }
+            }
+            let newest = (oldest + n - 1 + capacity) % capacity
+            pendingRow = n > 0 ? Array(next[(newest * os)..<(newest * os + os)]) : []
+        }
+        obs.withUnsafeBufferPointer { observations.update(from: $0.baseAddress!, count: $0.count) }
+        a.withUnsafeBufferPointer { actions.update(from: $0.baseAddress!, count: $0.count) }
+        rew.withUnsafeBufferPointer { rewards.update(from: $0.baseAddress!, count: $0.count) }
+        term.withUnsafeBufferPointer { terminals.update(from: $0.baseAddress!, count: $0.count) }
+        index.withUnsafeBufferPointer { finalIndex.update(from: $0.baseAddress!, count: $0.count) }
+        live.withUnsafeBufferPointer { finals.update(from: $0.baseAddress!, count: $0.count) }
+        pendingRow.withUnsafeBufferPointer { pending.update(from: $0.baseAddress!, count: $0.count) }
+        finalsTail = 0
+        finalsCount = live.count / os
+        finalsTouched = max(finalsTouched, finalsCount)
         count = n
         cursor = c
     }

@@ -18,6 +18,8 @@ public enum NeuralNetBenchmark {
         public var forwardMilliseconds: Double
         public var backwardMilliseconds: Double
         public var optimizerMilliseconds: Double
+        /// The timed network's `storageBytes` (weights, Adam moments, indices).
+        public var storageBytes: Int
     }
 
     public struct KernelResult: Sendable {
@@ -112,7 +114,8 @@ public enum NeuralNetBenchmark {
             }
             return StepResult(backend: config.backend, density: config.backend == .dense ? 1 : config.density,
                               stepMilliseconds: med[0], gflops: flops / (med[0] * 1e-3) * 1e-9, flopsPerStep: flops,
-                              forwardMilliseconds: med[1], backwardMilliseconds: med[2], optimizerMilliseconds: med[3])
+                              forwardMilliseconds: med[1], backwardMilliseconds: med[2], optimizerMilliseconds: med[3],
+                              storageBytes: c.net.storageBytes)
         }
     }
 

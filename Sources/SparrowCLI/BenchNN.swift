@@ -9,7 +9,7 @@ public struct BenchNN: ParsableCommand {
         commandName: "nn",
         abstract: "Time one training step of a 23-256-256-1 MLP (batch 256) on the dense, sparse and masked backends.")
 
-    @Flag(help: "One JSON object per line (keys backend, density, step_ms, gflops, …) instead of a table.")
+    @Flag(help: "One JSON object per line (keys backend, density, step_ms, gflops, bytes, …) instead of a table.")
     public var json = false
 
     @Option(help: "OpenBLAS threads (the sparse kernels are single-threaded).")
@@ -72,14 +72,18 @@ public struct BenchNN: ParsableCommand {
         if json {
             emit([("backend", "openblas_sgemm"), ("density", 1.0), ("step_ms", blasStep), ("gflops", raw.gflops),
                   ("shape", "\(hiddenOut)x\(hidden)x\(B)"), ("sgemm_us", raw.microseconds),
-                  ("note", "step_ms = the raw sgemm calls of one dense training step of \(net)")])
+                  ("note", "step_ms = the raw sgemm calls of one dense training step of \(net)"),
+                  ("blas_core", BLASCore.current.inUse), ("blas_core_detected", BLASCore.current.detected)])
             for s in steps {
                 emit([("backend", s.backend.rawValue), ("density", s.density), ("step_ms", s.stepMilliseconds),
                       ("gflops", s.gflops), ("speedup_vs_dense", dense.stepMilliseconds / s.stepMilliseconds),
                       ("forward_ms", s.forwardMilliseconds), ("backward_ms", s.backwardMilliseconds),
                       ("adam_ms", s.optimizerMilliseconds), ("mflop_per_step", s.flopsPerStep * 1e-6),
                       ("vs_blas_matmuls", s.backend == .dense ? s.stepMilliseconds / blasStep : Double.nan),
-                      ("network", net), ("batch", B), ("threads", threads)])
+                      ("network", net), ("batch", B), ("threads", threads),
+                      // Weights + Adam moments + indices (Int32: see NeuralNet/StorageBytes.swift), vs the dense network.
+                      ("bytes", s.storageBytes), ("dense_bytes", dense.storageBytes),
+                      ("bytes_ratio", Double(s.storageBytes) / Double(dense.storageBytes))])
             }
             for k in kernels {
                 emit([("backend", k.backend.rawValue), ("density", k.density), ("kernel", k.kernel),
@@ -87,15 +91,18 @@ public struct BenchNN: ParsableCommand {
             }
         } else {
             print("One training step (forward, backward, Adam) of \(net), batch \(B), \(threads) BLAS thread(s); median times.")
+            print("CPU \(CPUInfo.current.summary); OpenBLAS core \(BLASCore.current.inUse) (\(BLASCore.current.note))")
             print(String(format: "OpenBLAS sgemm %dx%dx%d: %.1f GFLOP/s; the raw sgemm calls of a dense step: %.3f ms",
                          hiddenOut, hidden, B, raw.gflops, blasStep))
-            print("backend  density   step ms   fwd ms   bwd ms  adam ms  GFLOP/s  speedup vs dense")
+            print("backend  density   step ms   fwd ms   bwd ms  adam ms  GFLOP/s  speedup vs dense   memory KB (vs dense)")
             for s in steps {
-                print(pad(s.backend.rawValue, 7) + String(format: "  %7.2f  %8.3f  %7.3f  %7.3f  %7.3f  %7.1f  %6.2fx",
+                print(pad(s.backend.rawValue, 7) + String(format: "  %7.2f  %8.3f  %7.3f  %7.3f  %7.3f  %7.1f  %6.2fx  %19.1f (%.3f)",
                              s.density, s.stepMilliseconds, s.forwardMilliseconds,
                              s.backwardMilliseconds, s.optimizerMilliseconds, s.gflops,
-                             dense.stepMilliseconds / s.stepMilliseconds))
+                             dense.stepMilliseconds / s.stepMilliseconds, Double(s.storageBytes) / 1024,
+                             Double(s.storageBytes) / Double(dense.storageBytes)))
             }
+            print("memory = weights + Adam moments + Int32 indices (sparse: CSR, CSC view, positions; masked: the mask)")
             print(String(format: "dense step / raw BLAS matmuls: %.2fx (target ≤ 1.5x)", dense.stepMilliseconds / blasStep))
             print("\nKernels of one \(hiddenOut)x\(hidden) layer at batch \(B) (useful GFLOP/s: live connections only):")
             print("backend  density  kernel                µs   GFLOP/s")

@@ -81,6 +81,8 @@ public enum FormatError: Error, CustomStringConvertible, Equatable {
     case corrupt(String)
     case badMagic(expected: String)
     case unsupportedVersion(found: UInt32, supported: UInt32)
+    /// A reader of several versions (`oldest...newest`) found another one.
+    case unsupportedVersions(found: UInt32, supported: ClosedRange<UInt32>)
     case checksumMismatch
 
     public var description: String {
@@ -90,6 +92,8 @@ public enum FormatError: Error, CustomStringConvertible, Equatable {
         case let .badMagic(expected): return "not a \(expected) file"
         case let .unsupportedVersion(found, supported):
             return "format version \(found) is not supported (this build reads version \(supported))"
+        case let .unsupportedVersions(found, supported):
+            return "format version \(found) is not supported (this build reads versions \(supported.lowerBound) to \(supported.upperBound))"
         case .checksumMismatch: return "checksum mismatch: the file is corrupted"
         }
     }
@@ -124,10 +128,19 @@ public enum ChecksummedFrame {
 
     /// The verified payload. `kind` names the file in errors ("not a Sparrow checkpoint file").
     public static func unframe(_ bytes: [UInt8], magic: [UInt8], version: UInt32, kind: String) throws -> [UInt8] {
+        try unframe(bytes, magic: magic, versions: version...version, kind: kind).payload
+    }
+
+    /// The verified payload of a file whose version is any of `versions`, and that version.
+    public static func unframe(_ bytes: [UInt8], magic: [UInt8], versions: ClosedRange<UInt32>,
+                               kind: String) throws -> (payload: [UInt8], version: UInt32) {
         var r = ByteReader(bytes)
         for b in magic where try r.read(UInt8.self) != b { throw FormatError.badMagic(expected: kind) }
         let v = try r.read(UInt32.self)
-        guard v == version else { throw FormatError.unsupportedVersion(found: v, supported: version) }
+        guard versions.contains(v) else {
+            throw versions.count == 1 ? FormatError.unsupportedVersion(found: v, supported: versions.lowerBound)
+                : FormatError.unsupportedVersions(found: v, supported: versions)
+        }
         let length = try r.read(Int.self)
         let crc = try r.read(UInt32.self)
         guard length == r.remaining else {
@@ -136,6 +149,6 @@ public enum ChecksummedFrame {
         }
         let payload = Array(bytes[r.offset...])
         guard CRC32.checksum(payload) == crc else { throw FormatError.checksumMismatch }
-        return payload
+        return (payload, v)
     }
 }

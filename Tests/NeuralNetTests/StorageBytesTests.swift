@@ -1,0 +1,32 @@
+import NeuralNet
+import SparrowCore
+import XCTest
+
+/// `storageBytes` (weights + Adam moments + indices) against a hand count of what each layer stores.
+final class StorageBytesTests: XCTestCase {
+    func testLayerStorageMatchesAHandCount() {
+        let shape = LayerShape(fanIn: 5, fanOut: 3)
+        let positions: [Position] = [0, 6, 7, 14]  // (0,0), (1,1), (1,2), (2,4)
+        let sparse = SparseLayer(shape: shape, positions: positions, values: [1, 2, 3, 4], biases: [0, 0, 0])
+        // Weights: 4 values + 4 first + 4 second moments; biases: 3 × 3; all Float32.
+        // Indices (Int32): row pointers 3 + 1, column indices 4, column pointers 5 + 1, row indices 4, CSC → CSR 4,
+        // positions 4.
+        XCTAssertEqual(sparse.storageBytes, (12 + 9) * 4 + (4 + 4 + 6 + 4 + 4 + 4) * 4)
+        XCTAssertEqual(sparse.storageBytes, 188)
+
+        let dense = DenseLayer(shape: shape, weights: [Float](repeating: 1, count: 15), biases: [0, 0, 0])
+        XCTAssertEqual(dense.storageBytes, (15 * 3 + 9) * 4)  // no indices
+
+        let masked = DenseLayer(shape: shape, positions: positions, liveValues: [1, 2, 3, 4], biases: [0, 0, 0],
+                                momentPolicy: .masked)
+        XCTAssertEqual(masked.storageBytes, (15 * 3 + 9 + 15) * 4)  // dense weights and moments plus the Float mask
+
+        var g = Generator(seed: 1)
+        let net = MLP(spec: MLPSpec(widths: [5, 3, 2], backend: .sparse, densities: [0.5, 1]), generator: &g)
+        XCTAssertEqual(net.storageBytes, net.layers.reduce(0) { $0 + $1.storageBytes })
+        let live = net.layers.map(\.liveConnections)
+        XCTAssertEqual(live, [8, 6])
+        // Each sparse layer: 3 floats and 4 Int32 per live connection, fanOut + 1 + fanIn + 1 pointers, 3 floats per bias.
+        XCTAssertEqual(net.storageBytes, (8 * 7 + (4 + 6) + 9) * 4 + (6 * 7 + (3 + 4) + 6) * 4)
+    }
+}
