@@ -31,19 +31,22 @@ test: deps
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 
 bench: build
+	$(SPARROW) bench blas --json
 	$(SPARROW) bench env --json
 	$(SPARROW) bench nn --json
 	$(SPARROW) bench train --env Hopper-v5 --preset dense-sac --json
 	$(SPARROW) bench train --env Hopper-v5 --preset tows-sac --json
+	$(SPARROW) bench train --env Hopper-v5 --preset tows-sac --profile --threads 2 --json
 
 # Stable-Baselines3's SAC on the same workload and machine, then Sparrow's dense-sac and tows-sac: one JSON line
 # with the three speeds and the ratios the speed targets name. The first run makes a virtualenv in .build-sb3 with
 # torch, stable-baselines3 and gymnasium[mujoco] from PyPI (several GB).
 SB3_VENV := .build-sb3/venv
+THREADS ?= 1
 bench-sb3: build
 	@[ -x $(SB3_VENV)/bin/python ] || { python3 -m venv $(SB3_VENV) && \
 	  $(SB3_VENV)/bin/pip install -q torch stable-baselines3 "gymnasium[mujoco]"; }
-	$(SB3_VENV)/bin/python tools/bench/sb3_sac_speed.py --env Hopper-v5 --sparrow $(SPARROW)
+	$(SB3_VENV)/bin/python tools/bench/sb3_sac_speed.py --env Hopper-v5 --threads $(THREADS) --sparrow $(SPARROW)
 
 # The main job: TowS-SAC (90% truly sparse) on Hopper-v5, with a progress bar, into runs/Hopper-v5_tows-sac.
 # Re-running continues the run from its checkpoint. Shorter: make train STEPS=100000.

@@ -49,10 +49,14 @@ public class ActorCriticAgent {
     /// Feature-major scratch of one batch: actions, log-probs, noise, targets.
     let batchAction: FloatBuffer, batchNoise: FloatBuffer, batchLogProb: FloatBuffer, targetQ: FloatBuffer
     let lossGradient: FloatBuffer, actionGradient: FloatBuffer
+    /// Each critic's loss of the current update (written by its own thread in `trainCritics`).
+    let criticLosses = FloatBuffer(count: 2)
     /// Batch-of-one scratch for acting.
     let actNoise: FloatBuffer, actAction: FloatBuffer, actLogProb: FloatBuffer
     /// Training FLOPs so far, counted as the papers do (see `NetworkCost`).
     public internal(set) var trainingFLOPs: Double = 0
+    /// Per-phase timing of updates (`bench train --profile`); nil: off.
+    public var profiler: StepProfiler?
 
     init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double], totalUpdates: Int,
          actorOutputs: Int, seed: UInt64) throws {
@@ -117,30 +121,43 @@ public class ActorCriticAgent {
     var criticActionRows: Range<Int> { observationSize..<(observationSize + actionSize) }
 
     /// targetQ[b] ← min_k Q̄_k(s′_b, a′_b), with a′ the next-state actions already in `batchAction`.
+    /// The target critics run side by side with `--threads` > 1 (`Parallel`); the minimum is taken afterwards in
+    /// critic order, so the result does not depend on the thread count.
     func fillMinTargetQ(nextObservations: UnsafePointer<Float>) {
         let B = batchSize
+        Parallel.forEach(targetCritics.count) { k in
+            let ws = targetCritics[k].workspace(batch: B)
+            fillCriticInput(ws, observations: nextObservations, actions: batchAction.pointer)
+            targetCritics[k].forward(ws)
+        }
         for b in 0..<B { targetQ[b] = .infinity }
         for target in targetCritics {
-            let ws = target.workspace(batch: B)
-            fillCriticInput(ws, observations: nextObservations, actions: batchAction.pointer)
-            target.forward(ws)
-            for b in 0..<B { targetQ[b] = min(targetQ[b], ws.output[b]) }
+            let q = target.workspace(batch: B).output
+            for b in 0..<B { targetQ[b] = min(targetQ[b], q[b]) }
         }
     }
 
     /// One regression step of every critic toward `targetQ` on (s, a) of the batch; returns (sum of losses, mean Q).
+    /// The critics' gradient steps run side by side with `--threads` > 1; their topology updates (which draw from
+    /// the agent's generator) follow in critic order. The critics share nothing, so this computes exactly what
+    /// step-then-evolve per critic in turn does.
     func trainCritics(_ batch: ReplayBatch) throws -> (loss: Double, meanQ: Double) {
-        var total = 0.0, meanQ = 0.0
-        for (k, critic) in critics.enumerated() {
-            let ws = critic.workspace(batch: batchSize)
+        Parallel.forEach(critics.count) { k in
+            let critic = critics[k], ws = critic.workspace(batch: batchSize)
             fillCriticInput(ws, observations: batch.observations, actions: batch.actions)
             critic.forward(ws)
             let loss = meanSquaredError(prediction: ws.output.pointer, target: targetQ.pointer, count: batchSize,
                                         gradient: ws.outputGradient.pointer)
-            guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "critic\(k + 1)", value: Double(loss)) }
-            if k == 0 { for b in 0..<batchSize { meanQ += Double(ws.output[b]) }; meanQ /= Double(batchSize) }
+            criticLosses[k] = loss
+            guard loss.isFinite else { return }
             critic.backward(ws)
             criticAdam.step(critic)
+        }
+        var total = 0.0, meanQ = 0.0
+        for (k, critic) in critics.enumerated() {
+            let loss = criticLosses[k], ws = critic.workspace(batch: batchSize)
+            guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "critic\(k + 1)", value: Double(loss)) }
+            if k == 0 { for b in 0..<batchSize { meanQ += Double(ws.output[b]) }; meanQ /= Double(batchSize) }
             evolveTopology(critic, workspace: ws, pruning: criticPruning)
             total += Double(loss)
         }
@@ -149,6 +166,8 @@ public class ActorCriticAgent {
 
     /// Topology evolution or pruning after a network's optimizer step (the schedules decide whether anything happens).
     func evolveTopology(_ net: MLP, workspace: Workspace, pruning: [PolynomialPruningSchedule?]?) {
+        let outer = profiler?.enter(.topologyUpdate)
+        defer { if let outer { profiler?.enter(outer) } }
         if let evolution { net.updateTopology(evolution, step: updates, workspace: workspace, generator: &generator) }
         if let pruning { net.pruneByMagnitude(pruning, step: updates) }
     }
@@ -180,8 +199,12 @@ public class ActorCriticAgent {
     /// Soft (or, with τ = 1, hard) target update of the target critics (and TD3's target actor) following the
     /// method's target-topology convention. Called every update: no array literals or zips, which allocate.
     func updateTargets(actor targetActor: MLP? = nil) {
-        for k in 0..<critics.count { updateTarget(targetCritics[k], toward: critics[k]) }
-        if let targetActor { updateTarget(targetActor, toward: actor) }
+        let outer = profiler?.enter(.targetUpdate)
+        defer { if let outer { profiler?.enter(outer) } }
+        // Independent networks: side by side with `--threads` > 1.
+        Parallel.forEach(critics.count + (targetActor == nil ? 0 : 1)) { k in
+            if k < critics.count { updateTarget(targetCritics[k], toward: critics[k]) } else { updateTarget(targetActor!, toward: actor) }
+        }
     }
 
     func updateTarget(_ target: MLP, toward online: MLP) {
@@ -236,6 +259,8 @@ public protocol OffPolicyAgent: AnyObject {
     var updates: Int { get }
     var liveParameters: Int { get }
     var trainingFLOPs: Double { get }
+    /// Per-phase timing of updates; nil (the default) is off.
+    var profiler: StepProfiler? { get set }
     var namedNetworks: [(name: String, network: MLP)] { get }
     /// An action for one observation: exploratory (sampled / noisy) or deterministic (evaluation).
     func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>)

@@ -38,6 +38,10 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
     }
 
     public func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
+        Subnormals.flushed { actFlushed(observation, deterministic: deterministic, into: action) }
+    }
+
+    private func actFlushed(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
         let ws = actor.workspace(batch: 1)
         loadObservation(observation, into: ws)
         actor.forward(ws)
@@ -62,7 +66,14 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         return ws
     }
 
+    /// One gradient update, with subnormals flushed (see `Subnormals`).
     public func update(_ batch: ReplayBatch) throws -> UpdateMetrics {
+        try Subnormals.flushed { try updateFlushed(batch) }
+    }
+
+    private func updateFlushed(_ batch: ReplayBatch) throws -> UpdateMetrics {
+        let outer = profiler?.enter(.criticUpdate)
+        defer { if let outer { profiler?.enter(outer) } }
         updates += 1
         let B = batchSize
         let a = Float(alpha), gamma = Float(config.gamma), scale = Float(config.rewardScale)
@@ -79,11 +90,13 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         (m.criticLoss, m.meanQ) = try trainCritics(batch)
 
         // 3. Actor: maximise min_k Q_k(s, π(s)) − α log π.
+        profiler?.enter(.actorUpdate)
         let actorWS = samplePolicy(batch.observations)
         let q1 = critics[0].workspace(batch: B), q2 = critics[1].workspace(batch: B)
-        for (critic, ws) in zip(critics, [q1, q2]) {
+        Parallel.forEach(2) { k in
+            let ws = k == 0 ? q1 : q2
             fillCriticInput(ws, observations: batch.observations, actions: batchAction.pointer)
-            critic.forward(ws)
+            critics[k].forward(ws)
         }
         // ∂min(Q₁, Q₂)/∂a is ∂Q_k/∂a of whichever critic is smaller (critic 1 on ties), so each sample is
         // differentiated through that critic only: the samples are split by argmin and each critic's backward
@@ -101,9 +114,10 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         }
         actorLoss /= Double(B)
         guard actorLoss.isFinite else { throw NonFiniteLossError(update: updates, network: "actor", value: actorLoss) }
-        for k in 0..<2 {
+        // Each critic's share on its own thread with `--threads` > 1: disjoint samples, disjoint columns written.
+        Parallel.forEach(2) { k in
             let n = k == 0 ? counts.0 : counts.1
-            guard n > 0 else { continue }
+            guard n > 0 else { return }
             minCriticSamples[k].withUnsafeBufferPointer { all in
                 let samples = UnsafeBufferPointer(rebasing: all[0..<n])
                 let sub = critics[k].gather(k == 0 ? q1 : q2, columns: samples)

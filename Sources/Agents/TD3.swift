@@ -28,6 +28,10 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
     }
 
     public func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
+        Subnormals.flushed { actFlushed(observation, deterministic: deterministic, into: action) }
+    }
+
+    private func actFlushed(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
         let ws = actor.workspace(batch: 1)
         loadObservation(observation, into: ws)
         actor.forward(ws)
@@ -40,7 +44,14 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
         }
     }
 
+    /// One gradient update, with subnormals flushed (see `Subnormals`).
     public func update(_ batch: ReplayBatch) throws -> UpdateMetrics {
+        try Subnormals.flushed { try updateFlushed(batch) }
+    }
+
+    private func updateFlushed(_ batch: ReplayBatch) throws -> UpdateMetrics {
+        let outer = profiler?.enter(.criticUpdate)
+        defer { if let outer { profiler?.enter(outer) } }
         updates += 1
         let B = batchSize
         let gamma = Float(config.gamma), scale = Float(config.rewardScale)
@@ -68,6 +79,7 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
         // 3. Delayed actor and target updates.
         let actorStep = updates % config.policyDelay == 0
         if actorStep {
+            profiler?.enter(.actorUpdate)
             let aws = actor.workspace(batch: B)
             aws.input.pointer.update(from: batch.observations, count: observationSize * B)
             actor.forward(aws)

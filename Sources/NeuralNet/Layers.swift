@@ -79,6 +79,10 @@ extension Layer {
     public var density: Double { Double(liveConnections) / Double(shape.fanIn * shape.fanOut) }
 }
 
+/// Products smaller than this (multiply-adds: live connections × batch) stay on one thread (`Parallel`): waking a
+/// second thread costs about as much as ~0.5 MFLOP of work.
+let parallelMinimumWork = 262_144
+
 @inline(__always) func withBuffers<R>(_ a: [Float], _ body: (UnsafePointer<Float>) -> R) -> R {
     a.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
@@ -144,9 +148,11 @@ public final class DenseLayer: Layer {
         weight.values.withUnsafeBufferPointer { w in
             if batch == 1 {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, m, n, 1, w.baseAddress, n, x, 1, 1, y, 1)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nb, n, 1, w.baseAddress, n, x, nb, 1, y, nb)
+                return
             }
+            // One sgemm, never split over threads: OpenBLAS sums a product's terms differently for other shapes (its
+            // small-matrix kernels), so a row block would change the numbers with the thread count.
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nb, n, 1, w.baseAddress, n, x, nb, 1, y, nb)
         }
     }
 
@@ -309,8 +315,13 @@ public final class SparseLayer: Layer {
             index.columnIndex.withUnsafeBufferPointer { idx in
                 weight.values.withUnsafeBufferPointer { w in
                     bias.values.withUnsafeBufferPointer { b in
-                        sk_spmm(Int32(shape.fanOut), ptr.baseAddress, idx.baseAddress, w.baseAddress, nil,
-                                x, Int32(batch), Int32(batch), b.baseAddress, y, Int32(batch), post ?? 0, activation.slope, nil)
+                        let p = ptr.baseAddress!
+                        Parallel.forRanges(shape.fanOut, totalWork: index.count * batch, minimumWork: parallelMinimumWork,
+                                           prefix: { Int(p[$0]) * batch }) { r in
+                            sk_spmm(Int32(r.count), p + r.lowerBound, idx.baseAddress, w.baseAddress, nil,
+                                    x, Int32(batch), Int32(batch), b.baseAddress! + r.lowerBound, y + r.lowerBound * batch,
+                                    Int32(batch), post ?? 0, activation.slope, nil)
+                        }
                     }
                 }
             }
@@ -322,8 +333,12 @@ public final class SparseLayer: Layer {
             index.columnIndex.withUnsafeBufferPointer { idx in
                 weight.gradients.withUnsafeMutableBufferPointer { g in
                     bias.gradients.withUnsafeMutableBufferPointer { bg in
-                        sk_sddmm(Int32(shape.fanOut), ptr.baseAddress, idx.baseAddress, dZ, Int32(batch),
-                                 x, Int32(batch), Int32(batch), g.baseAddress, bg.baseAddress)
+                        let p = ptr.baseAddress!
+                        Parallel.forRanges(shape.fanOut, totalWork: index.count * batch, minimumWork: parallelMinimumWork,
+                                           prefix: { Int(p[$0]) * batch }) { r in
+                            sk_sddmm(Int32(r.count), p + r.lowerBound, idx.baseAddress, dZ + r.lowerBound * batch,
+                                     Int32(batch), x, Int32(batch), Int32(batch), g.baseAddress, bg.baseAddress! + r.lowerBound)
+                        }
                     }
                 }
             }
@@ -340,9 +355,15 @@ public final class SparseLayer: Layer {
             index.rowIndex.withUnsafeBufferPointer { idx in
                 index.cscToCSR.withUnsafeBufferPointer { perm in
                     weight.values.withUnsafeBufferPointer { w in
-                        sk_spmm(Int32(rows.count), ptr.baseAddress! + rows.lowerBound, idx.baseAddress, w.baseAddress,
-                                perm.baseAddress, dZ, Int32(batch), Int32(batch), nil, dx + offset, Int32(batch), post,
-                                inputActivation.slope, post == 0 ? nil : x + offset)
+                        let p = ptr.baseAddress! + rows.lowerBound
+                        let work = Int(p[rows.count] - p[0]) * batch
+                        Parallel.forRanges(rows.count, totalWork: work, minimumWork: parallelMinimumWork,
+                                           prefix: { Int(p[$0] - p[0]) * batch }) { r in
+                            let o = offset + r.lowerBound * batch
+                            sk_spmm(Int32(r.count), p + r.lowerBound, idx.baseAddress, w.baseAddress,
+                                    perm.baseAddress, dZ, Int32(batch), Int32(batch), nil, dx + o, Int32(batch), post,
+                                    inputActivation.slope, post == 0 ? nil : x + o)
+                        }
                     }
                 }
             }

@@ -1,10 +1,15 @@
 import Agents
 import ArgumentParser
 import Foundation
+import NeuralNet
 import Training
 
 /// `sparrow bench train`: training steps/s of a preset after its random start steps — one update per env step,
-/// 2×256 networks, batch 256, no evaluation or checkpoints in the timed part.
+/// 2×256 networks, batch 256 (or `--batch-size`), no evaluation or checkpoints in the timed part.
+///
+/// The timed part is split into `--windows` equal windows whose rates are reported (`window_steps_per_s`), so a
+/// slowdown during the run shows (it did: subnormal floats, issue 10); the default 6000 steps cover six topology
+/// updates of the presets that evolve one (every 1000 updates). `--profile` adds where a step's time goes.
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -13,22 +18,34 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Environment.") var env: String = "Hopper-v5"
     @Option(help: "Preset (\(Presets.names.joined(separator: ", "))).") var preset: String = "tows-sac"
     @Option(help: "Sparsity (default: the preset's).") var sparsity: Double?
-    @Option(help: "Timed training steps.") var steps: Int = 3000
+    @Option(help: "Timed training steps.") var steps: Int = 6000
     @Option(name: .customLong("start-steps"), help: "Random steps that fill the replay buffer first (not timed).")
     var startSteps: Int = 5000
+    @Option(name: .customLong("batch-size"), help: "Batch size (the preset's own: --preset-batch).") var batchSize: Int = 256
+    @Flag(name: .customLong("preset-batch"), help: "Use the preset's batch size instead of --batch-size.")
+    var presetBatch = false
+    @Option(help: "Equal windows the timed steps are split into, each timed on its own.") var windows: Int = 6
+    @Flag(help: "Also time each phase of a step (env, acting, replay, critic, actor, targets, topology, rest).")
+    var profile = false
+    @OptionGroup var threading: ThreadsOption
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Flag(help: "Print a JSON object as the last line.") var json = false
 
     func validate() throws {
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
         guard startSteps > 0 else { throw ValidationError("--start-steps must be positive, got \(startSteps)") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        guard windows >= 1 && windows <= steps else {
+            throw ValidationError("--windows must be in 1…\(steps) (the timed steps), got \(windows)")
+        }
     }
 
     func run() throws {
         let total = startSteps + steps
         var flags: [String: Any] = ["steps": total, "start-steps": startSteps, "eval-every": total + 1,
                                     "checkpoint-every": total + 1, "log-every": total + 1, "hidden": [256, 256],
-                                    "batch-size": 256, "seed": seed]
+                                    "seed": seed]
+        if !presetBatch { flags["batch-size"] = batchSize }
         if let sparsity { flags["sparsity"] = sparsity }
         let config: TrainConfig
         do { config = try TrainConfig.resolve(preset: preset, env: env, file: nil, flags: flags) } catch {
@@ -36,24 +53,58 @@ struct BenchTrain: ParsableCommand {
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-bench-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        threading.apply()
         let trainer = try Trainer(config: config, runDirectory: dir, resume: false)
         _ = try trainer.run(stopAfter: startSteps, finalCheckpoint: false)  // fill the buffer, untimed
-        let t0 = Date()
-        _ = try trainer.run(finalCheckpoint: false)
-        let seconds = Date().timeIntervalSince(t0)
+        let profiler = profile ? StepProfiler() : nil
+        trainer.profiler = profiler
+        var windowRates: [Double] = []
+        var seconds = 0.0
+        for w in 1...windows {
+            let end = startSteps + steps * w / windows, begin = trainer.step
+            let t0 = Date()
+            _ = try trainer.run(stopAfter: end, finalCheckpoint: false)
+            let dt = Date().timeIntervalSince(t0)
+            seconds += dt
+            windowRates.append(Double(end - begin) / dt)
+        }
+        if trainer.step < total { _ = try trainer.run(finalCheckpoint: false) }  // the last step (not timed)
         let rate = Double(steps) / seconds
+        let agent = config.agent
+        let evolves = [.ds, .tows, .set, .rigl].contains(agent.method)
+        let topologyUpdates = evolves ? steps / agent.updateInterval : 0
         // The weight sparsity the networks really have (actor and critics): DS presets set theirs through ER-ε,
         // not through the sparsity knob, and output layers may stay dense.
         let nets = trainer.agent.namedNetworks.map(\.network)  // actor, critic1, critic2, then the targets
         let networkSparsity = ActorCriticAgent.sparsity(of: nets[0], nets[1], nets[2])
-        print(String(format: "%@ %@ (sparsity %.2f, network sparsity %.3f, batch 256, 2×256): %.1f training steps/s over %d steps",
-                     config.env, config.preset, config.agent.sparsity, networkSparsity, rate, steps))
+        let core = BLASCore.current
+        print(String(format: "%@ %@ (sparsity %.2f, network sparsity %.3f, batch %d, 2×256, BLAS core %@, %d thread(s)): %.1f training steps/s over %d steps",
+                     config.env, config.preset, agent.sparsity, networkSparsity, agent.batchSize, core.inUse, Parallel.threads,
+                     rate, steps))
+        print("windows of \(steps / windows) steps: " + windowRates.map { String(format: "%.1f", $0) }.joined(separator: ", ")
+              + " steps/s" + (evolves ? " (\(topologyUpdates) topology updates in the timed part)" : ""))
+        var profileObject = JSONObject()
+        if let profiler {
+            print("per step (ms):", terminator: "")
+            for phase in StepProfiler.Phase.allCases {
+                let ms = profiler.seconds[phase.rawValue] / Double(steps) * 1000
+                profileObject.add(phase.key, ms)
+                print(String(format: " %@ %.3f", phase.key, ms), terminator: "")
+            }
+            print()
+        }
         if json {
             var o = JSONObject()
-            o.add("env", config.env); o.add("preset", config.preset); o.add("sparsity", config.agent.sparsity)
+            o.add("env", config.env); o.add("preset", config.preset); o.add("sparsity", agent.sparsity)
             o.add("steps", steps); o.add("seconds", seconds); o.add("steps_per_s", rate)
             o.add("live_params", trainer.agent.liveParameters); o.add("network_sparsity", networkSparsity)
             o.add("ms_per_step", 1000 / rate)
+            o.add("batch_size", agent.batchSize); o.add("start_steps", startSteps)
+            o.add("window_steps_per_s", windowRates)
+            o.add("first_window_steps_per_s", windowRates[0]); o.add("last_window_steps_per_s", windowRates[windows - 1])
+            o.add("topology_updates", topologyUpdates); o.add("threads", Parallel.threads)
+            BLASReport.add(to: &o)
+            if profiler != nil { o.add("profile_ms_per_step", profileObject) }
             print(o.text)
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Environments
 import Foundation
+import NeuralNet
 import Training
 
 /// `sparrow train`: the main job.
@@ -21,6 +22,8 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue the run in --run-dir from its checkpoint (starts fresh if it has none).")
     var resume = false
 
+    @OptionGroup var threading: ThreadsOption
+
     @Flag(name: .customLong("progress"), inversion: .prefixedNo,
           help: "Progress bar (default on a terminal; plain periodic lines otherwise).")
     var progressBar: Bool?
@@ -29,6 +32,7 @@ struct Train: ParsableCommand {
         let config = try options.resolve()
         let dir = runDir ?? "runs/\(config.env)_\(config.preset)_s\(config.agent.sparsity)_seed\(config.seed)"
         StopSignal.install()
+        threading.apply()
         let trainer: Trainer
         do { trainer = try Trainer(config: config, runDirectory: dir, resume: resume) } catch { throw CLIError("\(error)") }
         let mode: ProgressReporter.Mode? = progressBar.map { $0 ? .bar : .lines }
@@ -57,6 +61,7 @@ struct Eval: ParsableCommand {
     @Argument(help: "Run directory or checkpoint file.") var path: String
     @Option(help: "Episodes.") var episodes: Int = 10
     @Option(help: "Seed of the evaluation environment.") var seed: UInt64 = 12345
+    @OptionGroup var threading: ThreadsOption
 
     func validate() throws {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
@@ -65,6 +70,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         let file = CheckpointFile.locate(path)
         guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint at \(file)") }
+        threading.apply()
         do {
             let (config, agent) = try Trainer.loadAgent(checkpoint: file)
             let env = try makeEnvironment(config.env)
@@ -78,4 +84,18 @@ struct Eval: ParsableCommand {
             print(o.text)
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
     }
+}
+
+/// `--threads N` (train, eval, bench train): threads one training step may use. The twin critics run side by side
+/// and large layer products split by rows (NeuralNet's `Parallel`); results are bit-identical for every N, so a
+/// run may resume with another thread count. Not a run setting: recorded in config.json's `machine` record.
+struct ThreadsOption: ParsableArguments {
+    @Option(help: "Threads a training step may use (results are identical for every N).")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be in 1…64, got \(threads)") }
+    }
+
+    func apply() { Parallel.setThreads(threads) }
 }

@@ -86,6 +86,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// command-line values. Unknown keys and wrong types are one-line errors naming the key.
     public static func resolve(preset flagPreset: String?, env flagEnv: String?, file: [String: Any]?,
                                flags: [String: Any]) throws -> TrainConfig {
+        // A run's own config.json works as a config file: its machine record is not a setting.
+        let file = file?.filter { $0.key != metadataKey }
         if let file {
             let valid = Set(keys)
             if let bad = file.keys.sorted().first(where: { !valid.contains($0) }) {

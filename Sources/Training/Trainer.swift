@@ -44,6 +44,10 @@ public final class Trainer {
     var lastUpdate = UpdateMetrics()
     let metricsLog: CSVLog
     let evaluationLog: CSVLog
+    /// Per-phase timing of the loop and the agent's updates (`bench train --profile`); nil: off.
+    public var profiler: StepProfiler? {
+        didSet { agent.profiler = profiler }
+    }
 
     var checkpointPath: String { (runDirectory as NSString).appendingPathComponent(CheckpointFile.fileName) }
 
@@ -77,7 +81,8 @@ public final class Trainer {
         if hasCheckpoint {
             try restore()
         } else {
-            try AtomicFile.write(try config.json(), to: (runDirectory as NSString).appendingPathComponent("config.json"))
+            try AtomicFile.write(try config.json(machine: .current),
+                                 to: (runDirectory as NSString).appendingPathComponent("config.json"))
         }
         try metricsLog.start(keepingRowsUpTo: hasCheckpoint ? step : nil)
         try evaluationLog.start(keepingRowsUpTo: hasCheckpoint ? step : nil)
@@ -107,6 +112,7 @@ public final class Trainer {
             }
             step += 1
             // Act.
+            profiler?.enter(.acting)
             if step <= config.startSteps {
                 for j in 0..<nu { action[j] = Float(loopGenerator.uniform(low[j], high[j])) }
             } else {
@@ -115,9 +121,11 @@ public final class Trainer {
                 }
             }
             for j in 0..<nu { actionD[j] = Double(action[j]) }
+            profiler?.enter(.envStep)
             let outcome = try actionD.withUnsafeBufferPointer { a in
                 try next.withUnsafeMutableBufferPointer { try env.step(action: a, observation: $0) }
             }
+            profiler?.enter(.replay)
             observation.withUnsafeBufferPointer { o in
                 action.withUnsafeBufferPointer { a in
                     next.withUnsafeBufferPointer { n in
@@ -131,6 +139,7 @@ public final class Trainer {
                 intervalReturns.append(episodeReturn)
                 episodes += 1
                 episodeReturn = 0
+                profiler?.enter(.envStep)
                 _ = try observation.withUnsafeMutableBufferPointer { try env.reset(seed: nil, observation: $0) }  // no allocation
             } else {
                 swap(&observation, &next)
@@ -138,13 +147,16 @@ public final class Trainer {
 
             // Learn.
             if step > config.startSteps {
+                profiler?.enter(.replay)
                 buffer.sample(into: batch, generator: &loopGenerator)
                 do { lastUpdate = try agent.update(batch) } catch let e as NonFiniteLossError {
                     throw TrainingError("step \(step): \(e.description)")
                 }
             }
 
+            profiler?.enter(.evaluation)
             if step % config.evalEvery == 0 { try evaluate() }
+            profiler?.enter(.rest)
             if step % config.logEvery == 0 || step == config.steps {
                 let now = Date()
                 rate = Double(step - intervalStep) / max(now.timeIntervalSince(intervalStart), 1e-9)
