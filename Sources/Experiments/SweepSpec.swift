@@ -99,7 +99,8 @@ public struct SweepSpec: Equatable, Sendable {
             let dense = settings["method"].map { $0.description == "dense" } ?? (settings["preset"]?.description.hasPrefix("dense") ?? false)
             if dense, axes.contains(where: { $0.key == "sparsity" }) { settings["sparsity"] = nil }
             let i = plans.count
-            let plan = try RunPlan(index: i, settings: settings, swept: Set(axes.map(\.key)), root: root)
+            var plan = try RunPlan(index: i, settings: settings, swept: Set(axes.map(\.key)), root: root)
+            plan.threads = resources.cpusPerTask
             if dense, seen[plan.name] != nil { continue }
             if let other = seen[plan.name] {
                 throw SweepError("runs \(other) and \(i) would share the directory \(plan.name)")
@@ -191,6 +192,9 @@ public struct RunPlan: Equatable, Sendable {
     public var directory: String
     public var settings: [String: Setting]
     public var config: TrainConfig
+    /// `sparrow train --threads` (from `resources.cpus-per-task`): a run uses the cores its job asks for. Not a
+    /// setting (results do not depend on it), so it is not in the directory name.
+    public var threads = 1
 
     init(index: Int, settings: [String: Setting], swept: Set<String>, root: String) throws {
         self.index = index
@@ -230,6 +234,7 @@ public struct RunPlan: Equatable, Sendable {
     /// `sparrow train` arguments (after the executable): run directory, resume, no progress bar, every setting.
     public var trainArguments: [String] {
         var args = ["train", "--run-dir", directory, "--resume", "--no-progress"]
+        if threads > 1 { args += ["--threads", String(threads)] }
         for key in settings.keys.sorted() {
             switch settings[key]! {
             case .flag(let b): args.append(b ? "--\(key)" : "--no-\(key)")

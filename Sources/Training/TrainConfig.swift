@@ -104,6 +104,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         for (k, v) in flags { merged[k] = v }
         merged["preset"] = presetName
         merged["env"] = envName
+        // JSON has no NaN or infinity: refuse them by name here, before Foundation's writer fails with its own text.
+        for key in merged.keys.sorted() {
+            let values: [Double] = (merged[key] as? [Double]) ?? ((merged[key] as? Double).map { [$0] } ?? [])
+            if let bad = values.first(where: { !$0.isFinite }) { throw ConfigError("\(key) must be finite, got \(bad)") }
+        }
         let data = try JSONSerialization.data(withJSONObject: merged)
         let config: TrainConfig
         do { config = try JSONDecoder().decode(TrainConfig.self, from: data) } catch let DecodingError.typeMismatch(_, ctx) {

@@ -44,6 +44,8 @@ public final class Trainer {
     var lastUpdate = UpdateMetrics()
     let metricsLog: CSVLog
     let evaluationLog: CSVLog
+    /// Held from `init` until the run finishes or a stop signal ends it: one training process per run directory.
+    private var lock: RunLock?
     /// Per-phase timing of the loop and the agent's updates (`bench train --profile`); nil: off.
     public var profiler: StepProfiler? {
         didSet { agent.profiler = profiler }
@@ -74,6 +76,7 @@ public final class Trainer {
         evaluationLog = CSVLog(path: (runDirectory as NSString).appendingPathComponent("evaluations.csv"), header: Evaluation.header)
 
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        lock = try RunLock(directory: runDirectory)
         let hasCheckpoint = FileManager.default.fileExists(atPath: checkpointPath)
         if hasCheckpoint && !resume {
             throw TrainingError("\(runDirectory) already holds a run (checkpoint.sparrow); use --resume to continue it or another --run-dir")
@@ -107,6 +110,7 @@ public final class Trainer {
             if StopSignal.requested || (stopAfter.map { step >= $0 } ?? false) {
                 if finalCheckpoint { try checkpoint(elapsed: Date().timeIntervalSince(started)) }
                 reporter.message("\(StopSignal.requested ? StopSignal.signalName : "stop") at step \(step): checkpoint written to \(checkpointPath)")
+                if StopSignal.requested { lock = nil }  // the run is over for this process
                 return TrainSummary(outcome: .interrupted, step: step, finalScore: Evaluation.finalScore(evaluations),
                                     evaluations: evaluations)
             }
@@ -174,6 +178,7 @@ public final class Trainer {
         let summary = TrainSummary(outcome: .finished, step: step, finalScore: Evaluation.finalScore(evaluations),
                                    evaluations: evaluations)
         try writeSummary(summary)
+        lock = nil  // finished: the directory is free
         return summary
     }
 

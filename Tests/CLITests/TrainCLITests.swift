@@ -69,10 +69,57 @@ final class TrainCLITests: XCTestCase {
                        try String(contentsOfFile: cut + "/evaluations.csv", encoding: .utf8))
     }
 
+    /// One live process per run directory (a double launch, a requeue racing its predecessor): the second stops
+    /// with one line naming the holder's pid and host and touches nothing; once the holder is killed (SIGKILL:
+    /// no clean-up), its stale lock file does not block the resume.
+    func testSecondProcessOnARunDirectoryIsRefusedAndAStaleLockIsNot() throws {
+        let dir = try CLI.temporaryDirectory().appendingPathComponent("run").path
+        let args = ["train", "--preset", "dense-sac", "--env", "InvertedPendulum-v5", "--steps", "200000", "--start-steps", "300",
+                    "--eval-every", "100000", "--checkpoint-every", "400", "--no-progress", "--run-dir", dir]
+        func start(_ extra: [String]) throws -> Process {
+            let p = Process()
+            p.executableURL = CLI.executable
+            p.arguments = args + extra
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        func waitForCheckpoint(after date: Date) {
+            for _ in 0..<400 {
+                if let a = try? FileManager.default.attributesOfItem(atPath: dir + "/checkpoint.sparrow"),
+                   let m = a[.modificationDate] as? Date, m > date { return }
+                usleep(50_000)
+            }
+        }
+        let first = try start([])
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        waitForCheckpoint(after: .distantPast)
+        let configBefore = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+        let second = try CLI.run(args + ["--resume"])
+        assertCleanFailure(second, contains: "is in use by another training process (pid \(first.processIdentifier) on host ")
+        XCTAssertTrue(first.isRunning, "the holder keeps training")
+        XCTAssertEqual(try String(contentsOfFile: dir + "/config.json", encoding: .utf8), configBefore)
+
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/run.lock"), "a killed holder leaves its lock file")
+        let killedAt = Date()
+        let third = try start(["--resume"])
+        waitForCheckpoint(after: killedAt)  // it resumed and trains: a fresh checkpoint appears
+        XCTAssertTrue(third.isRunning)
+        third.terminate()
+        third.waitUntilExit()
+        XCTAssertEqual(third.terminationStatus, 0)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/run.lock", encoding: .utf8).contains("pid \(third.processIdentifier) "))
+    }
+
     func testBadInputIsAOneLineErrorAndNothingIsOverwritten() throws {
         let dir = try CLI.temporaryDirectory()
         assertCleanFailure(try CLI.run(["train", "--env", "Pong-v5", "--steps", "10"]), contains: "unknown environment 'Pong-v5'; valid:")
         assertCleanFailure(try CLI.run(["train", "--preset", "best-sac"]), contains: "unknown preset 'best-sac'; valid: dense-sac")
+        assertCleanFailure(try CLI.run(["train", "--actor-lr", "nan", "--steps", "10"]), contains: "actor-lr must be finite, got nan")
+        assertCleanFailure(try CLI.run(["train", "--threads", "0"]), contains: "--threads must be in 1…64, got 0")
         assertCleanFailure(try CLI.run(["train", "--sparsity", "1.5"]), contains: "sparsity must be in [0, 1), got 1.5")
         assertCleanFailure(try CLI.run(["train", "--steps=-5"]), contains: "steps must be positive, got -5")
         assertCleanFailure(try CLI.run(["train", "--config", dir.appendingPathComponent("none.yaml").path]),
@@ -140,6 +187,24 @@ final class TrainCLITests: XCTestCase {
         XCTAssertGreaterThan(sparsity, 0.8)
         XCTAssertLessThanOrEqual(sparsity, 0.9 + 1e-9)
         XCTAssertEqual(try XCTUnwrap(o["ms_per_step"] as? Double), 1000 / (o["steps_per_s"] as! Double), accuracy: 1e-9)
+        // Windows (issue 10): one rate per window, first and last named; the BLAS core and thread count.
+        XCTAssertEqual((o["window_steps_per_s"] as? [Double])?.count, 6)
+        XCTAssertEqual(o["first_window_steps_per_s"] as? Double, (o["window_steps_per_s"] as? [Double])?.first)
+        XCTAssertNotNil(o["blas_core"] as? String)
+        XCTAssertEqual(o["threads"] as? Int, 1)
+        let p = try CLI.run(["bench", "train", "--env", "InvertedPendulum-v5", "--preset", "tows-sac", "--steps", "60",
+                             "--start-steps", "300", "--windows", "2", "--profile", "--threads", "2", "--json"])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let q = try JSONSerialization.jsonObject(with: Data(p.lines.last!.utf8)) as! [String: Any]
+        let phases = try XCTUnwrap(q["profile_ms_per_step"] as? [String: Double])
+        XCTAssertEqual(Set(phases.keys), ["env_step", "acting", "replay", "critic_update", "actor_update", "target_update",
+                                          "topology_update", "evaluation", "rest"])
+        // The phases add up to the timed step (the clock reads between windows are outside both).
+        XCTAssertEqual(phases.values.reduce(0, +), q["ms_per_step"] as! Double, accuracy: 0.1 * (q["ms_per_step"] as! Double))
+        XCTAssertGreaterThan(phases["critic_update"]!, 0)
+        XCTAssertGreaterThan(phases["env_step"]!, 0)
+        XCTAssertEqual(q["threads"] as? Int, 2)
+        assertCleanFailure(try CLI.run(["bench", "train", "--steps", "10", "--windows", "11"]), contains: "--windows must be in 1…10")
         // DS presets reach their sparsity through ER-ε, not the knob: the measured value says so.
         let ds = try CLI.run(["bench", "train", "--env", "InvertedPendulum-v5", "--preset", "ds-sac", "--steps", "20",
                               "--start-steps", "300", "--json"])

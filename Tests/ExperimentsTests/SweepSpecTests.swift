@@ -30,6 +30,18 @@ final class SweepSpecTests: XCTestCase {
         }
     }
 
+    /// A job's cpus-per-task becomes the run's `--threads` (same directory name: threads change no result).
+    func testCPUsPerTaskBecomeThreads() throws {
+        func spec(_ cpus: Int) throws -> [RunPlan] {
+            try SweepSpec(object: ["root": "/tmp/sweep-threads", "grid": ["env": "Hopper-v5", "preset": "tows-sac", "seed": [0]],
+                                   "resources": ["cpus-per-task": cpus]] as [String: Any]).runs()
+        }
+        let one = try spec(1), two = try spec(2)
+        XCTAssertFalse(one[0].trainArguments.contains("--threads"))
+        XCTAssertEqual(Array(two[0].trainArguments[5...6]), ["--threads", "2"])
+        XCTAssertEqual(one[0].directory, two[0].directory)
+    }
+
     func testBadSpecsFailWithTheKeyNamed() {
         func message(_ o: [String: Any]) -> String {
             do { _ = try SweepSpec(object: o).runs(); return "" } catch { return "\(error)" }

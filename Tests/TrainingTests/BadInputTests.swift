@@ -27,6 +27,9 @@ final class BadInputTests: XCTestCase {
         assertConfigError(try TrainConfig.resolve(preset: nil, env: nil, file: ["stepz": 3], flags: [:]),
                           "unknown key 'stepz' in the config file; valid keys: env, preset, steps")
         assertConfigError(try smallConfig("dense-sac", ["sparsity": 0.5]), "method dense takes no sparsity")
+        assertConfigError(try smallConfig("tows-sac", ["actor-lr": Double.nan]), "actor-lr must be finite, got nan")
+        assertConfigError(try smallConfig("tows-sac", ["tau": Double.infinity]), "tau must be finite, got inf")
+        assertConfigError(try smallConfig("tows-sac", ["er-epsilon": [1.0, -Double.infinity]]), "er-epsilon must be finite, got -inf")
     }
 
     func testConfigFileAndFlagsOverrideThePresetInOrder() throws {
