@@ -163,5 +163,13 @@ __attribute__((constructor)) static void sp_blas_select_core(void) {
     } else {
         snprintf(info.note, sizeof info.note, "OpenBLAS chose %s", info.detected);
     }
-    if (ob.sgemm) info.verified = verify() == 1;
+    if (!ob.sgemm) return;
+    const int v = verify();
+    info.verified = v == 1;
+    info.illegal = v == -2;
+    if (v != 1) {
+        const size_t n = strlen(info.note);
+        snprintf(info.note + n, sizeof info.note - n, "; its sgemm %s on this CPU",
+                 v == -2 ? "raised an illegal instruction" : "failed the reference check");
+    }
 }

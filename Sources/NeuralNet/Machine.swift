@@ -44,6 +44,8 @@ public struct BLASCore: Sendable, Equatable {
     public let changed: Bool
     /// A small sgemm on the core in use matched a plain reference (nil: not checked).
     public let verified: Bool?
+    /// That check raised an illegal instruction: the core needs instructions this CPU lacks.
+    public let illegalInstruction: Bool
     /// One line saying what happened.
     public let note: String
 
@@ -51,7 +53,8 @@ public struct BLASCore: Sendable, Equatable {
         let i = sp_blas_core()!.pointee
         func text<T>(_ t: T) -> String { withUnsafeBytes(of: t) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
         return BLASCore(detected: text(i.detected), inUse: String(cString: sp_blas_core_name()), userSet: i.user_set != 0,
-                        changed: i.changed != 0, verified: i.verified < 0 ? nil : i.verified == 1, note: text(i.note))
+                        changed: i.changed != 0, verified: i.verified < 0 ? nil : i.verified == 1,
+                        illegalInstruction: i.illegal != 0, note: text(i.note))
     }
 
     /// Whether `core` is one of OpenBLAS's pre-AVX2 families (a "model unknown" fallback on an AVX2 CPU).

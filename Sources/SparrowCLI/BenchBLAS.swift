@@ -53,3 +53,14 @@ enum BLASReport {
         if let v = core.verified { o.add("blas_core_verified", v) }
     }
 }
+
+/// A user's OPENBLAS_CORETYPE that this CPU cannot run (e.g. SkylakeX without AVX-512) would crash the first dense
+/// product with an illegal instruction; the start-up check found that out on a test sgemm, so say it in one line.
+public func unusableBLASCoreMessage() -> String? {
+    let core = BLASCore.current
+    guard core.userSet, core.verified == false else { return nil }
+    let value = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? ""
+    let why = core.illegalInstruction ? "its kernels need instructions this CPU lacks (a test sgemm raised an illegal instruction)"
+        : "a test sgemm on its kernels gave wrong results"
+    return "OPENBLAS_CORETYPE=\(value) cannot be used on this CPU: \(why); unset it to let Sparrow choose"
+}

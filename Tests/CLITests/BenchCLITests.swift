@@ -42,6 +42,17 @@ final class BLASCoreCLITests: XCTestCase {
         XCTAssertGreaterThan((o["sgemm_gflops"] as? [Double])?.first ?? 0, 0)
     }
 
+    /// A user's core this CPU cannot run is a one-line error at start-up, not an illegal-instruction crash.
+    func testUsersCoreTypeThisCPUCannotRunIsAClearError() throws {
+        let o = try blas(["OPENBLAS_CORETYPE": nil, "SPARROW_BLAS_TEST_DETECTED": nil])
+        let features = (o["cpu_features"] as? String ?? "").split(separator: " ")
+        try XCTSkipIf(features.contains("avx512f"), "this CPU runs SkylakeX kernels")
+        let r = try CLI.run(["bench", "blas", "--sizes", "64"], environment: ["OPENBLAS_CORETYPE": "SkylakeX"])
+        assertCleanFailure(r, contains: "OPENBLAS_CORETYPE=SkylakeX cannot be used on this CPU: ")
+        XCTAssertTrue(r.stderr.contains("illegal instruction"), r.stderr)
+        XCTAssertEqual(r.status, 2)
+    }
+
     func testUsersCoreTypeWins() throws {
         let o = try blas(["OPENBLAS_CORETYPE": "Prescott", "SPARROW_BLAS_TEST_DETECTED": nil])
         XCTAssertEqual(o["blas_core"] as? String, "Prescott")

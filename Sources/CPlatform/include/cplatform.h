@@ -46,6 +46,7 @@ typedef struct {
     int user_set;       ///< OPENBLAS_CORETYPE was set by the user: left alone
     int changed;        ///< Sparrow replaced a generic fallback core by `in_use`
     int verified;       ///< a small sgemm on the core in use matched a plain reference (1), failed (0), not run (-1)
+    int illegal;        ///< that sgemm raised an illegal instruction (the core needs features this CPU lacks)
     char note[160];     ///< one line saying what happened and why
 } sp_blas_core_info;
 
