@@ -12,7 +12,7 @@ public struct BenchNN: ParsableCommand {
     @Flag(help: "One JSON object per line (keys backend, density, step_ms, gflops, bytes, …) instead of a table.")
     public var json = false
 
-    @Option(help: "OpenBLAS threads (the sparse kernels are single-threaded).")
+    @Option(help: "Threads: OpenBLAS's for the dense backend; row splits of the sparse kernels (as `train --threads`).")
     public var threads = 1
 
     @Option(help: "Batch size.")
@@ -44,6 +44,7 @@ public struct BenchNN: ParsableCommand {
 
     public func run() throws {
         NeuralNetBenchmark.setBLASThreads(threads)
+        Parallel.setThreads(threads)
         let B = batch, hidden = widths.count > 2 ? widths[1] : widths[0]
         let hiddenOut = widths.count > 2 ? widths[2] : widths[1]
         func emit(_ fields: [(String, Any)]) {
