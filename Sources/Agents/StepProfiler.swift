@@ -47,15 +47,6 @@ public final class StepProfiler {
         return previous
     }
 
-    /// Clears the totals (e.g. after an untimed warm-up); the running phase becomes `rest`.
-    public func reset() {
-        for i in seconds.indices { seconds[i] = 0 }
-        current = .rest
-        since = Self.now()
-    }
-
-    public var total: Double { seconds.reduce(0, +) }
-
     @inline(__always) static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

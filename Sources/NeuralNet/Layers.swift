@@ -148,11 +148,11 @@ public final class DenseLayer: Layer {
         weight.values.withUnsafeBufferPointer { w in
             if batch == 1 {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, m, n, 1, w.baseAddress, n, x, 1, 1, y, 1)
-                return
+            } else {
+                // One sgemm, never split over threads: OpenBLAS sums a product's terms differently for other shapes
+                // (its small-matrix kernels), so a row block would change the numbers with the thread count.
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nb, n, 1, w.baseAddress, n, x, nb, 1, y, nb)
             }
-            // One sgemm, never split over threads: OpenBLAS sums a product's terms differently for other shapes (its
-            // small-matrix kernels), so a row block would change the numbers with the thread count.
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nb, n, 1, w.baseAddress, n, x, nb, 1, y, nb)
         }
     }
 

@@ -32,14 +32,18 @@ public enum Parallel {
             for i in 0..<parts { body(i) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: parts) { i in
+        // One iteration per worker (never more than `threads` run at once); worker w takes parts w, w + workers, …
+        let workers = min(parts, threads)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
             let previous = sp_parallel_region_enter()
-            Subnormals.flushed { body(i) }
+            Subnormals.flushed {
+                for i in stride(from: w, to: parts, by: workers) { body(i) }
+            }
             sp_parallel_region_leave(previous)
         }
     }
 
-    /// Splits `0..<count` into up to `threads` contiguous ranges of about equal `cost` (cost(i) = work of item i,
+    /// Splits `0..<count` into up to `threads` (at most 8) contiguous ranges of about equal `cost` (cost(i) = work of item i,
     /// as a running total `prefix(i)` = Σ_{j<i} cost(j), prefix(count) the whole) and runs `body` on each.
     /// `minimumWork` (same units) keeps small products on one thread, where waking a second costs more.
     public static func forRanges(_ count: Int, totalWork: Int, minimumWork: Int, prefix: (Int) -> Int,
