@@ -1,11 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Hot numeric code is compiled without overflow/exclusivity checks in release builds; these targets keep
-// their inner loops in a few files that tests hold against plain reference implementations.
-let fastMath: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-]
+// No target has unsafe flags: release builds keep every precondition (sparse-index order, buffer bounds, sizes),
+// and other packages can depend on the libraries by version (SwiftPM refuses unsafe flags in such dependencies).
+// The hot loops live in `CKernels` (C, with AVX2 bodies chosen at run time) and in a few Swift files that work
+// on unsafe buffer pointers; tests hold each against a plain twin.
 
 let package = Package(
     name: "Sparrow",
@@ -41,14 +40,14 @@ let package = Package(
         // A safe Swift layer over MuJoCo: model/data lifetimes, errors that throw, typed state access.
         .target(name: "MuJoCo", dependencies: ["CMuJoCo", "CMuJoCoGuard", "CPlatform"]),
         // Gymnasium-v5 locomotion environments on top of it.
-        .target(name: "Environments", dependencies: ["MuJoCo", "SparrowCore"], swiftSettings: fastMath),
-        // The few hot sparse kernels, in C with AVX2/FMA (any x86-64 CPU from 2013 on); each has a plain twin in tests.
-        // Linux x86-64 builds need a CPU with AVX2/FMA (Haswell / Zen 1 or newer); other platforms use the C fallback.
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma"], .when(platforms: [.linux]))]),
+        .target(name: "Environments", dependencies: ["MuJoCo", "SparrowCore"]),
+        // The few hot sparse kernels, in C: AVX2 + FMA bodies (Haswell / Zen 1 and newer) and portable ones, picked
+        // at load time from the CPU (no compiler flags; see kernels.c). Each has a plain Swift twin in tests.
+        .target(name: "CKernels", dependencies: ["CPlatform"]),
         // Dense and truly sparse layers, masked-moment Adam, sparsity distributions, topology updates.
-        .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels", "CPlatform", "SparrowCore"], swiftSettings: fastMath),
+        .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels", "CPlatform", "SparrowCore"]),
         // SAC and TD3 over sparse networks: replay buffer, config, network construction, updates.
-        .target(name: "Agents", dependencies: ["NeuralNet", "SparrowCore"], swiftSettings: fastMath),
+        .target(name: "Agents", dependencies: ["NeuralNet", "SparrowCore"]),
         // The training loop, evaluation, metrics, checkpoints and presets.
         .target(name: "Training", dependencies: ["Agents", "Environments", "NeuralNet", "SparrowCore"]),
         // The interactive GLFW window and offscreen recording of policies (issue 5).

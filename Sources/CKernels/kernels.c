@@ -1,18 +1,187 @@
-// AVX2 + FMA kernels; see include/ckernels.h for the contracts. Compiled with -O3 -mavx2 -mfma: the binary needs
-// an x86-64 CPU with AVX2 and FMA (Haswell / Zen 1 or newer). On other architectures a portable C path is used.
+// The hot sparse kernels; see include/ckernels.h for the contracts.
+//
+// Each kernel has two bodies: AVX2 + FMA (Haswell / Zen 1 and newer) and portable C. Both are compiled into every
+// x86-64 build and the CPU picks one at load time (`sk_isa`), so the target needs no compiler flags: SwiftPM
+// refuses packages with unsafe flags as versioned dependencies, and a binary built here also runs (slower) on an
+// x86-64 CPU without AVX2. The AVX2 bodies get their instruction set from a function attribute applied to the
+// region between the `SK_AVX2_BEGIN` / `SK_AVX2_END` pragmas, not from -mavx2.
+//
+// Numerics: no fast-math and no contraction (`fp contract(off)`), so each body's result is fixed by its code; the
+// two bodies may differ in the last bits (different summation orders). A CPU always runs the same body, so runs
+// stay reproducible. Tests hold both bodies against the plain Swift twins (NeuralNet/ReferenceKernels.swift).
 #include "ckernels.h"
+#include "cplatform.h"
 #pragma clang fp contract(off)
 #include <math.h>
 #include <string.h>
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>
-#define SK_AVX2 1
+#define SK_HAVE_AVX2 1
+#define SK_AVX2_BEGIN _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
+#define SK_AVX2_END _Pragma("clang attribute pop")
 #else
-#define SK_AVX2 0
+#define SK_HAVE_AVX2 0
 #endif
 
-#if SK_AVX2
+// The body in use: 1 AVX2 + FMA, 0 portable. Chosen once before `main`; tests switch it with sk_set_isa.
+static int isa_avx2 = 0;
+
+__attribute__((constructor)) static void choose_isa(void) { isa_avx2 = SK_HAVE_AVX2 && sp_cpu()->avx2_fma; }
+
+int sk_isa(void) { return isa_avx2; }
+
+int sk_set_isa(int avx2) {
+    if (avx2 && !(SK_HAVE_AVX2 && sp_cpu()->avx2_fma)) return 0;
+    isa_avx2 = avx2 != 0;
+    return 1;
+}
+
+// Portable bodies (also the scalar tails of the AVX2 ones). `SK_INLINE` bodies are inlined into an AVX2 caller
+// too, where the compiler may vectorise them with the wider instructions.
+#define SK_INLINE static inline __attribute__((always_inline))
+
+static inline float post1(int op, float v, const float *g, float slope) {
+    switch (op) {
+    case 1: return v > 0 ? v : 0.0f;
+    case 2: return v > 0 ? v : slope * v;
+    case 3: return *g > 0 ? v : 0.0f;
+    case 4: return v * (*g > 0 ? 1.0f : slope);
+    case 5: return v * (1.0f - *g * *g);
+    default: return v;
+    }
+}
+
+#define WK(k) (perm ? values[perm[k]] : values[k])
+
+// Batch 1 (acting): a gather dot product per row, four independent chains. Gather-bound: one body for both.
+static void spmv(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
+                 const float *x, const float *bias, float *y, int ldy, int post, float slope, const float *G) {
+    for (int r = 0; r < rows; r++) {
+        int k = ptr[r], e = ptr[r + 1];
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (; k + 4 <= e; k += 4) {
+            s0 += WK(k) * x[idx[k]];
+            s1 += WK(k + 1) * x[idx[k + 1]];
+            s2 += WK(k + 2) * x[idx[k + 2]];
+            s3 += WK(k + 3) * x[idx[k + 3]];
+        }
+        for (; k < e; k++) s0 += WK(k) * x[idx[k]];
+        y[(long)r * ldy] = post1(post, (bias ? bias[r] : 0.0f) + ((s0 + s1) + (s2 + s3)), G ? G + (long)r * ldy : &y[(long)r * ldy], slope);
+    }
+}
+
+static void spmm_plain(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
+                       const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
+                       int post, float slope, const float *G) {
+    for (int r = 0; r < rows; r++) {
+        float *y = Y + (long)r * ldy;
+        const float b = bias ? bias[r] : 0.0f;
+        for (int c = 0; c < B; c++) y[c] = b;
+        for (int k = ptr[r]; k < ptr[r + 1]; k++) {
+            const float w = WK(k);
+            const float *x = X + (long)idx[k] * ldx;
+            for (int c = 0; c < B; c++) y[c] += w * x[c];
+        }
+        for (int c = 0; c < B; c++) y[c] = post1(post, y[c], G ? G + (long)r * ldy + c : &y[c], slope);
+    }
+}
+
+SK_INLINE void rowsum_plain_from(int c, const float *x, int B, float s, float *out) {
+    for (; c < B; c++) s += x[c];
+    *out = s;
+}
+
+static void sddmm_plain(int rows, const int32_t *ptr, const int32_t *idx, const float *dY, int ldd,
+                        const float *X, int ldx, int B, float *G, float *rowsum) {
+    if (rowsum)
+        for (int r = 0; r < rows; r++) rowsum_plain_from(0, dY + (long)r * ldd, B, 0.0f, rowsum + r);
+    for (int r = 0; r < rows; r++) {
+        const float *d = dY + (long)r * ldd;
+        for (int k = ptr[r]; k < ptr[r + 1]; k++) {
+            const float *x = X + (long)idx[k] * ldx;
+            float s = 0;
+            for (int c = 0; c < B; c++) s += d[c] * x[c];
+            G[k] = s;
+        }
+    }
+}
+
+// Adam from element i on (the whole array in the portable body, the tail in the AVX2 one).
+SK_INLINE void adam_plain_from(int i, int n, float *w, const float *g, float *m, float *v, const float *mask,
+                               int mask_mode, float beta1, float beta2, float ob1, float ob2, float step, float rbc2,
+                               float eps, float decay, float cwd) {
+    for (; i < n; i++) {
+        float wi = w[i], gi = g[i], mi = m[i], vi = v[i], k = mask_mode ? mask[i] : 1.0f;
+        if (mask_mode == 1) { gi *= k; mi *= k; vi *= k; }
+        wi *= decay;
+        gi = fmaf(cwd, wi, gi);
+        mi = fmaf(beta1, mi, ob1 * gi);
+        vi = fmaf(beta2, vi, ob2 * (gi * gi));
+        const float den = sqrtf(vi) * rbc2 + eps;
+        wi = wi - step * (mi / den);
+        if (mask_mode) wi *= k;
+        w[i] = wi; m[i] = mi; v[i] = vi;
+    }
+}
+
+SK_INLINE void leaky_forward_from(long i, float s, const float *z, float *a, long n) {
+    for (; i < n; i++) a[i] = z[i] > 0 ? z[i] : s * z[i];
+}
+SK_INLINE void tanh_backward_from(long i, const float *dA, const float *a, float *dZ, long n) {
+    for (; i < n; i++) dZ[i] = dA[i] * (1.0f - a[i] * a[i]);
+}
+SK_INLINE void leaky_backward_from(long i, float s, const float *dA, const float *z, float *dZ, long n) {
+    for (; i < n; i++) dZ[i] = dA[i] * (z[i] > 0 ? 1.0f : s);
+}
+
+// Maintain-sparsity target update (masked-dense). Plain loops without branches on "is this entry live" (live
+// entries are scattered, so such a branch would mispredict about as often as it is taken); the compiler
+// vectorises the first and last.
+static inline uint32_t magnitude_bits(float v) {
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    return b & 0x7FFFFFFFu;
+}
+
+SK_INLINE long blend_count_body(long n, float *t, const float *o, float tau, long *online_nonzero) {
+    const float keep = 1.0f - tau;
+    long nz = 0, onz = 0;
+    for (long i = 0; i < n; i++) {
+        const float v = tau * o[i] + keep * t[i];
+        t[i] = v;
+        nz += v != 0.0f;
+        onz += o[i] != 0.0f;
+    }
+    *online_nonzero = onz;
+    return nz;
+}
+
+SK_INLINE long drop_keys_body(long n, const float *t, uint64_t *keys) {
+    long k = 0;
+    for (long i = 0; i < n; i++) {
+        keys[k] = ((uint64_t)magnitude_bits(t[i]) << 32) | (uint64_t)(0xFFFFFFFFu - (uint32_t)i);
+        k += t[i] != 0.0f;
+    }
+    return k;
+}
+
+SK_INLINE void prune_mask_body(long n, float *t, int prune, uint64_t threshold, float *mask) {
+    if (prune) {
+        // key ≤ threshold  ⇔  |v| bits < tb, or |v| bits == tb and i ≥ ti (the low half is 0xFFFFFFFF − i).
+        const uint32_t tb = (uint32_t)(threshold >> 32);
+        const uint32_t ti = 0xFFFFFFFFu - (uint32_t)(threshold & 0xFFFFFFFFu);
+        for (long i = 0; i < n; i++) {
+            const uint32_t b = magnitude_bits(t[i]);
+            const int drop = t[i] != 0.0f && (b < tb || (b == tb && (uint32_t)i >= ti));
+            t[i] = drop ? 0.0f : t[i];
+        }
+    }
+    for (long i = 0; i < n; i++) mask[i] = t[i] != 0.0f ? 1.0f : 0.0f;
+}
+
+#if SK_HAVE_AVX2
+SK_AVX2_BEGIN
 // Lane mask for a tail of n (0 < n < 8) floats.
 static inline __m256i tail_mask(int n) {
     static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -57,43 +226,10 @@ static inline __m256 post8m(int op, __m256 v, const float *g, __m256 slope, __m2
     default: return _mm256_mul_ps(v, _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(a, a)));
     }
 }
-#endif
 
-static inline float post1(int op, float v, const float *g, float slope) {
-    switch (op) {
-    case 1: return v > 0 ? v : 0.0f;
-    case 2: return v > 0 ? v : slope * v;
-    case 3: return *g > 0 ? v : 0.0f;
-    case 4: return v * (*g > 0 ? 1.0f : slope);
-    case 5: return v * (1.0f - *g * *g);
-    default: return v;
-    }
-}
-
-#define WK(k) (perm ? values[perm[k]] : values[k])
-
-// Batch 1 (acting): a gather dot product per row, four independent chains.
-static void spmv(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
-                 const float *x, const float *bias, float *y, int ldy, int post, float slope, const float *G) {
-    for (int r = 0; r < rows; r++) {
-        int k = ptr[r], e = ptr[r + 1];
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (; k + 4 <= e; k += 4) {
-            s0 += WK(k) * x[idx[k]];
-            s1 += WK(k + 1) * x[idx[k + 1]];
-            s2 += WK(k + 2) * x[idx[k + 2]];
-            s3 += WK(k + 3) * x[idx[k + 3]];
-        }
-        for (; k < e; k++) s0 += WK(k) * x[idx[k]];
-        y[(long)r * ldy] = post1(post, (bias ? bias[r] : 0.0f) + ((s0 + s1) + (s2 + s3)), G ? G + (long)r * ldy : &y[(long)r * ldy], slope);
-    }
-}
-
-void sk_spmm(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
-             const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
-             int post, float slope, const float *G) {
-    if (B == 1) { spmv(rows, ptr, idx, values, perm, X, bias, Y, ldy, post, slope, G); return; }
-#if SK_AVX2
+static void spmm_avx2(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
+                      const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
+                      int post, float slope, const float *G) {
     const __m256 vslope = _mm256_set1_ps(slope);
     for (int r = 0; r < rows; r++) {
         const float *g = G ? G + (long)r * ldy : Y + (long)r * ldy;  // only read when post >= 3
@@ -166,29 +302,28 @@ void sk_spmm(int rows, const int32_t *ptr, const int32_t *idx, const float *valu
         }
 #undef ST
     }
-#else
-    for (int r = 0; r < rows; r++) {
-        float *y = Y + (long)r * ldy;
-        const float b = bias ? bias[r] : 0.0f;
-        for (int c = 0; c < B; c++) y[c] = b;
-        for (int k = ptr[r]; k < ptr[r + 1]; k++) {
-            const float w = WK(k);
-            const float *x = X + (long)idx[k] * ldx;
-            for (int c = 0; c < B; c++) y[c] += w * x[c];
-        }
-        for (int c = 0; c < B; c++) y[c] = post1(post, y[c], G ? G + (long)r * ldy + c : &y[c], slope);
-    }
-#endif
 }
 
-void sk_sddmm(int rows, const int32_t *ptr, const int32_t *idx, const float *dY, int ldd,
-              const float *X, int ldx, int B, float *G, float *rowsum) {
-#if SK_AVX2
+static void rowsum_avx2(int rows, const float *X, int ldx, int B, float *out) {
+    for (int r = 0; r < rows; r++) {
+        const float *x = X + (long)r * ldx;
+        int c = 0;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        for (; c + 16 <= B; c += 16) {
+            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + c));
+            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + c + 8));
+        }
+        rowsum_plain_from(c, x, B, hsum1(_mm256_add_ps(a0, a1)), out + r);
+    }
+}
+
+static void sddmm_avx2(int rows, const int32_t *ptr, const int32_t *idx, const float *dY, int ldd,
+                       const float *X, int ldx, int B, float *G, float *rowsum) {
     const int full = B & ~7, rem = B - full;
     const __m256i mk = rem ? tail_mask(rem) : _mm256_setzero_si256();
     for (int r = 0; r < rows; r++) {
         const float *d = dY + (long)r * ldd;
-        if (rowsum) sk_rowsum(1, d, ldd, B, rowsum + r);  // brings dY[r, :] into L1 for the products below
+        if (rowsum) rowsum_avx2(1, d, ldd, B, rowsum + r);  // brings dY[r, :] into L1 for the products below
         int k = ptr[r];
         const int ke = ptr[r + 1];
         // Eight connections at a time: dY[r, chunk] loaded once, eight FMA chains, one 8-way horizontal sum.
@@ -237,26 +372,12 @@ void sk_sddmm(int rows, const int32_t *ptr, const int32_t *idx, const float *dY,
             G[k] = hsum1(_mm256_add_ps(a0, a1));
         }
     }
-#else
-    if (rowsum) sk_rowsum(rows, dY, ldd, B, rowsum);
-    for (int r = 0; r < rows; r++) {
-        const float *d = dY + (long)r * ldd;
-        for (int k = ptr[r]; k < ptr[r + 1]; k++) {
-            const float *x = X + (long)idx[k] * ldx;
-            float s = 0;
-            for (int c = 0; c < B; c++) s += d[c] * x[c];
-            G[k] = s;
-        }
-    }
-#endif
 }
 
-void sk_adam(int n, float *w, const float *g, float *m, float *v, const float *mask, int mask_mode,
-             float lr, float beta1, float beta2, float bc1, float bc2, float eps, float wd, int decoupled) {
-    const float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2), decay = decoupled ? 1.0f - lr * wd : 1.0f;
-    const float cwd = decoupled ? 0.0f : wd, ob1 = 1.0f - beta1, ob2 = 1.0f - beta2;
+static void adam_avx2(int n, float *w, const float *g, float *m, float *v, const float *mask, int mask_mode,
+                      float beta1, float beta2, float ob1, float ob2, float step, float rbc2, float eps, float decay,
+                      float cwd) {
     int i = 0;
-#if SK_AVX2
     const __m256 vb1 = _mm256_set1_ps(beta1), vb2 = _mm256_set1_ps(beta2), vo1 = _mm256_set1_ps(ob1);
     const __m256 vo2 = _mm256_set1_ps(ob2), vstep = _mm256_set1_ps(step), vr = _mm256_set1_ps(rbc2);
     const __m256 veps = _mm256_set1_ps(eps), vdecay = _mm256_set1_ps(decay), vwd = _mm256_set1_ps(cwd);
@@ -279,123 +400,130 @@ void sk_adam(int n, float *w, const float *g, float *m, float *v, const float *m
         if (mask_mode) wi = _mm256_mul_ps(wi, k);
         _mm256_storeu_ps(w + i, wi); _mm256_storeu_ps(m + i, mi); _mm256_storeu_ps(v + i, vi);
     }
-#endif
-    for (; i < n; i++) {
-        float wi = w[i], gi = g[i], mi = m[i], vi = v[i], k = mask_mode ? mask[i] : 1.0f;
-        if (mask_mode == 1) { gi *= k; mi *= k; vi *= k; }
-        wi *= decay;
-        gi = fmaf(cwd, wi, gi);
-        mi = fmaf(beta1, mi, ob1 * gi);
-        vi = fmaf(beta2, vi, ob2 * (gi * gi));
-        const float den = sqrtf(vi) * rbc2 + eps;
-        wi = wi - step * (mi / den);
-        if (mask_mode) wi *= k;
-        w[i] = wi; m[i] = mi; v[i] = vi;
-    }
+    adam_plain_from(i, n, w, g, m, v, mask, mask_mode, beta1, beta2, ob1, ob2, step, rbc2, eps, decay, cwd);
 }
 
-void sk_rowsum(int rows, const float *X, int ldx, int B, float *out) {
-    for (int r = 0; r < rows; r++) {
-        const float *x = X + (long)r * ldx;
-        int c = 0;
-#if SK_AVX2
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-        for (; c + 16 <= B; c += 16) {
-            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + c));
-            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + c + 8));
-        }
-        float s = hsum1(_mm256_add_ps(a0, a1));
-#else
-        float s = 0;
-#endif
-        for (; c < B; c++) s += x[c];
-        out[r] = s;
-    }
-}
-
-void sk_activation_forward(int kind, float slope, const float *z, float *a, long n) {
+static void leaky_forward_avx2(float s, const float *z, float *a, long n) {
     long i = 0;
-    if (kind == 0) { if (a != z) memmove(a, z, (size_t)n * sizeof(float)); return; }
-    if (kind == 3) { for (; i < n; i++) a[i] = tanhf(z[i]); return; }
-    const float s = kind == 1 ? 0.0f : slope;
-#if SK_AVX2
     const __m256 vs = _mm256_set1_ps(s), zero = _mm256_setzero_ps();
     for (; i + 8 <= n; i += 8) {
         const __m256 x = _mm256_loadu_ps(z + i);
         const __m256 pos = _mm256_cmp_ps(x, zero, _CMP_GT_OQ);
         _mm256_storeu_ps(a + i, _mm256_blendv_ps(_mm256_mul_ps(x, vs), x, pos));
     }
-#endif
-    for (; i < n; i++) a[i] = z[i] > 0 ? z[i] : s * z[i];
+    leaky_forward_from(i, s, z, a, n);
 }
 
-void sk_activation_backward(int kind, float slope, const float *dA, const float *z, const float *a, float *dZ, long n) {
+static void tanh_backward_avx2(const float *dA, const float *a, float *dZ, long n) {
     long i = 0;
-    if (kind == 0) { if (dZ != dA) memmove(dZ, dA, (size_t)n * sizeof(float)); return; }
-    if (kind == 3) {
-#if SK_AVX2
-        const __m256 one = _mm256_set1_ps(1.0f);
-        for (; i + 8 <= n; i += 8) {
-            const __m256 y = _mm256_loadu_ps(a + i);
-            _mm256_storeu_ps(dZ + i, _mm256_mul_ps(_mm256_loadu_ps(dA + i), _mm256_sub_ps(one, _mm256_mul_ps(y, y))));
-        }
-#endif
-        for (; i < n; i++) dZ[i] = dA[i] * (1.0f - a[i] * a[i]);
-        return;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 y = _mm256_loadu_ps(a + i);
+        _mm256_storeu_ps(dZ + i, _mm256_mul_ps(_mm256_loadu_ps(dA + i), _mm256_sub_ps(one, _mm256_mul_ps(y, y))));
     }
-    const float s = kind == 1 ? 0.0f : slope;
-#if SK_AVX2
+    tanh_backward_from(i, dA, a, dZ, n);
+}
+
+static void leaky_backward_avx2(float s, const float *dA, const float *z, float *dZ, long n) {
+    long i = 0;
     const __m256 vs = _mm256_set1_ps(s), zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
     for (; i + 8 <= n; i += 8) {
         const __m256 pos = _mm256_cmp_ps(_mm256_loadu_ps(z + i), zero, _CMP_GT_OQ);
         _mm256_storeu_ps(dZ + i, _mm256_mul_ps(_mm256_loadu_ps(dA + i), _mm256_blendv_ps(vs, one, pos)));
     }
-#endif
-    for (; i < n; i++) dZ[i] = dA[i] * (z[i] > 0 ? 1.0f : s);
+    leaky_backward_from(i, s, dA, z, dZ, n);
 }
 
-// MARK: - maintain-sparsity target update (masked-dense)
-// Plain loops without branches on "is this entry live" (live entries are scattered, so such a branch would
-// mispredict about as often as it is taken); gcc vectorises the first and last.
+// The portable loops again, compiled for AVX2 (the same operations in the same order, so the same results).
+static long blend_count_avx2(long n, float *t, const float *o, float tau, long *onz) { return blend_count_body(n, t, o, tau, onz); }
+static long drop_keys_avx2(long n, const float *t, uint64_t *keys) { return drop_keys_body(n, t, keys); }
+static void prune_mask_avx2(long n, float *t, int prune, uint64_t threshold, float *mask) { prune_mask_body(n, t, prune, threshold, mask); }
+
+SK_AVX2_END
+#define SK_USE_AVX2 isa_avx2
+#else
+#define SK_USE_AVX2 0
+#define spmm_avx2 spmm_plain
+#define sddmm_avx2 sddmm_plain
+#define rowsum_avx2(rows, X, ldx, B, out) rowsum_plain(rows, X, ldx, B, out)
+#endif
+
+// MARK: - the public kernels: pick the body
+
+static void rowsum_plain(int rows, const float *X, int ldx, int B, float *out) {
+    for (int r = 0; r < rows; r++) rowsum_plain_from(0, X + (long)r * ldx, B, 0.0f, out + r);
+}
+
+void sk_spmm(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
+             const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
+             int post, float slope, const float *G) {
+    if (B == 1) spmv(rows, ptr, idx, values, perm, X, bias, Y, ldy, post, slope, G);
+    else if (SK_USE_AVX2) spmm_avx2(rows, ptr, idx, values, perm, X, ldx, B, bias, Y, ldy, post, slope, G);
+    else spmm_plain(rows, ptr, idx, values, perm, X, ldx, B, bias, Y, ldy, post, slope, G);
+}
+
+void sk_sddmm(int rows, const int32_t *ptr, const int32_t *idx, const float *dY, int ldd,
+              const float *X, int ldx, int B, float *G, float *rowsum) {
+    if (SK_USE_AVX2) sddmm_avx2(rows, ptr, idx, dY, ldd, X, ldx, B, G, rowsum);
+    else sddmm_plain(rows, ptr, idx, dY, ldd, X, ldx, B, G, rowsum);
+}
+
+void sk_adam(int n, float *w, const float *g, float *m, float *v, const float *mask, int mask_mode,
+             float lr, float beta1, float beta2, float bc1, float bc2, float eps, float wd, int decoupled) {
+    const float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2), decay = decoupled ? 1.0f - lr * wd : 1.0f;
+    const float cwd = decoupled ? 0.0f : wd, ob1 = 1.0f - beta1, ob2 = 1.0f - beta2;
+#if SK_HAVE_AVX2
+    if (isa_avx2) { adam_avx2(n, w, g, m, v, mask, mask_mode, beta1, beta2, ob1, ob2, step, rbc2, eps, decay, cwd); return; }
+#endif
+    adam_plain_from(0, n, w, g, m, v, mask, mask_mode, beta1, beta2, ob1, ob2, step, rbc2, eps, decay, cwd);
+}
+
+void sk_rowsum(int rows, const float *X, int ldx, int B, float *out) {
+    if (SK_USE_AVX2) rowsum_avx2(rows, X, ldx, B, out);
+    else rowsum_plain(rows, X, ldx, B, out);
+}
+
+void sk_activation_forward(int kind, float slope, const float *z, float *a, long n) {
+    if (kind == 0) { if (a != z) memmove(a, z, (size_t)n * sizeof(float)); return; }
+    if (kind == 3) { for (long i = 0; i < n; i++) a[i] = tanhf(z[i]); return; }
+    const float s = kind == 1 ? 0.0f : slope;
+#if SK_HAVE_AVX2
+    if (isa_avx2) { leaky_forward_avx2(s, z, a, n); return; }
+#endif
+    leaky_forward_from(0, s, z, a, n);
+}
+
+void sk_activation_backward(int kind, float slope, const float *dA, const float *z, const float *a, float *dZ, long n) {
+    if (kind == 0) { if (dZ != dA) memmove(dZ, dA, (size_t)n * sizeof(float)); return; }
+    const float s = kind == 1 ? 0.0f : slope;
+#if SK_HAVE_AVX2
+    if (isa_avx2) {
+        if (kind == 3) tanh_backward_avx2(dA, a, dZ, n);
+        else leaky_backward_avx2(s, dA, z, dZ, n);
+        return;
+    }
+#endif
+    if (kind == 3) tanh_backward_from(0, dA, a, dZ, n);
+    else leaky_backward_from(0, s, dA, z, dZ, n);
+}
 
 long sk_blend_count(long n, float *t, const float *o, float tau, long *online_nonzero) {
-    const float keep = 1.0f - tau;
-    long nz = 0, onz = 0;
-    for (long i = 0; i < n; i++) {
-        const float v = tau * o[i] + keep * t[i];
-        t[i] = v;
-        nz += v != 0.0f;
-        onz += o[i] != 0.0f;
-    }
-    *online_nonzero = onz;
-    return nz;
-}
-
-static inline uint32_t magnitude_bits(float v) {
-    uint32_t b;
-    memcpy(&b, &v, sizeof b);
-    return b & 0x7FFFFFFFu;
+#if SK_HAVE_AVX2
+    if (isa_avx2) return blend_count_avx2(n, t, o, tau, online_nonzero);
+#endif
+    return blend_count_body(n, t, o, tau, online_nonzero);
 }
 
 long sk_drop_keys(long n, const float *t, uint64_t *keys) {
-    long k = 0;
-    for (long i = 0; i < n; i++) {
-        keys[k] = ((uint64_t)magnitude_bits(t[i]) << 32) | (uint64_t)(0xFFFFFFFFu - (uint32_t)i);
-        k += t[i] != 0.0f;
-    }
-    return k;
+#if SK_HAVE_AVX2
+    if (isa_avx2) return drop_keys_avx2(n, t, keys);
+#endif
+    return drop_keys_body(n, t, keys);
 }
 
 void sk_prune_mask(long n, float *t, int prune, uint64_t threshold, float *mask) {
-    if (prune) {
-        // key ≤ threshold  ⇔  |v| bits < tb, or |v| bits == tb and i ≥ ti (the low half is 0xFFFFFFFF − i).
-        const uint32_t tb = (uint32_t)(threshold >> 32);
-        const uint32_t ti = 0xFFFFFFFFu - (uint32_t)(threshold & 0xFFFFFFFFu);
-        for (long i = 0; i < n; i++) {
-            const uint32_t b = magnitude_bits(t[i]);
-            const int drop = t[i] != 0.0f && (b < tb || (b == tb && (uint32_t)i >= ti));
-            t[i] = drop ? 0.0f : t[i];
-        }
-    }
-    for (long i = 0; i < n; i++) mask[i] = t[i] != 0.0f ? 1.0f : 0.0f;
+#if SK_HAVE_AVX2
+    if (isa_avx2) { prune_mask_avx2(n, t, prune, threshold, mask); return; }
+#endif
+    prune_mask_body(n, t, prune, threshold, mask);
 }

@@ -3,11 +3,26 @@ import CKernels
 import SparrowCore
 import XCTest
 
-/// The fast kernels (CKernels, OpenBLAS) against their plain twins in `ReferenceKernels`.
+/// Runs `body` once with each CKernels body this CPU can run (AVX2 + FMA, then portable C), restoring the choice.
+func withEachKernelBody(_ body: (String) throws -> Void) rethrows {
+    let chosen = sk_isa()
+    defer { _ = sk_set_isa(chosen) }
+    for avx2: Int32 in [1, 0] where sk_set_isa(avx2) == 1 {
+        try body(avx2 == 1 ? "avx2" : "portable")
+    }
+}
+
+/// The fast kernels (CKernels, OpenBLAS) against their plain twins in `ReferenceKernels`; the CKernels ones in both
+/// of their bodies (AVX2 + FMA and portable C, see kernels.c).
 final class KernelTests: XCTestCase {
     let batches = [1, 2, 3, 7, 8, 9, 17, 31, 32, 33, 63, 64, 65, 100, 129, 256]
 
-    func testSparseForwardTransposedAndWeightGradientMatchReference() {
+    func testTheCPUsKernelBodyIsChosen() {
+        XCTAssertEqual(sk_isa() == 1, CPUInfo.current.hasAVX2FMA, "AVX2 CPUs run the AVX2 body, others the portable one")
+        withEachKernelBody { name in XCTAssertEqual(sk_isa() == 1, name == "avx2") }
+    }
+
+    func testSparseForwardTransposedAndWeightGradientMatchReference() { withEachKernelBody { body in
         var g = Generator(seed: 1)
         for (t, batch) in batches.enumerated() {
             let shape = LayerShape(fanIn: 1 + g.nextInt(below: 40), fanOut: 1 + g.nextInt(below: 40))
@@ -17,7 +32,7 @@ final class KernelTests: XCTestCase {
             let layer = SparseLayer(shape: shape, positions: pos, values: values, biases: bias)
             let idx = layer.index
             let x = g.floats(shape.fanIn * batch), dY = g.floats(shape.fanOut * batch)
-            let msg = "shape \(shape) batch \(batch) nnz \(pos.count)"
+            let msg = "\(body): shape \(shape) batch \(batch) nnz \(pos.count)"
 
             var y = [Float](repeating: .nan, count: shape.fanOut * batch)
             x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, batch: batch, into: $0.baseAddress!) } }
@@ -40,10 +55,10 @@ final class KernelTests: XCTestCase {
             let bg = (0..<shape.fanOut).map { o in (0..<batch).reduce(Float(0)) { $0 + dY[o * batch + $1] } }
             assertClose(layer.bias.gradients, bg, tolerance: 1e-5, "bias grad " + msg)
         }
-    }
+    } }
 
     /// Activations fused into the sparse products: forward f(W·x + b), and (Wᵀ·dZ) ⊙ f′ from the input activation.
-    func testFusedActivationsMatchUnfusedReference() {
+    func testFusedActivationsMatchUnfusedReference() { withEachKernelBody { body in
         var g = Generator(seed: 5)
         for (t, batch) in [1, 3, 8, 13, 64, 77, 256].enumerated() {
             for act in [Activation.identity, .relu, .leakyReLU(slope: 0.1), .tanh] {
@@ -56,7 +71,7 @@ final class KernelTests: XCTestCase {
                 var y = [Float](repeating: .nan, count: shape.fanOut * batch), dx = [Float](repeating: .nan, count: shape.fanIn * batch)
                 x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, batch: batch, into: $0.baseAddress!, activation: act) } }
                 let ref = ReferenceKernels.matmul(w: layer.denseWeights(), fanIn: shape.fanIn, fanOut: shape.fanOut, x: x, batch: batch, bias: bias).map { act($0) }
-                assertClose(y, ref, tolerance: 1e-5, "fused forward \(act) batch \(batch)")
+                assertClose(y, ref, tolerance: 1e-5, "\(body): fused forward \(act) batch \(batch)")
                 dY.withUnsafeBufferPointer { d in x.withUnsafeBufferPointer { xp in dx.withUnsafeMutableBufferPointer {
                     layer.inputGradient(outputGradient: d.baseAddress!, batch: batch, into: $0.baseAddress!, inputActivation: act, input: xp.baseAddress!) } } }
                 let plain = ReferenceKernels.matmulTransposed(w: layer.denseWeights(), fanIn: shape.fanIn, fanOut: shape.fanOut, dY: dY, batch: batch)
@@ -64,10 +79,36 @@ final class KernelTests: XCTestCase {
                     switch act { case .identity: return 1; case .relu: return a > 0 ? 1 : 0
                     case .leakyReLU(let s): return a > 0 ? 1 : s; case .tanh: return 1 - a * a }
                 }
-                assertClose(dx, zip(plain, x).map { $0 * derivative($1) }, tolerance: 1e-5, "fused derivative \(act) batch \(batch)")
+                assertClose(dx, zip(plain, x).map { $0 * derivative($1) }, tolerance: 1e-5, "\(body): fused derivative \(act) batch \(batch)")
             }
         }
-    }
+    } }
+
+    /// The element-wise kernels (dense layers use them) against their formulas, at lengths around the vector width.
+    func testElementwiseKernelsMatchTheirFormulas() { withEachKernelBody { body in
+        var g = Generator(seed: 6)
+        for n in [1, 7, 8, 9, 16, 17, 100] {
+            let z = g.floats(n), dA = g.floats(n)
+            for (kind, slope) in [(Int32(0), Float(0)), (1, 0), (2, 0.01), (3, 0)] {
+                let f: (Float) -> Float = { kind == 0 ? $0 : kind == 3 ? tanhf($0) : ($0 > 0 ? $0 : (kind == 1 ? 0 : slope) * $0) }
+                var a = [Float](repeating: .nan, count: n), dZ = a
+                sk_activation_forward(kind, slope, z, &a, n)
+                XCTAssertEqual(a, z.map(f), "\(body): forward kind \(kind) n \(n)")
+                sk_activation_backward(kind, slope, dA, z, a, &dZ, n)
+                let d: [Float] = (0..<n).map { i in
+                    kind == 0 ? dA[i] : kind == 3 ? dA[i] * (1 - a[i] * a[i]) : dA[i] * (z[i] > 0 ? 1 : (kind == 1 ? 0 : slope))
+                }
+                XCTAssertEqual(dZ, d, "\(body): backward kind \(kind) n \(n)")
+            }
+            for (rows, ld) in [(1, n), (3, n + 5)] {
+                let x = g.floats(rows * ld)
+                var out = [Float](repeating: .nan, count: rows)
+                sk_rowsum(Int32(rows), x, Int32(ld), Int32(n), &out)
+                let ref = (0..<rows).map { r in (0..<n).reduce(0.0) { $0 + Double(x[r * ld + $1]) } }.map { Float($0) }
+                assertClose(out, ref, tolerance: 1e-5, "\(body): rowsum rows \(rows) n \(n)")
+            }
+        }
+    } }
 
     func testCSCViewIsAPermutationOfCSR() {
         var g = Generator(seed: 2)
@@ -105,7 +146,7 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    func testAdamKernelMatchesReferenceInEveryMode() {
+    func testAdamKernelMatchesReferenceInEveryMode() { withEachKernelBody { body in
         var g = Generator(seed: 4)
         for n in [1, 7, 8, 37, 100] {
             for mode in 0...2 {
@@ -121,12 +162,12 @@ final class KernelTests: XCTestCase {
                     let bc1 = Float(1 - pow(0.9, Double(t))), bc2 = Float(1 - pow(0.999, Double(t)))
                     sk_adam(Int32(n), &w2, grad, &m2, &v2, mask, Int32(mode), 1e-2, 0.9, 0.999, bc1, bc2, 1e-8, 0.1,
                             decoupled ? 1 : 0)
-                    let msg = "n \(n) mode \(mode) decoupled \(decoupled)"
+                    let msg = "\(body): n \(n) mode \(mode) decoupled \(decoupled)"
                     assertClose(w2, ref.w, tolerance: 1e-5, msg)
                     assertClose(m2, ref.m, tolerance: 1e-5, msg)
                     assertClose(v2, ref.v, tolerance: 1e-5, msg)
                 }
             }
         }
-    }
+    } }
 }

@@ -216,7 +216,7 @@ final class SparsityPruneSelectionTests: XCTestCase {
 final class SparsityMaskedTargetTests: XCTestCase {
     /// The in-place masked-dense update equals the position-list form on the same data, through differing supports,
     /// exact zeros and ties.
-    func testInPlaceMaskedUpdateMatchesPositionForm() {
+    func testInPlaceMaskedUpdateMatchesPositionForm() { withEachKernelBody { body in
         var g = Generator(seed: 4)
         for trial in 0..<200 {
             let n = 1 + g.nextInt(below: 300)
@@ -234,9 +234,9 @@ final class SparsityMaskedTargetTests: XCTestCase {
             var mask = target.map { $0 != 0 ? Float(1) : 0 }
             softUpdateMaintainingSparsityInPlace(target: &target, mask: &mask, online: online, tau: tau)
             let got = sparse(target)
-            XCTAssertEqual(got.positions, expected.positions, "trial \(trial)")
-            XCTAssertEqual(got.values, expected.values, "trial \(trial)")
-            XCTAssertEqual(mask, target.map { $0 != 0 ? 1 : 0 }, "trial \(trial)")
+            XCTAssertEqual(got.positions, expected.positions, "\(body) trial \(trial)")
+            XCTAssertEqual(got.values, expected.values, "\(body) trial \(trial)")
+            XCTAssertEqual(mask, target.map { $0 != 0 ? 1 : 0 }, "\(body) trial \(trial)")
         }
-    }
+    } }
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Sparrow's hot sparse kernels: AVX2 + FMA, one thread, Float32, row-major matrices whose rows run over the batch
+// Sparrow's hot sparse kernels: AVX2 + FMA where the CPU has it, portable C otherwise (chosen at load time), one thread, Float32, row-major matrices whose rows run over the batch
 // (activations are stored feature-major: X[feature * ld + b]). Every kernel has a plain Swift twin in
 // NeuralNet/ReferenceKernels.swift, and NeuralNetTests holds one against the other.
 #include <stdint.h>
@@ -7,6 +7,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/// Which body the kernels below run: 1 AVX2 + FMA, 0 portable C. Chosen before `main` from the CPU.
+int sk_isa(void);
+/// Switches the body (tests hold both against the twins); returns 0 and changes nothing if the CPU (or this
+/// build) cannot run AVX2 + FMA.
+int sk_set_isa(int avx2);
 
 /// Sparse × dense: for r in 0..<rows, Y[r, 0..<B] = post(bias[r] (or 0 if bias is NULL)
 ///     + Σ_{k in ptr[r]..<ptr[r+1]} w_k · X[idx[k], 0..<B]),   with w_k = values[perm[k]] if perm != NULL else values[k].
