@@ -1,32 +1,37 @@
 import NeuralNet
+import SparrowCore
 
-/// Every knob of an off-policy sparse agent, in one value. Keys (JSON/YAML config files, the resolved
-/// `config.json` of a run) are the command-line flag names, so `--start-steps 1000` and `start-steps: 1000`
-/// are the same setting.
+/// Every knob of an off-policy sparse agent, in one value. Each property is declared as a knob in `knobs` below
+/// (its key, help and valid range); the flags of `sparrow train`, the keys of config files (JSON/YAML) and of a run's
+/// `config.json`, and the range checks all come from that list, so `--start-steps 1000` and `start-steps: 1000`
+/// are the same setting. Choices are enums of the module that gives them meaning (`WeightInit`, `DropCriterion`,
+/// `GrowCriterion`, `TargetTopology`, `LayerBackend`, `MomentPolicy` from NeuralNet), spelled by `NamedChoice`.
 public struct AgentConfig: Codable, Equatable, Sendable {
-    public enum Algorithm: String, Codable, CaseIterable, Sendable { case sac, td3 }
+    public enum Algorithm: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case sac, td3 }
     /// The sparse-training method (see `SparseMethod` docs in the presets).
-    public enum Method: String, Codable, CaseIterable, Sendable { case dense, `static`, ds, tows, set, rigl, prune }
-    public enum Distribution: String, Codable, CaseIterable, Sendable {
+    public enum Method: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case dense, `static`, ds, tows, set, rigl, prune }
+    public enum Distribution: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue {
         case uniform, er, erk
         /// Sokar's Erdős–Rényi with per-layer ε (λ): density = ε(n_in + n_out)/(n_in·n_out), from `er-epsilon`.
         case erEpsilon = "er-epsilon"
+
+        /// The layer-sparsity rule that spreads a network's budget (nil for `er-epsilon`, whose densities come from
+        /// each layer's ε instead of a budget).
+        public var budgetRule: SparsityDistribution? {
+            switch self {
+            case .uniform: return .uniform
+            case .er: return .erdosRenyi
+            case .erk: return .erdosRenyiKernel
+            case .erEpsilon: return nil
+            }
+        }
     }
-    public enum ActivationName: String, Codable, CaseIterable, Sendable {
+    public enum ActivationName: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue {
         case relu, tanh
         case leakyRelu = "leaky-relu"
     }
-    public enum InitName: String, Codable, CaseIterable, Sendable {
-        case pytorch, xavier, zero
-        case sparsityAware = "sparsity-aware"
-    }
-    public enum DropName: String, Codable, CaseIterable, Sendable { case magnitude, signed }
-    public enum GrowName: String, Codable, CaseIterable, Sendable { case random, gradient }
-    public enum DropSchedule: String, Codable, CaseIterable, Sendable { case constant, cosine }
-    /// Target networks of sparse agents: copy the online topology (RigL code) or soft-update and keep the
-    /// largest-magnitude entries up to the online count (Sokar/ANF "maintain sparsity").
-    public enum TargetTopology: String, Codable, CaseIterable, Sendable { case copy, maintain }
-    public enum LogStdBoundingName: String, Codable, CaseIterable, Sendable { case tanh, clamp }
+    public enum DropSchedule: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case constant, cosine }
+    public enum LogStdBoundingName: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case tanh, clamp }
 
     public var algorithm: Algorithm = .sac
     public var method: Method = .dense
@@ -35,7 +40,7 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     public var hidden: [Int] = [256, 256]
     public var activation: ActivationName = .relu
     public var leakySlope: Double = 0.01
-    public var initialization: InitName = .pytorch
+    public var initialization: WeightInit = .pytorchLinear
 
     // Sparsity
     /// Target sparsity over the sparse-eligible weights of each network (0 = dense).
@@ -62,14 +67,16 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     public var updateOffset = 0
     public var dropFraction: Double = 0.05
     public var dropSchedule: DropSchedule = .constant
-    public var drop: DropName = .magnitude
-    public var grow: GrowName = .random
-    public var growInit: InitName = .zero
+    public var drop: DropCriterion = .magnitude
+    public var grow: GrowCriterion = .random
+    public var growInit: WeightInit = .zero
     /// Last training step with a topology update, as a fraction of the run's steps (nil = never stop).
     public var updateStop: Double? = nil
     /// Sokar: the last update drops without regrowing.
     public var finalDrop = false
-    public var targetTopology: TargetTopology = .copy
+    /// Target networks of sparse agents: copy the online topology (RigL code) or soft-update and keep the
+    /// largest-magnitude entries up to the online count (Sokar/ANF "maintain sparsity").
+    public var targetTopology: TargetTopology = .copyOnline
 
     // Gradual magnitude pruning (prune), fractions of the run's steps
     public var pruneBegin: Double = 0.2
@@ -108,59 +115,101 @@ public struct AgentConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case algorithm, method, hidden, activation
-        case leakySlope = "leaky-slope", initialization = "init"
-        case sparsity, actorSparsity = "actor-sparsity", criticSparsity = "critic-sparsity", distribution
-        case erEpsilon = "er-epsilon", denseInputLayer = "dense-input", denseOutputLayer = "dense-output"
-        case backend, moments, bernoulliTopology = "bernoulli-topology"
-        case updateInterval = "update-interval", updateOffset = "update-offset", dropFraction = "drop-fraction"
-        case dropSchedule = "drop-schedule", drop, grow, growInit = "grow-init", updateStop = "update-stop"
-        case finalDrop = "final-drop", targetTopology = "target-topology"
-        case pruneBegin = "prune-begin", pruneEnd = "prune-end", pruneFrequency = "prune-frequency"
-        case batchSize = "batch-size", bufferSize = "buffer-size", gamma, tau
-        case targetUpdateInterval = "target-update-interval", actorLR = "actor-lr", criticLR = "critic-lr"
-        case alphaLR = "alpha-lr", weightDecay = "weight-decay", decoupledWeightDecay = "decoupled-weight-decay"
-        case adamEpsilon = "adam-eps", rewardScale = "reward-scale"
-        case alpha, autotuneAlpha = "autotune-alpha", targetEntropy = "target-entropy"
-        case logStdMin = "log-std-min", logStdMax = "log-std-max", logStdBounding = "log-std-bounding"
-        case policyDelay = "policy-delay", policyNoise = "policy-noise", noiseClip = "noise-clip"
-        case explorationNoise = "exploration-noise"
-    }
+    /// Every knob, by section of `sparrow train --help`. Key = flag name = config key.
+    public static let sections: [KnobSection<AgentConfig>] = [
+        KnobSection("Agent", [
+            Knob("algorithm", \.algorithm, "The off-policy algorithm."),
+            Knob("method", \.method, "Sparse-training method."),
+        ]),
+        KnobSection("Networks", [
+            Knob("hidden", \.hidden, "Hidden widths, comma-separated.", valid: .positiveList),
+            Knob("activation", \.activation, "Hidden-layer activation."),
+            Knob("leaky-slope", \.leakySlope, "LeakyReLU negative slope.", valid: .unitOpen),
+            Knob("init", \.initialization, "Initial weights (sparsity-aware: RigL's fan-scaled init)."),
+        ]),
+        KnobSection("Sparsity", [
+            Knob("sparsity", \.sparsity, "Target sparsity of each network's sparse-eligible weights.", valid: .unitOpen),
+            Knob("actor-sparsity", \.actorSparsity, "Actor's own sparsity budget (default: --sparsity).", valid: .ifSet(.unitOpen)),
+            Knob("critic-sparsity", \.criticSparsity, "Critics' own sparsity budget (default: --sparsity).", valid: .ifSet(.unitOpen)),
+            Knob("actor-critic-ratio", \.actorCriticRatio, "Live actor : live critic weights at --sparsity overall.",
+                 valid: .ifSet(.positive)),
+            Knob("distribution", \.distribution, "How a network's budget is spread over its layers."),
+            Knob("er-epsilon", \.erEpsilon, "Sokar's λ per sparse layer (distribution er-epsilon)."),
+            Knob("dense-input", \.denseInputLayer, "Keep the first layer dense."),
+            Knob("dense-output", \.denseOutputLayer, "Keep the output layer dense."),
+            Knob("backend", \.backend, "sparse: truly sparse storage; masked: dense weights × mask; dense."),
+            Knob("moments", \.moments, "Adam moments of absent connections in masked layers."),
+            Knob("bernoulli-topology", \.bernoulliTopology, "Sokar's i.i.d. initial masks instead of exact counts."),
+        ]),
+        KnobSection("Topology evolution (ds, tows, set, rigl)", [
+            Knob("update-interval", \.updateInterval, "Updates between topology changes.", valid: .positive),
+            Knob("update-offset", \.updateOffset, "Changes happen when (update − offset) % interval == 0."),
+            Knob("drop-fraction", \.dropFraction, "Fraction of live connections dropped per change.", valid: .unitOpen),
+            Knob("drop-schedule", \.dropSchedule, "Drop fraction over the run."),
+            Knob("drop", \.drop, "Which connections go (signed: Sokar's per-sign drop)."),
+            Knob("grow", \.grow, "Where connections come back: random (SET) or gradient (RigL)."),
+            Knob("grow-init", \.growInit, "Value of grown weights."),
+            Knob("update-stop", \.updateStop, "Last topology change as a fraction of updates (default: never stop).",
+                 valid: .ifSet(.unitClosed)),
+            Knob("final-drop", \.finalDrop, "The last change drops without regrowing."),
+            Knob("target-topology", \.targetTopology, "Target networks copy the online topology or keep their own."),
+        ]),
+        KnobSection("Gradual magnitude pruning (prune)", [
+            Knob("prune-begin", \.pruneBegin, "Pruning start (fraction of updates).", valid: .unitClosed),
+            Knob("prune-end", \.pruneEnd, "Pruning end (fraction of updates).", valid: .unitClosed),
+            Knob("prune-frequency", \.pruneFrequency, "Updates between pruning steps.", valid: .positive),
+        ]),
+        KnobSection("Off-policy learning", [
+            Knob("batch-size", \.batchSize, "Minibatch size.", valid: .positive),
+            Knob("buffer-size", \.bufferSize, "Replay capacity (transitions).", valid: .positive),
+            Knob("gamma", \.gamma, "Discount.", valid: .unitClosed),
+            Knob("tau", \.tau, "Target soft-update coefficient (1 = hard copy).", valid: .unitLeftOpen),
+            Knob("target-update-interval", \.targetUpdateInterval, "Updates between target updates.", valid: .positive),
+            Knob("actor-lr", \.actorLR, "Actor learning rate.", valid: .positive),
+            Knob("critic-lr", \.criticLR, "Critic learning rate.", valid: .positive),
+            Knob("alpha-lr", \.alphaLR, "Temperature learning rate (SAC with --autotune-alpha).", valid: .positive),
+            Knob("weight-decay", \.weightDecay, "L2 weight decay (coupled, as the papers).", valid: .nonNegative),
+            Knob("decoupled-weight-decay", \.decoupledWeightDecay, "AdamW-style decay instead."),
+            Knob("adam-eps", \.adamEpsilon, "Adam's ε.", valid: .positive),
+            Knob("reward-scale", \.rewardScale, "Rewards are multiplied by this before learning."),
+        ]),
+        KnobSection("SAC", [
+            Knob("alpha", \.alpha, "Temperature (the initial value when auto-tuned).", valid: .nonNegative),
+            Knob("autotune-alpha", \.autotuneAlpha, "Learn α toward the target entropy."),
+            Knob("target-entropy", \.targetEntropy, "Target entropy (default −|A|)."),
+            Knob("log-std-min", \.logStdMin, "Lower log-std bound."),
+            Knob("log-std-max", \.logStdMax, "Upper log-std bound."),
+            Knob("log-std-bounding", \.logStdBounding, "clamp (CleanRL/ANF) or tanh rescaling (SB3-style)."),
+        ]),
+        KnobSection("TD3", [
+            Knob("policy-delay", \.policyDelay, "Critic updates per actor update.", valid: .positive),
+            Knob("policy-noise", \.policyNoise, "Target smoothing noise.", valid: .nonNegative),
+            Knob("noise-clip", \.noiseClip, "Target smoothing noise clip.", valid: .nonNegative),
+            Knob("exploration-noise", \.explorationNoise, "Exploration noise.", valid: .nonNegative),
+        ]),
+    ]
+
+    public static var knobs: [Knob<AgentConfig>] { sections.flatMap(\.knobs) }
 
     /// The config keys, as spelled in files and flags.
-    public static var keys: [String] { CodingKeys.allCases.map(\.rawValue) }
+    public static var keys: [String] { knobs.map(\.key) }
 
-    /// Checks ranges; the message names the key, the bad value and what is allowed.
+    public init(from decoder: Decoder) throws { self = try KnobCoding.decode(Self.knobs, from: decoder, defaults: AgentConfig()) }
+    public func encode(to encoder: Encoder) throws { try KnobCoding.encode(Self.knobs, self, to: encoder) }
+
+    /// Checks each knob's range, then the rules that tie knobs together; the message names the key, the bad
+    /// value and what is allowed.
     public func validate() throws {
+        for knob in Self.knobs { try knob.validate(self) }
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
             if !ok { throw ConfigError(message()) }
         }
-        for (key, s) in [("sparsity", sparsity), ("actor-sparsity", actorSparsity ?? 0), ("critic-sparsity", criticSparsity ?? 0)] {
-            try check(s >= 0 && s < 1, "\(key) must be in [0, 1), got \(s)")
-        }
-        try check(actorCriticRatio.map { $0 > 0 && $0.isFinite } ?? true, "actor-critic-ratio must be a positive number")
-        try check(!hidden.isEmpty && hidden.allSatisfy { $0 > 0 }, "hidden must list positive widths, got \(hidden)")
-        try check(batchSize > 0, "batch-size must be positive, got \(batchSize)")
-        try check(bufferSize > 0, "buffer-size must be positive, got \(bufferSize)")
-        try check(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got \(gamma)")
-        try check(tau > 0 && tau <= 1, "tau must be in (0, 1], got \(tau)")
-        try check(targetUpdateInterval > 0, "target-update-interval must be positive, got \(targetUpdateInterval)")
-        for (k, v) in [("actor-lr", actorLR), ("critic-lr", criticLR), ("alpha-lr", alphaLR)] {
-            try check(v > 0 && v.isFinite, "\(k) must be positive, got \(v)")
-        }
-        try check(weightDecay >= 0, "weight-decay must be ≥ 0, got \(weightDecay)")
-        try check(updateInterval > 0, "update-interval must be positive, got \(updateInterval)")
-        try check(dropFraction >= 0 && dropFraction < 1, "drop-fraction must be in [0, 1), got \(dropFraction)")
-        try check(updateStop.map { $0 >= 0 && $0 <= 1 } ?? true, "update-stop must be a fraction in [0, 1]")
-        try check(pruneBegin >= 0 && pruneBegin < pruneEnd && pruneEnd <= 1,
-                  "prune-begin and prune-end must satisfy 0 ≤ begin < end ≤ 1, got \(pruneBegin), \(pruneEnd)")
-        try check(pruneFrequency > 0, "prune-frequency must be positive")
-        try check(policyDelay > 0, "policy-delay must be positive, got \(policyDelay)")
-        try check(leakySlope >= 0 && leakySlope < 1, "leaky-slope must be in [0, 1), got \(leakySlope)")
+        try check(pruneBegin < pruneEnd, "prune-begin and prune-end must satisfy 0 ≤ begin < end ≤ 1, got \(pruneBegin), \(pruneEnd)")
         try check(logStdMin < logStdMax, "log-std-min must be below log-std-max")
-        try check(alpha >= 0, "alpha must be ≥ 0, got \(alpha)")
         if method == .dense { try check(sparsity == 0, "method dense takes no sparsity (got \(sparsity)); choose static, tows, set, rigl, ds or prune") }
+        if method == .prune {
+            try check(distribution != .erEpsilon, "method prune spreads its final sparsity by uniform, er or erk; er-epsilon fixes densities instead")
+        }
     }
 
     public var effectiveActorSparsity: Double { actorSparsity ?? sparsity }
@@ -172,3 +221,11 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+// NeuralNet's choices as knob values (spelled by their `NamedChoice` spelling).
+extension WeightInit: KnobValue {}
+extension DropCriterion: KnobValue {}
+extension GrowCriterion: KnobValue {}
+extension TargetTopology: KnobValue {}
+extension LayerBackend: KnobValue {}
+extension MomentPolicy: KnobValue {}

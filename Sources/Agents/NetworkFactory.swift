@@ -21,15 +21,6 @@ public struct NetworkFactory {
         }
     }
 
-    static func weightInit(_ name: AgentConfig.InitName) -> WeightInit {
-        switch name {
-        case .pytorch: return .pytorchLinear
-        case .xavier: return .xavierUniform
-        case .sparsityAware: return .sparsityAware
-        case .zero: return .zero
-        }
-    }
-
     /// Actor and critic sparsities: explicit per-network values, else Graesser's actor:critic split of one budget
     /// over the actor and both critics (`actorCriticSparsity`), else `sparsity` for each.
     public func budgets(observationSize: Int, actionSize: Int, actorOutputs: Int) throws -> (actor: Double, critic: Double) {
@@ -56,7 +47,7 @@ public struct NetworkFactory {
     public func spec(input: Int, output: Int, sparsity: Double) throws -> MLPSpec {
         let widths = [input] + config.hidden + [output]
         let shapes = (0..<widths.count - 1).map { LayerShape(fanIn: widths[$0], fanOut: widths[$0 + 1]) }
-        let initialization = Self.weightInit(config.initialization)
+        let initialization = config.initialization
         let topology: InitialTopology = config.bernoulliTopology ? .bernoulli : .exactCount
         func dense() -> LayerSpec { LayerSpec(backend: .dense, density: 1, initialization: initialization) }
         let sparseBackend: LayerBackend = config.backend == .dense ? .masked : config.backend
@@ -65,7 +56,7 @@ public struct NetworkFactory {
         if config.denseOutputLayer { forcedDense.insert(shapes.count - 1) }
 
         let layers: [LayerSpec]
-        if isDense || (sparsity == 0 && config.method != .prune && config.distribution != .erEpsilon) {
+        if isDense || (sparsity == 0 && config.method != .prune && config.distribution.budgetRule != nil) {
             layers = shapes.map { _ in dense() }
         } else if config.method == .prune {
             // Gradual pruning starts dense; prunable layers use a topology-capable backend at density 1.
@@ -76,7 +67,12 @@ public struct NetworkFactory {
             }
         } else {
             let densities: [Double]
-            if config.distribution == .erEpsilon {
+            if let distribution = config.distribution.budgetRule {
+                do {
+                    densities = try layerDensities(shapes: shapes, sparsity: sparsity, distribution: distribution,
+                                                   dense: forcedDense)
+                } catch { throw ConfigError("cannot reach sparsity \(sparsity) for layers \(widths): \(error)") }
+            } else {  // er-epsilon: each layer's density from its ε, no budget
                 var k = 0
                 densities = shapes.indices.map { l in
                     if forcedDense.contains(l) { return 1 }
@@ -84,17 +80,6 @@ public struct NetworkFactory {
                     let eps = config.erEpsilon.isEmpty ? 1 : config.erEpsilon[min(k, config.erEpsilon.count - 1)]
                     return erdosRenyiEpsilonDensity(shape: shapes[l], epsilon: eps)
                 }
-            } else {
-                let distribution: SparsityDistribution
-                switch config.distribution {
-                case .uniform: distribution = .uniform
-                case .er: distribution = .erdosRenyi
-                default: distribution = .erdosRenyiKernel
-                }
-                do {
-                    densities = try layerDensities(shapes: shapes, sparsity: sparsity, distribution: distribution,
-                                                   dense: forcedDense)
-                } catch { throw ConfigError("cannot reach sparsity \(sparsity) for layers \(widths): \(error)") }
             }
             layers = shapes.indices.map { l in
                 densities[l] >= 1 ? dense()
@@ -118,9 +103,7 @@ public struct NetworkFactory {
             ? .cosine(initial: config.dropFraction, endStep: stop ?? totalUpdates)
             : .constant(config.dropFraction)
         return TopologyEvolution(schedule: schedule, dropFraction: fraction,
-                                 drop: config.drop == .signed ? .signedMagnitude : .magnitude,
-                                 grow: config.grow == .gradient ? .gradient : .random,
-                                 grownInitialization: Self.weightInit(config.growInit))
+                                 drop: config.drop, grow: config.grow, grownInitialization: config.growInit)
     }
 
     /// Zhu & Gupta pruning schedules (one per layer, nil for layers that stay dense) for the prune method.
@@ -128,8 +111,10 @@ public struct NetworkFactory {
         guard config.method == .prune else { return nil }
         let shapes = spec.shapes
         var forcedDense = Set(spec.layers.indices.filter { spec.layers[$0].backend == .dense })
-        let distribution: SparsityDistribution = config.distribution == .uniform ? .uniform
-            : config.distribution == .er ? .erdosRenyi : .erdosRenyiKernel
+        // Validation refuses prune with er-epsilon (a per-layer ε fixes densities; pruning needs a budget rule).
+        guard let distribution = config.distribution.budgetRule else {
+            throw ConfigError("method prune takes distribution uniform, er or erk, not \(config.distribution.spelling)")
+        }
         let finals: [Double]
         do {
             finals = try layerDensities(shapes: shapes, sparsity: sparsity, distribution: distribution, dense: forcedDense)
@@ -149,7 +134,5 @@ public struct NetworkFactory {
              decoupledWeightDecay: config.decoupledWeightDecay)
     }
 
-    public var targetTopology: TargetTopology {
-        config.targetTopology == .maintain ? .maintainSparsity : .copyOnline
-    }
+    public var targetTopology: TargetTopology { config.targetTopology }
 }

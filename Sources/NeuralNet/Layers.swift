@@ -1,8 +1,9 @@
+import SparrowCore
 import COpenBLAS
 import CKernels
 
 /// Which storage and kernels a layer uses.
-public enum LayerBackend: String, Codable, Sendable, CaseIterable {
+public enum LayerBackend: String, Codable, Sendable, CaseIterable, NamedChoice {
     /// Dense weights, OpenBLAS `cblas_sgemm`.
     case dense
     /// Truly sparse: values, indices and Adam moments for live connections only (CSR + a CSC view).

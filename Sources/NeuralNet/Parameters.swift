@@ -1,5 +1,6 @@
+import SparrowCore
 /// How Adam treats the moments of absent connections in a masked-dense layer.
-public enum MomentPolicy: String, Codable, Sendable, CaseIterable {
+public enum MomentPolicy: String, Codable, Sendable, CaseIterable, NamedChoice {
     /// TowS / ANF `MaskAdam`: every step the gradient and both moments are zeroed at absent positions before
     /// the update, so an absent connection has no optimizer state and a grown one starts from zero moments.
     /// Equivalent to the truly sparse backend.

@@ -103,13 +103,16 @@ extension MLP {
 }
 
 /// How a target network follows its online network.
-public enum TargetTopology: String, Codable, Sendable {
+public enum TargetTopology: String, Codable, Sendable, CaseIterable, NamedChoice {
     /// RigL / TF-Agents: the target takes the online topology (mask hard-copied) and soft-averages the values;
     /// a position new to the target counts its old value as 0.
     case copyOnline
     /// Sokar / ANF "maintain sparsity": soft update on the union of supports, then keep the nnz(online) largest
     /// magnitudes (`softUpdateMaintainingSparsity`); the target's topology may trail the online one.
     case maintainSparsity
+
+    /// Flag and config spelling (`--target-topology`).
+    public var spelling: String { self == .copyOnline ? "copy" : "maintain" }
 }
 
 extension MLP {

@@ -12,7 +12,7 @@ struct Train: ParsableCommand {
             Settings resolve as: preset (the paper's hyperparameters) ← --config file ← flags. The run directory \
             receives config.json, metrics.csv, evaluations.csv, checkpoint.sparrow and, when done, summary.json. \
             SIGINT/SIGTERM write a checkpoint and exit; --resume continues exactly where the run stopped.
-            """)
+            """ + "\n\n" + KnobArguments.help)
 
     @OptionGroup var options: TrainOptions
 

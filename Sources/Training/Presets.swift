@@ -59,14 +59,14 @@ public enum Presets {
         a.denseOutputLayer = true
         a.backend = .sparse
         a.moments = .masked
-        a.initialization = algorithm == .sac ? .xavier : .pytorch  // ANF SAC: xavier_uniform, zero bias
+        a.initialization = algorithm == .sac ? .xavierUniform : .pytorchLinear  // ANF SAC: xavier_uniform, zero bias
         a.updateInterval = 1000
         a.updateOffset = 2
         a.dropFraction = 0.05
         a.drop = .magnitude
         a.grow = .random
         a.growInit = .zero
-        a.targetTopology = .maintain
+        a.targetTopology = .maintainSparsity
         a.batchSize = 100
         a.actorLR = 1e-3; a.criticLR = 1e-3; a.alphaLR = 1e-3
         a.weightDecay = 2e-4
@@ -88,8 +88,8 @@ public enum Presets {
         a.backend = .masked
         a.moments = .unmasked
         a.bernoulliTopology = true
-        a.initialization = .pytorch
-        a.drop = .signed
+        a.initialization = .pytorchLinear
+        a.drop = .signedMagnitude
         a.finalDrop = true
         a.updateStop = 0.95
         if algorithm == .td3 {
@@ -125,7 +125,7 @@ public enum Presets {
         a.denseOutputLayer = false  // sparse_output_layer = True; ERK makes it dense if needed
         a.backend = method == .prune ? .masked : .sparse
         a.moments = .masked
-        a.initialization = method == .prune ? .xavier : .sparsityAware  // glorot; fixed_sparse_init for sparse
+        a.initialization = method == .prune ? .xavierUniform : .sparsityAware  // glorot; fixed_sparse_init for sparse
         a.updateInterval = 1000
         a.updateOffset = 0
         a.dropFraction = 0.5
@@ -134,7 +134,7 @@ public enum Presets {
         a.grow = method == .rigl ? .gradient : .random
         a.growInit = .zero
         a.updateStop = 0.8
-        a.targetTopology = .copy
+        a.targetTopology = .copyOnline
         a.pruneBegin = 0.2; a.pruneEnd = 0.8; a.pruneFrequency = 1000
         a.batchSize = 256
         a.actorLR = 3e-4; a.criticLR = 3e-4; a.alphaLR = 3e-4

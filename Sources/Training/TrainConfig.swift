@@ -20,53 +20,41 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case env, preset, steps, seed
-        case startSteps = "start-steps", evalEvery = "eval-every", evalEpisodes = "eval-episodes"
-        case checkpointEvery = "checkpoint-every", logEvery = "log-every"
-    }
+    /// The loop's knobs, then the agent's (see `Knob`): the flags of `sparrow train`, the config-file keys and the
+    /// keys of a run's `config.json`. `env` and `preset` are keys too, but the command line gives them their own
+    /// options (they choose the preset that the other values start from).
+    public static let sections: [KnobSection<TrainConfig>] = [
+        KnobSection("Run", [
+            Knob("env", \.env, "Environment."),
+            Knob("preset", \.preset, "Preset."),
+            Knob("steps", \.steps, "Environment steps in total (random start steps included).", valid: .positive),
+            Knob("seed", \.seed, "Seed (fixes networks, exploration, environments)."),
+            Knob("start-steps", \.startSteps, "Random-action steps before learning.", valid: .nonNegative),
+            Knob("eval-every", \.evalEvery, "Steps between evaluations.", valid: .positive),
+            Knob("eval-episodes", \.evalEpisodes, "Episodes per evaluation.", valid: .positive),
+            Knob("checkpoint-every", \.checkpointEvery, "Steps between checkpoints.", valid: .positive),
+            Knob("log-every", \.logEvery, "Steps between metrics rows.", valid: .positive),
+        ]),
+    ] + AgentConfig.sections.map { $0.lifted(through: \TrainConfig.agent) }
+
+    public static let knobs: [Knob<TrainConfig>] = sections.flatMap(\.knobs)
+    static let knobsByKey: [String: Knob<TrainConfig>] = Dictionary(uniqueKeysWithValues: knobs.map { ($0.key, $0) })
+
+    /// The knob with this key, if any.
+    public static func knob(_ key: String) -> Knob<TrainConfig>? { knobsByKey[key] }
 
     /// Every valid key, loop and agent.
-    public static var keys: [String] { CodingKeys.allCases.map(\.rawValue) + AgentConfig.keys }
+    public static var keys: [String] { knobs.map(\.key) }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        env = try c.decode(String.self, forKey: .env)
-        preset = try c.decode(String.self, forKey: .preset)
-        steps = try c.decode(Int.self, forKey: .steps)
-        seed = try c.decode(UInt64.self, forKey: .seed)
-        startSteps = try c.decode(Int.self, forKey: .startSteps)
-        evalEvery = try c.decode(Int.self, forKey: .evalEvery)
-        evalEpisodes = try c.decode(Int.self, forKey: .evalEpisodes)
-        checkpointEvery = try c.decode(Int.self, forKey: .checkpointEvery)
-        logEvery = try c.decode(Int.self, forKey: .logEvery)
-        agent = try AgentConfig(from: decoder)
-    }
+    public init(from decoder: Decoder) throws { self = try KnobCoding.decode(Self.knobs, from: decoder, defaults: TrainConfig()) }
+    public func encode(to encoder: Encoder) throws { try KnobCoding.encode(Self.knobs, self, to: encoder) }
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(env, forKey: .env)
-        try c.encode(preset, forKey: .preset)
-        try c.encode(steps, forKey: .steps)
-        try c.encode(seed, forKey: .seed)
-        try c.encode(startSteps, forKey: .startSteps)
-        try c.encode(evalEvery, forKey: .evalEvery)
-        try c.encode(evalEpisodes, forKey: .evalEpisodes)
-        try c.encode(checkpointEvery, forKey: .checkpointEvery)
-        try c.encode(logEvery, forKey: .logEvery)
-        try agent.encode(to: encoder)
-    }
-
+    /// Each knob's range (the agent's included), then the rules between knobs.
     public func validate() throws {
-        guard steps > 0 else { throw ConfigError("steps must be positive, got \(steps)") }
-        guard startSteps >= 0 else { throw ConfigError("start-steps must be ≥ 0, got \(startSteps)") }
+        for knob in Self.knobs { try knob.validate(self) }
         guard startSteps < steps else {
             throw ConfigError("start-steps (\(startSteps)) must be below steps (\(steps)): no training would happen")
         }
-        guard evalEvery > 0 else { throw ConfigError("eval-every must be positive, got \(evalEvery)") }
-        guard evalEpisodes > 0 else { throw ConfigError("eval-episodes must be positive, got \(evalEpisodes)") }
-        guard checkpointEvery > 0 else { throw ConfigError("checkpoint-every must be positive, got \(checkpointEvery)") }
-        guard logEvery > 0 else { throw ConfigError("log-every must be positive, got \(logEvery)") }
         try agent.validate()
     }
 
@@ -115,29 +103,12 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             throw ConfigError("config key '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
         } catch let DecodingError.dataCorrupted(ctx) {
             let key = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ConfigError("config key '\(key)' has an invalid value\(validChoices(for: key))")
+            let choices = knob(key)?.choices.map { "; valid: \($0.joined(separator: ", "))" } ?? ""
+            throw ConfigError("config key '\(key)' has an invalid value\(choices)")
         } catch let DecodingError.valueNotFound(_, ctx) {
             throw ConfigError("config key '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' is missing a value")
         }
         try config.validate()
         return config
-    }
-
-    static func validChoices(for key: String) -> String {
-        let choices: [String: [String]] = [
-            "algorithm": AgentConfig.Algorithm.allCases.map(\.rawValue),
-            "method": AgentConfig.Method.allCases.map(\.rawValue),
-            "distribution": AgentConfig.Distribution.allCases.map(\.rawValue),
-            "activation": AgentConfig.ActivationName.allCases.map(\.rawValue),
-            "init": AgentConfig.InitName.allCases.map(\.rawValue),
-            "grow-init": AgentConfig.InitName.allCases.map(\.rawValue),
-            "drop": AgentConfig.DropName.allCases.map(\.rawValue),
-            "grow": AgentConfig.GrowName.allCases.map(\.rawValue),
-            "drop-schedule": AgentConfig.DropSchedule.allCases.map(\.rawValue),
-            "target-topology": AgentConfig.TargetTopology.allCases.map(\.rawValue),
-            "log-std-bounding": AgentConfig.LogStdBoundingName.allCases.map(\.rawValue),
-            "backend": ["sparse", "masked", "dense"], "moments": ["masked", "unmasked"],
-        ]
-        return choices[key].map { "; valid: \($0.joined(separator: ", "))" } ?? ""
     }
 }

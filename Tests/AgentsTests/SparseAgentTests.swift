@@ -41,8 +41,8 @@ final class SparseAgentTests: XCTestCase {
         c.erEpsilon = [3, 6]
         c.backend = .masked
         c.moments = .unmasked
-        c.drop = .signed
-        c.targetTopology = .maintain
+        c.drop = .signedMagnitude
+        c.targetTopology = .maintainSparsity
         let agent = try TD3(config: c, observationSize: 5, actionLow: [-1, -1], actionHigh: [1, 1], totalUpdates: 300, seed: 3)
         let buffer = filledBuffer(obs: 5, act: 2, seed: 4)
         let batch = ReplayBatch(size: 16, observationSize: 5, actionSize: 2)

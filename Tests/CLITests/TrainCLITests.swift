@@ -1,4 +1,5 @@
 import Foundation
+import Training
 import XCTest
 
 final class TrainCLITests: XCTestCase {
@@ -114,6 +115,45 @@ final class TrainCLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: dir + "/run.lock", encoding: .utf8).contains("pid \(third.processIdentifier) "))
     }
 
+    /// `--help` lists every setting flag (from `TrainConfig.knobs`) with its choices and the default preset's value,
+    /// in lines ArgumentParser prints as they are.
+    func testHelpListsEverySettingWithItsChoicesAndDefault() throws {
+        let help = try CLI.run(["train", "--help"])
+        XCTAssertEqual(help.status, 0)
+        let lines = help.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for key in TrainConfig.keys where !["env", "preset"].contains(key) {
+            XCTAssertTrue(lines.contains { $0.hasPrefix("    --\(key) ") || $0 == "    --\(key)" || $0.hasPrefix("    --[no-]\(key) ") || $0 == "    --[no-]\(key)" },
+                          "--help lists --\(key)")
+        }
+        XCTAssertTrue(help.stdout.contains("--init pytorch|xavier|sparsity-aware|zero"), help.stdout)
+        XCTAssertTrue(help.stdout.contains("--target-topology copy|maintain"), help.stdout)
+        XCTAssertTrue(help.stdout.contains("(default: 0.9)"), "tows-sac's sparsity is shown")
+        XCTAssertTrue(lines.allSatisfy { $0.count < 80 || $0.hasPrefix("USAGE") }, "no line is re-wrapped")
+    }
+
+    /// Setting flags in all their forms reach the run's config.json.
+    func testSettingFlagsInEveryFormReachTheConfig() throws {
+        let dir = try CLI.temporaryDirectory().appendingPathComponent("run").path
+        let r = try CLI.run(["train", "--preset", "tows-sac", "--steps", "30", "--start-steps", "20", "--eval-every", "1000",
+                             "--eval-episodes", "1", "--batch-size=8", "--target-entropy", "-2.5", "--no-dense-output",
+                             "--final-drop", "--init=sparsity-aware", "--drop", "signed", "--target-topology", "copy",
+                             "--hidden", "64,32", "--update-stop", "0.5", "--lr", "0.001", "--critic-lr", "0.002",
+                             "--run-dir", dir, "--no-progress"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        XCTAssertEqual(config["batch-size"] as? Int, 8)
+        XCTAssertEqual(config["target-entropy"] as? Double, -2.5)
+        XCTAssertEqual(config["dense-output"] as? Bool, false)
+        XCTAssertEqual(config["final-drop"] as? Bool, true)
+        XCTAssertEqual(config["init"] as? String, "sparsity-aware")
+        XCTAssertEqual(config["drop"] as? String, "signed")
+        XCTAssertEqual(config["target-topology"] as? String, "copy")
+        XCTAssertEqual(config["hidden"] as? [Int], [64, 32])
+        XCTAssertEqual(config["update-stop"] as? Double, 0.5)
+        XCTAssertEqual(config["actor-lr"] as? Double, 0.001, "--lr sets all three")
+        XCTAssertEqual(config["critic-lr"] as? Double, 0.002, "a specific rate overrides --lr")
+    }
+
     func testBadInputIsAOneLineErrorAndNothingIsOverwritten() throws {
         let dir = try CLI.temporaryDirectory()
         assertCleanFailure(try CLI.run(["train", "--env", "Pong-v5", "--steps", "10"]), contains: "unknown environment 'Pong-v5'; valid:")
@@ -132,7 +172,15 @@ final class TrainCLITests: XCTestCase {
         assertCleanFailure(try CLI.run(["train", "--config", unknown.path]), contains: "unknown key 'learning-rate'")
         let flag = try CLI.run(["train", "--lernrate", "3"])
         XCTAssertNotEqual(flag.status, 0)
-        XCTAssertTrue(flag.stderr.contains("Unknown option '--lernrate'"), flag.stderr)
+        XCTAssertTrue(flag.stderr.contains("unknown option '--lernrate' (sparrow train --help lists the settings)"), flag.stderr)
+        assertCleanFailure(try CLI.run(["train", "--batchsize", "3"]), contains: "unknown option '--batchsize'; did you mean --batch-size?")
+        assertCleanFailure(try CLI.run(["train", "--method", "sparse"]),
+                           contains: "--method takes one of dense, static, ds, tows, set, rigl, prune, got 'sparse'")
+        assertCleanFailure(try CLI.run(["train", "--hidden", "64,x"]), contains: "--hidden takes <int,…>, got '64,x'")
+        assertCleanFailure(try CLI.run(["train", "--batch-size"]), contains: "--batch-size needs a value: <int>")
+        assertCleanFailure(try CLI.run(["train", "--dense-output=maybe"]), contains: "--dense-output takes true or false")
+        assertCleanFailure(try CLI.run(["train", "--preset", "prune-sac", "--distribution", "er-epsilon"]),
+                           contains: "method prune spreads its final sparsity by uniform, er or erk")
 
         // A run directory with a checkpoint is never overwritten without --resume; a corrupted one is refused.
         let run = dir.appendingPathComponent("run").path

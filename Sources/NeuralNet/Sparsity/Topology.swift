@@ -69,7 +69,7 @@ private func sampleAbsent(count: Int, excluding excluded: [Position], total: Int
 // MARK: - Topology updates
 
 /// Which live connections a topology update removes.
-public enum DropCriterion: Codable, Equatable, Sendable {
+public enum DropCriterion: Codable, Equatable, Sendable, CaseIterable, NamedChoice {
     /// The `⌊n·f⌋` live connections with the smallest |w| (RigL `generic_mask_update`; `n` = live count, `f` = drop
     /// fraction, formed in Double). Ties: among equal |w| the higher position is dropped first (the lower one kept,
     /// as `tf.math.top_k` keeps lower indices). NaN weights count as the smallest magnitude. Only live connections
@@ -90,17 +90,29 @@ public enum DropCriterion: Codable, Equatable, Sendable {
     /// (0-based) among live weights; every live weight with |w| ≤ t goes (so ≥ `int(n·f)+1`, more on ties).
     /// `.magnitude` differs only by that one connection and the tie rule.
     case magnitudeThreshold
+
+    /// Flag and config spelling (`--drop`).
+    public var spelling: String {
+        switch self {
+        case .magnitude: return "magnitude"
+        case .signedMagnitude: return "signed"
+        case .magnitudeThreshold: return "magnitude-threshold"
+        }
+    }
 }
 
 /// Where a topology update adds connections. Candidates are all positions not kept — including the ones this same
 /// update just dropped, as in Sokar (rejection over mask==0), ANF (`grow_set`) and RigL (scores of kept lifted to
 /// min−1). Exactly as many are grown as were dropped.
-public enum GrowCriterion: Codable, Equatable, Sendable {
+public enum GrowCriterion: Codable, Equatable, Sendable, CaseIterable, NamedChoice {
     /// Uniformly without replacement among the candidates (SET; RigL's SET grow score U(0,1) is the same law).
     case random
     /// The candidates with the largest |∂L/∂w| of the dense gradient (RigL). Ties: lower position first
     /// (`tf.math.top_k`); NaN gradients rank last.
     case gradient
+
+    /// Flag and config spelling (`--grow`).
+    public var spelling: String { self == .random ? "random" : "gradient" }
 }
 
 /// The outcome of a topology update decision. The new topology is `kept ∪ grown` (disjoint as position sets).

@@ -3,7 +3,7 @@
 import SparrowCore
 
 /// How live weights (and biases) are initialised.
-public enum WeightInit: Codable, Equatable, Sendable {
+public enum WeightInit: Codable, Equatable, Sendable, CaseIterable, NamedChoice {
     /// PyTorch `nn.Linear` default (kaiming_uniform with a = √5): weights U(±1/√fan_in) with the **dense** fan_in,
     /// biases U(±1/√fan_in). Sokar masks this dense init without rescaling, so sparse layers start smaller.
     case pytorchLinear
@@ -16,6 +16,16 @@ public enum WeightInit: Codable, Equatable, Sendable {
     case sparsityAware
     /// All zeros (weights and biases).
     case zero
+
+    /// Flag and config spelling (`--init`, `--grow-init`). Not the Codable form, which policy files store.
+    public var spelling: String {
+        switch self {
+        case .pytorchLinear: return "pytorch"
+        case .xavierUniform: return "xavier"
+        case .sparsityAware: return "sparsity-aware"
+        case .zero: return "zero"
+        }
+    }
 }
 
 /// Initial values parallel to `positions` (ascending live positions; pass all positions for a dense layer).
