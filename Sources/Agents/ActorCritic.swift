@@ -38,6 +38,8 @@ public class ActorCriticAgent {
     public internal(set) var actor: MLP
     public internal(set) var critics: [MLP]
     public internal(set) var targetCritics: [MLP]
+    /// The actor's target network, if the algorithm has one (TD3: one; SAC: none).
+    public internal(set) var targetActors: [MLP]
     let actorAdam: Adam
     let criticAdam: Adam
     let evolution: TopologyEvolution?
@@ -59,7 +61,7 @@ public class ActorCriticAgent {
     public var profiler: StepProfiler?
 
     init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double], totalUpdates: Int,
-         actorOutputs: Int, seed: UInt64) throws {
+         actorOutputs: Int, targetActor: Bool, seed: UInt64) throws {
         try config.validate()
         self.config = config
         self.observationSize = observationSize
@@ -74,6 +76,7 @@ public class ActorCriticAgent {
         actor = MLP(spec: actorSpec, generator: &g)
         critics = [MLP(spec: criticSpec, generator: &g), MLP(spec: criticSpec, generator: &g)]
         targetCritics = critics.map { $0.copy() }
+        targetActors = targetActor ? [actor.copy()] : []
         actorAdam = factory.adam(learningRate: config.actorLR)
         criticAdam = factory.adam(learningRate: config.criticLR)
         evolution = factory.evolution
@@ -89,24 +92,22 @@ public class ActorCriticAgent {
         actNoise = FloatBuffer(count: A); actAction = FloatBuffer(count: A); actLogProb = FloatBuffer(count: 1)
     }
 
-    /// Networks by name, for accounting, checks and checkpoints (targets included).
-    public var namedNetworks: [(name: String, network: MLP)] {
-        [("actor", actor), ("critic1", critics[0]), ("critic2", critics[1]),
-         ("target_critic1", targetCritics[0]), ("target_critic2", targetCritics[1])]
-    }
-
-    /// Live weights and biases of the trained networks (actor + critics; targets excluded, as the papers count).
-    public var liveParameters: Int {
-        ([actor] + critics).reduce(0) { (sum: Int, net: MLP) in sum + net.cost.liveWeights + net.cost.biases }
+    /// The actor (policy), the critics (value), their targets, then the actor's target if any: the order
+    /// checkpoints store them in.
+    public var networks: [AgentNetwork] {
+        var list = [AgentNetwork(name: "actor", role: .policy, network: actor, optimizer: actorAdam)]
+        for (k, c) in critics.enumerated() {
+            list.append(AgentNetwork(name: "critic\(k + 1)", role: .value, network: c, optimizer: criticAdam))
+        }
+        for (k, t) in targetCritics.enumerated() {
+            list.append(AgentNetwork(name: "target_critic\(k + 1)", role: .target(of: "critic\(k + 1)"), network: t, optimizer: nil))
+        }
+        for t in targetActors { list.append(AgentNetwork(name: "target_actor", role: .target(of: "actor"), network: t, optimizer: nil)) }
+        return list
     }
 
     /// Overall weight sparsity of one network, or of several taken together.
-    public static func sparsity(of nets: MLP...) -> Double {
-        let layers = nets.flatMap(\.layers)
-        let live = layers.reduce(0) { $0 + $1.liveConnections }
-        let all = layers.reduce(0) { $0 + $1.shape.count }
-        return 1 - Double(live) / Double(all)
-    }
+    public static func sparsity(of nets: MLP...) -> Double { weightSparsity(nets) }
 
     // MARK: shared steps
 
@@ -176,7 +177,7 @@ public class ActorCriticAgent {
     /// training of each critic, forward passes of the target networks, and on actor steps the actor's training
     /// plus the critic forward and input-gradient passes it needs. Computed from the current live counts each
     /// update (O(layers), no allocation), so topology and target-sparsity changes count from the step they happen.
-    func countFLOPs(actorSteps: Double, targetActor: MLP?) {
+    func countFLOPs(actorSteps: Double) {
         let B = batchSize
         func forward(_ n: MLP) -> Double {
             n.layers.reduce(0.0) { $0 + Double(LayerCost(shape: $1.shape, liveWeights: $1.liveConnections).forwardFLOPs(batch: B)) }
@@ -188,7 +189,7 @@ public class ActorCriticAgent {
             }
         }
         var flops = critics.reduce(0.0) { $0 + training($1) } + targetCritics.reduce(0.0) { $0 + forward($1) }
-        flops += targetActor.map(forward) ?? forward(actor)  // the next-state actions
+        flops += targetActors.first.map(forward) ?? forward(actor)  // the next-state actions
         if actorSteps > 0 {
             // Actor training, plus a critic forward and a backward pass for the action gradient (≈ 2 forwards).
             flops += actorSteps * (training(actor) + critics.reduce(0.0) { $0 + 3 * forward($1) })
@@ -196,14 +197,15 @@ public class ActorCriticAgent {
         trainingFLOPs += flops
     }
 
-    /// Soft (or, with τ = 1, hard) target update of the target critics (and TD3's target actor) following the
-    /// method's target-topology convention. Called every update: no array literals or zips, which allocate.
-    func updateTargets(actor targetActor: MLP? = nil) {
+    /// Soft (or, with τ = 1, hard) target update of the target critics, and of the target actor when `actor` is
+    /// set (TD3), following the method's target-topology convention. Called every update: no array literals or
+    /// zips, which allocate.
+    func updateTargets(actor: Bool = false) {
         let outer = profiler?.enter(.targetUpdate)
         defer { if let outer { profiler?.enter(outer) } }
         // Independent networks: side by side with `--threads` > 1.
-        Parallel.forEach(critics.count + (targetActor == nil ? 0 : 1)) { k in
-            if k < critics.count { updateTarget(targetCritics[k], toward: critics[k]) } else { updateTarget(targetActor!, toward: actor) }
+        Parallel.forEach(critics.count + (actor ? targetActors.count : 0)) { k in
+            if k < critics.count { updateTarget(targetCritics[k], toward: critics[k]) } else { updateTarget(targetActors[k - critics.count], toward: self.actor) }
         }
     }
 
@@ -224,9 +226,7 @@ public class ActorCriticAgent {
         w.write(updates)
         w.write(generator.stateWords)
         w.write(trainingFLOPs)
-        for net in [actor, critics[0], critics[1], targetCritics[0], targetCritics[1]] {
-            w.write(bytes: try NetworkArchive.encode(net))
-        }
+        for n in networks { w.write(bytes: try NetworkArchive.encode(n.network)) }
     }
 
     func decodeNetwork(_ r: inout ByteReader, like current: MLP, name: String) throws -> MLP {
@@ -246,28 +246,14 @@ public class ActorCriticAgent {
         guard words.count == 4 else { throw FormatError.corrupt("generator state") }
         generator = Generator(stateWords: words)
         trainingFLOPs = try r.read(Double.self)
-        actor = try decodeNetwork(&r, like: actor, name: "actor")
-        critics = [try decodeNetwork(&r, like: critics[0], name: "critic1"), try decodeNetwork(&r, like: critics[1], name: "critic2")]
-        targetCritics = [try decodeNetwork(&r, like: critics[0], name: "target_critic1"),
-                         try decodeNetwork(&r, like: critics[1], name: "target_critic2")]
+        // In `networks` order: actor, critics, target critics, target actors.
+        var decoded = try networks.map { try decodeNetwork(&r, like: $0.network, name: $0.name) }[...]
+        func take(_ n: Int) -> [MLP] { defer { decoded = decoded.dropFirst(n) }; return Array(decoded.prefix(n)) }
+        actor = take(1)[0]
+        critics = take(critics.count)
+        targetCritics = take(targetCritics.count)
+        targetActors = take(targetActors.count)
     }
-}
-
-/// The interface the training loop uses.
-public protocol OffPolicyAgent: AnyObject {
-    var config: AgentConfig { get }
-    var updates: Int { get }
-    var liveParameters: Int { get }
-    var trainingFLOPs: Double { get }
-    /// Per-phase timing of updates; nil (the default) is off.
-    var profiler: StepProfiler? { get set }
-    var namedNetworks: [(name: String, network: MLP)] { get }
-    /// An action for one observation: exploratory (sampled / noisy) or deterministic (evaluation).
-    func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>)
-    /// One gradient update on a batch.
-    func update(_ batch: ReplayBatch) throws -> UpdateMetrics
-    func encode(into w: inout ByteWriter) throws
-    func decode(from r: inout ByteReader) throws
 }
 
 /// Builds the agent a config names.

@@ -18,6 +18,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
     let logAlpha: ParameterTensor
     let alphaAdam: Adam
     public var alpha: Double { Double(Foundation.exp(logAlpha.values[0])) }
+    public var policyHead: PolicyHeadKind { .gaussianTanh }
     /// Per critic, the batch samples for which it gives min(Q₁, Q₂) in the actor step (first `count` entries).
     private var minCriticSamples: [[Int32]]
     var targetEntropy: Double { config.targetEntropy ?? -Double(actionSize) }
@@ -34,7 +35,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         head = GaussianTanhHead(bounds: ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) }),
                                 logStd: bounding)
         try super.init(config: config, observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh,
-                       totalUpdates: totalUpdates, actorOutputs: 2 * A, seed: seed)
+                       totalUpdates: totalUpdates, actorOutputs: 2 * A, targetActor: false, seed: seed)
     }
 
     public func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
@@ -149,7 +150,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
 
         // 5. Targets.
         if updates % config.targetUpdateInterval == 0 { updateTargets() }
-        countFLOPs(actorSteps: 1, targetActor: nil)
+        countFLOPs(actorSteps: 1)
         return m
     }
 

@@ -12,19 +12,15 @@ import SparrowCore
 /// Exploration: a = clip(π(s) + N(0, exploration-noise·scale), low, high).
 public final class TD3: ActorCriticAgent, OffPolicyAgent {
     let head: DeterministicTanhHead
-    /// Set right after the base initialiser builds the actor (a deep copy of it).
-    public internal(set) var targetActor: MLP!
+    /// The target actor (built with the actor by the base class, which keeps it in `targetActors`).
+    public var targetActor: MLP { targetActors[0] }
+    public var policyHead: PolicyHeadKind { .deterministicTanh }
 
     public init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
                 totalUpdates: Int, seed: UInt64) throws {
         head = DeterministicTanhHead(bounds: ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) }))
         try super.init(config: config, observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh,
-                       totalUpdates: totalUpdates, actorOutputs: actionLow.count, seed: seed)
-        targetActor = actor.copy()
-    }
-
-    override public var namedNetworks: [(name: String, network: MLP)] {
-        super.namedNetworks + [("target_actor", targetActor)]
+                       totalUpdates: totalUpdates, actorOutputs: actionLow.count, targetActor: true, seed: seed)
     }
 
     public func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
@@ -99,19 +95,14 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
             actorAdam.step(actor)
             evolveTopology(actor, workspace: aws, pruning: actorPruning)
             m.actorLoss = loss
-            updateTargets(actor: targetActor)
+            updateTargets(actor: true)
         }
-        countFLOPs(actorSteps: actorStep ? 1 : 0, targetActor: targetActor)
+        countFLOPs(actorSteps: actorStep ? 1 : 0)
         return m
     }
 
-    public func encode(into w: inout ByteWriter) throws {
-        try encodeState(into: &w)
-        w.write(bytes: try NetworkArchive.encode(targetActor))
-    }
+    /// The shared state, whose networks include the target actor (last, as version-1 checkpoints have it).
+    public func encode(into w: inout ByteWriter) throws { try encodeState(into: &w) }
 
-    public func decode(from r: inout ByteReader) throws {
-        try decodeState(from: &r)
-        targetActor = try decodeNetwork(&r, like: actor, name: "target_actor")
-    }
+    public func decode(from r: inout ByteReader) throws { try decodeState(from: &r) }
 }

@@ -1,3 +1,4 @@
+import Agents
 import Foundation
 import Training
 
@@ -55,9 +56,8 @@ public struct RunResult: Sendable {
         liveParameters = number(summary, "live_params")
         trainingFLOPs = number(summary, "training_flops")
         if finished, FileManager.default.fileExists(atPath: file("checkpoint.sparrow")),
-           let (_, agent) = try? Trainer.loadAgent(checkpoint: file("checkpoint.sparrow")),
-           let actor = agent.namedNetworks.first(where: { $0.name == "actor" })?.network {
-            inferenceFLOPs = 2 * Double(actor.cost.liveWeights)
+           let (_, agent) = try? Trainer.loadAgent(checkpoint: file("checkpoint.sparrow")) {
+            inferenceFLOPs = 2 * Double(agent.policyNetwork.cost.liveWeights)
         }
     }
 

@@ -1,5 +1,17 @@
 import Foundation
 
+/// How a policy network's outputs become the evaluation (deterministic) action; the raw values are what policy
+/// files store.
+public enum PolicyHeadKind: String, Codable, CaseIterable, Sendable {
+    /// SAC: 2A outputs, means first; action = tanh(mean)·scale + offset (`GaussianTanhHead`).
+    case gaussianTanh = "gaussian-tanh"
+    /// TD3: A outputs; action = tanh(output)·scale + offset (`DeterministicTanhHead`).
+    case deterministicTanh = "deterministic-tanh"
+
+    /// Network outputs for `actions` action dimensions.
+    public func outputs(actions: Int) -> Int { self == .gaussianTanh ? 2 * actions : actions }
+}
+
 /// How the raw log-std output of a Gaussian policy is bounded.
 public enum LogStdBounding: Codable, Equatable, Sendable {
     /// CleanRL: log σ = min + ½(max − min)(tanh(raw) + 1), i.e. [−5, 2] smoothly.

@@ -75,8 +75,7 @@ struct BenchTrain: ParsableCommand {
         let topologyUpdates = evolves ? steps / agent.updateInterval : 0
         // The weight sparsity the networks really have (actor and critics): DS presets set theirs through ER-ε,
         // not through the sparsity knob, and output layers may stay dense.
-        let nets = trainer.agent.namedNetworks.map(\.network)  // actor, critic1, critic2, then the targets
-        let networkSparsity = ActorCriticAgent.sparsity(of: nets[0], nets[1], nets[2])
+        let networkSparsity = weightSparsity(trainer.agent.trainedNetworks.map(\.network))
         let core = BLASCore.current
         print(String(format: "%@ %@ (sparsity %.2f, network sparsity %.3f, batch %d, 2×256, BLAS core %@, %d thread(s)): %.1f training steps/s over %d steps",
                      config.env, config.preset, agent.sparsity, networkSparsity, agent.batchSize, core.inUse, Parallel.threads,

@@ -19,7 +19,7 @@ public enum PolicyFile {
 
     /// What the file says about the policy and how it was trained.
     public struct Header: Codable, Equatable, Sendable {
-        /// "gaussian-tanh" (SAC: 2A outputs) or "deterministic-tanh" (TD3: A outputs).
+        /// A `PolicyHeadKind` raw value: "gaussian-tanh" (SAC: 2A outputs) or "deterministic-tanh" (TD3: A outputs).
         public var head: String
         public var observationSize: Int
         public var actionLow: [Double]
@@ -33,16 +33,13 @@ public enum PolicyFile {
     }
 
     /// Serialises an agent's actor (no optimizer state).
-    public static func encode(agent: any OffPolicyAgent, config: TrainConfig, actionLow: [Double], actionHigh: [Double]) throws -> [UInt8] {
-        let actor = agent.namedNetworks[0].network
-        let A = actionLow.count
-        let head: String
-        switch actor.outputWidth {
-        case 2 * A: head = "gaussian-tanh"
-        case A: head = "deterministic-tanh"
-        default: throw CheckpointError("the actor has \(actor.outputWidth) outputs; expected \(A) or \(2 * A) for \(A) actions")
+    public static func encode(agent: any Agent, config: TrainConfig, actionLow: [Double], actionHigh: [Double]) throws -> [UInt8] {
+        let actor = agent.policyNetwork
+        let A = actionLow.count, head = agent.policyHead
+        guard actor.outputWidth == head.outputs(actions: A) else {
+            throw CheckpointError("the policy network has \(actor.outputWidth) outputs; its \(head.rawValue) head needs \(head.outputs(actions: A)) for \(A) actions")
         }
-        let header = Header(head: head, observationSize: actor.inputWidth, actionLow: actionLow, actionHigh: actionHigh,
+        let header = Header(head: head.rawValue, observationSize: actor.inputWidth, actionLow: actionLow, actionHigh: actionHigh,
                             actorSparsity: ActorCriticAgent.sparsity(of: actor), updates: agent.updates, config: config)
         let json = JSONEncoder()
         json.outputFormatting = [.sortedKeys]
@@ -59,7 +56,7 @@ public enum PolicyFile {
         return ChecksummedFrame.frame(magic: magic, version: version, payload: w.bytes)
     }
 
-    public static func write(agent: any OffPolicyAgent, config: TrainConfig, actionLow: [Double], actionHigh: [Double],
+    public static func write(agent: any Agent, config: TrainConfig, actionLow: [Double], actionHigh: [Double],
                              to path: String) throws {
         try AtomicFile.write(try encode(agent: agent, config: config, actionLow: actionLow, actionHigh: actionHigh), to: path)
     }
@@ -93,8 +90,7 @@ public enum PolicyFile {
         }
         guard A > 0, header.actionHigh.count == A, zip(header.actionLow, header.actionHigh).allSatisfy({ $0 < $1 }),
               spec.widths[0] == header.observationSize,
-              spec.widths.last! == (header.head == "gaussian-tanh" ? 2 * A : A),
-              ["gaussian-tanh", "deterministic-tanh"].contains(header.head) else {
+              let head = PolicyHeadKind(rawValue: header.head), spec.widths.last! == head.outputs(actions: A) else {
             throw FormatError.corrupt("header does not match the actor (\(spec.widths), \(A) actions, head \(header.head))")
         }
         var layers: [any Layer] = []
@@ -168,7 +164,7 @@ public struct PolicyDescription: Equatable, Sendable {
         self.actorSparsity = actorSparsity
     }
 
-    public init(config: TrainConfig, agent: any OffPolicyAgent) {
-        self.init(config: config, actorSparsity: ActorCriticAgent.sparsity(of: agent.namedNetworks[0].network))
+    public init(config: TrainConfig, agent: any Agent) {
+        self.init(config: config, actorSparsity: weightSparsity([agent.policyNetwork]))
     }
 }

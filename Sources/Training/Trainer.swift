@@ -227,9 +227,8 @@ public final class Trainer {
             row.meanQ = lastUpdate.meanQ
         }
         row.liveParameters = agent.liveParameters
-        let nets = agent.namedNetworks
-        row.actorSparsity = ActorCriticAgent.sparsity(of: nets[0].network)
-        row.criticSparsity = ActorCriticAgent.sparsity(of: nets[1].network)
+        row.actorSparsity = weightSparsity([agent.policyNetwork])
+        row.criticSparsity = weightSparsity(agent.valueNetworks)
         row.trainingFLOPs = agent.trainingFLOPs
         metricsLog.append(row.csv)
     }

@@ -55,7 +55,7 @@ final class SparseAgentTests: XCTestCase {
             if agent.critics[0].layers[0].positions != start { changed += 1 }
             guard agent.updates % c.policyDelay == 0 else { continue }
             for (online, target) in [(agent.critics[0], agent.targetCritics[0]), (agent.critics[1], agent.targetCritics[1]),
-                                     (agent.actor, agent.targetActor!)] {
+                                     (agent.actor, agent.targetActor)] {
                 for (lo, lt) in zip(online.layers, target.layers) where lo.backend != .dense {
                     let onlineNonZero = lo.liveWeights.filter { $0 != 0 }.count
                     XCTAssertLessThanOrEqual(lt.liveConnections, lo.liveConnections)
