@@ -19,3 +19,27 @@ public func makeEnvironment(_ name: String, options: LocomotionOptions? = nil) t
     let id = try EnvironmentID(name: name)
     return try LocomotionEnv(id, options: options ?? id.defaultOptions)
 }
+
+/// What a training loop needs of an environment beyond `Environment`: the kind of its actions, steps and resets
+/// that allocate nothing, and its whole state for an exact resume. The trainer depends on this protocol, not on a
+/// concrete environment, so tasks of other kinds (discrete-action classic control) plug in beside the MuJoCo ones.
+public protocol TrainingEnvironment: Environment {
+    var actions: ActionSpace { get }
+    /// `reset(seed:)` into a caller's buffer (no allocation).
+    func reset(seed: UInt64?, observation: UnsafeMutableBufferPointer<Double>) throws -> ResetInfo
+    /// `step(_:)` from and into a caller's buffers (no allocation). A discrete action is its index as a Double.
+    func step(action: UnsafeBufferPointer<Double>, observation: UnsafeMutableBufferPointer<Double>) throws -> StepOutcome
+    /// Everything that decides the environment's future (mid-episode included), for checkpoints.
+    func encodeState(into w: inout ByteWriter)
+    func decodeState(from r: inout ByteReader) throws
+}
+
+extension LocomotionEnv: TrainingEnvironment {
+    public var actions: ActionSpace { .box(actionSpace) }
+}
+
+/// A training environment by name, seeded (Gymnasium's defaults for the task).
+public func makeTrainingEnvironment(_ name: String, seed: UInt64 = 0) throws -> any TrainingEnvironment {
+    let id = try EnvironmentID(name: name)
+    return try LocomotionEnv(id, options: id.defaultOptions, seed: seed)
+}

@@ -35,3 +35,21 @@ public struct BoxSpace: Equatable, Sendable, CustomStringConvertible {
         return "Box(\(dimension), \(bounds))"
     }
 }
+
+/// What an environment's actions are: a box of continuous values (MuJoCo tasks) or one of n choices (Gymnasium's
+/// `Discrete(n)`, classic control). Training loops ask for the kind their algorithm needs.
+public enum ActionSpace: Equatable, Sendable, CustomStringConvertible {
+    case box(BoxSpace)
+    /// Actions 0..<n.
+    case discrete(Int)
+
+    /// The box of a continuous space, nil for a discrete one.
+    public var box: BoxSpace? { if case .box(let b) = self { return b } else { return nil } }
+
+    public var description: String {
+        switch self {
+        case .box(let b): return b.description
+        case .discrete(let n): return "Discrete(\(n))"
+        }
+    }
+}

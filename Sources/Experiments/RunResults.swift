@@ -56,7 +56,7 @@ public struct RunResult: Sendable {
         liveParameters = number(summary, "live_params")
         trainingFLOPs = number(summary, "training_flops")
         if finished, FileManager.default.fileExists(atPath: file("checkpoint.sparrow")),
-           let (_, agent) = try? Trainer.loadAgent(checkpoint: file("checkpoint.sparrow")) {
+           let (_, agent) = try? TrainingCheckpoint.loadAgent(checkpoint: file("checkpoint.sparrow")) {
             inferenceFLOPs = 2 * Double(agent.policyNetwork.cost.liveWeights)
         }
     }

@@ -147,7 +147,7 @@ struct Replay: ParsableCommand {
         if PolicyFile.isPolicyFile(file) {
             source = .exported(try PolicyFile.read(file))
         } else {
-            let (config, agent) = try Trainer.loadAgent(checkpoint: file)
+            let (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
             source = .agent(agent, description: PolicyDescription(config: config, agent: agent))
         }
         let trained = source.env!
@@ -161,7 +161,7 @@ struct Replay: ParsableCommand {
     func export(to out: String) throws {
         let file = CheckpointFile.locate(policy!)
         guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint at \(file)") }
-        let (config, agent) = try Trainer.loadAgent(checkpoint: file)
+        let (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
         let environment = try makeEnvironment(config.env)
         try PolicyFile.write(agent: agent, config: config, actionLow: environment.actionSpace.low,
                              actionHigh: environment.actionSpace.high, to: out)

@@ -72,9 +72,8 @@ struct Eval: ParsableCommand {
         guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint at \(file)") }
         threading.apply()
         do {
-            let (config, agent) = try Trainer.loadAgent(checkpoint: file)
-            let env = try makeEnvironment(config.env)
-            let returns = try Trainer.evaluate(agent: agent, env: env, episodes: episodes, seed: seed)
+            let (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
+            let returns = try Evaluator(env: try makeEnvironment(config.env), episodes: episodes, seed: seed).returns(of: agent)
             let mean = returns.reduce(0, +) / Double(returns.count)
             let std = (returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count)).squareRoot()
             print(String(format: "%@ %@: %d episodes, return %.2f ± %.2f", config.env, config.preset, episodes, mean, std))

@@ -1,3 +1,5 @@
+import Agents
+import Environments
 import Foundation
 import SparrowCore
 
@@ -51,4 +53,120 @@ public enum CheckpointFile {
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// The off-policy loop's own state: what besides the agent, the environment and the replay buffer decides how a
+/// run continues.
+struct LoopState {
+    var step = 0
+    var episodes = 0
+    /// Return of the episode in progress.
+    var episodeReturn = 0.0
+    /// Returns of the training episodes that ended since the last metrics row.
+    var intervalReturns: [Double] = []
+    var evaluations: [Evaluation] = []
+    /// Draws the random start actions and the replay-batch indices (the agent has its own for policy noise).
+    var generator: Generator
+    /// The observation the next action is chosen for.
+    var observation: [Double]
+    /// Wall-clock seconds spent training before this process started.
+    var elapsedBefore = 0.0
+
+    func encode(into w: inout ByteWriter, elapsed: Double) {
+        w.write(step); w.write(episodes); w.write(episodeReturn); w.write(intervalReturns)
+        w.write(evaluations.count)
+        for e in evaluations { w.write(e.step); w.write(e.meanReturn); w.write(e.stdReturn); w.write(e.episodes) }
+        w.write(generator.stateWords)
+        w.write(observation)
+        w.write(elapsedBefore + elapsed)
+    }
+
+    static func decode(from r: inout ByteReader) throws -> LoopState {
+        let step = try r.read(Int.self), episodes = try r.read(Int.self), episodeReturn = try r.read(Double.self)
+        let intervalReturns = try r.read([Double].self)
+        let n = try r.read(Int.self)
+        guard n >= 0 && n <= r.remaining else { throw FormatError.corrupt("evaluation count") }
+        let evaluations = try (0..<n).map { _ in
+            Evaluation(step: try r.read(Int.self), meanReturn: try r.read(Double.self), stdReturn: try r.read(Double.self),
+                       episodes: try r.read(Int.self))
+        }
+        let words = try r.read([UInt64].self)
+        guard words.count == 4 else { throw FormatError.corrupt("generator state") }
+        return LoopState(step: step, episodes: episodes, episodeReturn: episodeReturn, intervalReturns: intervalReturns,
+                         evaluations: evaluations, generator: Generator(stateWords: words),
+                         observation: try r.read([Double].self), elapsedBefore: try r.read(Double.self))
+    }
+}
+
+/// The payload of a training checkpoint, after the config `CheckpointFile` puts first:
+///
+///     agent state (length-prefixed bytes: `Agent.encode`) | loop state (`LoopState`)
+///     | environment state (`TrainingEnvironment.encodeState`) | replay buffer (`ReplayBuffer.encode`)
+///
+/// and the agent alone, for the commands that only act (`eval`, `replay`, `export`, reports).
+public enum TrainingCheckpoint {
+    static func write(config: TrainConfig, agent: any Agent, loop: LoopState, elapsed: Double,
+                      env: any TrainingEnvironment, buffer: ReplayBuffer, to path: String) throws {
+        var agentBytes = ByteWriter()
+        try agent.encode(into: &agentBytes)
+        var w = ByteWriter()
+        w.write(bytes: agentBytes.bytes)
+        loop.encode(into: &w, elapsed: elapsed)
+        env.encodeState(into: &w)
+        buffer.encode(into: &w)
+        try CheckpointFile.write(config: config, payload: w.bytes, to: path)
+    }
+
+    /// Restores agent, environment and buffer from the checkpoint at `path` and returns the loop state. The
+    /// checkpoint's settings must be `config`'s.
+    static func restore(from path: String, config: TrainConfig, agent: any Agent, env: any TrainingEnvironment,
+                        buffer: ReplayBuffer) throws -> LoopState {
+        var (saved, r) = try CheckpointFile.read(path)
+        if saved.env != config.env {
+            throw CheckpointError("checkpoint \(path) is for env \(saved.env), not \(config.env)")
+        }
+        if saved.agent.algorithm != config.agent.algorithm {
+            throw CheckpointError("checkpoint \(path) is for algorithm \(saved.agent.algorithm.rawValue), not \(config.agent.algorithm.rawValue)")
+        }
+        if saved != config {
+            let a = (try? saved.json()) ?? "", b = (try? config.json()) ?? ""
+            let diff = zip(a.split(separator: "\n"), b.split(separator: "\n")).first { $0 != $1 }
+            throw CheckpointError("checkpoint \(path) was made with other settings (\(diff.map { "\($0.0.trimmingCharacters(in: .whitespaces)) vs \($0.1.trimmingCharacters(in: .whitespaces))" } ?? "")); resume with the run's own config")
+        }
+        do {
+            var agentReader = ByteReader(try r.readBytes())
+            try agent.decode(from: &agentReader)
+            guard agentReader.isAtEnd else { throw FormatError.corrupt("agent state has trailing bytes") }
+            let loop = try LoopState.decode(from: &r)
+            try env.decodeState(from: &r)
+            try buffer.decode(from: &r)
+            guard r.isAtEnd else { throw FormatError.corrupt("\(r.remaining) unexpected trailing bytes") }
+            return loop
+        } catch let e as FormatError {
+            throw CheckpointError("checkpoint \(path): \(e)")
+        }
+    }
+
+    /// The trained agent of a checkpoint (its config, and the agent ready to act), without the replay buffer.
+    public static func loadAgent(checkpoint path: String) throws -> (config: TrainConfig, agent: any OffPolicyAgent) {
+        var (config, r) = try CheckpointFile.read(path)
+        let env = try makeTrainingEnvironment(config.env)
+        let agent = try makeOffPolicyAgent(config: config, env: env)
+        do {
+            var a = ByteReader(try r.readBytes())
+            try agent.decode(from: &a)
+        } catch let e as FormatError {
+            throw CheckpointError("checkpoint \(path): \(e)")
+        }
+        return (config, agent)
+    }
+
+    /// The off-policy agent `config` names, sized for `env` (which must have continuous actions).
+    static func makeOffPolicyAgent(config: TrainConfig, env: any TrainingEnvironment) throws -> any OffPolicyAgent {
+        guard let box = env.actions.box else {
+            throw ConfigError("\(config.env) has \(env.actions) actions; \(config.agent.algorithm.rawValue) needs continuous (box) actions")
+        }
+        return try makeAgent(config: config.agent, observationSize: env.observationSpace.dimension,
+                             actionLow: box.low, actionHigh: box.high, totalUpdates: config.totalUpdates, seed: config.seed)
+    }
 }

@@ -77,7 +77,7 @@ final class BadInputTests: XCTestCase {
             XCTAssertFalse("\(error)".contains("\n"), line: line)
         }
         XCTAssertEqual(try AtomicFile.read(path), bytes, "the checkpoint must be left as it was", line: line)
-        XCTAssertThrowsError(try Trainer.loadAgent(checkpoint: path), line: line)
+        XCTAssertThrowsError(try TrainingCheckpoint.loadAgent(checkpoint: path), line: line)
     }
 
     func testCorruptTruncatedAndForeignCheckpointsAreRejectedAndLeftAlone() throws {

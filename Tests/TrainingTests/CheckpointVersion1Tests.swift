@@ -57,7 +57,7 @@ final class CheckpointVersion1Tests: XCTestCase {
         XCTAssertEqual(try version(path), 2)
         let newSize = try AtomicFile.read(path).count
         XCTAssertLessThan(newSize, oldSize - 800 * 11 * 4 / 2, "compact buffer: \(oldSize) → \(newSize) bytes")
-        XCTAssertNoThrow(try Trainer.loadAgent(checkpoint: path))
+        XCTAssertNoThrow(try TrainingCheckpoint.loadAgent(checkpoint: path))
     }
 
     /// Resuming the old file and going straight to the end equals resuming it, stopping (a version-2 checkpoint)

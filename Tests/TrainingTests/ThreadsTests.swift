@@ -10,7 +10,7 @@ final class ThreadsTests: XCTestCase {
     override func tearDown() { Parallel.setThreads(1) }
 
     func networkState(_ dir: String) throws -> [[Float]] {
-        let (_, agent) = try Trainer.loadAgent(checkpoint: dir + "/checkpoint.sparrow")
+        let (_, agent) = try TrainingCheckpoint.loadAgent(checkpoint: dir + "/checkpoint.sparrow")
         return agent.namedNetworks.flatMap { $0.network.parameters.flatMap { [$0.values, $0.firstMoment, $0.secondMoment] } }
     }
 

@@ -1,0 +1,49 @@
+import Agents
+import Foundation
+import SparrowCore
+
+/// A run directory and the files in it — the layout every command reads:
+///
+///     config.json        the resolved settings (and a `machine` record), written when the run starts
+///     metrics.csv        one row per log interval (`MetricsRow`)
+///     evaluations.csv    one row per evaluation (`Evaluation`)
+///     checkpoint.sparrow the latest checkpoint (`CheckpointFile`, `TrainingCheckpoint`), replaced atomically
+///     summary.json       written when the run finishes
+///     run.lock           held by the one process training into the directory (`RunLock`)
+public struct RunDirectory: Sendable {
+    public let path: String
+    public init(_ path: String) { self.path = path }
+
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    public var config: String { file("config.json") }
+    public var metrics: String { file("metrics.csv") }
+    public var evaluations: String { file("evaluations.csv") }
+    public var checkpoint: String { file(CheckpointFile.fileName) }
+    public var summary: String { file("summary.json") }
+
+    public var hasCheckpoint: Bool { FileManager.default.fileExists(atPath: checkpoint) }
+
+    func create() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+
+    func writeConfig(_ config: TrainConfig) throws { try AtomicFile.write(try config.json(machine: .current), to: self.config) }
+
+    /// `summary.json`: the keys `sparrow report` reads (`final_score`, `live_params`, `training_flops`, …).
+    func writeSummary(_ s: TrainSummary, config: TrainConfig, agent: any Agent, episodes: Int) throws {
+        var o: [String: Any] = ["env": config.env, "preset": config.preset, "steps": s.step, "seed": config.seed,
+                                "evaluations": s.evaluations.count, "live_params": agent.liveParameters,
+                                "training_flops": agent.trainingFLOPs, "episodes": episodes]
+        if let f = s.finalScore { o["final_score"] = f }
+        if let last = s.evaluations.last { o["last_eval_return"] = last.meanReturn }
+        let data = try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
+        try AtomicFile.write(Array(data) + [10], to: summary)
+    }
+}
+
+/// How a run ended.
+public struct TrainSummary: Equatable, Sendable {
+    public enum Outcome: String, Sendable { case finished, interrupted }
+    public var outcome: Outcome
+    public var step: Int
+    public var finalScore: Double?
+    public var evaluations: [Evaluation]
+}
