@@ -254,3 +254,31 @@ public final class MLP {
 
     public func zeroGradients() { for p in parameters { p.zeroGradients() } }
 }
+
+extension MLPSpec {
+    /// This spec with each layer's backend and density taken from `layers` (initialisation kept).
+    public func withBackends(of layers: [any Layer]) -> MLPSpec {
+        MLPSpec(widths: widths, activation: activation, outputActivation: outputActivation,
+                layers: zip(self.layers, layers).map { ls, layer in
+                    LayerSpec(backend: layer.backend, density: max(layer.density, 1e-9), initialization: ls.initialization,
+                              topology: ls.topology)
+                })
+    }
+}
+
+extension MLP {
+    /// A copy for acting only (no optimizer state), with masked layers stored truly sparse: what policy files hold.
+    /// It computes the same outputs.
+    public func trulySparse() -> MLP {
+        let copies: [any Layer] = layers.map { layer in
+            switch layer.backend {
+            case .dense:
+                return DenseLayer(shape: layer.shape, weights: layer.weight.values, biases: layer.bias.values)
+            case .sparse, .masked:
+                return SparseLayer(shape: layer.shape, positions: layer.positions, values: layer.liveWeights,
+                                   biases: layer.bias.values)
+            }
+        }
+        return MLP(spec: spec.withBackends(of: copies), layers: copies)
+    }
+}

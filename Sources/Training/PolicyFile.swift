@@ -6,15 +6,22 @@ import SparrowCore
 /// A trained actor on its own, small enough to ship (a checkpoint also holds critics, optimizer state and the replay
 /// buffer: tens of MB). It acts deterministically (the evaluation policy), which is all replay and evaluation need.
 ///
-///     magic "SPRWPLCY" | version u32 | payload length u64 | CRC-32 of payload u32 | payload
-///     payload: header (JSON string: `PolicyFile.Header`) | actor spec (JSON string: `MLPSpec`)
-///              | per layer: backend u8 (0 dense, 1 sparse) | live positions [Int32] | weights [Float] | biases [Float]
+/// Version 2, in the container every Sparrow file uses (`ChecksummedFrame`):
 ///
-/// The deterministic action is tanh(output[j])·scale + offset for the first A outputs: SAC's squashed Gaussian mean
-/// (the actor outputs 2A values, means first) and TD3's deterministic head alike.
+///     magic "SPRWPLCY" | version u32 (2) | payload length u64 | CRC-32 of payload u32 | payload
+///     payload: header (JSON string: `PolicyFile.Header`) | the actor (bytes: a `NetworkArchive` without optimizer
+///              state, masked layers stored truly sparse)
+///
+/// Version 1 (before 2026-12-02) stored the layers in an encoding of its own (per layer: backend u8, positions,
+/// weights, biases after the actor's spec JSON) and is still read.
+///
+/// The deterministic action is the head's (`PolicyHeadKind`): tanh(output[j])·scale + offset for the first A
+/// outputs — SAC's squashed Gaussian mean (2A outputs, means first) and TD3's deterministic head alike.
 public enum PolicyFile {
     public static let magic: [UInt8] = Array("SPRWPLCY".utf8)
-    public static let version: UInt32 = 1
+    /// The version written.
+    public static let version: UInt32 = 2
+    public static let readableVersions: ClosedRange<UInt32> = 1...version
     public static let fileExtension = "policy"
 
     /// What the file says about the policy and how it was trained.
@@ -40,19 +47,12 @@ public enum PolicyFile {
             throw CheckpointError("the policy network has \(actor.outputWidth) outputs; its \(head.rawValue) head needs \(head.outputs(actions: A)) for \(A) actions")
         }
         let header = Header(head: head.rawValue, observationSize: actor.inputWidth, actionLow: actionLow, actionHigh: actionHigh,
-                            actorSparsity: ActorCriticAgent.sparsity(of: actor), updates: agent.updates, config: config)
+                            actorSparsity: weightSparsity([actor]), updates: agent.updates, config: config)
         let json = JSONEncoder()
         json.outputFormatting = [.sortedKeys]
         var w = ByteWriter()
         w.write(String(decoding: try json.encode(header), as: UTF8.self))
-        w.write(String(decoding: try json.encode(actor.spec), as: UTF8.self))
-        for layer in actor.layers {
-            let sparse = layer.backend != .dense
-            w.write(UInt8(sparse ? 1 : 0))
-            w.write(sparse ? layer.positions : [Int32]())
-            w.write(layer.liveWeights)
-            w.write(layer.bias.values)
-        }
+        w.write(bytes: try NetworkArchive.encode(actor.trulySparse(), optimizerState: false))
         return ChecksummedFrame.frame(magic: magic, version: version, payload: w.bytes)
     }
 
@@ -81,17 +81,33 @@ public enum PolicyFile {
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> ExportedPolicy {
-        var p = ByteReader(try ChecksummedFrame.unframe(bytes, magic: magic, version: version, kind: "Sparrow policy"))
+        let (payload, version) = try ChecksummedFrame.unframe(bytes, magic: magic, versions: readableVersions, kind: "Sparrow policy")
+        var p = ByteReader(payload)
         let header = try JSONDecoder().decode(Header.self, from: Data(try p.read(String.self).utf8))
+        let actor: MLP
+        if version == 1 {
+            actor = try decodeVersion1Actor(&p)
+        } else {
+            do { actor = try NetworkArchive.decode(try p.readBytes()).network } catch let e as NetworkArchiveError {
+                throw FormatError.corrupt("actor: \(e)")
+            }
+        }
+        guard p.isAtEnd else { throw FormatError.corrupt("\(p.remaining) unread bytes") }
+        let A = header.actionLow.count, widths = actor.spec.widths
+        guard A > 0, header.actionHigh.count == A, zip(header.actionLow, header.actionHigh).allSatisfy({ $0 < $1 }),
+              widths[0] == header.observationSize,
+              let head = PolicyHeadKind(rawValue: header.head), widths.last! == head.outputs(actions: A) else {
+            throw FormatError.corrupt("header does not match the actor (\(widths), \(A) actions, head \(header.head))")
+        }
+        return ExportedPolicy(header: header, actor: actor)
+    }
+
+    /// Version 1's actor: its spec (JSON string), then per layer backend u8 (0 dense, 1 sparse), live positions,
+    /// weights and biases.
+    static func decodeVersion1Actor(_ p: inout ByteReader) throws -> MLP {
         let spec = try JSONDecoder().decode(MLPSpec.self, from: Data(try p.read(String.self).utf8))
-        let A = header.actionLow.count
         guard spec.widths.count >= 2, spec.layers.count == spec.widths.count - 1, spec.widths.allSatisfy({ $0 > 0 }) else {
             throw FormatError.corrupt("actor widths \(spec.widths)")
-        }
-        guard A > 0, header.actionHigh.count == A, zip(header.actionLow, header.actionHigh).allSatisfy({ $0 < $1 }),
-              spec.widths[0] == header.observationSize,
-              let head = PolicyHeadKind(rawValue: header.head), spec.widths.last! == head.outputs(actions: A) else {
-            throw FormatError.corrupt("header does not match the actor (\(spec.widths), \(A) actions, head \(header.head))")
         }
         var layers: [any Layer] = []
         for (l, shape) in spec.shapes.enumerated() {
@@ -101,11 +117,7 @@ public enum PolicyFile {
             let biases = try p.read([Float].self)
             guard biases.count == shape.fanOut else { throw FormatError.corrupt("layer \(l) has \(biases.count) biases") }
             if sparse == 1 {
-                var previous: Int32 = -1
-                for x in positions {
-                    guard x > previous, Int(x) < shape.count else { throw FormatError.corrupt("layer \(l) positions") }
-                    previous = x
-                }
+                guard sparsityPositionsAreValid(positions, in: shape) else { throw FormatError.corrupt("layer \(l) positions") }
                 guard weights.count == positions.count else { throw FormatError.corrupt("layer \(l) weight count") }
                 layers.append(SparseLayer(shape: shape, positions: positions, values: weights, biases: biases))
             } else {
@@ -113,13 +125,7 @@ public enum PolicyFile {
                 layers.append(DenseLayer(shape: shape, weights: weights, biases: biases))
             }
         }
-        guard p.isAtEnd else { throw FormatError.corrupt("\(p.remaining) unread bytes") }
-        let sparseSpec = MLPSpec(widths: spec.widths, activation: spec.activation, outputActivation: spec.outputActivation,
-                                 layers: zip(spec.layers, layers).map { ls, layer in
-                                     LayerSpec(backend: layer.backend, density: max(layer.density, 1e-9),
-                                               initialization: ls.initialization, topology: ls.topology)
-                                 })
-        return ExportedPolicy(header: header, actor: MLP(spec: sparseSpec, layers: layers))
+        return MLP(spec: spec.withBackends(of: layers), layers: layers)
     }
 }
 

@@ -51,7 +51,7 @@ public struct SparsityError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Checks that positions are strictly ascending and inside the layer (O(n)); used by preconditions.
-func sparsityPositionsAreValid(_ positions: [Position], in shape: LayerShape) -> Bool {
+public func sparsityPositionsAreValid(_ positions: [Position], in shape: LayerShape) -> Bool {
     var previous: Int64 = -1
     let limit = Int64(shape.count)
     for p in positions {
