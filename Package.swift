@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "MuJoCoTests", dependencies: ["MuJoCo", "CPlatform"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "SparrowCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
-        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments"]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "NeuralNet", "SparrowCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Environments", "Training", "SparrowCore", "SparrowTestSupport"]),
