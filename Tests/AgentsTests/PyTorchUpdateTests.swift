@@ -12,6 +12,10 @@ import XCTest
 /// PyTorch's: to 1e-5 relative, plus twice the distance between PyTorch's float32 and float64 results where the
 /// float32 problem itself is that ill-conditioned (SAC's dense actor gradient here: 3.6e-5 in PyTorch itself).
 ///
+/// A third party, `ReferenceUpdate`, is the plain double-precision twin of the same update (dense matrices, one sample at
+/// a time, both critics differentiated in full): it must agree with PyTorch's float64 run to 1e-9, so the gathered
+/// min-critic backward and every other shortcut in `SAC.swift` / `TD3.swift` is checked twice.
+///
 /// The sparse cases run Sparrow's truly sparse layers (static topology, masked Adam moments) against PyTorch's dense
 /// layers with the mask applied to weights, gradients and moments.
 ///
@@ -145,35 +149,44 @@ final class PyTorchUpdateTests: XCTestCase {
             // Sparrow (float32) must be as close to the float64 result as 2× PyTorch's own float32 distance from it,
             // plus 1e-5 relative (to the larger magnitude, floored at 1e-2 so entries near zero are held to 1e-7).
             let exact = out["float64"] as! [String: Any]
+            // The plain double-precision twin (ReferenceUpdate) must agree with PyTorch's float64 run to 1e-9.
+            let reference = ReferenceUpdate.run(stored)
             var worst: [String: (excess: Double, detail: String)] = [:]
-            func close(_ a: Double, _ b: Double, _ b64: Double, _ what: String, _ index: String = "") {
+            func close(_ a: Double, _ b: Double, _ b64: Double, _ r: Double, _ what: String, _ index: String = "") {
                 let allowed = 1e-5 * max(abs(a), abs(b), 1e-2) + 2 * abs(b - b64)
                 let excess = abs(a - b64) / allowed  // ≤ 1 passes
                 if excess > (worst[what]?.excess ?? -1) {
                     worst[what] = (excess, "\(index): Sparrow \(a), PyTorch \(b) (float64 \(b64))")
                 }
+                let twin = abs(r - b64) / (1e-9 * max(abs(r), abs(b64), 1e-2))
+                if twin > (worst["reference twin: " + what]?.excess ?? -1) {
+                    worst["reference twin: " + what] = (twin, "\(index): reference \(r), PyTorch float64 \(b64)")
+                }
             }
-            func scalar(_ key: String) -> (Double, Double) { (out[key] as! Double, exact[key] as! Double) }
-            let (cl, cl64) = scalar("critic_loss"), (al, al64) = scalar("actor_loss")
-            close(metrics.criticLoss, cl, cl64, "critic loss (sum of both)")
-            close(metrics.actorLoss, al, al64, "actor loss")
+            func scalar(_ key: String) -> (Double, Double, Double) {
+                (out[key] as! Double, exact[key] as! Double, reference[key] as! Double)
+            }
+            let (cl, cl64, clr) = scalar("critic_loss"), (al, al64, alr) = scalar("actor_loss")
+            close(metrics.criticLoss, cl, cl64, clr, "critic loss (sum of both)")
+            close(metrics.actorLoss, al, al64, alr, "actor loss")
             if c.algorithm == .sac {
-                let (alpha, alpha64) = scalar("alpha")
-                close(metrics.alpha, alpha, alpha64, "α after the step")
-                if c.autotune { let (l, l64) = scalar("alpha_loss"); close(metrics.alphaLoss, l, l64, "α loss") }
+                let (alpha, alpha64, alphar) = scalar("alpha")
+                close(metrics.alpha, alpha, alpha64, alphar, "α after the step")
+                if c.autotune { let (l, l64, lr) = scalar("alpha_loss"); close(metrics.alphaLoss, l, l64, lr, "α loss") }
             }
             let nets = out["networks"] as! [String: [[String: Any]]], nets64 = exact["networks"] as! [String: [[String: Any]]]
+            let netsRef = reference["networks"] as! [String: [[String: Any]]]
             for n in agent.networks {
                 let mine = Self.network(n.network), theirs = try XCTUnwrap(nets[n.name], "\(n.name) in the output")
-                let theirs64 = try XCTUnwrap(nets64[n.name])
+                let theirs64 = try XCTUnwrap(nets64[n.name]), twin = try XCTUnwrap(netsRef[n.name])
                 XCTAssertEqual(mine.count, theirs.count)
                 for l in mine.indices {
-                    let (a, b, b64) = (mine[l], theirs[l], theirs64[l])
+                    let (a, b, b64, r) = (mine[l], theirs[l], theirs64[l], twin[l])
                     for key in ["weight", "weight_m", "weight_v", "bias", "bias_m", "bias_v"] where n.optimizer != nil || !key.contains("_") {
                         func flat(_ x: Any?) -> [Double] { (x as? [[Double]])?.flatMap { $0 } ?? (x as! [Double]) }
-                        let x = flat(a[key]), y = flat(b[key]), y64 = flat(b64[key])
+                        let x = flat(a[key]), y = flat(b[key]), y64 = flat(b64[key]), z = flat(r[key])
                         XCTAssertEqual(x.count, y.count, "\(n.name) layer \(l) \(key) size")
-                        for i in x.indices { close(x[i], y[i], y64[i], "\(n.name) layer \(l) \(key)", "[\(i)]") }
+                        for i in x.indices { close(x[i], y[i], y64[i], z[i], "\(n.name) layer \(l) \(key)", "[\(i)]") }
                     }
                     XCTAssertEqual(a["mask"] as! [[Double]], b["mask"] as! [[Double]], "\(n.name) layer \(l) topology")
                 }

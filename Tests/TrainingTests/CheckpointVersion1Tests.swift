@@ -19,15 +19,7 @@ final class CheckpointVersion1Tests: XCTestCase {
     func fixtureRun(_ name: String = #function) throws -> String {
         let dir = temporaryRunDirectory(name)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gzip.arguments = ["gzip", "-dc", fixtures.appendingPathComponent("checkpoint.sparrow.gz").path]
-        let out = Pipe()
-        gzip.standardOutput = out
-        try gzip.run()
-        let bytes = out.fileHandleForReading.readDataToEndOfFile()
-        gzip.waitUntilExit()
-        XCTAssertEqual(gzip.terminationStatus, 0, "gzip -dc")
+        let bytes = try gunzip(fixtures.appendingPathComponent("checkpoint.sparrow.gz"))
         try bytes.write(to: URL(fileURLWithPath: dir + "/checkpoint.sparrow"))
         for f in ["metrics.csv", "evaluations.csv"] {
             try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent(f).path, toPath: dir + "/" + f)

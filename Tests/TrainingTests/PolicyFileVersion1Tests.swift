@@ -19,15 +19,7 @@ final class PolicyFileVersion1Tests: XCTestCase {
 
     func checkpoint(_ name: String) throws -> String {
         let path = NSTemporaryDirectory() + "sparrow-\(name)-\(getpid()).sparrow"
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gzip.arguments = ["gzip", "-dc", fixtures.appendingPathComponent("\(name).checkpoint.sparrow.gz").path]
-        let out = Pipe()
-        gzip.standardOutput = out
-        try gzip.run()
-        let bytes = out.fileHandleForReading.readDataToEndOfFile()
-        gzip.waitUntilExit()
-        XCTAssertEqual(gzip.terminationStatus, 0)
+        let bytes = try gunzip(fixtures.appendingPathComponent("\(name).checkpoint.sparrow.gz"))
         try bytes.write(to: URL(fileURLWithPath: path))
         return path
     }

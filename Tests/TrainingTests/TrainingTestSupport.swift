@@ -26,3 +26,17 @@ func deterministicMetrics(_ dir: String) throws -> [String] {
 }
 
 func file(_ dir: String, _ name: String) throws -> String { try String(contentsOfFile: dir + "/" + name, encoding: .utf8) }
+
+/// The contents of a gzipped fixture (`gzip -dc`; the MuJoCo snapshots in checkpoints are mostly zeros).
+func gunzip(_ url: URL) throws -> Data {
+    let gzip = Process()
+    gzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    gzip.arguments = ["gzip", "-dc", url.path]
+    let out = Pipe()
+    gzip.standardOutput = out
+    try gzip.run()
+    let bytes = out.fileHandleForReading.readDataToEndOfFile()
+    gzip.waitUntilExit()
+    XCTAssertEqual(gzip.terminationStatus, 0, "gzip -dc \(url.lastPathComponent)")
+    return bytes
+}
