@@ -90,11 +90,15 @@ public class ActorCriticAgent {
         batchLogProb = FloatBuffer(count: B); targetQ = FloatBuffer(count: B)
         lossGradient = FloatBuffer(count: B); actionGradient = FloatBuffer(count: A * B)
         actNoise = FloatBuffer(count: A); actAction = FloatBuffer(count: A); actLogProb = FloatBuffer(count: 1)
+        networks = listNetworks()
     }
 
     /// The actor (policy), the critics (value), their targets, then the actor's target if any: the order
-    /// checkpoints store them in.
-    public var networks: [AgentNetwork] {
+    /// checkpoints store them in. Kept as a list (rebuilt when a checkpoint replaces the networks) so that the
+    /// per-update FLOP accounting can walk it without allocating.
+    public private(set) var networks: [AgentNetwork] = []
+
+    func listNetworks() -> [AgentNetwork] {
         var list = [AgentNetwork(name: "actor", role: .policy, network: actor, optimizer: actorAdam)]
         for (k, c) in critics.enumerated() {
             list.append(AgentNetwork(name: "critic\(k + 1)", role: .value, network: c, optimizer: criticAdam))
@@ -188,11 +192,21 @@ public class ActorCriticAgent {
                 return sum + Double(c.forwardFLOPs(batch: B) + c.backwardFLOPs(batch: B, inputGradient: e.offset > 0))
             }
         }
-        var flops = critics.reduce(0.0) { $0 + training($1) } + targetCritics.reduce(0.0) { $0 + forward($1) }
-        flops += targetActors.first.map(forward) ?? forward(actor)  // the next-state actions
+        // By role: value networks train; targets of value networks run forward; the next-state actions come from
+        // the policy's target if it has one, else from the policy.
+        var flops = 0.0, valueForwards = 0.0
+        var policy = actor, nextActions: MLP?
+        for n in networks {
+            switch n.role {
+            case .policy: policy = n.network
+            case .value: flops += training(n.network); valueForwards += forward(n.network)
+            case .target(of: let online): if online == "actor" { nextActions = n.network } else { flops += forward(n.network) }
+            }
+        }
+        flops += forward(nextActions ?? policy)
         if actorSteps > 0 {
             // Actor training, plus a critic forward and a backward pass for the action gradient (≈ 2 forwards).
-            flops += actorSteps * (training(actor) + critics.reduce(0.0) { $0 + 3 * forward($1) })
+            flops += actorSteps * (training(policy) + 3 * valueForwards)
         }
         trainingFLOPs += flops
     }
@@ -253,6 +267,7 @@ public class ActorCriticAgent {
         critics = take(critics.count)
         targetCritics = take(targetCritics.count)
         targetActors = take(targetActors.count)
+        networks = listNetworks()
     }
 }
 

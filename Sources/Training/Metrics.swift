@@ -15,6 +15,7 @@ public struct MetricsRow: Equatable, Sendable {
     public var meanQ: Double?
     public var liveParameters = 0
     public var actorSparsity = 0.0
+    /// Weight sparsity of the first value network (critic 1); twin critics differ only under Bernoulli topologies.
     public var criticSparsity = 0.0
     public var trainingFLOPs = 0.0
 

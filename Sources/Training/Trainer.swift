@@ -198,7 +198,7 @@ public final class Trainer {
         }
         row.liveParameters = agent.liveParameters
         row.actorSparsity = weightSparsity([agent.policyNetwork])
-        row.criticSparsity = weightSparsity(agent.valueNetworks)
+        row.criticSparsity = weightSparsity([agent.valueNetworks[0]])  // the first critic, as the column always held
         row.trainingFLOPs = agent.trainingFLOPs
         metricsLog.append(row.csv)
     }
