@@ -189,7 +189,7 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         ]),
     ]
 
-    public static var knobs: [Knob<AgentConfig>] { sections.flatMap(\.knobs) }
+    public static let knobs: [Knob<AgentConfig>] = sections.flatMap(\.knobs)
 
     /// The config keys, as spelled in files and flags.
     public static var keys: [String] { knobs.map(\.key) }

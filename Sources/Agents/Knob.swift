@@ -15,6 +15,8 @@ public struct Knob<Root>: @unchecked Sendable {
     public let isSwitch: Bool
     /// The valid spellings of a choice knob.
     public let choices: [String]?
+    /// What a command-line value must be, for errors: "<int>", "one of relu, tanh, leaky-relu", "true or false …".
+    public let expects: String
     let decodeInto: (KeyedDecodingContainer<KnobKey>, inout Root) throws -> Void
     let encodeFrom: (Root, inout KeyedEncodingContainer<KnobKey>) throws -> Void
     let parseText: (String) throws -> Any
@@ -23,51 +25,46 @@ public struct Knob<Root>: @unchecked Sendable {
 
     /// A knob for the property at `path`; `valid` says what values it may take.
     public init<V: KnobValue>(_ key: String, _ path: WritableKeyPath<Root, V>, _ help: String, valid: Valid<V>? = nil) {
-        self.init(key: key, help: help, path: path) { root in
+        let choices = V.choices
+        let expects = V.self == Bool.self ? "true or false (or use --\(key) / --no-\(key))"
+            : choices.map { "one of " + $0.joined(separator: ", ") } ?? V.valueHelp
+        self.key = key
+        self.help = help
+        valueHelp = V.valueHelp
+        isSwitch = V.self == Bool.self
+        self.choices = choices
+        self.expects = expects
+        let codingKey = KnobKey(key)
+        decodeInto = { c, root in root[keyPath: path] = try V.decode(from: c, key: codingKey) }
+        encodeFrom = { root, c in try root[keyPath: path].encode(to: &c, key: codingKey) }
+        parseText = { text in
+            guard let value = V.parse(text) else { throw ConfigError("--\(key) takes \(expects), got '\(text)'") }
+            if let bad = value.nonFinite { throw ConfigError("\(key) must be finite, got \(bad)") }
+            return value.jsonValue
+        }
+        show = { root in root[keyPath: path].isUnset ? nil : root[keyPath: path].shown }
+        check = { root in
             if let valid, let problem = valid.problem(root[keyPath: path]) {
                 throw ConfigError("\(key) \(problem), got \(root[keyPath: path].shown)")
             }
         }
     }
 
-    private init<V: KnobValue>(key: String, help: String, path: WritableKeyPath<Root, V>,
-                               check: @escaping (Root) throws -> Void) {
-        let choices = V.choices
-        self.key = key
-        self.help = help
-        valueHelp = V.valueHelp
-        isSwitch = V.self == Bool.self
-        self.choices = choices
-        let codingKey = KnobKey(key)
-        decodeInto = { c, root in root[keyPath: path] = try V.decode(from: c, key: codingKey) }
-        encodeFrom = { root, c in try root[keyPath: path].encode(to: &c, key: codingKey) }
-        parseText = { text in
-            guard let value = V.parse(text) else {
-                let takes = V.self == Bool.self ? "true or false (or use --\(key) / --no-\(key))"
-                    : choices.map { "one of " + $0.joined(separator: ", ") } ?? V.valueHelp
-                throw ConfigError("--\(key) takes \(takes), got '\(text)'")
-            }
-            if let bad = value.nonFinite { throw ConfigError("\(key) must be finite, got \(bad)") }
-            return value.jsonValue
-        }
-        show = { root in root[keyPath: path].isUnset ? nil : root[keyPath: path].shown }
-        self.check = check
-    }
-
     /// The same knob on a struct that holds `Root` at `path` (TrainConfig's view of AgentConfig's knobs).
     public func lifted<Outer>(through outer: WritableKeyPath<Outer, Root>) -> Knob<Outer> {
-        Knob<Outer>(key: key, help: help, valueHelp: valueHelp, isSwitch: isSwitch, choices: choices,
+        Knob<Outer>(key: key, help: help, valueHelp: valueHelp, isSwitch: isSwitch, choices: choices, expects: expects,
                     decodeInto: { c, o in try decodeInto(c, &o[keyPath: outer]) },
                     encodeFrom: { o, c in try encodeFrom(o[keyPath: outer], &c) },
                     parseText: parseText, show: { show($0[keyPath: outer]) }, check: { try check($0[keyPath: outer]) })
     }
 
-    private init(key: String, help: String, valueHelp: String, isSwitch: Bool, choices: [String]?,
+    private init(key: String, help: String, valueHelp: String, isSwitch: Bool, choices: [String]?, expects: String,
                  decodeInto: @escaping (KeyedDecodingContainer<KnobKey>, inout Root) throws -> Void,
                  encodeFrom: @escaping (Root, inout KeyedEncodingContainer<KnobKey>) throws -> Void,
                  parseText: @escaping (String) throws -> Any, show: @escaping (Root) -> String?,
                  check: @escaping (Root) throws -> Void) {
         self.key = key; self.help = help; self.valueHelp = valueHelp; self.isSwitch = isSwitch; self.choices = choices
+        self.expects = expects
         self.decodeInto = decodeInto; self.encodeFrom = encodeFrom; self.parseText = parseText; self.show = show
         self.check = check
     }

@@ -92,10 +92,13 @@ SK_INLINE void rowsum_plain_from(int c, const float *x, int B, float s, float *o
     *out = s;
 }
 
+static void rowsum_plain(int rows, const float *X, int ldx, int B, float *out) {
+    for (int r = 0; r < rows; r++) rowsum_plain_from(0, X + (long)r * ldx, B, 0.0f, out + r);
+}
+
 static void sddmm_plain(int rows, const int32_t *ptr, const int32_t *idx, const float *dY, int ldd,
                         const float *X, int ldx, int B, float *G, float *rowsum) {
-    if (rowsum)
-        for (int r = 0; r < rows; r++) rowsum_plain_from(0, dY + (long)r * ldd, B, 0.0f, rowsum + r);
+    if (rowsum) rowsum_plain(rows, dY, ldd, B, rowsum);
     for (int r = 0; r < rows; r++) {
         const float *d = dY + (long)r * ldd;
         for (int k = ptr[r]; k < ptr[r + 1]; k++) {
@@ -440,32 +443,26 @@ static long drop_keys_avx2(long n, const float *t, uint64_t *keys) { return drop
 static void prune_mask_avx2(long n, float *t, int prune, uint64_t threshold, float *mask) { prune_mask_body(n, t, prune, threshold, mask); }
 
 SK_AVX2_END
-#define SK_USE_AVX2 isa_avx2
-#else
-#define SK_USE_AVX2 0
-#define spmm_avx2 spmm_plain
-#define sddmm_avx2 sddmm_plain
-#define rowsum_avx2(rows, X, ldx, B, out) rowsum_plain(rows, X, ldx, B, out)
 #endif
 
 // MARK: - the public kernels: pick the body
 
-static void rowsum_plain(int rows, const float *X, int ldx, int B, float *out) {
-    for (int r = 0; r < rows; r++) rowsum_plain_from(0, X + (long)r * ldx, B, 0.0f, out + r);
-}
-
 void sk_spmm(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
              const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
              int post, float slope, const float *G) {
-    if (B == 1) spmv(rows, ptr, idx, values, perm, X, bias, Y, ldy, post, slope, G);
-    else if (SK_USE_AVX2) spmm_avx2(rows, ptr, idx, values, perm, X, ldx, B, bias, Y, ldy, post, slope, G);
-    else spmm_plain(rows, ptr, idx, values, perm, X, ldx, B, bias, Y, ldy, post, slope, G);
+    if (B == 1) { spmv(rows, ptr, idx, values, perm, X, bias, Y, ldy, post, slope, G); return; }
+#if SK_HAVE_AVX2
+    if (isa_avx2) { spmm_avx2(rows, ptr, idx, values, perm, X, ldx, B, bias, Y, ldy, post, slope, G); return; }
+#endif
+    spmm_plain(rows, ptr, idx, values, perm, X, ldx, B, bias, Y, ldy, post, slope, G);
 }
 
 void sk_sddmm(int rows, const int32_t *ptr, const int32_t *idx, const float *dY, int ldd,
               const float *X, int ldx, int B, float *G, float *rowsum) {
-    if (SK_USE_AVX2) sddmm_avx2(rows, ptr, idx, dY, ldd, X, ldx, B, G, rowsum);
-    else sddmm_plain(rows, ptr, idx, dY, ldd, X, ldx, B, G, rowsum);
+#if SK_HAVE_AVX2
+    if (isa_avx2) { sddmm_avx2(rows, ptr, idx, dY, ldd, X, ldx, B, G, rowsum); return; }
+#endif
+    sddmm_plain(rows, ptr, idx, dY, ldd, X, ldx, B, G, rowsum);
 }
 
 void sk_adam(int n, float *w, const float *g, float *m, float *v, const float *mask, int mask_mode,
@@ -479,8 +476,10 @@ void sk_adam(int n, float *w, const float *g, float *m, float *v, const float *m
 }
 
 void sk_rowsum(int rows, const float *X, int ldx, int B, float *out) {
-    if (SK_USE_AVX2) rowsum_avx2(rows, X, ldx, B, out);
-    else rowsum_plain(rows, X, ldx, B, out);
+#if SK_HAVE_AVX2
+    if (isa_avx2) { rowsum_avx2(rows, X, ldx, B, out); return; }
+#endif
+    rowsum_plain(rows, X, ldx, B, out);
 }
 
 void sk_activation_forward(int kind, float slope, const float *z, float *a, long n) {

@@ -31,7 +31,7 @@ enum KnobArguments {
             } else if let knob = knob(name) {
                 let text: String
                 if let inline { text = inline } else {
-                    guard i < arguments.count else { throw CLIError("--\(name) needs a value: \(describe(knob))") }
+                    guard i < arguments.count else { throw CLIError("--\(name) needs a value: \(knob.expects)") }
                     text = arguments[i]
                     i += 1
                 }
@@ -45,10 +45,6 @@ enum KnobArguments {
 
     static func knob(_ name: String) -> Knob<TrainConfig>? {
         ownOptions.contains(name) ? nil : TrainConfig.knob(name)
-    }
-
-    static func describe(_ knob: Knob<TrainConfig>) -> String {
-        knob.choices.map { "one of \($0.joined(separator: ", "))" } ?? knob.valueHelp
     }
 
     /// "; did you mean --batch-size?" for a near miss (edit distance ≤ 2), else "".

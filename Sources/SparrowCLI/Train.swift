@@ -74,12 +74,11 @@ struct Eval: ParsableCommand {
         do {
             let (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
             let returns = try Evaluator(env: try makeEnvironment(config.env), episodes: episodes, seed: seed).returns(of: agent)
-            let mean = returns.reduce(0, +) / Double(returns.count)
-            let std = (returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count)).squareRoot()
-            print(String(format: "%@ %@: %d episodes, return %.2f ± %.2f", config.env, config.preset, episodes, mean, std))
+            let e = Evaluation(step: agent.updates, returns: returns)
+            print(String(format: "%@ %@: %d episodes, return %.2f ± %.2f", config.env, config.preset, episodes, e.meanReturn, e.stdReturn))
             var o = JSONObject()
             o.add("env", config.env); o.add("preset", config.preset); o.add("episodes", episodes)
-            o.add("mean_return", mean); o.add("std_return", std); o.add("returns", returns)
+            o.add("mean_return", e.meanReturn); o.add("std_return", e.stdReturn); o.add("returns", returns)
             print(o.text)
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
     }

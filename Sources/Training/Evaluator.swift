@@ -39,9 +39,6 @@ public struct Evaluator {
 
     /// One evaluation at training step `step`: mean and (population) standard deviation of the returns.
     public func evaluate(_ agent: any Agent, atStep step: Int) throws -> Evaluation {
-        let r = try returns(of: agent)
-        let mean = r.reduce(0, +) / Double(r.count)
-        let std = (r.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(r.count)).squareRoot()
-        return Evaluation(step: step, meanReturn: mean, stdReturn: std, episodes: r.count)
+        Evaluation(step: step, returns: try returns(of: agent))
     }
 }

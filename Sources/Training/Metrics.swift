@@ -38,6 +38,17 @@ public struct Evaluation: Equatable, Sendable {
     public var stdReturn: Double
     public var episodes: Int
 
+    public init(step: Int, meanReturn: Double, stdReturn: Double, episodes: Int) {
+        self.step = step; self.meanReturn = meanReturn; self.stdReturn = stdReturn; self.episodes = episodes
+    }
+
+    /// The mean and (population) standard deviation of the episodes' returns.
+    public init(step: Int, returns: [Double]) {
+        let mean = returns.reduce(0, +) / Double(returns.count)
+        let std = (returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count)).squareRoot()
+        self.init(step: step, meanReturn: mean, stdReturn: std, episodes: returns.count)
+    }
+
     public static let header = "step,mean_return,std_return,episodes"
     public var csv: String { "\(step),\(meanReturn),\(stdReturn),\(episodes)" }
 

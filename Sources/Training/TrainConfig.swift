@@ -23,19 +23,21 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// The loop's knobs, then the agent's (see `Knob`): the flags of `sparrow train`, the config-file keys and the
     /// keys of a run's `config.json`. `env` and `preset` are keys too, but the command line gives them their own
     /// options (they choose the preset that the other values start from).
-    public static let sections: [KnobSection<TrainConfig>] = [
-        KnobSection("Run", [
-            Knob("env", \.env, "Environment."),
-            Knob("preset", \.preset, "Preset."),
-            Knob("steps", \.steps, "Environment steps in total (random start steps included).", valid: .positive),
-            Knob("seed", \.seed, "Seed (fixes networks, exploration, environments)."),
-            Knob("start-steps", \.startSteps, "Random-action steps before learning.", valid: .nonNegative),
-            Knob("eval-every", \.evalEvery, "Steps between evaluations.", valid: .positive),
-            Knob("eval-episodes", \.evalEpisodes, "Episodes per evaluation.", valid: .positive),
-            Knob("checkpoint-every", \.checkpointEvery, "Steps between checkpoints.", valid: .positive),
-            Knob("log-every", \.logEvery, "Steps between metrics rows.", valid: .positive),
-        ]),
-    ] + AgentConfig.sections.map { $0.lifted(through: \TrainConfig.agent) }
+    public static let sections: [KnobSection<TrainConfig>] =
+        [run] + AgentConfig.sections.map { $0.lifted(through: \TrainConfig.agent) }
+
+    /// The loop's own knobs.
+    static let run = KnobSection<TrainConfig>("Run", [
+        Knob("env", \.env, "Environment."),
+        Knob("preset", \.preset, "Preset."),
+        Knob("steps", \.steps, "Environment steps in total (random start steps included).", valid: .positive),
+        Knob("seed", \.seed, "Seed (fixes networks, exploration, environments)."),
+        Knob("start-steps", \.startSteps, "Random-action steps before learning.", valid: .nonNegative),
+        Knob("eval-every", \.evalEvery, "Steps between evaluations.", valid: .positive),
+        Knob("eval-episodes", \.evalEpisodes, "Episodes per evaluation.", valid: .positive),
+        Knob("checkpoint-every", \.checkpointEvery, "Steps between checkpoints.", valid: .positive),
+        Knob("log-every", \.logEvery, "Steps between metrics rows.", valid: .positive),
+    ])
 
     public static let knobs: [Knob<TrainConfig>] = sections.flatMap(\.knobs)
     static let knobsByKey: [String: Knob<TrainConfig>] = Dictionary(uniqueKeysWithValues: knobs.map { ($0.key, $0) })
@@ -49,9 +51,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public init(from decoder: Decoder) throws { self = try KnobCoding.decode(Self.knobs, from: decoder, defaults: TrainConfig()) }
     public func encode(to encoder: Encoder) throws { try KnobCoding.encode(Self.knobs, self, to: encoder) }
 
-    /// Each knob's range (the agent's included), then the rules between knobs.
+    /// The loop's ranges and rules, then the agent's (`AgentConfig.validate`, which checks its own knobs).
     public func validate() throws {
-        for knob in Self.knobs { try knob.validate(self) }
+        for knob in Self.run.knobs { try knob.validate(self) }
         guard startSteps < steps else {
             throw ConfigError("start-steps (\(startSteps)) must be below steps (\(steps)): no training would happen")
         }

@@ -22,8 +22,8 @@ public struct TrainingError: Error, CustomStringConvertible {
 ///   checkpoint files, and replaces `run`'s body by "collect a rollout of N steps, then epochs of minibatches".
 public final class Trainer {
     public let config: TrainConfig
-    public let runDirectory: String
     let directory: RunDirectory
+    public var runDirectory: String { directory.path }
     let env: any TrainingEnvironment
     let evaluator: Evaluator
     public let agent: any OffPolicyAgent
@@ -43,15 +43,12 @@ public final class Trainer {
         didSet { agent.profiler = profiler }
     }
 
-    var checkpointPath: String { directory.checkpoint }
-
     /// Prepares a run. With `resume`, continues from the run directory's checkpoint if there is one (its config
     /// must equal `config`); without, refuses to touch a directory that already holds a checkpoint.
     public init(config: TrainConfig, runDirectory: String, resume: Bool) throws {
         try config.validate()
         BLASThreads.set(1)  // one thread: deterministic and the papers' single-core setting
         self.config = config
-        self.runDirectory = runDirectory
         directory = RunDirectory(runDirectory)
         do {
             env = try makeTrainingEnvironment(config.env, seed: config.seed)
@@ -75,7 +72,7 @@ public final class Trainer {
             throw TrainingError("\(runDirectory) already holds a run (checkpoint.sparrow); use --resume to continue it or another --run-dir")
         }
         if hasCheckpoint {
-            loop = try TrainingCheckpoint.restore(from: checkpointPath, config: config, agent: agent, env: env, buffer: buffer)
+            loop = try TrainingCheckpoint.restore(from: directory.checkpoint, config: config, agent: agent, env: env, buffer: buffer)
         } else {
             try directory.writeConfig(config)
         }
@@ -101,7 +98,7 @@ public final class Trainer {
         while step < config.steps {
             if StopSignal.requested || (stopAfter.map { step >= $0 } ?? false) {
                 if finalCheckpoint { try checkpoint(elapsed: Date().timeIntervalSince(started)) }
-                reporter.message("\(StopSignal.requested ? StopSignal.signalName : "stop") at step \(step): checkpoint written to \(checkpointPath)")
+                reporter.message("\(StopSignal.requested ? StopSignal.signalName : "stop") at step \(step): checkpoint written to \(directory.checkpoint)")
                 if StopSignal.requested { lock = nil }  // the run is over for this process
                 return TrainSummary(outcome: .interrupted, step: step, finalScore: Evaluation.finalScore(evaluations),
                                     evaluations: evaluations)
@@ -207,6 +204,6 @@ public final class Trainer {
 
     func checkpoint(elapsed: Double) throws {
         try TrainingCheckpoint.write(config: config, agent: agent, loop: loop, elapsed: elapsed, env: env, buffer: buffer,
-                                     to: checkpointPath)
+                                     to: directory.checkpoint)
     }
 }
