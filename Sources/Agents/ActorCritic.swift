@@ -243,17 +243,6 @@ public class ActorCriticAgent {
         for n in networks { w.write(bytes: try NetworkArchive.encode(n.network)) }
     }
 
-    func decodeNetwork(_ r: inout ByteReader, like current: MLP, name: String) throws -> MLP {
-        let net: MLP
-        do { net = try NetworkArchive.decode(try r.readBytes()).network } catch let e as FormatError { throw e } catch {
-            throw FormatError.corrupt("\(name): \(error)")
-        }
-        guard net.spec.widths == current.spec.widths else {
-            throw FormatError.corrupt("\(name) has widths \(net.spec.widths), this run's has \(current.spec.widths)")
-        }
-        return net
-    }
-
     func decodeState(from r: inout ByteReader) throws {
         updates = try r.read(Int.self)
         let words = try r.read([UInt64].self)
@@ -261,7 +250,7 @@ public class ActorCriticAgent {
         generator = Generator(stateWords: words)
         trainingFLOPs = try r.read(Double.self)
         // In `networks` order: actor, critics, target critics, target actors.
-        var decoded = try networks.map { try decodeNetwork(&r, like: $0.network, name: $0.name) }[...]
+        var decoded = try networks.map { try decodeAgentNetwork(&r, like: $0.network, name: $0.name) }[...]
         func take(_ n: Int) -> [MLP] { defer { decoded = decoded.dropFirst(n) }; return Array(decoded.prefix(n)) }
         actor = take(1)[0]
         critics = take(critics.count)
@@ -271,13 +260,23 @@ public class ActorCriticAgent {
     }
 }
 
-/// Builds the agent a config names.
-public func makeAgent(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
+/// Builds the off-policy agent a config names, for an environment's observation size and actions: SAC and TD3 need
+/// a box of continuous actions, DQN discrete ones.
+public func makeAgent(config: AgentConfig, observationSize: Int, actions: ActionSpace,
                       totalUpdates: Int, seed: UInt64) throws -> any OffPolicyAgent {
-    switch config.algorithm {
-    case .sac: return try SAC(config: config, observationSize: observationSize, actionLow: actionLow,
-                              actionHigh: actionHigh, totalUpdates: totalUpdates, seed: seed)
-    case .td3: return try TD3(config: config, observationSize: observationSize, actionLow: actionLow,
-                              actionHigh: actionHigh, totalUpdates: totalUpdates, seed: seed)
+    switch (config.algorithm, actions) {
+    case (.sac, .box(let box)):
+        return try SAC(config: config, observationSize: observationSize, actionLow: box.low, actionHigh: box.high,
+                       totalUpdates: totalUpdates, seed: seed)
+    case (.td3, .box(let box)):
+        return try TD3(config: config, observationSize: observationSize, actionLow: box.low, actionHigh: box.high,
+                       totalUpdates: totalUpdates, seed: seed)
+    case (.dqn, .discrete(let n)):
+        return try DQN(config: config, observationSize: observationSize, choices: n, totalUpdates: totalUpdates, seed: seed)
+    case (.sac, .discrete), (.td3, .discrete):
+        throw ConfigError("algorithm \(config.algorithm.rawValue) needs continuous (box) actions; for discrete actions use dqn")
+    case (.dqn, .box):
+        throw ConfigError("algorithm dqn needs discrete actions; for continuous (box) actions use sac or td3")
     }
 }
+

@@ -7,7 +7,12 @@ import SparrowCore
 /// are the same setting. Choices are enums of the module that gives them meaning (`WeightInit`, `DropCriterion`,
 /// `GrowCriterion`, `TargetTopology`, `LayerBackend`, `MomentPolicy` from NeuralNet), spelled by `NamedChoice`.
 public struct AgentConfig: Codable, Equatable, Sendable {
-    public enum Algorithm: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case sac, td3 }
+    public enum Algorithm: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue {
+        case sac, td3, dqn
+
+        /// Whether the algorithm acts with an index among discrete actions (DQN) rather than a continuous vector.
+        public var actsDiscretely: Bool { self == .dqn }
+    }
     /// The sparse-training method (see `SparseMethod` docs in the presets).
     public enum Method: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case dense, `static`, ds, tows, set, rigl, prune }
     public enum Distribution: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue {
@@ -31,6 +36,8 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         case leakyRelu = "leaky-relu"
     }
     public enum DropSchedule: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case constant, cosine }
+    /// DQN's regression loss on the TD error.
+    public enum TDLoss: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case huber, squared }
     public enum LogStdBoundingName: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case tanh, clamp }
 
     public var algorithm: Algorithm = .sac
@@ -113,12 +120,20 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     public var noiseClip: Double = 0.5
     public var explorationNoise: Double = 0.1
 
+    // DQN
+    public var tdLoss: TDLoss = .huber
+    /// ε-greedy: ε goes linearly from `epsilonStart` to `epsilonFinal` over the first `epsilonDecay` (a fraction)
+    /// of the updates; 0 = `epsilonFinal` from the first update (TF-Agents' constant ε after the random start steps).
+    public var epsilonStart: Double = 1
+    public var epsilonFinal: Double = 0.01
+    public var epsilonDecay: Double = 0
+
     public init() {}
 
     /// Every knob, by section of `sparrow train --help`. Key = flag name = config key.
     public static let sections: [KnobSection<AgentConfig>] = [
         KnobSection("Agent", [
-            Knob("algorithm", \.algorithm, "The off-policy algorithm."),
+            Knob("algorithm", \.algorithm, "The algorithm (sac, td3: continuous actions; dqn: discrete)."),
             Knob("method", \.method, "Sparse-training method."),
         ]),
         KnobSection("Networks", [
@@ -186,6 +201,13 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             Knob("policy-noise", \.policyNoise, "Target smoothing noise.", valid: .nonNegative),
             Knob("noise-clip", \.noiseClip, "Target smoothing noise clip.", valid: .nonNegative),
             Knob("exploration-noise", \.explorationNoise, "Exploration noise.", valid: .nonNegative),
+        ]),
+        KnobSection("DQN (the Q network trains with critic-lr)", [
+            Knob("td-loss", \.tdLoss, "Loss on the TD error: huber (δ = 1) or squared."),
+            Knob("epsilon-start", \.epsilonStart, "ε-greedy: ε at the first update.", valid: .unitClosed),
+            Knob("epsilon-final", \.epsilonFinal, "ε-greedy: ε after the decay.", valid: .unitClosed),
+            Knob("epsilon-decay", \.epsilonDecay, "Fraction of the updates over which ε decays linearly (0: final at once).",
+                 valid: .unitClosed),
         ]),
     ]
 

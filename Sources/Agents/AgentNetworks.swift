@@ -55,8 +55,8 @@ public protocol OffPolicyAgent: Agent {
 }
 
 extension Agent {
-    /// The network that acts.
-    public var policyNetwork: MLP { networks.first { $0.role == .policy }!.network }
+    /// The network that acts: the policy, or a value-based agent's (DQN's) Q network, whose argmax acts.
+    public var policyNetwork: MLP { (networks.first { $0.role == .policy } ?? networks.first { $0.role == .value }!).network }
     /// The value networks (critics), in order.
     public var valueNetworks: [MLP] { networks.filter { $0.role == .value }.map(\.network) }
     /// The networks that are trained (targets excluded, as the papers count parameters).
@@ -75,4 +75,17 @@ public func weightSparsity(_ nets: [MLP]) -> Double {
     let live = layers.reduce(0) { $0 + $1.liveConnections }
     let all = layers.reduce(0) { $0 + $1.shape.count }
     return 1 - Double(live) / Double(all)
+}
+
+/// Reads one network of an agent's checkpoint state (a `NetworkArchive`) and checks it has the widths of the
+/// network it replaces.
+func decodeAgentNetwork(_ r: inout ByteReader, like current: MLP, name: String) throws -> MLP {
+    let net: MLP
+    do { net = try NetworkArchive.decode(try r.readBytes()).network } catch let e as FormatError { throw e } catch {
+        throw FormatError.corrupt("\(name): \(error)")
+    }
+    guard net.spec.widths == current.spec.widths else {
+        throw FormatError.corrupt("\(name) has widths \(net.spec.widths), this run's has \(current.spec.widths)")
+    }
+    return net
 }

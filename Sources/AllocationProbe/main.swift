@@ -104,6 +104,27 @@ func environmentSteps(_ name: String, windows: [Int]) throws -> [Count] {
     return try windows.map { n in try count { try run(n) } }
 }
 
+/// Classic-control env steps (discrete random actions) through the zero-allocation API, resets included.
+func classicControlSteps(_ name: String, windows: [Int]) throws -> [Count] {
+    let env = try makeTrainingEnvironment(name)
+    var g = Generator(seed: 1)
+    let choices = env.actions.choices ?? 1
+    var action = [Double](repeating: 0, count: 1)
+    var observation = [Double](repeating: 0, count: env.observationSpace.dimension)
+    func run(_ steps: Int) throws {
+        try observation.withUnsafeMutableBufferPointer { obs in
+            _ = try env.reset(seed: nil, observation: obs)
+            for _ in 0..<steps {
+                action[0] = Double(g.nextInt(below: choices))
+                let outcome = try action.withUnsafeBufferPointer { try env.step(action: $0, observation: obs) }
+                if outcome.terminated || outcome.truncated { _ = try env.reset(seed: nil, observation: obs) }
+            }
+        }
+    }
+    try run(200)
+    return try windows.map { k in try count { try run(k) } }
+}
+
 /// Steps of the real training loop (act, env step, replay add, sample, one update) after the start steps; logging,
 /// evaluation and checkpoints fall outside the windows.
 func trainingSteps(_ preset: String, env: String, windows: [Int]) throws -> [Count] {
@@ -139,6 +160,9 @@ do {
     results.append(("control", json([count { for i in 0..<10 { _ = [Int](repeating: i, count: 100 + i) } }])))
     for name in ["Hopper-v5", "Ant-v5", "Humanoid-v5"] {
         results.append(("env:\(name)", json(try environmentSteps(name, windows: windows))))
+    }
+    for name in ["CartPole-v1", "Acrobot-v1", "MountainCar-v0"] {
+        results.append(("env:\(name)", json(try classicControlSteps(name, windows: windows))))
     }
     let presets = CommandLine.arguments.count > 1 ? Array(CommandLine.arguments.dropFirst()) : Presets.names
     for preset in presets {

@@ -1,11 +1,14 @@
 import MuJoCo
 import SparrowCore
 
-/// A Gymnasium-style environment: `reset(seed:)` and `step(_:)`, observation and action spaces.
+/// A Gymnasium-style environment: `reset(seed:)` and `step(_:)`, observation and action spaces. MuJoCo robots
+/// (`LocomotionEnv`, continuous actions) and classic-control tasks (discrete actions) both conform.
 public protocol Environment: AnyObject {
-    var id: EnvironmentID { get }
+    /// Gymnasium's id, e.g. "Hopper-v5" or "CartPole-v1".
+    var name: String { get }
     var observationSpace: BoxSpace { get }
-    var actionSpace: BoxSpace { get }
+    /// A box of continuous actions or `Discrete(n)`. A discrete action is passed to `step` as its index (a Double).
+    var actions: ActionSpace { get }
     /// Seconds of simulated time per step (timestep × frame_skip).
     var dt: Double { get }
     /// Starts an episode. A seed reseeds the environment's generator; nil continues its stream.
@@ -24,7 +27,6 @@ public func makeEnvironment(_ name: String, options: LocomotionOptions? = nil) t
 /// that allocate nothing, and its whole state for an exact resume. The trainer depends on this protocol, not on a
 /// concrete environment, so tasks of other kinds (discrete-action classic control) plug in beside the MuJoCo ones.
 public protocol TrainingEnvironment: Environment {
-    var actions: ActionSpace { get }
     /// `reset(seed:)` into a caller's buffer (no allocation).
     func reset(seed: UInt64?, observation: UnsafeMutableBufferPointer<Double>) throws -> ResetInfo
     /// `step(_:)` from and into a caller's buffers (no allocation). A discrete action is its index as a Double.
@@ -35,11 +37,14 @@ public protocol TrainingEnvironment: Environment {
 }
 
 extension LocomotionEnv: TrainingEnvironment {
+    public var name: String { id.name }
     public var actions: ActionSpace { .box(actionSpace) }
 }
 
 /// A training environment by name, seeded (Gymnasium's defaults for the task).
 public func makeTrainingEnvironment(_ name: String, seed: UInt64 = 0) throws -> any TrainingEnvironment {
-    let id = try EnvironmentID(name: name)
-    return try LocomotionEnv(id, options: id.defaultOptions, seed: seed)
+    switch try TaskID(name: name) {
+    case .locomotion(let id): return try LocomotionEnv(id, options: id.defaultOptions, seed: seed)
+    case .classicControl(let id): return makeClassicControlEnvironment(id, seed: seed)
+    }
 }

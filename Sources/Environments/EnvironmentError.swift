@@ -1,8 +1,14 @@
 /// Errors an environment reports. Each prints as one line naming the problem and what was expected.
 public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
     case unknownEnvironment(String)
+    /// A classic-control task where a MuJoCo robot is needed (e.g. `--xml`, `--init-state qpos/qvel`).
+    case notARobot(String)
     case wrongActionSize(expected: Int, actual: Int)
     case nonFiniteAction(index: Int, value: Double)
+    /// A discrete action that is not an integer in 0..<choices (non-integer, out of range or non-finite).
+    case invalidDiscreteAction(value: Double, choices: Int)
+    /// A start state for `reset(state:)` of the wrong length or with non-finite values.
+    case invalidState(String)
     case modelFileNotFound(String)
     case invalidOption(String)
     case incompatibleModel(String)
@@ -10,11 +16,19 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .unknownEnvironment(name):
-            return "unknown environment '\(name)'; valid: \(EnvironmentID.allCases.map(\.name).joined(separator: ", "))"
+            return "unknown environment '\(name)'; valid: \(TaskID.all.map(\.name).joined(separator: ", "))"
+        case let .notARobot(name):
+            return "\(name) is not a MuJoCo robot; valid here: \(EnvironmentID.allCases.map(\.name).joined(separator: ", "))"
         case let .wrongActionSize(expected, actual):
             return "action has \(actual) components, the environment expects \(expected)"
         case let .nonFiniteAction(index, value):
             return "action component \(index) is \(value); actions must be finite (nothing was stepped)"
+        case let .invalidDiscreteAction(value, choices):
+            let shown = value.isFinite && value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
+            return "action \(shown) is not valid for Discrete(\(choices)): expected one of "
+                + "\((0..<choices).map(String.init).joined(separator: ", ")) (nothing was stepped)"
+        case let .invalidState(detail):
+            return "invalid state: \(detail)"
         case let .modelFileNotFound(detail):
             return "model file not found: \(detail)"
         case let .invalidOption(detail):

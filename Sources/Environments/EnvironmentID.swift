@@ -14,17 +14,11 @@ public enum EnvironmentID: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    /// Looks an environment up by name, case-insensitively, with or without the "-v5" suffix and with or
-    /// without separators: "Hopper-v5", "hopper", "half_cheetah", "HalfCheetah", "inverted-pendulum".
+    /// Looks a robot up by name, as `TaskID(name:)` does ("Hopper-v5", "hopper", "half_cheetah", …); a
+    /// classic-control name is an error naming the robots.
     public init(name: String) throws {
-        func normalise(_ s: String) -> String {
-            var s = s.lowercased()
-            if s.hasSuffix("-v5") { s.removeLast(3) }
-            return s.filter { $0.isLetter || $0.isNumber }
-        }
-        let key = normalise(name)
-        guard let id = EnvironmentID.allCases.first(where: { normalise($0.name) == key }) else {
-            throw EnvironmentError.unknownEnvironment(name)
+        guard case .locomotion(let id) = try TaskID(name: name) else {
+            throw EnvironmentError.notARobot(name)
         }
         self = id
     }

@@ -7,8 +7,10 @@ public enum PolicyHeadKind: String, Codable, CaseIterable, Sendable {
     case gaussianTanh = "gaussian-tanh"
     /// TD3: A outputs; action = tanh(output)·scale + offset (`DeterministicTanhHead`).
     case deterministicTanh = "deterministic-tanh"
+    /// DQN: one Q value per discrete action; action = argmax (the first on ties, as `tf.argmax`/`np.argmax`).
+    case argmax = "argmax"
 
-    /// Network outputs for `actions` action dimensions.
+    /// Network outputs for `actions` action dimensions (for `argmax`: the number of choices).
     public func outputs(actions: Int) -> Int { self == .gaussianTanh ? 2 * actions : actions }
 }
 
@@ -138,6 +140,22 @@ public struct DeterministicTanhHead: Codable, Equatable, Sendable {
             }
         }
     }
+}
+
+/// The index of the largest of n values, the first on ties (as `np.argmax`, `tf.argmax`); `stride` steps between
+/// them (a feature-major network output: one sample's values are `stride` = batch apart).
+public func argmax(_ values: UnsafePointer<Float>, count n: Int, stride: Int = 1) -> Int {
+    var best = 0, bestValue = values[0]
+    for j in 1..<n where values[j * stride] > bestValue { best = j; bestValue = values[j * stride] }
+    return best
+}
+
+/// Huber loss with δ = 1 (TF-Agents' `element_wise_huber_loss`, PyTorch `F.smooth_l1_loss`): ½d² for |d| ≤ 1,
+/// |d| − ½ beyond; d = prediction − target. Returns the loss of one element; its derivative is clamp(d, −1, 1).
+@inline(__always)
+public func huber(_ d: Float) -> (loss: Float, gradient: Float) {
+    let a = abs(d)
+    return a <= 1 ? (0.5 * d * d, d) : (a - 0.5, d > 0 ? 1 : -1)
 }
 
 /// Mean squared error as PyTorch `F.mse_loss` (mean of squared differences) over n predictions (e.g. a

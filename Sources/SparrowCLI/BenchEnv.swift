@@ -10,10 +10,17 @@ import SparrowCore
 /// the very same actions and resets through bare MuJoCo calls (ctrl, mj_step × frame_skip), so both visit
 /// identical states and the ratio isolates Sparrow's own per-step cost (observation, reward, checks,
 /// mj_rnePostConstraint). Target: overhead < 10%.
+///
+/// Classic-control tasks (CartPole, Acrobot, MountainCar) are pure Swift: there is no raw engine to compare with,
+/// so only their env steps/s is measured (same loop: random actions, reset at each episode end).
 struct BenchEnv: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "env",
-        abstract: "Environment steps/s vs raw MuJoCo stepping (one object per env with --json).")
+        abstract: "Environment steps/s vs raw MuJoCo stepping (one object per env with --json).",
+        discussion: """
+            MuJoCo robots print env_steps_per_s, mj_steps_per_s, frame_skip, overhead and steps; classic-control \
+            tasks, which have no raw engine, print env_steps_per_s and steps.
+            """)
 
     @Option(help: "One environment (default: all).")
     var env: String?
@@ -33,26 +40,47 @@ struct BenchEnv: ParsableCommand {
     }
 
     func run() throws {
-        let ids: [EnvironmentID]
-        do { ids = try env.map { [try EnvironmentID(name: $0)] } ?? EnvironmentID.allCases } catch {
+        let tasks: [TaskID]
+        do { tasks = try env.map { [try TaskID(name: $0)] } ?? TaskID.all } catch {
             throw CLIError("\(error)")
         }
         if !json { print("env                   env steps/s   mj_step/s   overhead vs raw×frame_skip") }
-        for id in ids {
-            let r = try measure(id)
-            if json {
-                var o = JSONObject()
-                o.add("env", id.name)
-                o.add("env_steps_per_s", r.envPerSecond.rounded())
-                o.add("mj_steps_per_s", r.mjPerSecond.rounded())
-                o.add("frame_skip", r.frameSkip)
-                o.add("overhead", (r.overhead * 10_000).rounded() / 10_000)
-                o.add("steps", steps)
-                print(o.text)
-            } else {
-                let name = id.name.padding(toLength: 20, withPad: " ", startingAt: 0)
-                print("\(name) \(fmt(r.envPerSecond, 12)) \(fmt(r.mjPerSecond, 11))   \(String(format: "%+.1f%%", r.overhead * 100))")
+        for task in tasks {
+            switch task {
+            case .locomotion(let id): try report(id)
+            case .classicControl(let id): try report(id)
             }
+        }
+    }
+
+    private func report(_ id: EnvironmentID) throws {
+        let r = try measure(id)
+        if json {
+            var o = JSONObject()
+            o.add("env", id.name)
+            o.add("env_steps_per_s", r.envPerSecond.rounded())
+            o.add("mj_steps_per_s", r.mjPerSecond.rounded())
+            o.add("frame_skip", r.frameSkip)
+            o.add("overhead", (r.overhead * 10_000).rounded() / 10_000)
+            o.add("steps", steps)
+            print(o.text)
+        } else {
+            let name = id.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+            print("\(name) \(fmt(r.envPerSecond, 12)) \(fmt(r.mjPerSecond, 11))   \(String(format: "%+.1f%%", r.overhead * 100))")
+        }
+    }
+
+    private func report(_ id: ClassicControlID) throws {
+        let perSecond = try measure(id)
+        if json {
+            var o = JSONObject()
+            o.add("env", id.name)
+            o.add("env_steps_per_s", perSecond.rounded())
+            o.add("steps", steps)
+            print(o.text)
+        } else {
+            let name = id.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+            print("\(name) \(fmt(perSecond, 12)) \(String(repeating: " ", count: 10))-   (pure Swift, no raw engine)")
         }
     }
 
@@ -114,5 +142,29 @@ struct BenchEnv: ParsableCommand {
         let mjPerSecond = Double(steps * skip) / (bestRaw / 1e9)
         return Result(envPerSecond: envPerSecond, mjPerSecond: mjPerSecond, frameSkip: skip,
                       overhead: bestEnv / bestRaw - 1)
+    }
+
+    /// Env steps/s of a classic-control task through the allocation-free API (best of `repeats`).
+    func measure(_ id: ClassicControlID) throws -> Double {
+        let env = makeClassicControlEnvironment(id, seed: 0)
+        let n = env.actions.choices!
+        var g = Generator(seed: 1)
+        let actions = (0..<steps).map { _ in Double(g.nextInt(below: n)) }
+        var obs = [Double](repeating: 0, count: env.observationSpace.dimension)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try obs.withUnsafeMutableBufferPointer { o in
+                try actions.withUnsafeBufferPointer { a in
+                    _ = try env.reset(seed: 0, observation: o)
+                    for t in 0..<steps {
+                        let r = try env.step(action: UnsafeBufferPointer(rebasing: a[t..<t + 1]), observation: o)
+                        if r.terminated || r.truncated { _ = try env.reset(seed: nil, observation: o) }
+                    }
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0))
+        }
+        return Double(steps) / (best / 1e9)
     }
 }

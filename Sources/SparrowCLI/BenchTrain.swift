@@ -15,15 +15,19 @@ struct BenchTrain: ParsableCommand {
         commandName: "train",
         abstract: "Training steps/s (env step + one gradient update) of a preset.")
 
-    @Option(help: "Environment.") var env: String = "Hopper-v5"
+    @Option(help: "Environment (default Hopper-v5; CartPole-v1 for discrete-action presets).") var env: String?
     @Option(help: "Preset (\(Presets.names.joined(separator: ", "))).") var preset: String = "tows-sac"
     @Option(help: "Sparsity (default: the preset's).") var sparsity: Double?
     @Option(help: "Timed training steps.") var steps: Int = 6000
     @Option(name: .customLong("start-steps"), help: "Random steps that fill the replay buffer first (not timed).")
     var startSteps: Int = 5000
-    @Option(name: .customLong("batch-size"), help: "Batch size (the preset's own: --preset-batch).") var batchSize: Int = 256
+    @Option(name: .customLong("batch-size"),
+            help: "Batch size (default: 256 for SAC/TD3 presets, the preset's own for DQN; --preset-batch: the preset's).")
+    var batchSize: Int?
     @Flag(name: .customLong("preset-batch"), help: "Use the preset's batch size instead of --batch-size.")
     var presetBatch = false
+    @Option(help: "Hidden widths, comma-separated (default: 256,256 for SAC/TD3 presets, the preset's own for DQN).")
+    var hidden: String?
     @Option(help: "Equal windows the timed steps are split into, each timed on its own.") var windows: Int = 6
     @Flag(help: "Also time each phase of a step (env, acting, replay, critic, actor, targets, topology, rest).")
     var profile = false
@@ -34,21 +38,34 @@ struct BenchTrain: ParsableCommand {
     func validate() throws {
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
         guard startSteps > 0 else { throw ValidationError("--start-steps must be positive, got \(startSteps)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        if let hidden, parsedHidden(hidden) == nil {
+            throw ValidationError("--hidden must be positive widths separated by commas, e.g. 256,256; got \(hidden)")
+        }
         guard windows >= 1 && windows <= steps else {
             throw ValidationError("--windows must be in 1…\(steps) (the timed steps), got \(windows)")
         }
     }
 
+    func parsedHidden(_ text: String) -> [Int]? {
+        let widths = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return widths.map { $0! }
+    }
+
     func run() throws {
         let total = startSteps + steps
         var flags: [String: Any] = ["steps": total, "start-steps": startSteps, "eval-every": total + 1,
-                                    "checkpoint-every": total + 1, "log-every": total + 1, "hidden": [256, 256],
-                                    "seed": seed]
-        if !presetBatch { flags["batch-size"] = batchSize }
+                                    "checkpoint-every": total + 1, "log-every": total + 1, "seed": seed]
         if let sparsity { flags["sparsity"] = sparsity }
+        // SAC and TD3 are timed at the papers' common 256-256 and batch 256 unless told otherwise; DQN at its
+        // preset's (512-512, batch 128): the point there is the paper's own network.
+        let discrete = Presets.algorithm(ofPreset: preset)?.actsDiscretely ?? false
+        let environment = env ?? (discrete ? "CartPole-v1" : "Hopper-v5")
+        flags["hidden"] = hidden.flatMap(parsedHidden) ?? (discrete ? nil : [256, 256])
+        if !presetBatch { flags["batch-size"] = batchSize ?? (discrete ? nil : 256) }
         let config: TrainConfig
-        do { config = try TrainConfig.resolve(preset: preset, env: env, file: nil, flags: flags) } catch {
+        do { config = try TrainConfig.resolve(preset: preset, env: environment, file: nil, flags: flags) } catch {
             throw CLIError("\(error)")
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-bench-\(getpid())").path
@@ -56,7 +73,8 @@ struct BenchTrain: ParsableCommand {
         threading.apply()
         let trainer = try Trainer(config: config, runDirectory: dir, resume: false)
         _ = try trainer.run(stopAfter: startSteps, finalCheckpoint: false)  // fill the buffer, untimed
-        let profiler = profile ? StepProfiler() : nil
+        // Phases are always timed (a few clock reads per step) so the JSON has the update share; --profile prints them.
+        let profiler = StepProfiler()
         trainer.profiler = profiler
         var windowRates: [Double] = []
         var seconds = 0.0
@@ -77,13 +95,19 @@ struct BenchTrain: ParsableCommand {
         // not through the sparsity knob, and output layers may stay dense.
         let networkSparsity = weightSparsity(trainer.agent.trainedNetworks.map(\.network))
         let core = BLASCore.current
-        print(String(format: "%@ %@ (sparsity %.2f, network sparsity %.3f, batch %d, 2×256, BLAS core %@, %d thread(s)): %.1f training steps/s over %d steps",
-                     config.env, config.preset, agent.sparsity, networkSparsity, agent.batchSize, core.inUse, Parallel.threads,
+        let widths = agent.hidden.map(String.init).joined(separator: "-")
+        print(String(format: "%@ %@ (sparsity %.2f, network sparsity %.3f, batch %d, %@, BLAS core %@, %d thread(s)): %.1f training steps/s over %d steps",
+                     config.env, config.preset, agent.sparsity, networkSparsity, agent.batchSize, widths, core.inUse, Parallel.threads,
                      rate, steps))
+        // The share of a step spent updating networks (gradient steps, target updates, topology changes).
+        let updatePhases: [StepProfiler.Phase] = [.criticUpdate, .actorUpdate, .targetUpdate, .topologyUpdate]
+        let updateSeconds = updatePhases.reduce(0.0) { $0 + profiler.seconds[$1.rawValue] }
+        let updateShare = updateSeconds / max(profiler.seconds.reduce(0, +), 1e-12)
+        print(String(format: "network updates: %.0f%% of a step", updateShare * 100))
         print("windows of \(steps / windows) steps: " + windowRates.map { String(format: "%.1f", $0) }.joined(separator: ", ")
               + " steps/s" + (evolves ? " (\(topologyUpdates) topology updates in the timed part)" : ""))
         var profileObject = JSONObject()
-        if let profiler {
+        if profile {
             print("per step (ms):", terminator: "")
             for phase in StepProfiler.Phase.allCases {
                 let ms = profiler.seconds[phase.rawValue] / Double(steps) * 1000
@@ -103,7 +127,9 @@ struct BenchTrain: ParsableCommand {
             o.add("first_window_steps_per_s", windowRates[0]); o.add("last_window_steps_per_s", windowRates[windows - 1])
             o.add("topology_updates", topologyUpdates); o.add("threads", Parallel.threads)
             BLASReport.add(to: &o)
-            if profiler != nil { o.add("profile_ms_per_step", profileObject) }
+            o.add("hidden", agent.hidden)
+            o.add("update_share", (updateShare * 10_000).rounded() / 10_000)
+            if profile { o.add("profile_ms_per_step", profileObject) }
             print(o.text)
         }
     }

@@ -10,6 +10,9 @@ struct JSONObject {
     mutating func add<S: Sequence>(_ key: String, _ values: S) where S.Element == Double {
         fields.append("\(quote(key)):[\(values.map(number).joined(separator: ","))]")
     }
+    mutating func add(_ key: String, _ values: [Int]) {
+        fields.append("\(quote(key)):[\(values.map(String.init).joined(separator: ","))]")
+    }
     mutating func add(_ key: String, _ object: JSONObject) { fields.append("\(quote(key)):\(object.text)") }
 
     var text: String { "{" + fields.joined(separator: ",") + "}" }

@@ -9,32 +9,35 @@ struct Rollout: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply a recorded action sequence and print each step as a JSON line.",
         discussion: """
-            Resets the environment (seeded), then, if --init-state is given, sets qpos and qvel from \
-            {"qpos": [...], "qvel": [...]} and recomputes derived quantities. Prints one JSON object per \
-            step with t, obs, reward, terminated, truncated, reward_terms, x_position, qpos, qvel. Stepping \
-            continues after termination.
+            Resets the environment (seeded), then, if --init-state is given, starts from that state: for a \
+            MuJoCo robot {"qpos": [...], "qvel": [...]} (derived quantities are recomputed), for a \
+            classic-control task {"state": [...]} (Gymnasium's env.unwrapped.state). Prints one JSON object \
+            per step with t, obs, reward, terminated, truncated, then for a robot reward_terms, x_position, \
+            qpos, qvel, and for a classic-control task state. Stepping continues after termination.
             """)
 
-    @Argument(help: "Environment name, e.g. Hopper-v5 or hopper.")
+    @Argument(help: "Environment name, e.g. Hopper-v5, hopper, CartPole-v1 or mountain_car.")
     var env: String
 
-    @Option(help: "JSON file with the actions: an array of arrays of numbers.")
+    @Option(help: "JSON file with the actions: an array of arrays of numbers (robots) or of integers (classic control).")
     var actions: String?
 
     @Option(name: .customLong("random-steps"),
             help: "Instead of --actions: this many uniformly random actions in bounds (seeded by --seed).")
     var randomSteps: Int?
 
-    @Option(name: .customLong("init-state"), help: "JSON file {\"qpos\": [...], \"qvel\": [...]} to start from.")
+    @Option(name: .customLong("init-state"),
+            help: "JSON file to start from: {\"qpos\": [...], \"qvel\": [...]} (robots) or {\"state\": [...]} (classic control).")
     var initState: String?
 
     @Option(help: "Seed of the reset noise.")
     var seed: UInt64 = 0
 
-    @Option(help: "A different MJCF file for the same robot.")
+    @Option(help: "A different MJCF file for the same robot (MuJoCo robots only).")
     var xml: String?
 
     struct InitialState: Decodable { let qpos: [Double]; let qvel: [Double] }
+    struct ClassicInitialState: Decodable { let state: [Double] }
 
     func validate() throws {
         guard (actions == nil) != (randomSteps == nil) else {
@@ -44,8 +47,15 @@ struct Rollout: ParsableCommand {
     }
 
     func run() throws {
-        let id: EnvironmentID
-        do { id = try EnvironmentID(name: env) } catch { throw CLIError("\(error)") }
+        let task: TaskID
+        do { task = try TaskID(name: env) } catch { throw CLIError("\(error)") }
+        switch task {
+        case .locomotion(let id): try runRobot(id)
+        case .classicControl(let id): try runClassicControl(id)
+        }
+    }
+
+    private func runRobot(_ id: EnvironmentID) throws {
         var options = id.defaultOptions
         options.xmlFile = xml
         let start: InitialState? = try initState.map { try readJSON($0, what: "init-state file ({\"qpos\": [...], \"qvel\": [...]})") }
@@ -70,12 +80,7 @@ struct Rollout: ParsableCommand {
         for (t, action) in actionList.enumerated() {
             let r: StepResult
             do { r = try environment.step(action) } catch { throw CLIError("action \(t): \(error)") }
-            var line = JSONObject()
-            line.add("t", t)
-            line.add("obs", r.observation)
-            line.add("reward", r.reward)
-            line.add("terminated", r.terminated)
-            line.add("truncated", r.truncated)
+            var line = stepLine(t, r)
             var terms = JSONObject()
             for (k, v) in r.info.rewardTerms.named { terms.add(k, v) }
             line.add("reward_terms", terms)
@@ -85,6 +90,45 @@ struct Rollout: ParsableCommand {
             if r.info.diverged { line.add("diverged", true) }
             out.write(line.text)
         }
+    }
+
+    /// CartPole, Acrobot, MountainCar: discrete actions given as integers, the state as Gymnasium's.
+    private func runClassicControl(_ id: ClassicControlID) throws {
+        if xml != nil { throw CLIError("--xml: \(EnvironmentError.notARobot(id.name))") }
+        let start: ClassicInitialState? = try initState.map { try readJSON($0, what: "init-state file ({\"state\": [...]})") }
+        let environment = makeClassicControlEnvironment(id, seed: seed)
+        _ = try environment.reset(seed: seed)
+        if let start {
+            do { try environment.reset(state: start.state) } catch { throw CLIError("init-state \(initState!): \(error)") }
+        }
+        let actionList: [Double]
+        if let actions {
+            actionList = try readJSON(actions, what: "actions file (an array of integers)")
+        } else {
+            var g = Generator(seed: seed).derived(1)
+            let n = environment.actions.choices!
+            actionList = (0..<randomSteps!).map { _ in Double(g.nextInt(below: n)) }
+        }
+        var out = FileHandleOutput()
+        defer { out.flush() }
+        for (t, action) in actionList.enumerated() {
+            let r: StepResult
+            do { r = try environment.step([action]) } catch { throw CLIError("action \(t): \(error)") }
+            var line = stepLine(t, r)
+            line.add("state", environment.state)
+            out.write(line.text)
+        }
+    }
+
+    /// The keys every task prints: t, obs, reward, terminated, truncated.
+    private func stepLine(_ t: Int, _ r: StepResult) -> JSONObject {
+        var line = JSONObject()
+        line.add("t", t)
+        line.add("obs", r.observation)
+        line.add("reward", r.reward)
+        line.add("terminated", r.terminated)
+        line.add("truncated", r.truncated)
+        return line
     }
 }
 

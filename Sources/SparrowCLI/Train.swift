@@ -73,7 +73,7 @@ struct Eval: ParsableCommand {
         threading.apply()
         do {
             let (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
-            let returns = try Evaluator(env: try makeEnvironment(config.env), episodes: episodes, seed: seed).returns(of: agent)
+            let returns = try Evaluator(env: try makeTrainingEnvironment(config.env), episodes: episodes, seed: seed).returns(of: agent)
             let e = Evaluation(step: agent.updates, returns: returns)
             print(String(format: "%@ %@: %d episodes, return %.2f ± %.2f", config.env, config.preset, episodes, e.meanReturn, e.stdReturn))
             var o = JSONObject()

@@ -161,12 +161,14 @@ public enum TrainingCheckpoint {
         return (config, agent)
     }
 
-    /// The off-policy agent `config` names, sized for `env` (which must have continuous actions).
+    /// The off-policy agent `config` names, sized for `env`; an algorithm that does not fit the env's actions (SAC
+    /// on CartPole, DQN on Hopper) is a one-line error naming the env and what fits.
     static func makeOffPolicyAgent(config: TrainConfig, env: any TrainingEnvironment) throws -> any OffPolicyAgent {
-        guard let box = env.actions.box else {
-            throw ConfigError("\(config.env) has \(env.actions) actions; \(config.agent.algorithm.rawValue) needs continuous (box) actions")
+        let algorithm = config.agent.algorithm
+        if algorithm.actsDiscretely != (env.actions.choices != nil) {
+            throw ConfigError(Presets.mismatch(env: config.env, actions: env.actions, algorithm: algorithm))
         }
-        return try makeAgent(config: config.agent, observationSize: env.observationSpace.dimension,
-                             actionLow: box.low, actionHigh: box.high, totalUpdates: config.totalUpdates, seed: config.seed)
+        return try makeAgent(config: config.agent, observationSize: env.observationSpace.dimension, actions: env.actions,
+                             totalUpdates: config.totalUpdates, seed: config.seed)
     }
 }

@@ -21,7 +21,7 @@ public struct Evaluator {
     /// Returns of `episodes` deterministic episodes.
     public func returns(of agent: any Agent) throws -> [Double] {
         var returns: [Double] = []
-        var action = [Float](repeating: 0, count: env.actionSpace.dimension)
+        var action = [Float](repeating: 0, count: env.actions.componentCount)
         for k in 0..<episodes {
             var obs = try env.reset(seed: k == 0 ? seed : nil).observation
             var total = 0.0

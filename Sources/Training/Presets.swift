@@ -1,5 +1,6 @@
 import Agents
 import Environments
+import SparrowCore
 
 /// The papers' configurations as named presets. Every value can be overridden by a config file or a flag.
 ///
@@ -21,13 +22,45 @@ import Environments
 ///   ≲ 1e-3). `update-stop` 0.95 approximates Sokar's `steps − start − 50k` for 1M-step runs.
 /// - SET/RigL/prune SAC (Graesser): TF-Agents' initial log α (0, i.e. α = 1) and target entropy (−|A|) are assumed;
 ///   sparse weight decay 1e-6 is used for pruning too; pruning uses the masked backend (it starts dense).
+/// - DQN (Graesser, rigl/rl `dqn_gym_*.gin` and `dqn_train_eval.py`): see `graesserDQN`.
 public enum Presets {
     public static let names = ["dense-sac", "dense-td3", "ss-sac", "ss-td3", "ds-sac", "ds-td3",
-                               "tows-sac", "tows-td3", "set-sac", "rigl-sac", "prune-sac"]
+                               "tows-sac", "tows-td3", "set-sac", "rigl-sac", "prune-sac",
+                               "dense-dqn", "static-dqn", "set-dqn", "rigl-dqn", "prune-dqn"]
 
+    /// A preset's config for an env. A preset whose algorithm does not fit the env's actions (tows-sac on
+    /// CartPole, dense-dqn on Hopper) is a one-line error naming the presets that fit.
     public static func config(named name: String, env: String) throws -> TrainConfig {
-        let id: EnvironmentID
-        do { id = try EnvironmentID(name: env) } catch { throw ConfigError("\(error)") }
+        let task: TaskID
+        do { task = try TaskID(name: env) } catch { throw ConfigError("\(error)") }
+        let c = try base(named: name, task: task)
+        if c.agent.algorithm.actsDiscretely != task.hasDiscreteActions {
+            throw ConfigError("preset \(name): " + mismatch(env: task.name, discrete: task.hasDiscreteActions,
+                                                            algorithm: c.agent.algorithm))
+        }
+        return c
+    }
+
+    /// The algorithm of a preset (nil for an unknown name).
+    public static func algorithm(ofPreset name: String) -> AgentConfig.Algorithm? {
+        (try? base(named: name, task: nil))?.agent.algorithm
+    }
+
+    /// Why `algorithm` cannot run on an env, and what can.
+    static func mismatch(env: String, discrete: Bool, algorithm: AgentConfig.Algorithm) -> String {
+        let fitting = names.filter { (try? base(named: $0, task: nil))?.agent.algorithm.actsDiscretely == discrete }
+        return "\(env) has \(discrete ? "discrete" : "continuous (box)") actions and algorithm \(algorithm.rawValue) needs "
+            + "\(discrete ? "continuous" : "discrete") ones; presets for \(env): \(fitting.joined(separator: ", "))"
+    }
+
+    static func mismatch(env: String, actions: ActionSpace, algorithm: AgentConfig.Algorithm) -> String {
+        mismatch(env: env, discrete: actions.choices != nil, algorithm: algorithm)
+    }
+
+    /// The preset's values (`task` picks Sokar's per-robot λ; nil: the default).
+    static func base(named name: String, task: TaskID?) throws -> TrainConfig {
+        var robot: EnvironmentID? = nil
+        if case .locomotion(let id)? = task { robot = id }
         switch name.lowercased() {
         case "dense-sac": return anf(.sac, method: .dense, sparsity: 0)
         case "dense-td3": return anf(.td3, method: .dense, sparsity: 0)
@@ -35,11 +68,16 @@ public enum Presets {
         case "ss-td3": return anf(.td3, method: .static, sparsity: 0.9)
         case "tows-sac": return anf(.sac, method: .tows, sparsity: 0.9)
         case "tows-td3": return anf(.td3, method: .tows, sparsity: 0.9)
-        case "ds-td3": return sokar(.td3, env: id)
-        case "ds-sac": return sokar(.sac, env: id)
+        case "ds-td3": return sokar(.td3, env: robot)
+        case "ds-sac": return sokar(.sac, env: robot)
         case "set-sac": return graesser(method: .set)
         case "rigl-sac": return graesser(method: .rigl)
         case "prune-sac": return graesser(method: .prune)
+        case "dense-dqn": return graesserDQN(method: .dense)
+        case "static-dqn": return graesserDQN(method: .static)
+        case "set-dqn": return graesserDQN(method: .set)
+        case "rigl-dqn": return graesserDQN(method: .rigl)
+        case "prune-dqn": return graesserDQN(method: .prune)
         default:
             throw ConfigError("unknown preset '\(name)'; valid: \(names.joined(separator: ", "))")
         }
@@ -80,7 +118,7 @@ public enum Presets {
     }
 
     /// Sokar et al.: DS-TD3 from its code, DS-SAC from its appendix.
-    static func sokar(_ algorithm: AgentConfig.Algorithm, env: EnvironmentID) -> TrainConfig {
+    static func sokar(_ algorithm: AgentConfig.Algorithm, env: EnvironmentID?) -> TrainConfig {
         var c = anf(algorithm, method: .ds, sparsity: 0)
         c.evalEpisodes = 10
         var a = c.agent
@@ -99,7 +137,7 @@ public enum Presets {
             // Appendix Table 3 (λ1/λ2), η = 0.1, lr 3e-4, batch 256, hard targets every 1000, α = 0.2.
             let table: [EnvironmentID: [Double]] = [.halfCheetah: [12, 80], .walker2d: [12, 80], .hopper: [7, 20],
                                                     .ant: [30, 64], .humanoid: [61, 64]]
-            a.erEpsilon = table[env] ?? [7, 20]
+            a.erEpsilon = env.flatMap { table[$0] } ?? [7, 20]
             a.dropFraction = 0.1
             a.actorLR = 3e-4; a.criticLR = 3e-4; a.alphaLR = 3e-4
             a.batchSize = 256
@@ -144,6 +182,68 @@ public enum Presets {
         a.autotuneAlpha = true
         a.alpha = 1
         a.logStdBounding = .clamp; a.logStdMin = -20; a.logStdMax = 2
+        c.agent = a
+        return c
+    }
+
+    /// Graesser et al.'s DQN on classic control: rigl/rl `dqn_gym_dense_config.gin` / `dqn_gym_sparse_config.gin` /
+    /// `dqn_gym_pruning_config.gin` and the defaults of `dqn_train_eval.py` (TF-Agents `DqnAgent`):
+    /// - 512-512 ReLU Q network; 1000 random collect steps, then one env step and one update per iteration for
+    ///   100k updates (`steps` 101 000 = 1000 + 100 000); batch 128; replay 100k; γ 0.99; n-step 1; target network
+    ///   hard-synced (τ 1) every 100 updates; ε-greedy with constant ε 0.01 after the random steps (the
+    ///   reference's `epsilon_greedy = 0.01` is a float, so its `epsilon_decay_period` is unused).
+    /// - Adam: `tf.keras.optimizers.Adam(learning_rate=1e-3)`, i.e. lr 1e-3, β 0.9/0.999 and Keras' ε 1e-7.
+    /// - Loss: the issue asks for Huber (TF-Agents' default `element_wise_huber_loss`, δ 1); the reference script
+    ///   passes `common.element_wise_squared_loss`. The presets use Huber; `--td-loss squared` is the script's.
+    /// - Evaluation every 2000 steps over 20 greedy episodes (the reference counts train steps, 1000 behind
+    ///   Sparrow's env steps); final score = mean of the last 10% of evaluations, as `average_last_fraction`.
+    /// - Sparse (static, SET, RigL): ERK 90% over all layers (`sparse_output_layer = True`), sparsity-aware init,
+    ///   mask updates every 1000 updates with drop fraction 0.5 cosine-decayed to the last update at 75k updates
+    ///   (`update-stop` 0.75); grown weights 0 with zeroed moments. Pruning: ERK 90% final, 20k → 75k every 1000
+    ///   (`prune-begin` 0.2, `prune-end` 0.75), masked backend, dense init.
+    /// - Weight decay: Keras `L2(1e-6)` adds 1e-6·Σw² to the loss, whose gradient is 2e-6·w: Sparrow's coupled decay
+    ///   (gradient += wd·w) is therefore 2e-6 — the issue's 1e-6 for dense and sparse alike.
+    /// - Init: dense and pruned networks use He truncated normal (`VarianceScaling(2, fan_in, truncated_normal)`)
+    ///   in every layer; the reference's output layer draws U(±0.03) with biases −0.2, which Sparrow does not
+    ///   reproduce (a common shift of all Q values at the start).
+    static func graesserDQN(method: AgentConfig.Method) -> TrainConfig {
+        var c = TrainConfig()
+        c.steps = 101_000
+        c.startSteps = 1000
+        c.evalEvery = 2000
+        c.evalEpisodes = 20
+        c.checkpointEvery = 10_000
+        var a = AgentConfig()
+        a.algorithm = .dqn
+        a.method = method
+        a.sparsity = method == .dense ? 0 : 0.9
+        a.hidden = [512, 512]
+        a.activation = .relu
+        a.distribution = .erk
+        a.denseOutputLayer = false
+        a.backend = method == .prune ? .masked : .sparse
+        a.moments = .masked
+        a.initialization = method == .dense || method == .prune ? .heTruncatedNormal : .sparsityAware
+        a.updateInterval = 1000
+        a.updateOffset = 0
+        a.dropFraction = 0.5
+        a.dropSchedule = .cosine
+        a.drop = .magnitude
+        a.grow = method == .rigl ? .gradient : .random
+        a.growInit = .zero
+        a.updateStop = 0.75
+        a.targetTopology = .copyOnline
+        a.pruneBegin = 0.2; a.pruneEnd = 0.75; a.pruneFrequency = 1000
+        a.batchSize = 128
+        a.bufferSize = 100_000
+        a.gamma = 0.99
+        a.tau = 1
+        a.targetUpdateInterval = 100
+        a.criticLR = 1e-3
+        a.adamEpsilon = 1e-7
+        a.weightDecay = 2e-6
+        a.tdLoss = .huber
+        a.epsilonStart = 1; a.epsilonFinal = 0.01; a.epsilonDecay = 0
         c.agent = a
         return c
     }

@@ -56,7 +56,7 @@ public final class Trainer {
                                   episodes: config.evalEpisodes, seed: config.seed &+ 100)
         } catch let e as EnvironmentError { throw ConfigError("\(e)") }
         agent = try TrainingCheckpoint.makeOffPolicyAgent(config: config, env: env)
-        let actionSize = env.actionSpace.dimension
+        let actionSize = env.actions.componentCount
         buffer = ReplayBuffer(capacity: min(config.agent.bufferSize, config.steps),
                               observationSize: env.observationSpace.dimension, actionSize: actionSize)
         batch = ReplayBatch(size: config.agent.batchSize, observationSize: buffer.observationSize, actionSize: buffer.actionSize)
@@ -89,11 +89,11 @@ public final class Trainer {
         let started = Date()
         var intervalStart = Date(), intervalStep = step
         var rate = 0.0
-        let nu = env.actionSpace.dimension
+        let nu = env.actions.componentCount
         var action = [Float](repeating: 0, count: nu)
         var actionD = [Double](repeating: 0, count: nu)
         var next = [Double](repeating: 0, count: env.observationSpace.dimension)
-        let low = env.actionSpace.low, high = env.actionSpace.high  // continuous: checked when the agent was made
+        let actions = env.actions
 
         while step < config.steps {
             if StopSignal.requested || (stopAfter.map { step >= $0 } ?? false) {
@@ -107,7 +107,7 @@ public final class Trainer {
             // Act.
             profiler?.enter(.acting)
             if step <= config.startSteps {
-                for j in 0..<nu { action[j] = Float(loop.generator.uniform(low[j], high[j])) }
+                action.withUnsafeMutableBufferPointer { actions.sample(into: $0, using: &loop.generator) }
             } else {
                 loop.observation.withUnsafeBufferPointer { o in
                     action.withUnsafeMutableBufferPointer { agent.act(o, deterministic: false, into: $0) }

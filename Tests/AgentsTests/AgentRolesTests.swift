@@ -13,7 +13,7 @@ final class AgentRolesTests: XCTestCase {
         c.sparsity = 0.8
         c.hidden = [32, 32]
         c.batchSize = 8
-        let agent = try makeAgent(config: c, observationSize: 5, actionLow: [-1, -2], actionHigh: [1, 2], totalUpdates: 100, seed: 3)
+        let agent = try makeAgent(config: c, observationSize: 5, actions: .box(BoxSpace(low: [-1, -2], high: [1, 2])), totalUpdates: 100, seed: 3)
         return agent as! ActorCriticAgent & OffPolicyAgent
     }
 

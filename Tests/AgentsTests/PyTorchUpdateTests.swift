@@ -58,8 +58,8 @@ final class PyTorchUpdateTests: XCTestCase {
     }
 
     func makeAgent(_ c: Case) throws -> ActorCriticAgent & OffPolicyAgent {
-        try Agents.makeAgent(config: config(c), observationSize: Self.observationSize, actionLow: Self.low,
-                             actionHigh: Self.high, totalUpdates: 1000, seed: 11) as! ActorCriticAgent & OffPolicyAgent
+        try Agents.makeAgent(config: config(c), observationSize: Self.observationSize, actions: .box(BoxSpace(low: Self.low, high: Self.high)),
+                             totalUpdates: 1000, seed: 11) as! ActorCriticAgent & OffPolicyAgent
     }
 
     /// The batch, feature-major as ReplayBatch holds it, from a fixed generator.

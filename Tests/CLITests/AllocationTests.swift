@@ -22,7 +22,7 @@ final class AllocationTests: XCTestCase {
         func counts(_ key: String) throws -> [Int] { try XCTUnwrap(results[key]?["sparrow"], "\(key) missing in \(text)") }
 
         XCTAssertGreaterThanOrEqual(try counts("control").first ?? 0, 10, "the interposer must see the control's allocations")
-        for name in ["Hopper-v5", "Ant-v5", "Humanoid-v5"] {
+        for name in ["Hopper-v5", "Ant-v5", "Humanoid-v5", "CartPole-v1", "Acrobot-v1", "MountainCar-v0"] {
             XCTAssertEqual(try counts("env:\(name)"), [0, 0], "\(name): env steps and resets must not allocate")
         }
         for preset in presets {

@@ -32,6 +32,21 @@ final class BadInputTests: XCTestCase {
         assertConfigError(try smallConfig("tows-sac", ["er-epsilon": [1.0, -Double.infinity]]), "er-epsilon must be finite, got -inf")
     }
 
+    /// An algorithm that does not fit the env's actions is one line naming what fits, from the preset or from an
+    /// `--algorithm` override, before any run directory is made.
+    func testAlgorithmAndActionSpaceMismatchesNameWhatFits() throws {
+        assertConfigError(try smallConfig("tows-sac", env: "CartPole-v1"),
+                          "preset tows-sac: CartPole-v1 has discrete actions and algorithm sac needs continuous ones; presets for CartPole-v1: dense-dqn, static-dqn, set-dqn, rigl-dqn, prune-dqn")
+        assertConfigError(try smallConfig("dense-dqn", env: "Hopper-v5"),
+                          "preset dense-dqn: Hopper-v5 has continuous (box) actions and algorithm dqn needs discrete ones; presets for Hopper-v5: dense-sac")
+        let dir = temporaryRunDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sacOnCartPole = try smallConfig("dense-dqn", env: "CartPole-v1", ["algorithm": "sac"])
+        assertConfigError(try Trainer(config: sacOnCartPole, runDirectory: dir, resume: false),
+                          "CartPole-v1 has discrete actions and algorithm sac needs continuous ones")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "nothing was written")
+    }
+
     func testConfigFileAndFlagsOverrideThePresetInOrder() throws {
         let c = try TrainConfig.resolve(preset: nil, env: nil, file: ["preset": "ds-td3", "env": "ant", "batch-size": 64, "steps": 50000],
                                         flags: ["batch-size": 32])
@@ -48,14 +63,15 @@ final class BadInputTests: XCTestCase {
 
     func testEveryPresetResolvesAndBuildsItsAgent() throws {
         for name in Presets.names {
-            let c = try smallConfig(name, env: "Hopper-v5", ["steps": 600])
+            let discrete = Presets.algorithm(ofPreset: name)?.actsDiscretely ?? false
+            let c = try smallConfig(name, env: discrete ? "CartPole-v1" : "Hopper-v5", ["steps": 600])
             let dir = temporaryRunDirectory("preset\(name)")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let t = try Trainer(config: c, runDirectory: dir, resume: false)
             XCTAssertEqual(try t.run().outcome, .finished, name)
             let sparsity = c.agent.method == .dense || c.agent.method == .prune ? 0.0 : c.agent.sparsity
             if c.agent.method != .ds {
-                XCTAssertEqual(t.agent.namedNetworks.count >= 5, true)
+                XCTAssertEqual(t.agent.namedNetworks.count >= (discrete ? 2 : 5), true)
                 let actor = t.agent.namedNetworks[0].network
                 let s = 1 - Double(actor.layers.reduce(0) { $0 + $1.liveConnections }) / Double(actor.layers.reduce(0) { $0 + $1.shape.count })
                 XCTAssertEqual(s, sparsity, accuracy: 0.02, "\(name) actor sparsity")

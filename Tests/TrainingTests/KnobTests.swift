@@ -23,17 +23,21 @@ final class KnobTests: XCTestCase {
                        "optional knobs that are unset write no key")
     }
 
-    /// config.json files written before the knob lists (by commit 8e1787c, one per preset) read into the same
-    /// settings the presets give today, and write back the same JSON.
+    /// config.json files written before the knob lists (by commit 8e1787c, one per preset of that time) read into the
+    /// same settings the presets give today, and write back the same JSON plus only the keys of knobs added since
+    /// (DQN's), at their defaults.
     func testConfigFilesFromBeforeReadAndWriteTheSame() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: fixtures.path).filter { $0.hasSuffix(".json") }.sorted()
-        XCTAssertEqual(files.count, Presets.names.count)
+        XCTAssertEqual(files.count, 11, "the presets of commit 8e1787c")
+        let added: Set<String> = ["td-loss", "epsilon-start", "epsilon-final", "epsilon-decay"]
         for file in files {
             let data = try Data(contentsOf: fixtures.appendingPathComponent(file))
             let old = try JSONSerialization.jsonObject(with: data) as! NSDictionary
             let config = try JSONDecoder().decode(TrainConfig.self, from: data)
-            let again = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as! NSDictionary
-            XCTAssertEqual(again, old, "\(file) writes back the same keys and values")
+            XCTAssertTrue(Presets.names.contains(config.preset), file)
+            let again = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as! [String: Any]
+            XCTAssertEqual(NSDictionary(dictionary: again.filter { old[$0.key] != nil }), old, "\(file) writes back the same keys and values")
+            XCTAssertEqual(Set(again.keys).subtracting(old.allKeys as! [String]), added, "\(file): only the knobs added since are new")
             // The preset with the few flags the fixture run was given resolves to exactly the stored settings.
             let flags = (old as! [String: Any]).filter { ["steps", "start-steps", "eval-every", "eval-episodes", "batch-size", "hidden"].contains($0.key) }
             let resolved = try TrainConfig.resolve(preset: config.preset, env: config.env, file: nil, flags: flags)
@@ -52,7 +56,7 @@ final class KnobTests: XCTestCase {
 
     /// The spellings users type (flags, config files, sweeps) are a contract.
     func testChoiceSpellingsAreTheDocumentedOnes() {
-        XCTAssertEqual(WeightInit.spellings, ["pytorch", "xavier", "sparsity-aware", "zero"])
+        XCTAssertEqual(WeightInit.spellings, ["pytorch", "xavier", "sparsity-aware", "zero", "he-truncated-normal"])
         XCTAssertEqual(DropCriterion.spellings, ["magnitude", "signed", "magnitude-threshold"])
         XCTAssertEqual(GrowCriterion.spellings, ["random", "gradient"])
         XCTAssertEqual(TargetTopology.spellings, ["copy", "maintain"])

@@ -14,8 +14,9 @@ final class ResumeAndDeterminismTests: XCTestCase {
         return agent.namedNetworks.flatMap { $0.network.parameters.flatMap { [$0.values, $0.firstMoment, $0.secondMoment] } }
     }
 
-    func checkExactResume(_ preset: String, interruptAt: Int, _ flags: [String: Any] = [:]) throws {
-        let config = try smallConfig(preset, flags)
+    func checkExactResume(_ preset: String, env: String = "InvertedPendulum-v5", interruptAt: Int,
+                          _ flags: [String: Any] = [:]) throws {
+        let config = try smallConfig(preset, env: env, flags)
         let straight = temporaryRunDirectory("straight\(preset)"), resumed = temporaryRunDirectory("resumed\(preset)")
         defer { try? FileManager.default.removeItem(atPath: straight); try? FileManager.default.removeItem(atPath: resumed) }
 
@@ -44,6 +45,11 @@ final class ResumeAndDeterminismTests: XCTestCase {
     func testExactResumeTowsSAC() throws { try checkExactResume("tows-sac", interruptAt: 1777, ["update-interval": 200]) }
     func testExactResumeDSTD3() throws { try checkExactResume("ds-td3", interruptAt: 1333, ["update-interval": 200, "steps": 2000]) }
     func testExactResumeRigLSAC() throws { try checkExactResume("rigl-sac", interruptAt: 2101, ["update-interval": 200]) }
+    /// DQN on CartPole, interrupted mid-episode between target syncs and after mask updates (SET, ε draws).
+    func testExactResumeSETDQN() throws {
+        try checkExactResume("set-dqn", env: "CartPole-v1", interruptAt: 1877,
+                             ["update-interval": 200, "target-update-interval": 50, "epsilon-final": 0.2, "hidden": [64, 64]])
+    }
 
     func testSameSeedIdenticalDifferentSeedDifferent() throws {
         let c0 = try smallConfig("tows-td3", ["steps": 1500])

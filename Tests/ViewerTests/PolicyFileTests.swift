@@ -9,7 +9,7 @@ final class PolicyFileTests: XCTestCase {
         config.agent.hidden = [64, 64]
         let env = try makeEnvironment("Hopper-v5")
         let agent = try makeAgent(config: config.agent, observationSize: env.observationSpace.dimension,
-                                  actionLow: env.actionSpace.low, actionHigh: env.actionSpace.high, totalUpdates: 100, seed: 3)
+                                  actions: env.actions, totalUpdates: 100, seed: 3)
         return (config, agent, env)
     }
 

@@ -16,6 +16,10 @@ public enum WeightInit: Codable, Equatable, Sendable, CaseIterable, NamedChoice 
     case sparsityAware
     /// All zeros (weights and biases).
     case zero
+    /// He / Kaiming truncated normal as Keras `VarianceScaling(2.0, "fan_in", "truncated_normal")` with the dense
+    /// fan_in (TF-Agents DQN's hidden layers in rigl/rl): N(0, σ²) redrawn outside ±2σ, σ = √(2/fan_in)/0.8796…
+    /// (the standard deviation of a unit normal truncated at ±2). Biases 0.
+    case heTruncatedNormal
 
     /// Flag and config spelling (`--init`, `--grow-init`). Not the Codable form, which policy files store.
     public var spelling: String {
@@ -23,6 +27,7 @@ public enum WeightInit: Codable, Equatable, Sendable, CaseIterable, NamedChoice 
         case .pytorchLinear: return "pytorch"
         case .xavierUniform: return "xavier"
         case .sparsityAware: return "sparsity-aware"
+        case .heTruncatedNormal: return "he-truncated-normal"
         case .zero: return "zero"
         }
     }
@@ -46,6 +51,14 @@ public func initialWeights(shape: LayerShape, positions: [Position], method: Wei
     case .xavierUniform:
         let bound = (6 / Double(shape.fanIn + shape.fanOut)).squareRoot()
         return positions.map { _ in Float(generator.uniform(-bound, bound)) }
+    case .heTruncatedNormal:
+        let sigma = (2 / Double(shape.fanIn)).squareRoot() / 0.87962566103423978
+        return positions.map { _ in
+            while true {
+                let z = generator.normal()
+                if abs(z) <= 2 { return Float(z * sigma) }
+            }
+        }
     case .sparsityAware:
         let (liveIn, liveOut) = liveFans(shape: shape, positions: fanTopology ?? positions)
         return positions.map { p in
@@ -61,7 +74,7 @@ public func initialBiases(shape: LayerShape, method: WeightInit, generator: inou
     case .pytorchLinear:
         let bound = 1 / Double(shape.fanIn).squareRoot()
         return (0..<shape.fanOut).map { _ in Float(generator.uniform(-bound, bound)) }
-    case .xavierUniform, .sparsityAware, .zero:
+    case .xavierUniform, .sparsityAware, .heTruncatedNormal, .zero:
         return [Float](repeating: 0, count: shape.fanOut)
     }
 }

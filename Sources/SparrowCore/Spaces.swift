@@ -1,3 +1,5 @@
+
+
 /// A box in Rⁿ, as Gymnasium's `Box`: a shape and per-component bounds (±infinity where unbounded).
 public struct BoxSpace: Equatable, Sendable, CustomStringConvertible {
     public let shape: [Int]
@@ -45,6 +47,28 @@ public enum ActionSpace: Equatable, Sendable, CustomStringConvertible {
 
     /// The box of a continuous space, nil for a discrete one.
     public var box: BoxSpace? { if case .box(let b) = self { return b } else { return nil } }
+
+    /// The number of choices of a discrete space, nil for a box.
+    public var choices: Int? { if case .discrete(let n) = self { return n } else { return nil } }
+
+    /// Components of one action as agents write it, replay buffers store it and `step` takes it: the box's
+    /// dimension, or 1 for a discrete space (the action's index, as a number).
+    public var componentCount: Int {
+        switch self {
+        case .box(let b): return b.dimension
+        case .discrete: return 1
+        }
+    }
+
+    /// A uniformly random action into `action` (`componentCount` values): in the box's bounds, or an index.
+    public func sample(into action: UnsafeMutableBufferPointer<Float>, using g: inout Generator) {
+        switch self {
+        case .box(let b):
+            for j in 0..<b.dimension { action[j] = Float(g.uniform(b.low[j], b.high[j])) }
+        case .discrete(let n):
+            action[0] = Float(g.nextInt(below: n))
+        }
+    }
 
     public var description: String {
         switch self {

@@ -1,0 +1,199 @@
+import NeuralNet
+import SparrowCore
+
+/// ε over training: linear from `start` to `final` over the first `decayUpdates` updates, then `final` (0 updates:
+/// `final` from the first learning step on, as TF-Agents' constant `epsilon_greedy` in rigl/rl's DQN, where the
+/// initial random-collect steps — Sparrow's `start-steps` — play the part of ε = 1).
+public struct EpsilonSchedule: Equatable, Sendable {
+    public let start: Double
+    public let final: Double
+    public let decayUpdates: Int
+
+    public init(start: Double, final: Double, decayUpdates: Int) {
+        self.start = start; self.final = final; self.decayUpdates = max(decayUpdates, 0)
+    }
+
+    /// ε for the action chosen after `updates` gradient updates.
+    public func value(afterUpdates updates: Int) -> Double {
+        guard updates < decayUpdates else { return final }
+        return start + (final - start) * Double(updates) / Double(decayUpdates)
+    }
+}
+
+/// Deep Q-learning (Mnih et al. 2015) as TF-Agents' `DqnAgent` runs in rigl/rl's `dqn_gym_*` configs (Graesser et
+/// al.): one Q network (observation → one value per action) over dense, masked or truly sparse layers, a target
+/// copy synced every `target-update-interval` updates (τ = 1), ε-greedy exploration.
+///
+/// One update:
+/// 1. y = scale·r + γ·(1 − terminated)·max_a Q̄(s′, a) (bootstrapped through truncations, which are not terminal)
+/// 2. loss = mean_b ℓ(Q(s_b, a_b) − y_b) with ℓ Huber (δ = 1) or squared (`td-loss`); Adam step on the Q network
+///    (learning rate `critic-lr`), then its topology update or pruning step
+/// 3. every `target-update-interval` updates: Q̄ ← τ·Q + (1 − τ)·Q̄ with the method's target topology
+///
+/// Actions are indices; the replay buffer and `act` hold them as one Float.
+public final class DQN: OffPolicyAgent {
+    public let config: AgentConfig
+    public let observationSize: Int
+    /// The number of discrete actions.
+    public let choices: Int
+    public private(set) var updates = 0
+    public var generator: Generator
+    public private(set) var q: MLP
+    public private(set) var targetQ: MLP
+    let adam: Adam
+    let evolution: TopologyEvolution?
+    let pruning: [PolynomialPruningSchedule?]?
+    let targetTopology: TargetTopology
+    public let epsilon: EpsilonSchedule
+    let batchSize: Int
+    /// The regression targets of the current batch.
+    let targets: FloatBuffer
+    public private(set) var trainingFLOPs: Double = 0
+    public var profiler: StepProfiler?
+    public private(set) var networks: [AgentNetwork] = []
+    public var policyHead: PolicyHeadKind { .argmax }
+
+    public init(config: AgentConfig, observationSize: Int, choices: Int, totalUpdates: Int, seed: UInt64) throws {
+        try config.validate()
+        guard choices >= 2 else { throw ConfigError("dqn needs at least 2 discrete actions, got \(choices)") }
+        self.config = config
+        self.observationSize = observationSize
+        self.choices = choices
+        var g = Generator(seed: seed)
+        let factory = NetworkFactory(config: config, totalUpdates: totalUpdates)
+        // One network: the critic budget is its budget (so `--critic-sparsity` and `--sparsity` both work).
+        let sparsity = config.effectiveCriticSparsity
+        let spec = try factory.spec(input: observationSize, output: choices, sparsity: sparsity)
+        q = MLP(spec: spec, generator: &g)
+        targetQ = q.copy()
+        adam = factory.adam(learningRate: config.criticLR)
+        evolution = factory.evolution
+        pruning = try factory.pruningSchedules(for: spec, sparsity: sparsity)
+        targetTopology = factory.targetTopology
+        epsilon = EpsilonSchedule(start: config.epsilonStart, final: config.epsilonFinal,
+                                  decayUpdates: Int(config.epsilonDecay * Double(max(totalUpdates, 1))))
+        generator = g.derived(0x5EED)
+        batchSize = config.batchSize
+        targets = FloatBuffer(count: config.batchSize)
+        networks = listNetworks()
+    }
+
+    func listNetworks() -> [AgentNetwork] {
+        [AgentNetwork(name: "q", role: .value, network: q, optimizer: adam),
+         AgentNetwork(name: "target_q", role: .target(of: "q"), network: targetQ, optimizer: nil)]
+    }
+
+    /// ε-greedy (`deterministic`: greedy) action index, written as one Float.
+    public func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
+        Subnormals.flushed {
+            if !deterministic && generator.nextDouble() < epsilon.value(afterUpdates: updates) {
+                action[0] = Float(generator.nextInt(below: choices))
+                return
+            }
+            let ws = q.workspace(batch: 1)
+            precondition(observation.count == observationSize)
+            for i in 0..<observationSize { ws.input[i] = Float(observation[i]) }
+            q.forward(ws)
+            action[0] = Float(argmax(ws.output.pointer, count: choices))
+        }
+    }
+
+    /// One gradient update, with subnormals flushed (see `Subnormals`).
+    public func update(_ batch: ReplayBatch) throws -> UpdateMetrics {
+        try Subnormals.flushed { try updateFlushed(batch) }
+    }
+
+    private func updateFlushed(_ batch: ReplayBatch) throws -> UpdateMetrics {
+        let outer = profiler?.enter(.criticUpdate)
+        defer { if let outer { profiler?.enter(outer) } }
+        updates += 1
+        let B = batchSize, n = choices
+        let gamma = Float(config.gamma), scale = Float(config.rewardScale)
+
+        // 1. Targets from the target network.
+        let tws = targetQ.workspace(batch: B)
+        tws.input.pointer.update(from: batch.nextObservations, count: observationSize * B)
+        targetQ.forward(tws)
+        for b in 0..<B {
+            let best = tws.output[argmax(tws.output.pointer + b, count: n, stride: B) * B + b]
+            targets[b] = scale * batch.rewards[b] + gamma * batch.notTerminated[b] * best
+        }
+
+        // 2. Regression of Q(s, a) on the taken actions only: the other outputs get zero gradient.
+        let ws = q.workspace(batch: B)
+        ws.input.pointer.update(from: batch.observations, count: observationSize * B)
+        q.forward(ws)
+        ws.outputGradient.pointer.update(repeating: 0, count: n * B)
+        var loss = 0.0, meanQ = 0.0
+        let invB = 1 / Float(B)
+        for b in 0..<B {
+            let a = min(max(Int(batch.actions[b]), 0), n - 1)
+            let i = a * B + b
+            let d = ws.output[i] - targets[b]
+            switch config.tdLoss {
+            case .huber:
+                let h = huber(d)
+                loss += Double(h.loss); ws.outputGradient[i] = h.gradient * invB
+            case .squared:
+                loss += Double(d * d); ws.outputGradient[i] = 2 * d * invB
+            }
+            meanQ += Double(ws.output[i])
+        }
+        loss /= Double(B); meanQ /= Double(B)
+        guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "q", value: loss) }
+        q.backward(ws)
+        adam.step(q)
+        do {
+            let outer = profiler?.enter(.topologyUpdate)
+            defer { if let outer { profiler?.enter(outer) } }
+            if let evolution { q.updateTopology(evolution, step: updates, workspace: ws, generator: &generator) }
+            if let pruning { q.pruneByMagnitude(pruning, step: updates) }
+        }
+
+        // 3. Target sync.
+        if updates % config.targetUpdateInterval == 0 {
+            let outer = profiler?.enter(.targetUpdate)
+            defer { if let outer { profiler?.enter(outer) } }
+            targetQ.softUpdate(toward: q, tau: Float(config.tau), topology: targetTopology)
+        }
+        countFLOPs()
+        var m = UpdateMetrics()
+        m.criticLoss = loss
+        m.meanQ = meanQ
+        return m
+    }
+
+    /// As the papers count (`LayerCost`): the Q network's training and the target network's forward pass.
+    func countFLOPs() {
+        let B = batchSize
+        var flops = 0.0
+        for (l, layer) in q.layers.enumerated() {
+            let c = LayerCost(shape: layer.shape, liveWeights: layer.liveConnections)
+            flops += Double(c.forwardFLOPs(batch: B) + c.backwardFLOPs(batch: B, inputGradient: l > 0))
+        }
+        for layer in targetQ.layers {
+            flops += Double(LayerCost(shape: layer.shape, liveWeights: layer.liveConnections).forwardFLOPs(batch: B))
+        }
+        trainingFLOPs += flops
+    }
+
+    // MARK: checkpoint state
+
+    public func encode(into w: inout ByteWriter) throws {
+        w.write(updates)
+        w.write(generator.stateWords)
+        w.write(trainingFLOPs)
+        for n in networks { w.write(bytes: try NetworkArchive.encode(n.network)) }
+    }
+
+    public func decode(from r: inout ByteReader) throws {
+        updates = try r.read(Int.self)
+        let words = try r.read([UInt64].self)
+        guard words.count == 4 else { throw FormatError.corrupt("generator state") }
+        generator = Generator(stateWords: words)
+        trainingFLOPs = try r.read(Double.self)
+        q = try decodeAgentNetwork(&r, like: q, name: "q")
+        targetQ = try decodeAgentNetwork(&r, like: targetQ, name: "target_q")
+        networks = listNetworks()
+    }
+}
