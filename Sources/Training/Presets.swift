@@ -149,6 +149,29 @@ public enum Presets {
         return c
     }
 
+    /// rigl/rl's sparse-training settings, shared by its SAC and DQN configs (`a.method` chooses among them): ERK over
+    /// every layer (`sparse_output_layer = True`; ERK keeps a layer dense if its budget would exceed 1), masked
+    /// moments, mask updates every 1000 updates dropping by magnitude a fraction 0.5 cosine-decayed to the last update
+    /// at `lastUpdate` (of the run's updates), random (SET) or gradient (RigL) growth at zero with zeroed moments,
+    /// targets copying the online topology; pruning (masked backend, it starts dense) from `pruneBegin` to
+    /// `lastUpdate` every `pruneFrequency` updates.
+    static func riglSparseTraining(_ a: inout AgentConfig, lastUpdate: Double, pruneBegin: Double, pruneFrequency: Int) {
+        a.distribution = .erk
+        a.denseOutputLayer = false
+        a.backend = a.method == .prune ? .masked : .sparse
+        a.moments = .masked
+        a.updateInterval = 1000
+        a.updateOffset = 0
+        a.dropFraction = 0.5
+        a.dropSchedule = .cosine
+        a.drop = .magnitude
+        a.grow = a.method == .rigl ? .gradient : .random
+        a.growInit = .zero
+        a.updateStop = lastUpdate
+        a.targetTopology = .copyOnline
+        a.pruneBegin = pruneBegin; a.pruneEnd = lastUpdate; a.pruneFrequency = pruneFrequency
+    }
+
     /// Graesser et al. (rigl/rl SAC configs).
     static func graesser(method: AgentConfig.Method) -> TrainConfig {
         var c = TrainConfig()
@@ -159,21 +182,8 @@ public enum Presets {
         a.algorithm = .sac
         a.method = method
         a.sparsity = 0.9
-        a.distribution = .erk
-        a.denseOutputLayer = false  // sparse_output_layer = True; ERK makes it dense if needed
-        a.backend = method == .prune ? .masked : .sparse
-        a.moments = .masked
+        riglSparseTraining(&a, lastUpdate: 0.8, pruneBegin: 0.2, pruneFrequency: 1000)
         a.initialization = method == .prune ? .xavierUniform : .sparsityAware  // glorot; fixed_sparse_init for sparse
-        a.updateInterval = 1000
-        a.updateOffset = 0
-        a.dropFraction = 0.5
-        a.dropSchedule = .cosine
-        a.drop = .magnitude
-        a.grow = method == .rigl ? .gradient : .random
-        a.growInit = .zero
-        a.updateStop = 0.8
-        a.targetTopology = .copyOnline
-        a.pruneBegin = 0.2; a.pruneEnd = 0.8; a.pruneFrequency = 1000
         a.batchSize = 256
         a.actorLR = 3e-4; a.criticLR = 3e-4; a.alphaLR = 3e-4
         a.weightDecay = 1e-6
@@ -219,21 +229,8 @@ public enum Presets {
         a.sparsity = method == .dense ? 0 : 0.9
         a.hidden = [512, 512]
         a.activation = .relu
-        a.distribution = .erk
-        a.denseOutputLayer = false
-        a.backend = method == .prune ? .masked : .sparse
-        a.moments = .masked
+        riglSparseTraining(&a, lastUpdate: 0.75, pruneBegin: 0.2, pruneFrequency: 1000)
         a.initialization = method == .dense || method == .prune ? .heTruncatedNormal : .sparsityAware
-        a.updateInterval = 1000
-        a.updateOffset = 0
-        a.dropFraction = 0.5
-        a.dropSchedule = .cosine
-        a.drop = .magnitude
-        a.grow = method == .rigl ? .gradient : .random
-        a.growInit = .zero
-        a.updateStop = 0.75
-        a.targetTopology = .copyOnline
-        a.pruneBegin = 0.2; a.pruneEnd = 0.75; a.pruneFrequency = 1000
         a.batchSize = 128
         a.bufferSize = 100_000
         a.gamma = 0.99
