@@ -54,13 +54,24 @@ STEPS ?= 1000000
 train: build
 	$(SPARROW) train --env Hopper-v5 --preset tows-sac --steps $(STEPS) --run-dir runs/Hopper-v5_tows-sac --resume
 
-# Watch the pretrained 90%-sparse TowS-SAC hopper in a window (assets/README.md says how it was trained).
+# Watch a pretrained 90%-sparse TowS-SAC robot in a window: make replay ENV=ant (hopper, the default, walker2d,
+# halfcheetah, ant, humanoid, or Gymnasium's names such as Ant-v5); it plays assets/ROBOT-tows-sac-0.9.policy
+# (assets/README.md says how each was trained). ENV is read from the command line only, not from the environment.
+ENV = hopper
+ZOO_ROBOT = $(shell echo '$(ENV)' | tr 'A-Z' 'a-z' | sed -e 's/-v[0-9]*$$//' -e 's/[-_]//g')
 replay: build
-	$(SPARROW) replay assets/hopper-tows-sac-0.9.policy
+	$(SPARROW) replay $(ENV)
 
-# Re-make the README's animation (needs ffmpeg for .gif; otherwise a folder of PNG frames).
+# Re-make a robot's animation, assets/ROBOT-tows-sac-0.9.gif (needs ffmpeg for .gif; otherwise a folder of PNG
+# frames): make replay-gif ENV=walker2d. The GIF_* settings are those of the first hopper GIF; tools/zoo/make_zoo.sh
+# picks smaller ones where needed to keep a GIF under 400 kB (assets/ROBOT-tows-sac-0.9.json records which).
+GIF_FRAMES = 80
+GIF_FPS = 20
+GIF_WIDTH = 400
+GIF_HEIGHT = 300
 replay-gif: build
-	$(SPARROW) replay assets/hopper-tows-sac-0.9.policy --record assets/hopper-tows-sac-0.9.gif --frames 80 --fps 20 --width 400 --height 300
+	$(SPARROW) replay $(ENV) --record assets/$(ZOO_ROBOT)-tows-sac-0.9.gif --frames $(GIF_FRAMES) --fps $(GIF_FPS) \
+	  --width $(GIF_WIDTH) --height $(GIF_HEIGHT)
 
 clean:
 	rm -rf .build runs

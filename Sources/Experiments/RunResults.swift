@@ -22,15 +22,27 @@ public struct RunResult: Sendable {
     public var trainingFLOPs: Double?
     /// FLOPs of one action of the deterministic policy: 2 × the actor's live weights (forward, batch 1).
     public var inferenceFLOPs: Double?
+    /// The last environment step the run logged (metrics.csv, else evaluations.csv; `steps` once finished).
+    public var stepsReached: Int
+    /// Training wall time in seconds at `stepsReached` (metrics.csv's wall_time_s), if logged.
+    public var wallTime: Double?
+    /// False for a run a sweep planned (sweep.json) that has no run directory yet (`RunResults.planned`).
+    public var started = true
 
     public init(name: String, directory: String = "", env: String, preset: String = "", algorithm: String, method: String,
                 sparsity: Double, seed: Int, steps: Int = 0, finished: Bool = true, evaluations: [EvaluationPoint] = [],
-                finalScore: Double?, liveParameters: Double? = nil, trainingFLOPs: Double? = nil, inferenceFLOPs: Double? = nil) {
+                finalScore: Double?, liveParameters: Double? = nil, trainingFLOPs: Double? = nil, inferenceFLOPs: Double? = nil,
+                stepsReached: Int? = nil, wallTime: Double? = nil) {
         self.name = name; self.directory = directory; self.env = env; self.preset = preset; self.algorithm = algorithm
         self.method = method; self.sparsity = sparsity; self.seed = seed; self.steps = steps; self.finished = finished
         self.evaluations = evaluations; self.finalScore = finalScore; self.liveParameters = liveParameters
         self.trainingFLOPs = trainingFLOPs; self.inferenceFLOPs = inferenceFLOPs
+        self.stepsReached = stepsReached ?? (finished ? steps : evaluations.last?.step ?? 0)
+        self.wallTime = wallTime
     }
+
+    /// The highest evaluation of the run (nil before its first).
+    public var bestEvaluation: Double? { evaluations.map(\.meanReturn).max() }
 
     /// Reads config.json, evaluations.csv, summary.json and (for inference FLOPs) checkpoint.sparrow.
     public init(directory: String) throws {
@@ -55,10 +67,25 @@ public struct RunResult: Sendable {
         finalScore = number(summary, "final_score") ?? (finished ? EvaluationPoint.finalScore(evaluations) : nil)
         liveParameters = number(summary, "live_params")
         trainingFLOPs = number(summary, "training_flops")
+        let logged = Self.readLastMetrics(file("metrics.csv"))
+        stepsReached = finished ? Int(number(summary, "steps") ?? Double(steps))
+            : max(logged?.step ?? 0, evaluations.last?.step ?? 0)
+        wallTime = logged?.wallTime
         if finished, FileManager.default.fileExists(atPath: file("checkpoint.sparrow")),
            let (_, agent) = try? TrainingCheckpoint.loadAgent(checkpoint: file("checkpoint.sparrow")) {
             inferenceFLOPs = 2 * Double(agent.policyNetwork.cost.liveWeights)
         }
+    }
+
+    /// Step and wall_time_s of metrics.csv's last complete row (its first two columns).
+    static func readLastMetrics(_ path: String) -> (step: Int, wallTime: Double?)? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        // A row being written may be cut short: take the last line that ends with a newline.
+        let complete = text.hasSuffix("\n") ? Substring(text) : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+        guard let line = complete.split(separator: "\n").last else { return nil }
+        let f = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard let step = Int(f[0]) else { return nil }
+        return (step, f.count > 1 ? Double(f[1]) : nil)
     }
 
     static func readEvaluations(_ path: String) -> [EvaluationPoint] {
@@ -92,6 +119,49 @@ public enum RunResults {
 
     public static func load(root: String) throws -> [RunResult] {
         try runDirectories(root: root).map { try RunResult(directory: $0) }
+    }
+
+    /// The runs the sweep at `root` planned (its sweep.json) that have not started: no config.json in their
+    /// directory yet. Their settings are their preset's with the sweep's flags for env, seed, steps and sparsity.
+    public static func planned(root: String) -> [RunResult] {
+        guard let manifest = SweepManifest.load(root: root) else { return [] }
+        return manifest.runs.compactMap { run -> RunResult? in
+            let directory = (root as NSString).appendingPathComponent(run.name)
+            let exists = { (dir: String) in FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("config.json")) }
+            guard !exists(directory), !exists(run.directory) else { return nil }
+            func flag(_ name: String) -> String? {
+                run.arguments.firstIndex(of: "--" + name).flatMap { $0 + 1 < run.arguments.count ? run.arguments[$0 + 1] : nil }
+            }
+            guard let env = flag("env"), let preset = flag("preset"),
+                  let config = try? Presets.config(named: preset, env: env) else { return nil }
+            var r = RunResult(name: run.name, directory: directory, env: env, preset: preset,
+                              algorithm: config.agent.algorithm.rawValue, method: config.agent.method.rawValue,
+                              sparsity: flag("sparsity").flatMap(Double.init) ?? config.agent.sparsity,
+                              seed: flag("seed").flatMap(Int.init) ?? Int(config.seed),
+                              steps: flag("steps").flatMap(Int.init) ?? config.steps, finished: false, finalScore: nil)
+            r.started = false
+            return r
+        }
+    }
+
+    /// One run per run-directory name (the same run copied under two roots, e.g. docs/results and runs/; a sweep's
+    /// names spell every setting it varies): the finished copy, else the one further along, else the first. Returns
+    /// the runs kept, in their first order, and the directories of the copies left out.
+    public static func deduplicated(_ runs: [RunResult]) -> (runs: [RunResult], duplicates: [String]) {
+        var kept: [String: RunResult] = [:], order: [String] = [], dropped: [String] = []
+        for r in runs {
+            let key = "\(r.name)|\(r.env)|\(r.seed)|\(r.preset)|\(r.sparsity)|\(r.steps)"
+            guard let old = kept[key] else { kept[key] = r; order.append(key); continue }
+            let better = (r.finished && !old.finished) || (r.finished == old.finished && r.stepsReached > old.stepsReached)
+            dropped.append(better ? old.directory : r.directory)
+            if better { kept[key] = r }
+        }
+        return (order.map { kept[$0]! }, dropped)
+    }
+
+    /// The runs under several roots, in the order given (each root sorted by path).
+    public static func load(roots: [String]) throws -> [RunResult] {
+        try roots.flatMap { try load(root: $0) }
     }
 }
 

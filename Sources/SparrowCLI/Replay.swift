@@ -10,8 +10,13 @@ struct Replay: ParsableCommand {
         abstract: "Watch a trained policy in a window, or record it to a video or PNG frames.",
         discussion: """
             POLICY is a run directory, a checkpoint file, or an exported policy file (.policy, see --export-policy); \
-            e.g. `sparrow replay assets/hopper-tows-sac-0.9.policy`. Without POLICY give --env NAME with --random or \
-            --zero. The window runs in real time (simulated time × --speed follows the wall clock).
+            e.g. `sparrow replay assets/hopper-tows-sac-0.9.policy`. A robot's name that is not a path (hopper, \
+            walker2d, halfcheetah or half-cheetah, ant, humanoid, or Gymnasium's Ant-v5 …) opens its pretrained \
+            policy, assets/ROBOT-tows-sac-0.9.policy: `sparrow replay humanoid`. assets/ is the folder beside \
+            Package.swift in the nearest folder above this binary (so `make build`, `swift run` and any scratch path \
+            inside the checkout find the checkout's zoo), else ./assets; $SPARROW_ZOO names another folder. Without \
+            POLICY give --env NAME with --random or --zero. The window runs in real time (simulated time × --speed \
+            follows the wall clock).
             Keys: space pause/resume, → one step while paused, R new episode, + / − speed, C next camera (tracking, \
             free, the model's cameras), S PNG screenshot, H overlay, Esc or Q quit. Mouse: left drag rotates, right drag \
             pans, scroll zooms (shift: horizontal plane), as in MuJoCo's simulate.
@@ -19,7 +24,7 @@ struct Replay: ParsableCommand {
             ffmpeg when it is installed, otherwise PATH becomes a folder of numbered PNG frames.
             """)
 
-    @Argument(help: "Run directory, checkpoint file or .policy file.")
+    @Argument(help: "Run directory, checkpoint file, .policy file, or a robot name (its pretrained policy in assets/).")
     var policy: String?
 
     @Option(help: "Environment (required with --random or --zero; with a policy it must match the policy's).")
@@ -138,8 +143,7 @@ struct Replay: ParsableCommand {
     /// The action source and the environment to run it in.
     func loadSource() throws -> (ActionSource, String) {
         if random || zero { return (random ? .random : .zero, env!) }
-        let path = policy!
-        let file = CheckpointFile.locate(path)
+        let file = try Zoo.resolve(policy!) ?? CheckpointFile.locate(policy!)
         guard FileManager.default.fileExists(atPath: file) else {
             throw CLIError("no checkpoint or policy file at \(file)")
         }

@@ -157,37 +157,85 @@ struct SweepStatusCommand: ParsableCommand {
     }
 }
 
-/// `sparrow report`: the papers' tables and plots from a folder of runs.
+/// `sparrow report`: the papers' tables and plots from folders of runs.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Tables and plots from a folder of runs: final return, IQM with bootstrap intervals, cost vs dense.",
+        abstract: "Tables and plots from folders of runs: final return, IQM with bootstrap intervals, cost vs dense.",
         discussion: """
             Per env × method × sparsity: the final return (mean of the last 10% of evaluations) as mean ± std over runs \
             and IQM with a 95% stratified-bootstrap percentile interval (rliable's method), scores normalised by the \
             dense runs of the same env and algorithm, live parameters and training/inference FLOPs relative to dense. \
             Writes report.md, results.csv, learning_curves.svg, iqm.svg, return_vs_sparsity.svg (and PNGs where \
-            rsvg-convert or ImageMagick is installed). Only finished runs (summary.json) enter the numbers.
+            rsvg-convert or ImageMagick is installed). Only finished runs (summary.json) enter the numbers. Several \
+            ROOTs are read as one set of runs.
+            --paper tows instead prints our TowS-SAC 90% runs beside the paper's table (Grooten et al.: TowS-SAC 90% \
+            and Dense-SAC on Hopper, HalfCheetah, Walker2d, Ant, Humanoid; gym v3): per robot the final score (mean \
+            ± std over seeds), best evaluation, steps reached, the paper's two numbers and ours as a percentage of \
+            them, a note on gym v3 against Gymnasium v5, and every run read (unfinished ones, and runs a ROOT/sweep.json \
+            planned that have not started, marked, never dropped). \
+            With --out FILE.md it writes FILE.md and the learning curves beside it (FILE-curves.svg and .png); with \
+            --out FOLDER (default ROOT/report), FOLDER/paper-tows.md and FOLDER/paper-tows-curves.svg/.png. Run \
+            directories need only config.json, evaluations.csv and (once finished) summary.json; e.g. `sparrow report \
+            docs/results/tows-sac-v5 runs/tows-sac-v5-rest runs/tows-sac-v5-seed1 --paper tows --out \
+            docs/results/tows-sac-v5.md`.
             """)
 
-    @Argument(help: "Folder holding run directories (searched three levels deep).") var root: String
-    @Option(help: "Output folder (default ROOT/report).") var out: String?
+    /// The published tables `--paper` knows (parsed in `validate()`, so a bad name is a one-line error).
+    enum Paper: String, CaseIterable {
+        case tows
+        var reference: PaperReference {
+            switch self { case .tows: return .tows }
+        }
+    }
+
+    @Argument(help: "Folders holding run directories (each searched three levels deep).") var roots: [String]
+    @Option(help: "Output folder (default FIRST-ROOT/report); with --paper also FILE.md.") var out: String?
     @Option(help: "Bootstrap replicates.") var reps: Int = 50_000
     @Option(help: "Seed of the bootstrap.") var seed: UInt64 = 0
+    @Option(name: .customLong("paper"), help: ArgumentHelp("Print our runs beside a paper's table instead.",
+                                                          valueName: Paper.allCases.map(\.rawValue).joined(separator: "|")))
+    var paperName: String?
+
+    var paper: Paper? { paperName.flatMap(Paper.init(rawValue:)) }
 
     func validate() throws {
+        guard !roots.isEmpty else { throw ValidationError("give at least one folder of runs") }
+        if let paperName, Paper(rawValue: paperName) == nil {
+            throw ValidationError("--paper takes one of \(Paper.allCases.map(\.rawValue).joined(separator: ", ")), got '\(paperName)'")
+        }
         guard reps >= 100 else { throw ValidationError("--reps must be at least 100, got \(reps)") }
     }
 
     func run() throws {
-        let root = (self.root as NSString).standardizingPath
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
-            throw CLIError("no folder at \(root)")
+        let roots = self.roots.map { ($0 as NSString).standardizingPath }
+        for root in roots {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+                throw CLIError("no folder at \(root)")
+            }
         }
+        let folder = out ?? (roots[0] as NSString).appendingPathComponent("report")
         do {
-            let report = try Experiments.Report(runs: try RunResults.load(root: root), reps: reps, seed: seed)
-            let files = try report.write(to: out ?? (root as NSString).appendingPathComponent("report"))
+            let runs = try RunResults.load(roots: roots)
+            if let paper {
+                // Runs a sweep planned but has not started count as unfinished: listed, never dropped.
+                let all = runs + roots.flatMap(RunResults.planned(root:))
+                guard !all.isEmpty else { throw CLIError("no runs (run directories or sweep.json) under \(roots.joined(separator: ", "))") }
+                let comparison = PaperComparison(runs: all, paper: paper.reference)
+                let file = folder.lowercased().hasSuffix(".md") ? folder
+                    : (folder as NSString).appendingPathComponent("paper-\(paper.rawValue).md")
+                let command = (["sparrow", "report"] + self.roots + ["--paper", paper.rawValue, "--out", file]).joined(separator: " ")
+                let files = try comparison.write(markdownTo: file, command: command)
+                print(try String(contentsOfFile: file, encoding: .utf8))
+                print("wrote " + files.joined(separator: ", "))
+                return
+            }
+            // The same run under two roots counts once.
+            let (unique, duplicates) = RunResults.deduplicated(runs)
+            let report = try Experiments.Report(runs: unique, reps: reps, seed: seed)
+            let files = try report.write(to: folder)
             print(report.markdown())
+            if !duplicates.isEmpty { print("found twice, counted once: " + duplicates.joined(separator: ", ")) }
             print("wrote " + files.joined(separator: ", "))
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
     }

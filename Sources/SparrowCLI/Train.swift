@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Environments
 import Foundation
@@ -55,12 +56,20 @@ struct Train: ParsableCommand {
 /// `sparrow eval`: evaluate a trained agent.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a run's (or checkpoint's) agent with its deterministic policy.",
-        discussion: "Prints mean and standard deviation of the return; the last line is JSON.")
+        abstract: "Evaluate a run's, checkpoint's or policy file's deterministic policy.",
+        discussion: """
+            Prints mean and standard deviation of the return; the last line is JSON. A policy file (.policy, from \
+            `sparrow replay RUN --export-policy`) is evaluated by the same code as a checkpoint, so the two print the \
+            same numbers for the same seed. A robot's name (hopper, walker2d, halfcheetah, ant, humanoid, or e.g. \
+            Ant-v5) that is not a path evaluates its pretrained policy in assets/ (see `sparrow replay --help`).
+            """)
 
-    @Argument(help: "Run directory or checkpoint file.") var path: String
+    @Argument(help: "Run directory, checkpoint file, .policy file, or a robot name (its pretrained policy in assets/).")
+    var path: String
     @Option(help: "Episodes.") var episodes: Int = 10
     @Option(help: "Seed of the evaluation environment.") var seed: UInt64 = 12345
+    @Option(help: "The environment the policy must be for (a check; the policy's own environment is used).")
+    var env: String?
     @OptionGroup var threading: ThreadsOption
 
     func validate() throws {
@@ -68,12 +77,26 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let file = CheckpointFile.locate(path)
-        guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint at \(file)") }
+        let file = try Zoo.resolve(path) ?? CheckpointFile.locate(path)
+        guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint or policy file at \(file)") }
         threading.apply()
         do {
-            let (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
-            let returns = try Evaluator(env: try makeTrainingEnvironment(config.env), episodes: episodes, seed: seed).returns(of: agent)
+            let config: TrainConfig, agent: any Agent, environment: any TrainingEnvironment
+            if PolicyFile.isPolicyFile(file) {
+                let policy = try PolicyFile.read(file)
+                config = policy.config
+                try check(config.env, file)
+                environment = try makeTrainingEnvironment(config.env)
+                agent = try PolicyFileAgent(policy, file: file, env: environment)
+            } else {
+                guard Self.starts(file, with: CheckpointFile.magic) else {
+                    throw CLIError("\(file) is neither a Sparrow checkpoint nor a policy file")
+                }
+                (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
+                try check(config.env, file)
+                environment = try makeTrainingEnvironment(config.env)
+            }
+            let returns = try Evaluator(env: environment, episodes: episodes, seed: seed).returns(of: agent)
             let e = Evaluation(step: agent.updates, returns: returns)
             print(String(format: "%@ %@: %d episodes, return %.2f ± %.2f", config.env, config.preset, episodes, e.meanReturn, e.stdReturn))
             var o = JSONObject()
@@ -81,6 +104,20 @@ struct Eval: ParsableCommand {
             o.add("mean_return", e.meanReturn); o.add("std_return", e.stdReturn); o.add("returns", returns)
             print(o.text)
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+    }
+
+    /// Whether the file at `path` begins with `magic` (a file that is neither kind gets a clear line).
+    static func starts(_ path: String, with magic: [UInt8]) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        return Array((try? h.read(upToCount: magic.count)) ?? Data()) == magic
+    }
+
+    /// With --env: the file's policy must be for that environment.
+    func check(_ trained: String, _ file: String) throws {
+        guard let env else { return }
+        let a = try? TaskID(name: env), b = try? TaskID(name: trained)
+        guard a != nil, a == b else { throw CLIError("\(file) holds a policy for \(trained), not \(env)") }
     }
 }
 

@@ -197,7 +197,7 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: ckpt)), broken)
         assertCleanFailure(try CLI.run(["train", "--preset", "tows-sac"] + small + ["--run-dir", run, "--resume"]),
                            contains: "checksum mismatch")
-        assertCleanFailure(try CLI.run(["eval", dir.appendingPathComponent("nothing").path]), contains: "no checkpoint at")
+        assertCleanFailure(try CLI.run(["eval", dir.appendingPathComponent("nothing").path]), contains: "no checkpoint or policy file at")
     }
 
     func testConfigFileKeysAreTheFlagNames() throws {

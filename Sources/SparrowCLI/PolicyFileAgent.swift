@@ -1,0 +1,41 @@
+import Agents
+import Environments
+import NeuralNet
+import SparrowCore
+import Training
+
+/// An exported policy (`PolicyFile`) seen as an `Agent` that only acts, so `sparrow eval` runs a policy file through
+/// the one `Evaluator` training and checkpoints use (same episodes, same seeding, same numbers). It acts
+/// deterministically whatever it is asked (a policy file holds the evaluation policy only); it has no networks to
+/// list, cannot be trained, and cannot be saved as agent state.
+final class PolicyFileAgent: Agent {
+    let policy: ExportedPolicy
+    var profiler: StepProfiler?
+
+    /// Checks the policy fits `env` (observation size and a box of as many actions), so a mismatch is one line
+    /// instead of a trap in `ExportedPolicy.act`; `file` names the policy in the message.
+    init(_ policy: ExportedPolicy, file: String, env: any Environment) throws {
+        let obs = env.observationSpace.dimension
+        guard let box = env.actions.box else {
+            throw CLIError("\(file) holds a continuous-action policy; \(env.name) has \(env.actions) actions")
+        }
+        guard policy.header.observationSize == obs, policy.actionSize == box.dimension else {
+            throw CLIError("\(file) expects \(policy.header.observationSize) observations and \(policy.actionSize) actions; "
+                           + "\(env.name) has \(obs) and \(box.dimension)")
+        }
+        self.policy = policy
+    }
+
+    var config: AgentConfig { policy.config.agent }
+    var updates: Int { policy.header.updates }
+    var trainingFLOPs: Double { 0 }
+    var networks: [AgentNetwork] { [] }
+    var policyHead: PolicyHeadKind { PolicyHeadKind(rawValue: policy.header.head) ?? .gaussianTanh }
+
+    func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
+        policy.act(observation, into: action)
+    }
+
+    func encode(into w: inout ByteWriter) throws { throw CLIError("a policy file's actor is not a trainable agent") }
+    func decode(from r: inout ByteReader) throws { throw CLIError("a policy file's actor is not a trainable agent") }
+}

@@ -1,0 +1,58 @@
+import Environments
+import Foundation
+
+/// The pretrained policies in assets/: `assets/<robot>-tows-sac-0.9.policy` (assets/README.md says how each was
+/// trained). `sparrow replay hopper` and `sparrow eval ant` find them by the robot's name.
+///
+/// Where assets/ is: $SPARROW_ZOO if set (a folder of policies), else the package root of this executable (the
+/// nearest folder above the binary that holds Package.swift and assets/: `make build`, `swift run` and any
+/// --scratch-path inside the checkout), else ./assets in the current directory.
+enum Zoo {
+    /// Every zoo policy is this preset at this sparsity.
+    static let suffix = "-tows-sac-0.9.policy"
+
+    /// "hopper", "walker2d", "halfcheetah", "ant", "humanoid": the file-name stem of a robot's zoo policy.
+    static func stem(_ id: EnvironmentID) -> String {
+        String(id.name.split(separator: "-").first ?? Substring(id.name)).lowercased()
+    }
+
+    static func fileName(_ id: EnvironmentID) -> String { stem(id) + suffix }
+
+    /// The folder the zoo policies are read from (it need not exist).
+    static func folder() -> String {
+        if let dir = ProcessInfo.processInfo.environment["SPARROW_ZOO"], !dir.isEmpty { return dir }
+        let fm = FileManager.default
+        let exe = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = ((exe as NSString).resolvingSymlinksInPath as NSString).deletingLastPathComponent
+        while dir != "/" && !dir.isEmpty {
+            let assets = (dir as NSString).appendingPathComponent("assets")
+            if fm.fileExists(atPath: (dir as NSString).appendingPathComponent("Package.swift")), fm.fileExists(atPath: assets) {
+                return assets
+            }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+        return (fm.currentDirectoryPath as NSString).appendingPathComponent("assets")
+    }
+
+    /// The robots that have a policy in the zoo, in `EnvironmentID` order.
+    static func available(in folder: String = folder()) -> [EnvironmentID] {
+        EnvironmentID.allCases.filter {
+            FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(fileName($0)))
+        }
+    }
+
+    /// What a positional POLICY argument means: the path itself when something exists there, else the zoo policy
+    /// of the robot it names. nil: neither a path nor a robot name (the caller reports the missing path). A robot
+    /// without a zoo policy is an error that lists the robots that have one.
+    static func resolve(_ argument: String) throws -> String? {
+        guard !FileManager.default.fileExists(atPath: argument), let id = try? EnvironmentID(name: argument) else { return nil }
+        let dir = folder()
+        let path = (dir as NSString).appendingPathComponent(fileName(id))
+        guard FileManager.default.fileExists(atPath: path) else {
+            let have = available(in: dir).map(stem)
+            throw CLIError("no pretrained policy for \(id.name) in \(dir) (\(fileName(id))); robots with one: "
+                           + (have.isEmpty ? "none" : have.joined(separator: ", ")))
+        }
+        return path
+    }
+}
