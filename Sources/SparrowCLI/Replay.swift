@@ -16,7 +16,9 @@ struct Replay: ParsableCommand {
             Package.swift in the nearest folder above this binary (so `make build`, `swift run` and any scratch path \
             inside the checkout find the checkout's zoo), else ./assets; $SPARROW_ZOO names another folder. Without \
             POLICY give --env NAME with --random or --zero. The window runs in real time (simulated time × --speed \
-            follows the wall clock).
+            follows the wall clock). The classic-control tasks (CartPole-v1, Acrobot-v1, MountainCar-v0; a DQN run's \
+            checkpoint, or --random: uniform action indices, --zero: action 0) are drawn by a display-only MuJoCo model \
+            set from the task's state each step, and open in their fixed side camera.
             Keys: space pause/resume, → one step while paused, R new episode, + / − speed, C next camera (tracking, \
             free, the model's cameras), S PNG screenshot, H overlay, Esc or Q quit. Mouse: left drag rotates, right drag \
             pans, scroll zooms (shift: horizontal plane), as in MuJoCo's simulate.
@@ -27,7 +29,7 @@ struct Replay: ParsableCommand {
     @Argument(help: "Run directory, checkpoint file, .policy file, or a robot name (its pretrained policy in assets/).")
     var policy: String?
 
-    @Option(help: "Environment (required with --random or --zero; with a policy it must match the policy's).")
+    @Option(help: "Environment, a robot or a classic-control task (required with --random or --zero; with a policy it must match the policy's).")
     var env: String?
 
     @Flag(help: "Uniformly random actions instead of a policy.")
@@ -105,9 +107,8 @@ struct Replay: ParsableCommand {
         do {
             if let out = exportPolicy { return try export(to: out) }
             let (source, envName) = try loadSource()
-            let environment: LocomotionEnv
-            do { environment = try makeEnvironment(envName) } catch { throw CLIError("\(error)") }
-            let session = try ReplaySession(env: environment, source: source, seed: seed)
+            let session: ReplaySession
+            do { session = try makeReplaySession(envName: envName, source: source, seed: seed) } catch { throw CLIError("\(error)") }
             let effects = RenderEffects(shadows: shadows, reflections: reflections, antialiasing: antialias)
             if let record {
                 let options = RecordOptions(path: record, frames: frames, width: width ?? 640, height: height ?? 480, fps: fps,
@@ -117,7 +118,7 @@ struct Replay: ParsableCommand {
                 let target: String
                 switch result.output { case .video(let p): target = p; case .pngFolder(let p): target = p + "/" }
                 let returns = result.episodesFinished.map { String(format: "%.1f", $0) }.joined(separator: ", ")
-                print(String(format: "recorded %d frames of %@ (%@) to %@ (%.0f ms/frame)%@", result.frames, environment.id.name,
+                print(String(format: "recorded %d frames of %@ (%@) to %@ (%.0f ms/frame)%@", result.frames, session.env.name,
                              source.label, target, 1000 * result.secondsPerFrame,
                              returns.isEmpty ? "" : "; finished episodes: \(returns)"))
             } else {
@@ -156,7 +157,7 @@ struct Replay: ParsableCommand {
         }
         let trained = source.env!
         if let env {
-            let a = try? EnvironmentID(name: env), b = try? EnvironmentID(name: trained)
+            let a = try? TaskID(name: env), b = try? TaskID(name: trained)
             guard a != nil, a == b else { throw CLIError("\(file) holds a policy for \(trained), not \(env)") }
         }
         return (source, trained)
@@ -166,6 +167,9 @@ struct Replay: ParsableCommand {
         let file = CheckpointFile.locate(policy!)
         guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint at \(file)") }
         let (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
+        guard !config.agent.algorithm.actsDiscretely else {
+            throw CLIError("--export-policy writes continuous-action actors; replay the \(config.agent.algorithm.rawValue) checkpoint itself")
+        }
         let environment = try makeEnvironment(config.env)
         try PolicyFile.write(agent: agent, config: config, actionLow: environment.actionSpace.low,
                              actionHigh: environment.actionSpace.high, to: out)

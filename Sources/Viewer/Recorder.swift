@@ -54,7 +54,8 @@ public enum Recorder {
         defer { withExtendedLifetime(gl) {} }  // the GL context outlives the renderer (freed in the block below)
         let started = Date()
         do {
-            let renderer = SceneRenderer(model: session.env.model, effects: o.effects, offscreen: (o.width, o.height))
+            let renderer = SceneRenderer(model: session.scene.model, effects: o.effects, offscreen: (o.width, o.height),
+                                         initialCamera: session.scene.initialCamera)
             let viewport = mjrRect(left: 0, bottom: 0, width: Int32(o.width), height: Int32(o.height))
             var rgb = [UInt8]()
             let frameTime = o.speed / o.fps
@@ -64,7 +65,7 @@ public enum Recorder {
                     target += frameTime
                     while session.simulatedTime < target - 1e-9 { try session.advance() }
                 }
-                renderer.render(session.env.simulation, viewport: viewport)
+                renderer.render(session.scene.simulation, viewport: viewport)
                 if o.overlay {
                     let (t, v) = session.overlayLines()
                     renderer.overlay(t, v, corner: mjGRID_TOPLEFT, viewport: viewport)

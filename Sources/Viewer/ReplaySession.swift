@@ -9,9 +9,9 @@ public enum ActionSource {
     case agent(any OffPolicyAgent, description: PolicyDescription)
     /// An exported actor (`PolicyFile`).
     case exported(ExportedPolicy)
-    /// Uniformly random actions within the bounds (seeded).
+    /// Uniformly random actions within the bounds, or uniform indices of a discrete task (seeded).
     case random
-    /// All-zero actions.
+    /// All-zero actions (a discrete task's action 0).
     case zero
 
     public var label: String {
@@ -23,10 +23,11 @@ public enum ActionSource {
         }
     }
 
-    /// e.g. "tows-sac (sac, tows, actor 90.0% sparse)".
+    /// e.g. "tows-sac (sac, tows, actor 90.0% sparse)"; DQN acts through its "Q network".
     static func describe(_ d: PolicyDescription) -> String {
         let pct = (d.actorSparsity * 1000).rounded() / 10
-        return "\(d.preset) (\(d.algorithm), \(d.method), actor \(pct)% sparse)"
+        let network = d.algorithm == "dqn" ? "Q network" : "actor"
+        return "\(d.preset) (\(d.algorithm), \(d.method), \(network) \(pct)% sparse)"
     }
 
     /// The environment the policy was trained on, if any.
@@ -40,9 +41,12 @@ public enum ActionSource {
 }
 
 /// Runs episodes of one environment under an action source and keeps what the overlay shows: episode, step,
-/// return so far, the last reward terms. Time is counted in environment steps of `env.dt` seconds.
+/// return so far, the last reward terms. Time is counted in environment steps of `env.dt` seconds. After every
+/// reset and step the scene is brought up to date, so the renderer draws the environment's current state.
 public final class ReplaySession {
-    public let env: LocomotionEnv
+    public let env: any TrainingEnvironment
+    /// What the renderer draws: a robot's own simulation, or a classic-control task's display model.
+    public let scene: any ReplayScene
     public let source: ActionSource
     public private(set) var episode = 0
     public private(set) var step = 0
@@ -61,26 +65,60 @@ public final class ReplaySession {
     private var generator: Generator
     private let seed: UInt64
 
-    public init(env: LocomotionEnv, source: ActionSource, seed: UInt64) throws {
+    /// A MuJoCo robot, drawn from its own simulation.
+    public convenience init(env: LocomotionEnv, source: ActionSource, seed: UInt64) throws {
+        try self.init(env: env, scene: env, source: source, seed: seed)
+    }
+
+    /// A classic-control task, drawn through its display model (`ClassicControlScene`).
+    public convenience init(env: any ClassicControlEnvironment, source: ActionSource, seed: UInt64) throws {
+        try self.init(env: env, scene: try ClassicControlScene(env: env), source: source, seed: seed)
+    }
+
+    /// Any environment, with the scene that shows its state. Throws if the source's actions do not fit the env.
+    public init(env: any TrainingEnvironment, scene: any ReplayScene, source: ActionSource, seed: UInt64) throws {
         self.env = env
+        self.scene = scene
         self.source = source
         self.seed = seed
-        let A = env.actionSpace.dimension
-        if case .exported(let p) = source {
-            guard p.header.observationSize == env.observationSpace.dimension, p.actionSize == A else {
-                throw ViewerError("the policy expects \(p.header.observationSize) observations and \(p.actionSize) actions; \(env.id.name) has \(env.observationSpace.dimension) and \(A)")
-            }
-        }
+        try Self.check(source, fits: env)
+        let A = env.actions.componentCount
         action = [Float](repeating: 0, count: A)
         actionD = [Double](repeating: 0, count: A)
         generator = Generator(seed: seed).derived(0xAC7)
-        observation = try env.reset(seed: seed).observation
+        observation = [Double](repeating: 0, count: env.observationSpace.dimension)
+        _ = try observation.withUnsafeMutableBufferPointer { try env.reset(seed: seed, observation: $0) }
+        try scene.syncWithEnvironment()
         episode = 1
+    }
+
+    /// A one-line error when a policy cannot act in `env` (observation size, kind and number of actions).
+    static func check(_ source: ActionSource, fits env: any TrainingEnvironment) throws {
+        let obs = env.observationSpace.dimension
+        switch source {
+        case .exported(let p):
+            guard let box = env.actions.box else {
+                throw ViewerError("policy files hold continuous-action actors; \(env.name) has \(env.actions) actions")
+            }
+            guard p.header.observationSize == obs, p.actionSize == box.dimension else {
+                throw ViewerError("the policy expects \(p.header.observationSize) observations and \(p.actionSize) actions; \(env.name) has \(obs) and \(box.dimension)")
+            }
+        case .agent(let agent, _):
+            let discrete = agent.config.algorithm.actsDiscretely
+            guard discrete == (env.actions.choices != nil) else {
+                throw ViewerError("the agent (\(agent.config.algorithm.rawValue)) acts \(discrete ? "discretely" : "continuously"); \(env.name) has \(env.actions) actions")
+            }
+            let inputs = agent.policyNetwork.inputWidth
+            guard inputs == obs else { throw ViewerError("the agent expects \(inputs) observations; \(env.name) has \(obs)") }
+        case .random, .zero:
+            break
+        }
     }
 
     /// Starts a new episode (the reset noise continues the seeded stream).
     public func newEpisode() throws {
-        observation = try env.reset(seed: nil).observation
+        _ = try observation.withUnsafeMutableBufferPointer { try env.reset(seed: nil, observation: $0) }
+        try scene.syncWithEnvironment()
         episode += 1
         step = 0
         episodeReturn = 0
@@ -95,8 +133,10 @@ public final class ReplaySession {
     public func advance() throws -> Bool {
         if episodeEnded { try newEpisode() }
         computeAction()
-        let r = try env.step(actionD)
-        observation = r.observation
+        let r = try actionD.withUnsafeBufferPointer { a in
+            try observation.withUnsafeMutableBufferPointer { try env.step(action: a, observation: $0) }
+        }
+        try scene.syncWithEnvironment()
         step += 1
         simulatedTime += env.dt
         lastReward = r.reward
@@ -110,24 +150,23 @@ public final class ReplaySession {
     }
 
     private func computeAction() {
-        let A = action.count
         switch source {
         case .agent(let agent, _):
             observation.withUnsafeBufferPointer { o in action.withUnsafeMutableBufferPointer { agent.act(o, deterministic: true, into: $0) } }
         case .exported(let policy):
             observation.withUnsafeBufferPointer { o in action.withUnsafeMutableBufferPointer { policy.act(o, into: $0) } }
         case .random:
-            for j in 0..<A { action[j] = Float(generator.uniform(env.actionSpace.low[j], env.actionSpace.high[j])) }
+            action.withUnsafeMutableBufferPointer { env.actions.sample(into: $0, using: &generator) }
         case .zero:
-            for j in 0..<A { action[j] = 0 }
+            for j in action.indices { action[j] = 0 }  // a box's zero vector, or a discrete task's action 0
         }
-        for j in 0..<A { actionD[j] = Double(action[j]) }
+        for j in action.indices { actionD[j] = Double(action[j]) }
     }
 
     /// Overlay lines: (title, value).
     func overlayLines(extra: [(String, String)] = []) -> (titles: String, values: String) {
         var rows: [(String, String)] = [
-            ("Env", env.id.name),
+            ("Env", env.name),
             ("Policy", source.label),
             ("Episode", "\(episode)"),
             ("Step", "\(step)"),

@@ -1,4 +1,5 @@
 import CMuJoCo
+import Foundation
 import MuJoCo
 
 /// Rendering switches. All off by default: software OpenGL (llvmpipe) halves its frame rate for each of them.
@@ -31,9 +32,12 @@ final class SceneRenderer {
     private(set) var cameraMode = CameraMode.tracking
     private let trackingDistance: Double
     private var centreOnTrackedBody = false
+    /// The fixed camera whose view the free camera starts from (set when leaving it, applied at the next render).
+    private var freeFromFixedCamera: Int32?
 
     /// `offscreen` sizes MuJoCo's offscreen buffer (it is fixed when the context is made) and selects it.
-    init(model: Model, effects: RenderEffects, offscreen: (width: Int, height: Int)?) {
+    /// `initialCamera` names one of the model's cameras to start with (nil, or no such camera: tracking).
+    init(model: Model, effects: RenderEffects, offscreen: (width: Int, height: Int)?, initialCamera: String? = nil) {
         self.model = model
         let m = model.raw
         if let offscreen {
@@ -56,8 +60,13 @@ final class SceneRenderer {
         let torso = mj_name2id(m, Int32(mjOBJ_BODY.rawValue), "torso")
         trackedBody = torso >= 0 ? torso : (m.pointee.nbody > 1 ? 1 : 0)
         // Gymnasium's side view of the planar robots is 3 m away; the 3-D robots (ant, humanoid) need more room.
-        trackingDistance = m.pointee.nbody > 8 ? 4.5 : 3.0
-        setCamera(.tracking)
+        // A model with a narrower field of view than MuJoCo's 45° (the classic-control scenes) is seen from
+        // proportionally further away, so the tracked body fills the same share of the image.
+        let fovy = Double(m.pointee.vis.global.fovy)
+        let narrowing = fovy == 45 ? 1 : tan(22.5 * .pi / 180) / tan(fovy / 2 * .pi / 180)
+        trackingDistance = (m.pointee.nbody > 8 ? 4.5 : 3.0) * narrowing
+        let fixed = initialCamera.map { mj_name2id(m, Int32(mjOBJ_CAMERA.rawValue), $0) } ?? -1
+        setCamera(fixed >= 0 ? .fixed(Int(fixed)) : .tracking)
     }
 
     deinit {
@@ -70,6 +79,7 @@ final class SceneRenderer {
     var fixedCameraCount: Int { Int(model.raw.pointee.ncam) }
 
     func setCamera(_ mode: CameraMode) {
+        let previous = cameraMode
         cameraMode = mode
         switch mode {
         case .tracking:
@@ -81,7 +91,8 @@ final class SceneRenderer {
             camera.pointee.elevation = -15
             centreOnTrackedBody = true  // MuJoCo keeps the lookat's offset from the body: start it at the body
         case .free:
-            // Keep the current view point; the mouse moves it from here.
+            // Keep the current view point (a fixed camera's, or the tracking one's); the mouse moves it from here.
+            if case .fixed(let id) = previous { freeFromFixedCamera = Int32(id) }
             camera.pointee.type = Int32(mjCAMERA_FREE.rawValue)
         case .fixed(let id):
             camera.pointee.type = Int32(mjCAMERA_FIXED.rawValue)
@@ -100,7 +111,7 @@ final class SceneRenderer {
 
     var cameraName: String {
         switch cameraMode {
-        case .tracking: return "tracking torso"
+        case .tracking: return "tracking " + (model.name(of: .body, id: Int(trackedBody)) ?? "body \(trackedBody)")
         case .free: return "free"
         case .fixed(let i): return model.name(of: .camera, id: i).map { "fixed \($0)" } ?? "fixed #\(i)"
         }
@@ -118,8 +129,28 @@ final class SceneRenderer {
             let c = simulation.raw.pointee.subtree_com + 3 * Int(trackedBody)
             camera.pointee.lookat = (c[0], c[1], c[2])
         }
+        if let id = freeFromFixedCamera {
+            freeFromFixedCamera = nil
+            lookThrough(camera: Int(id), simulation)
+        }
         mjv_updateScene(model.raw, simulation.raw, option, perturb, camera, Int32(mjCAT_ALL.rawValue), scene)
         mjr_render(viewport, scene, context)
+    }
+
+    /// Points the free camera as model camera `id` points: the same direction, looking at the point on its axis
+    /// nearest the model's centre (MuJoCo's free camera has the model's global field of view).
+    private func lookThrough(camera id: Int, _ simulation: Simulation) {
+        let d = simulation.raw.pointee, m = model.raw.pointee
+        let p = (d.cam_xpos[3 * id], d.cam_xpos[3 * id + 1], d.cam_xpos[3 * id + 2])
+        let r = d.cam_xmat + 9 * id
+        let f = (-r[2], -r[5], -r[8])  // a camera looks along its −z axis (the third column of cam_xmat)
+        let c = m.stat.center
+        var distance = (c.0 - p.0) * f.0 + (c.1 - p.1) * f.1 + (c.2 - p.2) * f.2
+        if distance <= 0 { distance = m.stat.extent }
+        camera.pointee.lookat = (p.0 + distance * f.0, p.1 + distance * f.1, p.2 + distance * f.2)
+        camera.pointee.distance = distance
+        camera.pointee.azimuth = atan2(f.1, f.0) * 180 / .pi
+        camera.pointee.elevation = asin(max(-1, min(1, f.2))) * 180 / .pi
     }
 
     /// Two-column text (titles, values) in a corner of the viewport.

@@ -29,7 +29,8 @@ public struct WindowResult: Sendable {
 }
 
 /// The interactive viewer: a GLFW window showing the session in real time (simulated time × speed follows the wall
-/// clock), a camera tracking the torso or moved with the mouse as in MuJoCo's `simulate`, keys, and an overlay.
+/// clock), a camera tracking the torso (a classic-control task: its fixed side camera) or moved with the mouse as in
+/// MuJoCo's `simulate`, keys, and an overlay.
 ///
 /// Keys: space pause/resume · → one step while paused · R new episode · + / − speed ×2 / ÷2 · C next camera ·
 /// S save a PNG screenshot · H overlay on/off · Esc or Q quit.
@@ -62,10 +63,11 @@ public final class WindowViewer {
         self.options = options
         showOverlay = options.overlay
         speed = options.speed
-        gl = try GLContext.window(title: "sparrow replay — \(session.env.id.name)", width: options.width,
+        gl = try GLContext.window(title: "sparrow replay — \(session.env.name)", width: options.width,
                                   height: options.height, samples: options.effects.samples)
         window = gl.window!
-        renderer = SceneRenderer(model: session.env.model, effects: options.effects, offscreen: nil)
+        renderer = SceneRenderer(model: session.scene.model, effects: options.effects, offscreen: nil,
+                                 initialCamera: session.scene.initialCamera)
         glfwSetWindowUserPointer(window, Unmanaged.passUnretained(self).toOpaque())
         glfwSetKeyCallback(window) { w, key, _, action, mods in
             WindowViewer.from(w)?.key(key, action: action, mods: mods)
@@ -113,7 +115,7 @@ public final class WindowViewer {
             var w: Int32 = 0, h: Int32 = 0
             glfwGetFramebufferSize(window, &w, &h)
             let viewport = mjrRect(left: 0, bottom: 0, width: w, height: h)
-            renderer.render(session.env.simulation, viewport: viewport)
+            renderer.render(session.scene.simulation, viewport: viewport)
             if showOverlay { drawOverlay(viewport) }
             frames += 1
             fpsFrames += 1
