@@ -56,7 +56,7 @@ final class KnobTests: XCTestCase {
 
     /// The spellings users type (flags, config files, sweeps) are a contract.
     func testChoiceSpellingsAreTheDocumentedOnes() {
-        XCTAssertEqual(WeightInit.spellings, ["pytorch", "xavier", "sparsity-aware", "zero", "he-truncated-normal"])
+        XCTAssertEqual(WeightInit.spellings, ["pytorch", "xavier", "sparsity-aware", "zero", "he-truncated-normal", "orthogonal"])
         XCTAssertEqual(DropCriterion.spellings, ["magnitude", "signed", "magnitude-threshold"])
         XCTAssertEqual(GrowCriterion.spellings, ["random", "gradient"])
         XCTAssertEqual(TargetTopology.spellings, ["copy", "maintain"])

@@ -20,6 +20,11 @@ public enum WeightInit: Codable, Equatable, Sendable, CaseIterable, NamedChoice 
     /// fan_in (TF-Agents DQN's hidden layers in rigl/rl): N(0, σ²) redrawn outside ±2σ, σ = √(2/fan_in)/0.8796…
     /// (the standard deviation of a unit normal truncated at ±2). Biases 0.
     case heTruncatedNormal
+    /// Orthogonal (Saxe et al.; Keras `Orthogonal()`, gain 1, as rigl/rl's PPO networks): the dense weight matrix
+    /// has orthonormal rows (fan_out ≤ fan_in) or columns, from the QR decomposition of a standard normal matrix with
+    /// the signs of R's diagonal folded in (so the distribution is uniform over orthogonal matrices). A sparse layer
+    /// keeps the entries at its live positions. Biases 0.
+    case orthogonal
 
     /// Flag and config spelling (`--init`, `--grow-init`). Not the Codable form, which policy files store.
     public var spelling: String {
@@ -28,6 +33,7 @@ public enum WeightInit: Codable, Equatable, Sendable, CaseIterable, NamedChoice 
         case .xavierUniform: return "xavier"
         case .sparsityAware: return "sparsity-aware"
         case .heTruncatedNormal: return "he-truncated-normal"
+        case .orthogonal: return "orthogonal"
         case .zero: return "zero"
         }
     }
@@ -59,6 +65,9 @@ public func initialWeights(shape: LayerShape, positions: [Position], method: Wei
                 if abs(z) <= 2 { return Float(z * sigma) }
             }
         }
+    case .orthogonal:
+        let q = orthogonalMatrix(rows: shape.fanOut, columns: shape.fanIn, generator: &generator)
+        return positions.map { Float(q[Int($0)]) }
     case .sparsityAware:
         let (liveIn, liveOut) = liveFans(shape: shape, positions: fanTopology ?? positions)
         return positions.map { p in
@@ -74,9 +83,33 @@ public func initialBiases(shape: LayerShape, method: WeightInit, generator: inou
     case .pytorchLinear:
         let bound = 1 / Double(shape.fanIn).squareRoot()
         return (0..<shape.fanOut).map { _ in Float(generator.uniform(-bound, bound)) }
-    case .xavierUniform, .sparsityAware, .heTruncatedNormal, .zero:
+    case .xavierUniform, .sparsityAware, .heTruncatedNormal, .orthogonal, .zero:
         return [Float](repeating: 0, count: shape.fanOut)
     }
+}
+
+/// A rows × columns matrix (row-major) with orthonormal rows if rows ≤ columns, else orthonormal columns: modified
+/// Gram–Schmidt (in Double) on the longer side's vectors of a standard normal matrix, which is its QR decomposition
+/// with R's diagonal made positive — the sign correction Keras and PyTorch apply.
+public func orthogonalMatrix(rows: Int, columns: Int, generator: inout Generator) -> [Double] {
+    // Orthonormalise k vectors of length n, then lay them out as rows (or columns) of the result.
+    let k = min(rows, columns), n = max(rows, columns)
+    var v = (0..<k * n).map { _ in generator.normal() }
+    for i in 0..<k {
+        for j in 0..<i {
+            var dot = 0.0
+            for t in 0..<n { dot += v[i * n + t] * v[j * n + t] }
+            for t in 0..<n { v[i * n + t] -= dot * v[j * n + t] }
+        }
+        var norm = 0.0
+        for t in 0..<n { norm += v[i * n + t] * v[i * n + t] }
+        norm = norm.squareRoot()
+        for t in 0..<n { v[i * n + t] /= norm }
+    }
+    if rows <= columns { return v }  // k = rows vectors of length columns: the rows
+    var q = [Double](repeating: 0, count: rows * columns)
+    for c in 0..<columns { for r in 0..<rows { q[r * columns + c] = v[c * rows + r] } }
+    return q
 }
 
 /// Live fans: `fanIn[row]` = live inputs of each output unit, `fanOut[column]` = live outputs of each input unit.
