@@ -15,14 +15,7 @@ final class PolicyFileAgent: Agent {
     /// Checks the policy fits `env` (observation size and a box of as many actions), so a mismatch is one line
     /// instead of a trap in `ExportedPolicy.act`; `file` names the policy in the message.
     init(_ policy: ExportedPolicy, file: String, env: any Environment) throws {
-        let obs = env.observationSpace.dimension
-        guard let box = env.actions.box else {
-            throw CLIError("\(file) holds a continuous-action policy; \(env.name) has \(env.actions) actions")
-        }
-        guard policy.header.observationSize == obs, policy.actionSize == box.dimension else {
-            throw CLIError("\(file) expects \(policy.header.observationSize) observations and \(policy.actionSize) actions; "
-                           + "\(env.name) has \(obs) and \(box.dimension)")
-        }
+        if let problem = policy.mismatch(with: env) { throw CLIError("\(file) \(problem)") }
         self.policy = policy
     }
 

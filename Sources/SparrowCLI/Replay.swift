@@ -156,10 +156,7 @@ struct Replay: ParsableCommand {
             source = .agent(agent, description: PolicyDescription(config: config, agent: agent))
         }
         let trained = source.env!
-        if let env {
-            let a = try? TaskID(name: env), b = try? TaskID(name: trained)
-            guard a != nil, a == b else { throw CLIError("\(file) holds a policy for \(trained), not \(env)") }
-        }
+        try checkPolicyEnvironment(file, trainedOn: trained, requested: env)
         return (source, trained)
     }
 

@@ -85,15 +85,15 @@ struct Eval: ParsableCommand {
             if PolicyFile.isPolicyFile(file) {
                 let policy = try PolicyFile.read(file)
                 config = policy.config
-                try check(config.env, file)
+                try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
                 environment = try makeTrainingEnvironment(config.env)
                 agent = try PolicyFileAgent(policy, file: file, env: environment)
             } else {
-                guard Self.starts(file, with: CheckpointFile.magic) else {
+                guard CheckpointFile.isCheckpointFile(file) else {
                     throw CLIError("\(file) is neither a Sparrow checkpoint nor a policy file")
                 }
                 (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
-                try check(config.env, file)
+                try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
                 environment = try makeTrainingEnvironment(config.env)
             }
             let returns = try Evaluator(env: environment, episodes: episodes, seed: seed).returns(of: agent)
@@ -106,19 +106,6 @@ struct Eval: ParsableCommand {
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
     }
 
-    /// Whether the file at `path` begins with `magic` (a file that is neither kind gets a clear line).
-    static func starts(_ path: String, with magic: [UInt8]) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? h.close() }
-        return Array((try? h.read(upToCount: magic.count)) ?? Data()) == magic
-    }
-
-    /// With --env: the file's policy must be for that environment.
-    func check(_ trained: String, _ file: String) throws {
-        guard let env else { return }
-        let a = try? TaskID(name: env), b = try? TaskID(name: trained)
-        guard a != nil, a == b else { throw CLIError("\(file) holds a policy for \(trained), not \(env)") }
-    }
 }
 
 /// `--threads N` (train, eval, bench train): threads one training step may use. The twin critics run side by side
@@ -133,4 +120,11 @@ struct ThreadsOption: ParsableArguments {
     }
 
     func apply() { Parallel.setThreads(threads) }
+}
+
+/// With `--env` (eval, replay): the file's policy must be for that environment, by any spelling of its name.
+func checkPolicyEnvironment(_ file: String, trainedOn trained: String, requested: String?) throws {
+    guard let requested else { return }
+    let a = try? TaskID(name: requested), b = try? TaskID(name: trained)
+    guard a != nil, a == b else { throw CLIError("\(file) holds a policy for \(trained), not \(requested)") }
 }

@@ -43,6 +43,15 @@ public enum AtomicFile {
 
     public static func write(_ text: String, to path: String) throws { try write(Array(text.utf8), to: path) }
 
+    /// Whether the file at `path` begins with `magic` (which kind of Sparrow file it is, before reading the rest);
+    /// false for a missing, unreadable or shorter file.
+    public static func starts(_ path: String, with magic: [UInt8]) -> Bool {
+        guard let f = fopen(path, "rb") else { return false }
+        defer { fclose(f) }
+        var head = [UInt8](repeating: 0, count: magic.count)
+        return fread(&head, 1, head.count, f) == magic.count && head == magic
+    }
+
     public static func read(_ path: String) throws -> [UInt8] {
         guard let f = fopen(path, "rb") else { throw WriteError(description: "cannot read \(path): \(errorText())") }
         defer { fclose(f) }

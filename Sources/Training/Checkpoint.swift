@@ -40,6 +40,9 @@ public enum CheckpointFile {
         }
     }
 
+    /// Whether the file at `path` starts with the checkpoint magic.
+    public static func isCheckpointFile(_ path: String) -> Bool { AtomicFile.starts(path, with: magic) }
+
     /// A run directory's checkpoint, or the path itself if it names a file.
     public static func locate(_ runDirOrFile: String) -> String {
         var isDir: ObjCBool = false

@@ -1,4 +1,5 @@
 import Agents
+import Environments
 import Foundation
 import NeuralNet
 import SparrowCore
@@ -62,11 +63,7 @@ public enum PolicyFile {
     }
 
     /// Whether the file at `path` starts with the policy magic.
-    public static func isPolicyFile(_ path: String) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? h.close() }
-        return Array((try? h.read(upToCount: magic.count)) ?? Data()) == magic
-    }
+    public static func isPolicyFile(_ path: String) -> Bool { AtomicFile.starts(path, with: magic) }
 
     public static func read(_ path: String) throws -> ExportedPolicy {
         let bytes: [UInt8]
@@ -146,6 +143,19 @@ public final class ExportedPolicy {
     public var config: TrainConfig { header.config }
     public var actionSize: Int { header.actionLow.count }
 
+    /// Why this policy cannot act in `env`, or nil if it can: it needs a box of `actionSize` actions and
+    /// `header.observationSize` observations. Phrased to follow the policy's name ("x.policy expects …").
+    public func mismatch(with env: any Environment) -> String? {
+        let obs = env.observationSpace.dimension
+        guard let box = env.actions.box else {
+            return "holds a continuous-action actor; \(env.name) has \(env.actions) actions"
+        }
+        guard header.observationSize == obs, actionSize == box.dimension else {
+            return "expects \(header.observationSize) observations and \(actionSize) actions; \(env.name) has \(obs) and \(box.dimension)"
+        }
+        return nil
+    }
+
     /// The deterministic action for one observation: tanh(output[j])·scale + offset.
     public func act(_ observation: UnsafeBufferPointer<Double>, into action: UnsafeMutableBufferPointer<Float>) {
         precondition(observation.count == header.observationSize && action.count == actionSize)
@@ -174,3 +184,4 @@ public struct PolicyDescription: Equatable, Sendable {
         self.init(config: config, actorSparsity: weightSparsity([agent.policyNetwork]))
     }
 }
+

@@ -26,7 +26,7 @@ public enum ActionSource {
     /// e.g. "tows-sac (sac, tows, actor 90.0% sparse)"; DQN acts through its "Q network".
     static func describe(_ d: PolicyDescription) -> String {
         let pct = (d.actorSparsity * 1000).rounded() / 10
-        let network = d.algorithm == "dqn" ? "Q network" : "actor"
+        let network = AgentConfig.Algorithm(rawValue: d.algorithm)?.actsDiscretely == true ? "Q network" : "actor"
         return "\(d.preset) (\(d.algorithm), \(d.method), \(network) \(pct)% sparse)"
     }
 
@@ -97,12 +97,7 @@ public final class ReplaySession {
         let obs = env.observationSpace.dimension
         switch source {
         case .exported(let p):
-            guard let box = env.actions.box else {
-                throw ViewerError("policy files hold continuous-action actors; \(env.name) has \(env.actions) actions")
-            }
-            guard p.header.observationSize == obs, p.actionSize == box.dimension else {
-                throw ViewerError("the policy expects \(p.header.observationSize) observations and \(p.actionSize) actions; \(env.name) has \(obs) and \(box.dimension)")
-            }
+            if let problem = p.mismatch(with: env) { throw ViewerError("the policy \(problem)") }
         case .agent(let agent, _):
             let discrete = agent.config.algorithm.actsDiscretely
             guard discrete == (env.actions.choices != nil) else {
