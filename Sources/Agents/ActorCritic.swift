@@ -277,6 +277,8 @@ public func makeAgent(config: AgentConfig, observationSize: Int, actions: Action
         throw ConfigError("algorithm \(config.algorithm.rawValue) needs continuous (box) actions; for discrete actions use dqn")
     case (.dqn, .box):
         throw ConfigError("algorithm dqn needs discrete actions; for continuous (box) actions use sac or td3")
+    case (.ppo, _):
+        throw ConfigError("algorithm ppo learns on-policy, from rollouts, not from a replay buffer (see `PPO`)")
     }
 }
 

@@ -8,10 +8,12 @@ import SparrowCore
 /// `GrowCriterion`, `TargetTopology`, `LayerBackend`, `MomentPolicy` from NeuralNet), spelled by `NamedChoice`.
 public struct AgentConfig: Codable, Equatable, Sendable {
     public enum Algorithm: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue {
-        case sac, td3, dqn
+        case sac, td3, dqn, ppo
 
         /// Whether the algorithm acts with an index among discrete actions (DQN) rather than a continuous vector.
         public var actsDiscretely: Bool { self == .dqn }
+        /// Whether it learns from rollouts of its current policy (PPO) rather than from a replay buffer.
+        public var isOnPolicy: Bool { self == .ppo }
     }
     /// The sparse-training method (see `SparseMethod` docs in the presets).
     public enum Method: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case dense, `static`, ds, tows, set, rigl, prune }
@@ -128,6 +130,28 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     public var epsilonFinal: Double = 0.01
     public var epsilonDecay: Double = 0
 
+    // PPO (the minibatch is `batch-size`; the policy trains with actor-lr, the value network with critic-lr)
+    /// Environment steps per iteration (one rollout), then `epochs` passes over it in minibatches.
+    public var rolloutSteps = 2048
+    public var epochs = 10
+    public var gaeLambda: Double = 0.95
+    /// ε of the clipped surrogate: ratios outside [1 − ε, 1 + ε] give no gradient.
+    public var clipRatio: Double = 0.2
+    /// Weight of the value loss ½·c·… — TF-Agents' `value_pred_loss_coef`: loss = c · mean (V − R)².
+    public var valueCoef: Double = 0.5
+    public var entropyCoef: Double = 0
+    /// Global gradient-norm clipping over both networks and the log-std parameters (0 = off).
+    public var maxGradNorm: Double = 0.5
+    /// Learning rates decay linearly to 0 over the run's iterations.
+    public var lrDecay = true
+    public var normalizeObservations = true
+    public var normalizeRewards = true
+    /// Initial standard deviation of the state-independent Gaussian policy (σ = softplus(ρ)).
+    public var initStd: Double = 0.35
+    /// The value network's hidden activation (nil = `activation`): TF-Agents' value network uses ReLU while the
+    /// actor uses tanh.
+    public var valueActivation: ActivationName? = nil
+
     public init() {}
 
     /// Every knob, by section of `sparrow train --help`. Key = flag name = config key.
@@ -209,6 +233,20 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             Knob("epsilon-decay", \.epsilonDecay, "Fraction of the updates over which ε decays linearly (0: final at once).",
                  valid: .unitClosed),
         ]),
+        KnobSection("PPO (minibatch: batch-size; policy: actor-lr, value network: critic-lr)", [
+            Knob("rollout-steps", \.rolloutSteps, "Environment steps per iteration.", valid: .positive),
+            Knob("epochs", \.epochs, "Passes over each rollout.", valid: .positive),
+            Knob("gae-lambda", \.gaeLambda, "GAE λ.", valid: .unitClosed),
+            Knob("clip-ratio", \.clipRatio, "Clipped-surrogate ε.", valid: .unitLeftOpen),
+            Knob("value-coef", \.valueCoef, "Value-loss coefficient (loss = c·mean (V − R)²).", valid: .nonNegative),
+            Knob("entropy-coef", \.entropyCoef, "Entropy bonus coefficient.", valid: .nonNegative),
+            Knob("max-grad-norm", \.maxGradNorm, "Global gradient-norm clip over both networks (0: off).", valid: .nonNegative),
+            Knob("lr-decay", \.lrDecay, "Decay the learning rates linearly to 0 over the iterations."),
+            Knob("normalize-observations", \.normalizeObservations, "Streaming observation normalisation."),
+            Knob("normalize-rewards", \.normalizeRewards, "Scale rewards by their streaming standard deviation."),
+            Knob("init-std", \.initStd, "Initial policy standard deviation.", valid: .positive),
+            Knob("value-activation", \.valueActivation, "Value network's hidden activation (default: --activation)."),
+        ]),
     ]
 
     public static let knobs: [Knob<AgentConfig>] = sections.flatMap(\.knobs)
@@ -231,6 +269,10 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         if method == .dense { try check(sparsity == 0, "method dense takes no sparsity (got \(sparsity)); choose static, tows, set, rigl, ds or prune") }
         if method == .prune {
             try check(distribution != .erEpsilon, "method prune spreads its final sparsity by uniform, er or erk; er-epsilon fixes densities instead")
+        }
+        if algorithm.isOnPolicy {
+            try check(rolloutSteps % batchSize == 0,
+                      "rollout-steps (\(rolloutSteps)) must be a multiple of batch-size (\(batchSize)), the PPO minibatch")
         }
     }
 

@@ -13,11 +13,13 @@ public struct NetworkFactory {
         self.totalUpdates = max(totalUpdates, 1)
     }
 
-    var activation: Activation {
-        switch config.activation {
+    var activation: Activation { Self.activation(config.activation, slope: config.leakySlope) }
+
+    static func activation(_ name: AgentConfig.ActivationName, slope: Double) -> Activation {
+        switch name {
         case .relu: return .relu
         case .tanh: return .tanh
-        case .leakyRelu: return .leakyReLU(slope: Float(config.leakySlope))
+        case .leakyRelu: return .leakyReLU(slope: Float(slope))
         }
     }
 

@@ -31,7 +31,7 @@ import SparrowCore
 /// 348, action 17) that is 1,000,000 × 1,472 B = 1.472 GB plus 1,392 B per episode (e.g. +7 MB for 5,000
 /// episodes), against 1,000,000 × 2,860 B = 2.86 GB with separate s and s′ copies. Checkpoints hold the same
 /// compact form (see `encode`).
-public final class ReplayBuffer {
+public final class ReplayBuffer: TrainingMemory {
     public let capacity: Int
     public let observationSize: Int
     public let actionSize: Int

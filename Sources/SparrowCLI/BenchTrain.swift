@@ -10,6 +10,11 @@ import Training
 /// The timed part is split into `--windows` equal windows whose rates are reported (`window_steps_per_s`), so a
 /// slowdown during the run shows (it did: subnormal floats, issue 10); the default 6000 steps cover six topology
 /// updates of the presets that evolve one (every 1000 updates). `--profile` adds where a step's time goes.
+///
+/// PPO presets (on-policy) learn once per rollout: their warm-up is one rollout with its learning phase (untimed)
+/// and the timed part is four rollouts of `rollout-steps` each with their learning phases (one window each), so a
+/// step's time is collection plus its share of the 320 minibatch updates of an iteration. They run at the preset's
+/// own 64-64 networks and minibatch 64.
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -18,9 +23,10 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Environment (default Hopper-v5; CartPole-v1 for discrete-action presets).") var env: String?
     @Option(help: "Preset (\(Presets.names.joined(separator: ", "))).") var preset: String = "tows-sac"
     @Option(help: "Sparsity (default: the preset's).") var sparsity: Double?
-    @Option(help: "Timed training steps.") var steps: Int = 6000
-    @Option(name: .customLong("start-steps"), help: "Random steps that fill the replay buffer first (not timed).")
-    var startSteps: Int = 5000
+    @Option(help: "Timed training steps (default 6000; PPO: 4 rollouts).") var steps: Int?
+    @Option(name: .customLong("start-steps"),
+            help: "Random steps that fill the replay buffer first, not timed (default 5000; PPO: one rollout with the policy).")
+    var startSteps: Int?
     @Option(name: .customLong("batch-size"),
             help: "Batch size (default: 256 for SAC/TD3 presets, the preset's own for DQN; --preset-batch: the preset's).")
     var batchSize: Int?
@@ -28,14 +34,24 @@ struct BenchTrain: ParsableCommand {
     var presetBatch = false
     @Option(help: "Hidden widths, comma-separated (default: 256,256 for SAC/TD3 presets, the preset's own for DQN).")
     var hidden: String?
-    @Option(help: "Equal windows the timed steps are split into, each timed on its own.") var windows: Int = 6
+    @Option(help: "Equal windows the timed steps are split into, each timed on its own (default 6; PPO: one per rollout).")
+    var windows: Int?
     @Flag(help: "Also time each phase of a step (env, acting, replay, critic, actor, targets, topology, rest).")
     var profile = false
     @OptionGroup var threading: ThreadsOption
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Flag(help: "Print a JSON object as the last line.") var json = false
 
+    /// The preset's algorithm learns on-policy (PPO).
+    var onPolicy: Bool { Presets.algorithm(ofPreset: preset)?.isOnPolicy ?? false }
+    /// PPO presets' rollout length (the bench's unit of work for them).
+    var rolloutSteps: Int { (try? Presets.config(named: preset, env: env ?? "Hopper-v5"))?.agent.rolloutSteps ?? 2048 }
+    var timedSteps: Int { steps ?? (onPolicy ? 4 * rolloutSteps : 6000) }
+    var warmupSteps: Int { startSteps ?? (onPolicy ? rolloutSteps : 5000) }
+    var windowCount: Int { windows ?? (onPolicy ? max(timedSteps / rolloutSteps, 1) : 6) }
+
     func validate() throws {
+        let steps = timedSteps, startSteps = warmupSteps, windows = windowCount
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
         guard startSteps > 0 else { throw ValidationError("--start-steps must be positive, got \(startSteps)") }
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
@@ -54,16 +70,18 @@ struct BenchTrain: ParsableCommand {
     }
 
     func run() throws {
+        let steps = timedSteps, startSteps = warmupSteps, windows = windowCount
         let total = startSteps + steps
-        var flags: [String: Any] = ["steps": total, "start-steps": startSteps, "eval-every": total + 1,
+        var flags: [String: Any] = ["steps": total, "start-steps": onPolicy ? 0 : startSteps, "eval-every": total + 1,
                                     "checkpoint-every": total + 1, "log-every": total + 1, "seed": seed]
         if let sparsity { flags["sparsity"] = sparsity }
         // SAC and TD3 are timed at the papers' common 256-256 and batch 256 unless told otherwise; DQN at its
-        // preset's (512-512, batch 128): the point there is the paper's own network.
+        // preset's (512-512, batch 128), and PPO at its (64-64, minibatch 64): the point there is the paper's own network.
         let discrete = Presets.algorithm(ofPreset: preset)?.actsDiscretely ?? false
+        let ownNetworks = discrete || onPolicy
         let environment = env ?? (discrete ? "CartPole-v1" : "Hopper-v5")
-        flags["hidden"] = hidden.flatMap(parsedHidden) ?? (discrete ? nil : [256, 256])
-        if !presetBatch { flags["batch-size"] = batchSize ?? (discrete ? nil : 256) }
+        flags["hidden"] = hidden.flatMap(parsedHidden) ?? (ownNetworks ? nil : [256, 256])
+        if !presetBatch { flags["batch-size"] = batchSize ?? (ownNetworks ? nil : 256) }
         let config: TrainConfig
         do { config = try TrainConfig.resolve(preset: preset, env: environment, file: nil, flags: flags) } catch {
             throw CLIError("\(error)")
@@ -71,8 +89,9 @@ struct BenchTrain: ParsableCommand {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-bench-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         threading.apply()
-        let trainer = try Trainer(config: config, runDirectory: dir, resume: false)
-        _ = try trainer.run(stopAfter: startSteps, finalCheckpoint: false)  // fill the buffer, untimed
+        let trainer: any TrainingLoop
+        do { trainer = try makeTrainer(config: config, runDirectory: dir, resume: false) } catch { throw CLIError("\(error)") }
+        _ = try trainer.run(progress: nil, stopAfter: startSteps, finalCheckpoint: false)  // fill the buffer, untimed
         // Phases are always timed (a few clock reads per step) so the JSON has the update share; --profile prints them.
         let profiler = StepProfiler()
         trainer.profiler = profiler
@@ -81,19 +100,21 @@ struct BenchTrain: ParsableCommand {
         for w in 1...windows {
             let end = startSteps + steps * w / windows, begin = trainer.step
             let t0 = Date()
-            _ = try trainer.run(stopAfter: end, finalCheckpoint: false)
+            _ = try trainer.run(progress: nil, stopAfter: end, finalCheckpoint: false)
             let dt = Date().timeIntervalSince(t0)
             seconds += dt
             windowRates.append(Double(end - begin) / dt)
         }
-        if trainer.step < total { _ = try trainer.run(finalCheckpoint: false) }  // the last step (not timed)
+        if trainer.step < total { _ = try trainer.run(progress: nil, stopAfter: nil, finalCheckpoint: false) }  // the last step (not timed)
         let rate = Double(steps) / seconds
         let agent = config.agent
         let evolves = [.ds, .tows, .set, .rigl].contains(agent.method)
-        let topologyUpdates = evolves ? steps / agent.updateInterval : 0
+        // Topology updates count gradient steps: one per env step off-policy; PPO's per rollout.
+        let timedUpdates = onPolicy ? steps / agent.rolloutSteps * agent.epochs * (agent.rolloutSteps / agent.batchSize) : steps
+        let topologyUpdates = evolves ? timedUpdates / agent.updateInterval : 0
         // The weight sparsity the networks really have (actor and critics): DS presets set theirs through ER-ε,
         // not through the sparsity knob, and output layers may stay dense.
-        let networkSparsity = weightSparsity(trainer.agent.trainedNetworks.map(\.network))
+        let networkSparsity = weightSparsity(trainer.trainedAgent.trainedNetworks.map(\.network))
         let core = BLASCore.current
         let widths = agent.hidden.map(String.init).joined(separator: "-")
         print(String(format: "%@ %@ (sparsity %.2f, network sparsity %.3f, batch %d, %@, BLAS core %@, %d thread(s)): %.1f training steps/s over %d steps",
@@ -120,7 +141,7 @@ struct BenchTrain: ParsableCommand {
             var o = JSONObject()
             o.add("env", config.env); o.add("preset", config.preset); o.add("sparsity", agent.sparsity)
             o.add("steps", steps); o.add("seconds", seconds); o.add("steps_per_s", rate)
-            o.add("live_params", trainer.agent.liveParameters); o.add("network_sparsity", networkSparsity)
+            o.add("live_params", trainer.trainedAgent.liveParameters); o.add("network_sparsity", networkSparsity)
             o.add("ms_per_step", 1000 / rate)
             o.add("batch_size", agent.batchSize); o.add("start_steps", startSteps)
             o.add("window_steps_per_s", windowRates)

@@ -8,7 +8,7 @@ import Training
 /// `sparrow train`: the main job.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a (sparse) SAC or TD3 agent.",
+        abstract: "Train a (sparse) SAC, TD3, DQN or PPO agent.",
         discussion: """
             Settings resolve as: preset (the paper's hyperparameters) ← --config file ← flags. The run directory \
             receives config.json, metrics.csv, evaluations.csv, checkpoint.sparrow and, when done, summary.json. \
@@ -34,8 +34,8 @@ struct Train: ParsableCommand {
         let dir = runDir ?? "runs/\(config.env)_\(config.preset)_s\(config.agent.sparsity)_seed\(config.seed)"
         StopSignal.install()
         threading.apply()
-        let trainer: Trainer
-        do { trainer = try Trainer(config: config, runDirectory: dir, resume: resume) } catch { throw CLIError("\(error)") }
+        let trainer: any TrainingLoop
+        do { trainer = try makeTrainer(config: config, runDirectory: dir, resume: resume) } catch { throw CLIError("\(error)") }
         let mode: ProgressReporter.Mode? = progressBar.map { $0 ? .bar : .lines }
         let reporter = ProgressReporter(total: config.steps, label: "\(config.env) \(config.preset)", mode: mode)
         if trainer.step > 0 { reporter.message("resuming \(dir) at step \(trainer.step)") } else {

@@ -109,7 +109,7 @@ struct LoopState {
 /// and the agent alone, for the commands that only act (`eval`, `replay`, `export`, reports).
 public enum TrainingCheckpoint {
     static func write(config: TrainConfig, agent: any Agent, loop: LoopState, elapsed: Double,
-                      env: any TrainingEnvironment, buffer: ReplayBuffer, to path: String) throws {
+                      env: any TrainingEnvironment, buffer: any TrainingMemory, to path: String) throws {
         var agentBytes = ByteWriter()
         try agent.encode(into: &agentBytes)
         var w = ByteWriter()
@@ -123,7 +123,7 @@ public enum TrainingCheckpoint {
     /// Restores agent, environment and buffer from the checkpoint at `path` and returns the loop state. The
     /// checkpoint's settings must be `config`'s.
     static func restore(from path: String, config: TrainConfig, agent: any Agent, env: any TrainingEnvironment,
-                        buffer: ReplayBuffer) throws -> LoopState {
+                        buffer: any TrainingMemory) throws -> LoopState {
         var (saved, r) = try CheckpointFile.read(path)
         if saved.env != config.env {
             throw CheckpointError("checkpoint \(path) is for env \(saved.env), not \(config.env)")
@@ -151,10 +151,10 @@ public enum TrainingCheckpoint {
     }
 
     /// The trained agent of a checkpoint (its config, and the agent ready to act), without the replay buffer.
-    public static func loadAgent(checkpoint path: String) throws -> (config: TrainConfig, agent: any OffPolicyAgent) {
+    public static func loadAgent(checkpoint path: String) throws -> (config: TrainConfig, agent: any Agent) {
         var (config, r) = try CheckpointFile.read(path)
         let env = try makeTrainingEnvironment(config.env)
-        let agent = try makeOffPolicyAgent(config: config, env: env)
+        let agent = try makeAgent(config: config, env: env)
         do {
             var a = ByteReader(try r.readBytes())
             try agent.decode(from: &a)
@@ -164,6 +164,20 @@ public enum TrainingCheckpoint {
         return (config, agent)
     }
 
+    /// The agent `config` names, sized for `env`: PPO or an off-policy one.
+    static func makeAgent(config: TrainConfig, env: any TrainingEnvironment) throws -> any Agent {
+        config.agent.algorithm.isOnPolicy ? try makePPO(config: config, env: env) : try makeOffPolicyAgent(config: config, env: env)
+    }
+
+    /// PPO sized for `env`, which must have continuous (box) actions.
+    static func makePPO(config: TrainConfig, env: any TrainingEnvironment) throws -> PPO {
+        guard case .box(let box) = env.actions else {
+            throw ConfigError(Presets.mismatch(env: config.env, actions: env.actions, algorithm: config.agent.algorithm))
+        }
+        return try PPO(config: config.agent, observationSize: env.observationSpace.dimension, actionLow: box.low,
+                       actionHigh: box.high, totalIterations: config.iterations, seed: config.seed)
+    }
+
     /// The off-policy agent `config` names, sized for `env`; an algorithm that does not fit the env's actions (SAC
     /// on CartPole, DQN on Hopper) is a one-line error naming the env and what fits.
     static func makeOffPolicyAgent(config: TrainConfig, env: any TrainingEnvironment) throws -> any OffPolicyAgent {
@@ -171,7 +185,7 @@ public enum TrainingCheckpoint {
         if algorithm.actsDiscretely != (env.actions.choices != nil) {
             throw ConfigError(Presets.mismatch(env: config.env, actions: env.actions, algorithm: algorithm))
         }
-        return try makeAgent(config: config.agent, observationSize: env.observationSpace.dimension, actions: env.actions,
+        return try Agents.makeAgent(config: config.agent, observationSize: env.observationSpace.dimension, actions: env.actions,
                              totalUpdates: config.totalUpdates, seed: config.seed)
     }
 }

@@ -23,10 +23,12 @@ import SparrowCore
 /// - SET/RigL/prune SAC (Graesser): TF-Agents' initial log α (0, i.e. α = 1) and target entropy (−|A|) are assumed;
 ///   sparse weight decay 1e-6 is used for pruning too; pruning uses the masked backend (it starts dense).
 /// - DQN (Graesser, rigl/rl `dqn_gym_*.gin` and `dqn_train_eval.py`): see `graesserDQN`.
+/// - PPO (Graesser, rigl/rl `ppo_mujoco_*.gin` and `ppo_train_eval.py`): see `graesserPPO`.
 public enum Presets {
     public static let names = ["dense-sac", "dense-td3", "ss-sac", "ss-td3", "ds-sac", "ds-td3",
                                "tows-sac", "tows-td3", "set-sac", "rigl-sac", "prune-sac",
-                               "dense-dqn", "static-dqn", "set-dqn", "rigl-dqn", "prune-dqn"]
+                               "dense-dqn", "static-dqn", "set-dqn", "rigl-dqn", "prune-dqn",
+                               "dense-ppo", "static-ppo", "set-ppo", "rigl-ppo", "prune-ppo"]
 
     /// A preset's config for an env. A preset whose algorithm does not fit the env's actions (tows-sac on
     /// CartPole, dense-dqn on Hopper) is a one-line error naming the presets that fit.
@@ -78,6 +80,11 @@ public enum Presets {
         case "set-dqn": return graesserDQN(method: .set)
         case "rigl-dqn": return graesserDQN(method: .rigl)
         case "prune-dqn": return graesserDQN(method: .prune)
+        case "dense-ppo": return graesserPPO(method: .dense)
+        case "static-ppo": return graesserPPO(method: .static)
+        case "set-ppo": return graesserPPO(method: .set)
+        case "rigl-ppo": return graesserPPO(method: .rigl)
+        case "prune-ppo": return graesserPPO(method: .prune)
         default:
             throw ConfigError("unknown preset '\(name)'; valid: \(names.joined(separator: ", "))")
         }
@@ -241,6 +248,64 @@ public enum Presets {
         a.weightDecay = 2e-6
         a.tdLoss = .huber
         a.epsilonStart = 1; a.epsilonFinal = 0.01; a.epsilonDecay = 0
+        c.agent = a
+        return c
+    }
+
+    /// Graesser et al.'s PPO on MuJoCo: rigl/rl `ppo_mujoco_dense_config.gin` / `ppo_mujoco_sparse_config.gin` /
+    /// `ppo_mujoco_pruning_config.gin` (ce92eab) and `ppo_train_eval.py` (TF-Agents `PPOClipAgent` + `PPOLearner`):
+    /// - 489 iterations of 2048 env steps (`steps` 1 001 472), 10 epochs of minibatches of 64: 320 gradient steps
+    ///   per iteration, 156 480 in all; γ 0.99, GAE λ 0.95, clip 0.2, value coefficient 0.5, entropy 0, global
+    ///   gradient-norm clip 0.5; Adam lr 3e-4 for both networks, ε 1e-5, decayed linearly to 0 over the iterations.
+    /// - Actor 64-64 tanh, value 64-64 ReLU, orthogonal init; actor output `VarianceScaling(0.1)`, value output
+    ///   U(±0.03), state-independent σ = softplus(ρ) starting at 0.35 (see `PPO`).
+    /// - Observation normalisation and reward scaling on: `PPOClipAgent`'s defaults (`normalize_observations`,
+    ///   `normalize_rewards`, reward clip 10), updated with each rollout before learning from it, as `PPOLearner`.
+    /// - Evaluation every 2000 gradient steps = 12 800 env steps, over 20 episodes (`eval_interval`, `eval_episodes`).
+    /// - Sparse (static, SET, RigL): ERK 90% over all layers, sparsity-aware init, weight decay 1e-4 (dense and
+    ///   pruning: 1e-6; TF-Agents' l2 terms wd·½Σw² give gradient wd·w, so Sparrow's coupled decay is wd itself),
+    ///   mask updates every 250 gradient steps with drop fraction 0.3 cosine-decayed to the last update at 120 000.
+    ///   Pruning: ERK 90% final, from 32 000 to 120 000 every 500, masked backend, dense init.
+    /// - Where the reference is silent (CleanRL `ppo_continuous_action.py`): sampled actions are clipped to the
+    ///   bounds for the env, the rollout keeps them unclipped; truncated episodes bootstrap from the value of their
+    ///   final observation (TF-Agents does not).
+    static func graesserPPO(method: AgentConfig.Method) -> TrainConfig {
+        var c = TrainConfig()
+        let iterations = 489, rollout = 2048
+        c.steps = iterations * rollout
+        c.startSteps = 0
+        c.evalEvery = 12_800
+        c.evalEpisodes = 20
+        c.checkpointEvery = 10 * rollout
+        c.logEvery = rollout
+        let updates = Double(iterations * 10 * (rollout / 64))  // 156 480
+        var a = AgentConfig()
+        a.algorithm = .ppo
+        a.method = method
+        a.sparsity = method == .dense ? 0 : 0.9
+        a.hidden = [64, 64]
+        a.activation = .tanh
+        a.valueActivation = .relu
+        riglSparseTraining(&a, lastUpdate: 120_000 / updates, pruneBegin: 32_000 / updates, pruneFrequency: 500)
+        a.updateInterval = 250
+        a.dropFraction = 0.3
+        a.initialization = method == .dense || method == .prune ? .orthogonal : .sparsityAware
+        a.weightDecay = method == .dense || method == .prune ? 1e-6 : 1e-4
+        a.batchSize = 64
+        a.rolloutSteps = rollout
+        a.epochs = 10
+        a.gamma = 0.99
+        a.gaeLambda = 0.95
+        a.clipRatio = 0.2
+        a.valueCoef = 0.5
+        a.entropyCoef = 0
+        a.maxGradNorm = 0.5
+        a.lrDecay = true
+        a.actorLR = 3e-4; a.criticLR = 3e-4
+        a.adamEpsilon = 1e-5
+        a.normalizeObservations = true
+        a.normalizeRewards = true
+        a.initStd = 0.35
         c.agent = a
         return c
     }

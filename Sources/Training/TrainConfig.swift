@@ -57,11 +57,26 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard startSteps < steps else {
             throw ConfigError("start-steps (\(startSteps)) must be below steps (\(steps)): no training would happen")
         }
+        if agent.algorithm.isOnPolicy {
+            guard startSteps == 0 else {
+                throw ConfigError("start-steps (\(startSteps)) is for off-policy algorithms; \(agent.algorithm.rawValue) acts with its policy from the first step: use 0")
+            }
+            guard agent.rolloutSteps <= steps else {
+                throw ConfigError("rollout-steps (\(agent.rolloutSteps)) must not exceed steps (\(steps)): no iteration would finish")
+            }
+        }
         try agent.validate()
     }
 
-    /// Gradient updates the run performs.
-    public var totalUpdates: Int { steps - startSteps }
+    /// Gradient updates the run performs: one per env step after the start steps (off-policy), or per minibatch of
+    /// every epoch of every full rollout (on-policy; a partial last rollout is collected but not learned from).
+    public var totalUpdates: Int {
+        guard agent.algorithm.isOnPolicy else { return steps - startSteps }
+        return iterations * agent.epochs * (agent.rolloutSteps / max(agent.batchSize, 1))
+    }
+
+    /// On-policy iterations (full rollouts) in the run.
+    public var iterations: Int { steps / max(agent.rolloutSteps, 1) }
 
     /// Pretty, key-sorted JSON (the run directory's `config.json`).
     public func json() throws -> String {

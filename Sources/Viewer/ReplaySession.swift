@@ -6,7 +6,7 @@ import Training
 /// Where the actions come from.
 public enum ActionSource {
     /// A trained agent from a checkpoint (deterministic, evaluation-mode actions).
-    case agent(any OffPolicyAgent, description: PolicyDescription)
+    case agent(any Agent, description: PolicyDescription)
     /// An exported actor (`PolicyFile`).
     case exported(ExportedPolicy)
     /// Uniformly random actions within the bounds, or uniform indices of a discrete task (seeded).

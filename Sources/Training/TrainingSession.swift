@@ -1,0 +1,190 @@
+import Agents
+import Environments
+import Foundation
+import NeuralNet
+import SparrowCore
+
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A training loop as the CLI, sweeps and benchmarks drive it: the off-policy `Trainer` or the `OnPolicyTrainer`.
+public protocol TrainingLoop: AnyObject {
+    var config: TrainConfig { get }
+    var runDirectory: String { get }
+    var step: Int { get }
+    var evaluations: [Evaluation] { get }
+    /// The agent being trained.
+    var trainedAgent: any Agent { get }
+    /// Per-phase timing (`bench train`); nil: off.
+    var profiler: StepProfiler? { get set }
+    /// Trains until `config.steps`, a stop signal, or (tests) `stopAfter` steps; writes a checkpoint when it stops.
+    func run(progress: ProgressReporter?, stopAfter: Int?, finalCheckpoint: Bool) throws -> TrainSummary
+}
+
+extension TrainingLoop {
+    @discardableResult
+    public func run(progress: ProgressReporter? = nil) throws -> TrainSummary {
+        try run(progress: progress, stopAfter: nil, finalCheckpoint: true)
+    }
+}
+
+/// The training loop for `config`'s algorithm: on-policy (PPO) or off-policy (SAC, TD3, DQN).
+public func makeTrainer(config: TrainConfig, runDirectory: String, resume: Bool) throws -> any TrainingLoop {
+    config.agent.algorithm.isOnPolicy
+        ? try OnPolicyTrainer(config: config, runDirectory: runDirectory, resume: resume)
+        : try Trainer(config: config, runDirectory: runDirectory, resume: resume)
+}
+
+/// What every training loop shares, whatever it learns from: the environments and the evaluator, the run
+/// directory with its lock, logs and checkpoint, and the loop state (step, episodes, evaluations, generator, the
+/// current observation). `Trainer` and `OnPolicyTrainer` own one each and add their agent, their memory (replay
+/// buffer or rollout) and the body of the loop.
+final class TrainingSession {
+    let config: TrainConfig
+    let directory: RunDirectory
+    let env: any TrainingEnvironment
+    let evaluator: Evaluator
+    var loop: LoopState
+    let logs: RunLogs
+    /// Held from `open` until the run finishes or a stop signal ends it: one training process per run directory.
+    var lock: RunLock?
+    /// When this process started running the loop (for wall time and the checkpoint's elapsed time).
+    var started = Date()
+    private var intervalStart = Date(), intervalStep = 0
+    /// Steps per second over the last metrics interval.
+    private(set) var rate = 0.0
+
+    /// Checks the config and makes the environments (training: seed; evaluation: seed + 100); touches no file.
+    init(config: TrainConfig, runDirectory: String) throws {
+        try config.validate()
+        BLASThreads.set(1)  // one thread: deterministic and the papers' single-core setting
+        self.config = config
+        do {
+            env = try makeTrainingEnvironment(config.env, seed: config.seed)
+            evaluator = Evaluator(env: try makeTrainingEnvironment(config.env, seed: config.seed &+ 100),
+                                  episodes: config.evalEpisodes, seed: config.seed &+ 100)
+        } catch let e as EnvironmentError { throw ConfigError("\(e)") }
+        loop = LoopState(generator: Generator(seed: config.seed).derived(0xAC7),
+                         observation: try env.reset(seed: config.seed).observation)
+        directory = RunDirectory(runDirectory)
+        logs = RunLogs(directory: runDirectory)
+    }
+
+    /// Creates the run directory and takes its lock; with `resume`, restores agent, memory and loop from its
+    /// checkpoint if there is one (its config must equal `config`); without, refuses a directory that already holds
+    /// a checkpoint.
+    func open(agent: any Agent, memory: any TrainingMemory, resume: Bool) throws {
+        try directory.create()
+        lock = try RunLock(directory: directory.path)
+        let hasCheckpoint = directory.hasCheckpoint
+        if hasCheckpoint && !resume {
+            throw TrainingError("\(directory.path) already holds a run (checkpoint.sparrow); use --resume to continue it or another --run-dir")
+        }
+        if hasCheckpoint {
+            loop = try TrainingCheckpoint.restore(from: directory.checkpoint, config: config, agent: agent, env: env,
+                                                  buffer: memory)
+        } else {
+            try directory.writeConfig(config)
+        }
+        try logs.start(keepingRowsUpTo: hasCheckpoint ? loop.step : nil)
+    }
+
+    var step: Int { loop.step }
+
+    /// Call when the loop starts running.
+    func begin() {
+        started = Date()
+        intervalStart = started
+        intervalStep = step
+    }
+
+    // MARK: one environment step's bookkeeping
+
+    /// Counts a step's reward and, at an episode's end, its return.
+    func record(reward: Double, episodeEnded: Bool) {
+        loop.episodeReturn += reward
+        if episodeEnded {
+            loop.intervalReturns.append(loop.episodeReturn)
+            loop.episodes += 1
+            loop.episodeReturn = 0
+        }
+    }
+
+    /// Deterministic-policy evaluation on the evaluation env, reseeded (seed + 100) at every evaluation as Sokar's
+    /// code does, so every evaluation starts from the same states.
+    func evaluate(_ agent: any Agent) throws {
+        let e = try evaluator.evaluate(agent, atStep: step)
+        loop.evaluations.append(e)
+        logs.append(e)
+    }
+
+    /// Evaluation, metrics row and periodic checkpoint, as due after the current step.
+    func afterStep(agent: any Agent, memory: any TrainingMemory, lastUpdate: UpdateMetrics?,
+                   reporter: ProgressReporter) throws {
+        if step % config.evalEvery == 0 { try evaluate(agent) }
+        if step % config.logEvery == 0 || step == config.steps {
+            let now = Date()
+            rate = Double(step - intervalStep) / max(now.timeIntervalSince(intervalStart), 1e-9)
+            intervalStart = now; intervalStep = step
+            logMetrics(agent: agent, lastUpdate: lastUpdate, wallTime: loop.elapsedBefore + now.timeIntervalSince(started))
+        }
+        reporter.update(step: step, stepsPerSecond: rate, evalReturn: loop.evaluations.last?.meanReturn)
+        if step % config.checkpointEvery == 0 && step < config.steps {
+            try checkpoint(agent: agent, memory: memory)
+        }
+    }
+
+    func logMetrics(agent: any Agent, lastUpdate: UpdateMetrics?, wallTime: Double) {
+        var row = MetricsRow()
+        row.step = step
+        row.wallTime = wallTime
+        row.stepsPerSecond = rate
+        row.episodeReturn = loop.intervalReturns.isEmpty ? nil : loop.intervalReturns.reduce(0, +) / Double(loop.intervalReturns.count)
+        loop.intervalReturns.removeAll(keepingCapacity: true)
+        row.evalReturn = loop.evaluations.last?.meanReturn
+        if let u = lastUpdate {
+            row.criticLoss = u.criticLoss
+            row.actorLoss = u.actorLoss
+            row.alpha = u.alpha
+            row.meanQ = u.meanQ
+        }
+        row.liveParameters = agent.liveParameters
+        row.actorSparsity = weightSparsity([agent.policyNetwork])
+        row.criticSparsity = weightSparsity([agent.valueNetworks[0]])  // the first value network, as the column always held
+        row.trainingFLOPs = agent.trainingFLOPs
+        logs.append(row)
+    }
+
+    func checkpoint(agent: any Agent, memory: any TrainingMemory) throws {
+        try TrainingCheckpoint.write(config: config, agent: agent, loop: loop, elapsed: Date().timeIntervalSince(started),
+                                     env: env, buffer: memory, to: directory.checkpoint)
+    }
+
+    // MARK: ending
+
+    /// A stop signal or `stopAfter`: whether the loop must stop now.
+    func stopRequested(stopAfter: Int?) -> Bool { StopSignal.requested || (stopAfter.map { step >= $0 } ?? false) }
+
+    /// Ends an interrupted run: the checkpoint (unless a test asks for none) and the summary.
+    func interrupt(agent: any Agent, memory: any TrainingMemory, finalCheckpoint: Bool, reporter: ProgressReporter) throws -> TrainSummary {
+        if finalCheckpoint { try checkpoint(agent: agent, memory: memory) }
+        reporter.message("\(StopSignal.requested ? StopSignal.signalName : "stop") at step \(step): checkpoint written to \(directory.checkpoint)")
+        if StopSignal.requested { lock = nil }  // the run is over for this process
+        return TrainSummary(outcome: .interrupted, step: step, finalScore: Evaluation.finalScore(loop.evaluations),
+                            evaluations: loop.evaluations)
+    }
+
+    /// Ends a finished run: checkpoint, summary.json, the lock released.
+    func finish(agent: any Agent, memory: any TrainingMemory, finalCheckpoint: Bool, reporter: ProgressReporter) throws -> TrainSummary {
+        if finalCheckpoint { try checkpoint(agent: agent, memory: memory) }
+        reporter.update(step: step, stepsPerSecond: rate, evalReturn: loop.evaluations.last?.meanReturn, force: true)
+        reporter.finish()
+        let summary = TrainSummary(outcome: .finished, step: step, finalScore: Evaluation.finalScore(loop.evaluations),
+                                   evaluations: loop.evaluations)
+        try directory.writeSummary(summary, config: config, agent: agent, episodes: loop.episodes)
+        lock = nil  // finished: the directory is free
+        return summary
+    }
+}
