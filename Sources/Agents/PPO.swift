@@ -15,7 +15,7 @@ import SparrowCore
 ///
 /// One iteration: collect `rollout-steps` steps with the sampled policy (`sample`), then `beginLearning` (update
 /// the normalisers with the rollout, as TF-Agents' `PPOLearner` does before training; values with the updated
-/// normaliser; GAE with truncation bootstrapping; the learning rates for this iteration), then `epochs` passes of
+/// normaliser; GAE with truncation bootstrapping), then `epochs` passes of
 /// shuffled minibatches (`learnMinibatch`), each one gradient step on
 ///
 ///     loss = clipped surrogate + c_v · mean (V(s) − R)² − c_e · entropy
@@ -173,8 +173,8 @@ public final class PPO: Agent {
 
     // MARK: learning
 
-    /// Prepares learning from a full rollout: normaliser updates, values, advantages and returns, this iteration's
-    /// learning rates, the first epoch's order.
+    /// Prepares learning from a full rollout: normaliser updates, values, advantages and returns, the first epoch's
+    /// order.
     public func beginLearning(_ rollout: RolloutBuffer) {
         precondition(rollout.isFull && !rollout.isLearning)
         Subnormals.flushed {
@@ -232,10 +232,6 @@ public final class PPO: Agent {
                 }
             }
         }
-        // Learning rates: base · (1 − iteration/iterations), as rigl/rl's `learning_rate_fn`.
-        let frac = config.lrDecay ? 1 - Double(iterations) / Double(totalIterations) : 1
-        actorAdam.learningRate = Float(config.actorLR * frac)
-        valueAdam.learningRate = Float(config.criticLR * frac)
         rollout.isLearning = true
         rollout.epoch = 0
         rollout.minibatch = 0
@@ -278,6 +274,11 @@ public final class PPO: Agent {
         let outer = profiler?.enter(.actorUpdate)
         defer { if let outer { profiler?.enter(outer) } }
         updates += 1
+        // Learning rates: base · (1 − iteration/iterations), as rigl/rl's `learning_rate_fn` (set from the
+        // checkpointed iteration count at every step, so a resume mid-epoch uses the same rate).
+        let frac = config.lrDecay ? 1 - Double(iterations) / Double(totalIterations) : 1
+        actorAdam.learningRate = Float(config.actorLR * frac)
+        valueAdam.learningRate = Float(config.criticLR * frac)
         let B = batchSize, A = actionSize, d = observationSize
         let aws = actor.workspace(batch: B), vws = value.workspace(batch: B)
         let start = rollout.minibatch * B

@@ -51,6 +51,77 @@ final class ResumeAndDeterminismTests: XCTestCase {
                              ["update-interval": 200, "target-update-interval": 50, "epsilon-final": 0.2, "hidden": [64, 64]])
     }
 
+    /// PPO's settings for the resume tests: rollouts of 512 steps (8 minibatches × 10 epochs = 80 gradient steps
+    /// each), mask updates every 25 gradient steps, 6 iterations.
+    func ppoConfig(_ preset: String) throws -> TrainConfig {
+        try smallConfig(preset, ["steps": 3072, "start-steps": 0, "rollout-steps": 512, "update-interval": 25,
+                                 "eval-every": 512, "log-every": 256, "checkpoint-every": 1024])
+    }
+
+    /// Compares two finished runs: evaluations, metrics rows, every weight and moment.
+    func checkSameRun(_ straight: String, _ resumed: String, _ label: String) throws {
+        XCTAssertEqual(try file(straight, "evaluations.csv"), try file(resumed, "evaluations.csv"), label)
+        let ma = try deterministicMetrics(straight), mb = try deterministicMetrics(resumed)
+        XCTAssertEqual(ma.count, mb.count, label)
+        if let i = ma.indices.first(where: { ma[$0] != mb[$0] }) {
+            XCTFail("\(label) metrics differ at row \(i):\n  \(ma[i])\n  \(mb[i])")
+        }
+        XCTAssertEqual(try networkState(straight), try networkState(resumed), label)
+        XCTAssertEqual(try ppoState(straight), try ppoState(resumed), label)
+    }
+
+    /// PPO's own state besides the networks: σ's parameters and moments, the normalisers, the counters.
+    func ppoState(_ dir: String) throws -> [Double] {
+        let (_, agent) = try TrainingCheckpoint.loadAgent(checkpoint: dir + "/checkpoint.sparrow")
+        guard let ppo = agent as? PPO else { return [] }
+        return (ppo.rho.values + ppo.rho.firstMoment + ppo.rho.secondMoment).map(Double.init)
+            + ppo.observationStats.mean + ppo.observationStats.variance + ppo.rewardStats.variance
+            + [ppo.observationStats.count, Double(ppo.updates), Double(ppo.iterations)]
+    }
+
+    /// SET-PPO stopped in the middle of a rollout (mid-episode, after learning phases with mask updates), and
+    /// again in the middle of an epoch, then resumed: both end exactly as the uninterrupted run.
+    func testExactResumeSETPPOMidRolloutAndMidEpoch() throws {
+        let config = try ppoConfig("set-ppo")
+        let dirs = ["straight", "rollout", "epoch"].map { temporaryRunDirectory("ppo\($0)") }
+        defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
+        XCTAssertEqual(try OnPolicyTrainer(config: config, runDirectory: dirs[0], resume: false).run().outcome, .finished)
+
+        let first = try OnPolicyTrainer(config: config, runDirectory: dirs[1], resume: false).run(stopAfter: 1777)
+        XCTAssertEqual(first.outcome, .interrupted)
+        let again = try OnPolicyTrainer(config: config, runDirectory: dirs[1], resume: true)
+        XCTAssertEqual(again.step, 1777)
+        XCTAssertFalse(again.rollout.isLearning)
+        XCTAssertEqual(again.rollout.count, 1777 - 3 * 512)
+        XCTAssertEqual(try again.run().outcome, .finished)
+        try checkSameRun(dirs[0], dirs[1], "set-ppo mid-rollout")
+
+        // 250 gradient steps: the 4th iteration (updates 241…320), epoch 1, minibatch 2.
+        XCTAssertEqual(try OnPolicyTrainer(config: config, runDirectory: dirs[2], resume: false).run(stopAfterUpdates: 250).outcome,
+                       .interrupted)
+        let resumed = try OnPolicyTrainer(config: config, runDirectory: dirs[2], resume: true)
+        XCTAssertEqual(resumed.step, 4 * 512)
+        XCTAssertTrue(resumed.rollout.isLearning)
+        XCTAssertEqual(resumed.rollout.epoch, 1)
+        XCTAssertEqual(resumed.rollout.minibatch, 2)
+        XCTAssertEqual(resumed.agent.updates, 250)
+        XCTAssertEqual(try resumed.run().outcome, .finished)
+        try checkSameRun(dirs[0], dirs[2], "set-ppo mid-epoch")
+    }
+
+    func testPPOSameSeedIdenticalDifferentSeedDifferent() throws {
+        let c0 = try ppoConfig("rigl-ppo")
+        var c1 = c0; c1.seed = 1
+        let d = (0..<3).map { temporaryRunDirectory("ppodet\($0)") }
+        defer { for x in d { try? FileManager.default.removeItem(atPath: x) } }
+        try OnPolicyTrainer(config: c0, runDirectory: d[0], resume: false).run()
+        try OnPolicyTrainer(config: c0, runDirectory: d[1], resume: false).run()
+        try OnPolicyTrainer(config: c1, runDirectory: d[2], resume: false).run()
+        XCTAssertEqual(try deterministicMetrics(d[0]), try deterministicMetrics(d[1]))
+        XCTAssertEqual(try networkState(d[0]), try networkState(d[1]))
+        XCTAssertNotEqual(try networkState(d[0]), try networkState(d[2]))
+    }
+
     func testSameSeedIdenticalDifferentSeedDifferent() throws {
         let c0 = try smallConfig("tows-td3", ["steps": 1500])
         var c1 = c0; c1.seed = 1
