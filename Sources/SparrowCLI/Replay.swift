@@ -164,8 +164,12 @@ struct Replay: ParsableCommand {
         let file = CheckpointFile.locate(policy!)
         guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint at \(file)") }
         let (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
-        guard !config.agent.algorithm.actsDiscretely else {
-            throw CLIError("--export-policy writes continuous-action actors; replay the \(config.agent.algorithm.rawValue) checkpoint itself")
+        switch config.agent.algorithm {
+        case .sac, .td3: break
+        case .dqn:
+            throw CLIError("--export-policy writes continuous-action actors; replay the dqn checkpoint itself")
+        case .ppo:
+            throw CLIError("--export-policy writes SAC and TD3 actors; a ppo policy needs its observation normaliser, which policy files do not hold: replay the ppo checkpoint itself")
         }
         let environment = try makeEnvironment(config.env)
         try PolicyFile.write(agent: agent, config: config, actionLow: environment.actionSpace.low,

@@ -45,6 +45,18 @@ final class BadInputTests: XCTestCase {
         assertConfigError(try Trainer(config: sacOnCartPole, runDirectory: dir, resume: false),
                           "CartPole-v1 has discrete actions and algorithm sac needs continuous ones")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "nothing was written")
+        assertConfigError(try smallConfig("set-ppo", env: "CartPole-v1", ["start-steps": 0]),
+                          "preset set-ppo: CartPole-v1 has discrete actions and algorithm ppo needs continuous ones")
+    }
+
+    /// PPO's own rules: no random start steps, a rollout that fits in the run and splits into minibatches.
+    func testPPOSettingsErrorsNameTheValue() throws {
+        assertConfigError(try smallConfig("dense-ppo", ["start-steps": 1000]),
+                          "start-steps (1000) is for off-policy algorithms; ppo acts with its policy from the first step: use 0")
+        assertConfigError(try smallConfig("dense-ppo", ["start-steps": 0, "steps": 1000]),
+                          "rollout-steps (2048) must not exceed steps (1000)")
+        assertConfigError(try smallConfig("dense-ppo", ["start-steps": 0, "batch-size": 100]),
+                          "rollout-steps (2048) must be a multiple of batch-size (100)")
     }
 
     func testConfigFileAndFlagsOverrideThePresetInOrder() throws {
@@ -63,16 +75,19 @@ final class BadInputTests: XCTestCase {
 
     func testEveryPresetResolvesAndBuildsItsAgent() throws {
         for name in Presets.names {
-            let discrete = Presets.algorithm(ofPreset: name)?.actsDiscretely ?? false
-            let c = try smallConfig(name, env: discrete ? "CartPole-v1" : "Hopper-v5", ["steps": 600])
+            let algorithm = Presets.algorithm(ofPreset: name)
+            let discrete = algorithm?.actsDiscretely ?? false, onPolicy = algorithm?.isOnPolicy ?? false
+            // PPO: two rollouts of 256 steps, no random start steps.
+            let flags: [String: Any] = onPolicy ? ["steps": 512, "start-steps": 0, "rollout-steps": 256] : ["steps": 600]
+            let c = try smallConfig(name, env: discrete ? "CartPole-v1" : "Hopper-v5", flags)
             let dir = temporaryRunDirectory("preset\(name)")
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let t = try Trainer(config: c, runDirectory: dir, resume: false)
+            let t = try makeTrainer(config: c, runDirectory: dir, resume: false)
             XCTAssertEqual(try t.run().outcome, .finished, name)
             let sparsity = c.agent.method == .dense || c.agent.method == .prune ? 0.0 : c.agent.sparsity
             if c.agent.method != .ds {
-                XCTAssertEqual(t.agent.namedNetworks.count >= (discrete ? 2 : 5), true)
-                let actor = t.agent.namedNetworks[0].network
+                XCTAssertEqual(t.trainedAgent.namedNetworks.count >= (discrete || onPolicy ? 2 : 5), true)
+                let actor = t.trainedAgent.namedNetworks[0].network
                 let s = 1 - Double(actor.layers.reduce(0) { $0 + $1.liveConnections }) / Double(actor.layers.reduce(0) { $0 + $1.shape.count })
                 XCTAssertEqual(s, sparsity, accuracy: 0.02, "\(name) actor sparsity")
             }
