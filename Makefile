@@ -11,7 +11,7 @@ SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 SPARROW := .build/release/sparrow
 
-.PHONY: deps build test bench bench-sb3 train replay replay-gif clean
+.PHONY: deps build test test-interop bench bench-sb3 train replay replay-gif clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -29,6 +29,17 @@ build: deps
 # The whole suite runs in release mode: numeric and simulation tests are 10-100x slower in debug builds.
 test: deps
 	$(SWIFT) test -c release -Xswiftc -enable-testing
+
+# Checks against the programs users open Sparrow's files with, installed from PyPI into a virtualenv in
+# .build-interop (tools/interop/requirements.txt; about 20 s the first time): TensorBoard's EventAccumulator reads a
+# straight and a SIGTERM + --resume run's event files and holds every scalar to metrics.csv / evaluations.csv
+# (tools/interop/check_tensorboard.py). Uses the binary `make test` built (same flags: no rebuild after it).
+INTEROP_VENV := .build-interop/venv
+test-interop: deps
+	$(SWIFT) build -c release -Xswiftc -enable-testing --product sparrow
+	@[ $(INTEROP_VENV)/.installed -nt tools/interop/requirements.txt ] || { python3 -m venv $(INTEROP_VENV) && \
+	  $(INTEROP_VENV)/bin/pip install -q -r tools/interop/requirements.txt && touch $(INTEROP_VENV)/.installed; }
+	$(INTEROP_VENV)/bin/python tools/interop/check_tensorboard.py --sparrow $(SPARROW) --root .build-interop/tensorboard-check
 
 bench: build
 	$(SPARROW) bench blas --json

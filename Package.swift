@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         // Counts heap allocations (LD_PRELOAD interposer) for the allocation-free hot-loop tests.
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
+        // Protocol buffers for TensorBoard event files and ONNX models (the runtime only: the message code is
+        // generated once by tools/proto/generate.sh and committed, no plugin runs at build time).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         // C libraries from Debian packages.
@@ -48,8 +51,11 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels", "CPlatform", "SparrowCore"]),
         // SAC and TD3 over sparse networks: replay buffer, config, network construction, updates.
         .target(name: "Agents", dependencies: ["NeuralNet", "SparrowCore"]),
+        // File formats other tools read: TensorBoard event files (TFRecord, CRC-32C) and ONNX models, over
+        // committed swift-protobuf code generated from the .proto subsets in tools/proto.
+        .target(name: "Interop", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The training loop, evaluation, metrics, checkpoints and presets.
-        .target(name: "Training", dependencies: ["Agents", "Environments", "NeuralNet", "SparrowCore"]),
+        .target(name: "Training", dependencies: ["Agents", "Environments", "NeuralNet", "SparrowCore", "Interop"]),
         // The interactive GLFW window and offscreen recording of policies (issue 5).
         .target(name: "Viewer", dependencies: ["MuJoCo", "CGLFW", "CMuJoCo", "Environments", "Training", "Agents", "SparrowCore"]),
         // Sweeps (local, SLURM) and paper-style reports: IQM, bootstrap intervals, tables, plots (issue 6).
@@ -78,6 +84,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "NeuralNet", "SparrowCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Environments", "Training", "SparrowCore", "SparrowTestSupport"]),
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "Training"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "SparrowCore"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow", "sparrow-alloc-probe", "SparrowTestSupport"]),
     ],

@@ -1,0 +1,76 @@
+import Foundation
+import Interop
+
+/// A run's logs: `metrics.csv`, `evaluations.csv` and the TensorBoard event file (`events.out.tfevents.*`), fed
+/// the same rows. The trainer makes one, calls `start(keepingRowsUpTo:)` (nil: a new run; the checkpoint's step:
+/// a resume, which cuts every log to that step) and `append`s rows; CSV rows are written at once, events are
+/// buffered and written at each metrics row and evaluation (`flush`, also when the logs are released).
+///
+/// TensorBoard tags (CleanRL/SB3 style), one per CSV column; a non-finite or missing value is left out in both:
+///
+///     metrics.csv        tag                         evaluations.csv   tag
+///     steps_per_s        charts/SPS                  mean_return       charts/eval_return
+///     wall_time_s        charts/wall_time_s          std_return        charts/eval_return_std
+///     episode_return     charts/episodic_return      episodes          charts/eval_episodes
+///     critic_loss        losses/critic_loss
+///     actor_loss         losses/actor_loss
+///     alpha              losses/alpha
+///     mean_q             losses/mean_q
+///     live_params        sparsity/live_params
+///     actor_sparsity     sparsity/actor
+///     critic_sparsity    sparsity/critic
+///     training_flops     charts/training_flops
+///
+/// metrics.csv's `eval_return` column repeats the latest evaluation; its curve is `charts/eval_return`, at the
+/// evaluation steps. TensorBoard stores scalars as float32.
+public final class RunLogs {
+    let metrics: CSVLog
+    let evaluations: CSVLog
+    let directory: String
+    private var events: EventFileWriter?
+
+    public init(directory: String) {
+        self.directory = directory
+        metrics = CSVLog(path: (directory as NSString).appendingPathComponent("metrics.csv"), header: MetricsRow.header)
+        evaluations = CSVLog(path: (directory as NSString).appendingPathComponent("evaluations.csv"), header: Evaluation.header)
+    }
+
+    /// Starts the logs: new ones when `step` is nil, otherwise the existing ones kept up to `step`.
+    public func start(keepingRowsUpTo step: Int?) throws {
+        try metrics.start(keepingRowsUpTo: step)
+        try evaluations.start(keepingRowsUpTo: step)
+        events = try EventFileWriter(directory: directory, keepingStepsUpTo: step)
+    }
+
+    /// The event file's path (after `start`).
+    public var eventFile: String? { events?.path }
+
+    public static func scalars(of row: MetricsRow) -> [(String, Double?)] {
+        [("charts/SPS", row.stepsPerSecond), ("charts/wall_time_s", row.wallTime),
+         ("charts/episodic_return", row.episodeReturn),
+         ("losses/critic_loss", row.criticLoss), ("losses/actor_loss", row.actorLoss), ("losses/alpha", row.alpha),
+         ("losses/mean_q", row.meanQ), ("sparsity/live_params", Double(row.liveParameters)),
+         ("sparsity/actor", row.actorSparsity), ("sparsity/critic", row.criticSparsity),
+         ("charts/training_flops", row.trainingFLOPs)]
+    }
+
+    public static func scalars(of e: Evaluation) -> [(String, Double?)] {
+        [("charts/eval_return", e.meanReturn), ("charts/eval_return_std", e.stdReturn),
+         ("charts/eval_episodes", Double(e.episodes))]
+    }
+
+    public func append(_ row: MetricsRow) {
+        metrics.append(row.csv)
+        events?.add(step: row.step, scalars: Self.scalars(of: row))
+        flush()
+    }
+
+    public func append(_ e: Evaluation) {
+        evaluations.append(e.csv)
+        events?.add(step: e.step, scalars: Self.scalars(of: e))
+        flush()
+    }
+
+    /// Writes buffered events to the file.
+    public func flush() { events?.flush() }
+}
