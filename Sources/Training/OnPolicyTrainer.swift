@@ -72,26 +72,11 @@ public final class OnPolicyTrainer: TrainingLoop {
             for j in 0..<nu { envAction[j] = action[j] }
             envAction.withUnsafeMutableBufferPointer { agent.clipToBounds($0) }
             for j in 0..<nu { actionD[j] = Double(envAction[j]) }
-            profiler?.enter(.envStep)
-            let outcome = try actionD.withUnsafeBufferPointer { a in
-                try next.withUnsafeMutableBufferPointer { try env.step(action: a, observation: $0) }
-            }
-            profiler?.enter(.replay)
-            session.loop.observation.withUnsafeBufferPointer { o in
+            try session.stepEnvironment(actionD, next: &next, profiler: profiler) { o, n, outcome in
                 action.withUnsafeBufferPointer { a in
-                    next.withUnsafeBufferPointer { n in
-                        rollout.add(observation: o, action: a, logProb: logProb, reward: outcome.reward,
-                                    terminated: outcome.terminated, truncated: outcome.truncated, next: n)
-                    }
+                    rollout.add(observation: o, action: a, logProb: logProb, reward: outcome.reward,
+                                terminated: outcome.terminated, truncated: outcome.truncated, next: n)
                 }
-            }
-            let ended = outcome.terminated || outcome.truncated
-            session.record(reward: outcome.reward, episodeEnded: ended)
-            if ended {
-                profiler?.enter(.envStep)
-                _ = try session.loop.observation.withUnsafeMutableBufferPointer { try env.reset(seed: nil, observation: $0) }
-            } else {
-                swap(&session.loop.observation, &next)
             }
 
             if rollout.isFull {

@@ -73,26 +73,11 @@ public final class Trainer: TrainingLoop {
                 }
             }
             for j in 0..<nu { actionD[j] = Double(action[j]) }
-            profiler?.enter(.envStep)
-            let outcome = try actionD.withUnsafeBufferPointer { a in
-                try next.withUnsafeMutableBufferPointer { try env.step(action: a, observation: $0) }
-            }
-            profiler?.enter(.replay)
-            session.loop.observation.withUnsafeBufferPointer { o in
+            try session.stepEnvironment(actionD, next: &next, profiler: profiler) { o, n, outcome in
                 action.withUnsafeBufferPointer { a in
-                    next.withUnsafeBufferPointer { n in
-                        buffer.add(observation: o, action: a, reward: outcome.reward, nextObservation: n,
-                                   terminated: outcome.terminated)
-                    }
+                    buffer.add(observation: o, action: a, reward: outcome.reward, nextObservation: n,
+                               terminated: outcome.terminated)
                 }
-            }
-            let ended = outcome.terminated || outcome.truncated
-            session.record(reward: outcome.reward, episodeEnded: ended)
-            if ended {
-                profiler?.enter(.envStep)
-                _ = try session.loop.observation.withUnsafeMutableBufferPointer { try env.reset(seed: nil, observation: $0) }  // no allocation
-            } else {
-                swap(&session.loop.observation, &next)
             }
 
             // Learn.

@@ -102,13 +102,26 @@ final class TrainingSession {
 
     // MARK: one environment step's bookkeeping
 
-    /// Counts a step's reward and, at an episode's end, its return.
-    func record(reward: Double, episodeEnded: Bool) {
-        loop.episodeReturn += reward
-        if episodeEnded {
+    /// One environment step from `loop.observation` with `action`: `store` sees the observation, the next one
+    /// (before any reset) and the outcome; then the episode's return is counted and, at its end, the env reset.
+    /// Afterwards `loop.observation` is the observation the next action is for. Allocates nothing.
+    func stepEnvironment(_ action: [Double], next: inout [Double], profiler: StepProfiler?,
+                         store: (UnsafeBufferPointer<Double>, UnsafeBufferPointer<Double>, StepOutcome) -> Void) throws {
+        profiler?.enter(.envStep)
+        let outcome = try action.withUnsafeBufferPointer { a in
+            try next.withUnsafeMutableBufferPointer { try env.step(action: a, observation: $0) }
+        }
+        profiler?.enter(.replay)
+        loop.observation.withUnsafeBufferPointer { o in next.withUnsafeBufferPointer { n in store(o, n, outcome) } }
+        loop.episodeReturn += outcome.reward
+        if outcome.terminated || outcome.truncated {
             loop.intervalReturns.append(loop.episodeReturn)
             loop.episodes += 1
             loop.episodeReturn = 0
+            profiler?.enter(.envStep)
+            _ = try loop.observation.withUnsafeMutableBufferPointer { try env.reset(seed: nil, observation: $0) }
+        } else {
+            swap(&loop.observation, &next)
         }
     }
 
