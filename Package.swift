@@ -1,5 +1,28 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// The commit checked out where the manifest is evaluated (HEAD, following a branch ref into refs/ or packed-refs),
+/// or nil without a .git (a source archive). SwiftPM evaluates the manifest again when Package.swift changes or
+/// the build folder is new (a fresh clone, CI); an incremental build after a new commit keeps the old value.
+func gitCommit() -> String? {
+    let git = Context.packageDirectory + "/.git"
+    func read(_ p: String) -> String? {
+        (try? String(contentsOfFile: p, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    guard let head = read(git + "/HEAD") else { return nil }
+    var commit = head
+    if head.hasPrefix("ref: ") {
+        let ref = String(head.dropFirst(5))
+        if let c = read(git + "/" + ref) {
+            commit = c
+        } else if let packed = read(git + "/packed-refs"),
+                  let line = packed.split(separator: "\n").first(where: { $0.hasSuffix(" " + ref) }) {
+            commit = String(line.prefix { $0 != " " })
+        } else { return nil }
+    }
+    return commit.count == 40 && commit.allSatisfy(\.isHexDigit) ? commit : nil
+}
 
 // No target has unsafe flags: release builds keep every precondition (sparse-index order, buffer bounds, sizes),
 // and other packages can depend on the libraries by version (SwiftPM refuses unsafe flags in such dependencies).
@@ -32,6 +55,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
 
+        // The git commit of the build (`sparrow --version`, run.json): a C define computed by the manifest.
+        .target(name: "CBuildInfo", cSettings: gitCommit().map { [.define("SPARROW_GIT_COMMIT", to: "\"\($0)\"")] } ?? []),
         // Shared basics with no dependencies: the seedable generator, atomic file writes.
         .target(name: "SparrowCore"),
         // CPU features, the floating-point environment, and the OpenBLAS kernel choice, in plain C (no -mavx2: it
@@ -55,7 +80,8 @@ let package = Package(
         // committed swift-protobuf code generated from the .proto subsets in tools/proto.
         .target(name: "Interop", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The training loop, evaluation, metrics, checkpoints and presets.
-        .target(name: "Training", dependencies: ["Agents", "Environments", "NeuralNet", "SparrowCore", "Interop"]),
+        .target(name: "Training", dependencies: ["Agents", "Environments", "NeuralNet", "SparrowCore", "Interop", "MuJoCo",
+                                                "CBuildInfo"]),
         // The interactive GLFW window and offscreen recording of policies (issue 5).
         .target(name: "Viewer", dependencies: ["MuJoCo", "CGLFW", "CMuJoCo", "Environments", "Training", "Agents", "SparrowCore"]),
         // Sweeps (local, SLURM) and paper-style reports: IQM, bootstrap intervals, tables, plots (issue 6).

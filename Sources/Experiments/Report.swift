@@ -141,6 +141,19 @@ public struct Report: Sendable {
     /// The paper-style table: one row per method × sparsity; per env the final return (mean ± std over runs);
     /// then the IQM of normalised scores across envs with its 95% interval, and cost relative to dense. A second
     /// table gives every cell's IQM and interval.
+    /// A note when the runs came from different Sparrow builds (run.json) or CPUs (config.json's machine), else "".
+    public func provenanceNote(_ runs: [RunResult]) -> String {
+        var out = ""
+        let builds = Set(runs.compactMap(\.sparrowBuild)), cpus = Set(runs.compactMap(\.cpu))
+        if builds.count > 1 {
+            out += "**Note:** these runs came from \(builds.count) Sparrow versions: \(builds.sorted().joined(separator: ", ")).\n\n"
+        }
+        if cpus.count > 1 {
+            out += "**Note:** these runs trained on \(cpus.count) CPU models: \(cpus.sorted().joined(separator: ", ")).\n\n"
+        }
+        return out
+    }
+
     public func markdown() -> String {
         var out = "# Results\n\n"
         let counts = Set(cells.map(\.runs.count))
@@ -149,6 +162,7 @@ public struct Report: Sendable {
         out += "IQM: interquartile mean of dense-normalised final returns over runs × environments, with a 95% "
         out += "stratified-bootstrap percentile interval (\(reps) replicates). Params and FLOPs relative to dense "
         out += "(live weights and biases of actor and critics; training FLOPs of all updates; inference FLOPs of one action).\n\n"
+        out += provenanceNote(runs)
         var header = ["Method", "Sparsity"] + envs + ["IQM (norm.) [95% CI]", "Params", "Train FLOPs", "Inf. FLOPs"]
         var rows: [[String]] = []
         for agg in aggregates {

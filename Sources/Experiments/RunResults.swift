@@ -28,6 +28,10 @@ public struct RunResult: Sendable {
     public var wallTime: Double?
     /// False for a run a sweep planned (sweep.json) that has no run directory yet (`RunResults.planned`).
     public var started = true
+    /// Sparrow's version and commit ("0.14.0 c3d0db98"; run.json), nil for runs from before run.json.
+    public var sparrowBuild: String?
+    /// The CPU the run trained on (config.json's `machine.cpu`), if recorded.
+    public var cpu: String?
 
     public init(name: String, directory: String = "", env: String, preset: String = "", algorithm: String, method: String,
                 sparsity: Double, seed: Int, steps: Int = 0, finished: Bool = true, evaluations: [EvaluationPoint] = [],
@@ -68,6 +72,10 @@ public struct RunResult: Sendable {
         liveParameters = number(summary, "live_params")
         trainingFLOPs = number(summary, "training_flops")
         let logged = Self.readLastMetrics(file("metrics.csv"))
+        if let run = object("run.json"), let v = run["sparrow_version"] as? String {
+            sparrowBuild = v + " " + String((run["git_commit"] as? String ?? "unknown").prefix(8))
+        }
+        cpu = (config["machine"] as? [String: Any])?["cpu"] as? String
         stepsReached = finished ? Int(number(summary, "steps") ?? Double(steps))
             : max(logged?.step ?? 0, evaluations.last?.step ?? 0)
         wallTime = logged?.wallTime

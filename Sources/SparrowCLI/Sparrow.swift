@@ -1,10 +1,12 @@
 import ArgumentParser
+import Training
 
 /// `sparrow`: train, evaluate and inspect truly sparse RL agents on MuJoCo.
 public struct Sparrow: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sparrow",
         abstract: "Truly sparse deep RL on MuJoCo locomotion (Gymnasium v5 tasks).",
+        version: BuildInfo.versionLine,
         subcommands: [Train.self, Eval.self, Replay.self, Sweep.self, Report.self, Rollout.self, Bench.self]
     )
     public init() {}

@@ -4,7 +4,8 @@ import Interop
 /// A run's logs: `metrics.csv`, `evaluations.csv` and the TensorBoard event file (`events.out.tfevents.*`), fed
 /// the same rows. The trainer makes one, calls `start(keepingRowsUpTo:)` (nil: a new run; the checkpoint's step:
 /// a resume, which cuts every log to that step) and `append`s rows; CSV rows are written at once, events are
-/// buffered and written at each metrics row and evaluation (`flush`, also when the logs are released).
+/// buffered and written at each metrics row and evaluation (`flush`, also when the logs are released). It also
+/// writes `run.json` (`RunMetadata`) at the start and, with the end time, when released.
 ///
 /// TensorBoard tags (CleanRL/SB3 style), one per CSV column; a non-finite or missing value is left out in both:
 ///
@@ -28,6 +29,9 @@ public final class RunLogs {
     let evaluations: CSVLog
     let directory: String
     private var events: EventFileWriter?
+    /// run.json, written at `start` and again (with its end time) when the logs are released.
+    private var metadata: RunMetadata?
+    var metadataPath: String { (directory as NSString).appendingPathComponent("run.json") }
 
     public init(directory: String) {
         self.directory = directory
@@ -40,6 +44,18 @@ public final class RunLogs {
         try metrics.start(keepingRowsUpTo: step)
         try evaluations.start(keepingRowsUpTo: step)
         events = try EventFileWriter(directory: directory, keepingStepsUpTo: step)
+        let m = RunMetadata.current(continuing: step == nil ? nil : RunMetadata.read(metadataPath))
+        try m.write(to: metadataPath)
+        metadata = m
+    }
+
+    deinit {
+        flush()
+        guard var m = metadata, !m.sessions.isEmpty else { return }
+        let now = RunMetadata.timestamp()
+        m.endedAt = now
+        m.sessions[m.sessions.count - 1].endedAt = now
+        try? m.write(to: metadataPath)
     }
 
     /// The event file's path (after `start`).

@@ -58,3 +58,21 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(svg.components(separatedBy: "<polygon").count - 1, 6, "one band per env × group")
     }
 }
+
+/// `sparrow report` says when a table mixes Sparrow builds or CPU models, and says nothing when it does not.
+final class ReportProvenanceTests: XCTestCase {
+    func testANoteNamesMixedVersionsAndCPUs() throws {
+        func run(_ seed: Int, _ build: String?, _ cpu: String?) -> RunResult {
+            var r = RunResult(name: "r\(seed)", env: "Hopper-v5", algorithm: "sac", method: "dense", sparsity: 0, seed: seed,
+                              finalScore: Double(seed))
+            r.sparrowBuild = build; r.cpu = cpu
+            return r
+        }
+        let same = try Report(runs: [run(0, "0.14.0 aaaa", "EPYC"), run(1, "0.14.0 aaaa", "EPYC")], reps: 100)
+        XCTAssertFalse(same.markdown().contains("**Note:**"))
+        let mixed = try Report(runs: [run(0, "0.14.0 aaaa", "EPYC"), run(1, "0.14.0 bbbb", "Xeon")], reps: 100)
+        let text = mixed.markdown()
+        XCTAssertTrue(text.contains("2 Sparrow versions: 0.14.0 aaaa, 0.14.0 bbbb"), text)
+        XCTAssertTrue(text.contains("2 CPU models: EPYC, Xeon"), text)
+    }
+}
