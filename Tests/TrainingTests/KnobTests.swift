@@ -19,17 +19,20 @@ final class KnobTests: XCTestCase {
         // A knob writes its own property: changing each one alone changes the encoding at exactly its key.
         let base = try! JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainConfig())) as! [String: Any]
         XCTAssertEqual(Set(base.keys), Set(TrainConfig.keys).subtracting(["actor-sparsity", "critic-sparsity", "actor-critic-ratio",
-                                                                             "update-stop", "target-entropy"]),
+                                                                             "update-stop", "target-entropy",
+                                                                             "value-activation"]),
                        "optional knobs that are unset write no key")
     }
 
     /// config.json files written before the knob lists (by commit 8e1787c, one per preset of that time) read into the
     /// same settings the presets give today, and write back the same JSON plus only the keys of knobs added since
-    /// (DQN's), at their defaults.
+    /// (DQN's and PPO's), at their defaults.
     func testConfigFilesFromBeforeReadAndWriteTheSame() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: fixtures.path).filter { $0.hasSuffix(".json") }.sorted()
         XCTAssertEqual(files.count, 11, "the presets of commit 8e1787c")
-        let added: Set<String> = ["td-loss", "epsilon-start", "epsilon-final", "epsilon-decay"]
+        let added: Set<String> = ["td-loss", "epsilon-start", "epsilon-final", "epsilon-decay",
+                                  "rollout-steps", "epochs", "gae-lambda", "clip-ratio", "value-coef", "entropy-coef",
+                                  "max-grad-norm", "lr-decay", "normalize-observations", "normalize-rewards", "init-std"]
         for file in files {
             let data = try Data(contentsOf: fixtures.appendingPathComponent(file))
             let old = try JSONSerialization.jsonObject(with: data) as! NSDictionary
