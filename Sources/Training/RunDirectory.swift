@@ -10,6 +10,8 @@ import SparrowCore
 ///     checkpoint.sparrow the latest checkpoint (`CheckpointFile`, `TrainingCheckpoint`), replaced atomically
 ///     summary.json       written when the run finishes
 ///     run.lock           held by the one process training into the directory (`RunLock`)
+///     run.json           what produced the run: versions, machine, times (`RunMetadata`, written by `RunLogs`)
+///     events.out.tfevents.*  TensorBoard's copy of the metrics and evaluations (`RunLogs`)
 public struct RunDirectory: Sendable {
     public let path: String
     public init(_ path: String) { self.path = path }
@@ -20,6 +22,7 @@ public struct RunDirectory: Sendable {
     public var evaluations: String { file("evaluations.csv") }
     public var checkpoint: String { file(CheckpointFile.fileName) }
     public var summary: String { file("summary.json") }
+    public var runMetadata: String { file("run.json") }
 
     public var hasCheckpoint: Bool { FileManager.default.fileExists(atPath: checkpoint) }
 

@@ -31,12 +31,15 @@ public final class RunLogs {
     private var events: EventFileWriter?
     /// run.json, written at `start` and again (with its end time) when the logs are released.
     private var metadata: RunMetadata?
-    var metadataPath: String { (directory as NSString).appendingPathComponent("run.json") }
+    let metadataPath: String
 
+    /// The logs of the run directory at `directory` (its file names: `RunDirectory`).
     public init(directory: String) {
         self.directory = directory
-        metrics = CSVLog(path: (directory as NSString).appendingPathComponent("metrics.csv"), header: MetricsRow.header)
-        evaluations = CSVLog(path: (directory as NSString).appendingPathComponent("evaluations.csv"), header: Evaluation.header)
+        let files = RunDirectory(directory)
+        metrics = CSVLog(path: files.metrics, header: MetricsRow.header)
+        evaluations = CSVLog(path: files.evaluations, header: Evaluation.header)
+        metadataPath = files.runMetadata
     }
 
     /// Starts the logs: new ones when `step` is nil, otherwise the existing ones kept up to `step`.
