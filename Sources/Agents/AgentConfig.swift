@@ -276,6 +276,9 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// PPO's gradient steps per iteration: `epochs` passes over a rollout in minibatches of `batch-size`.
+    public var updatesPerIteration: Int { epochs * (rolloutSteps / max(batchSize, 1)) }
+
     public var effectiveActorSparsity: Double { actorSparsity ?? sparsity }
     public var effectiveCriticSparsity: Double { criticSparsity ?? sparsity }
 }

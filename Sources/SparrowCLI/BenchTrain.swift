@@ -110,7 +110,7 @@ struct BenchTrain: ParsableCommand {
         let agent = config.agent
         let evolves = [.ds, .tows, .set, .rigl].contains(agent.method)
         // Topology updates count gradient steps: one per env step off-policy; PPO's per rollout.
-        let timedUpdates = onPolicy ? steps / agent.rolloutSteps * agent.epochs * (agent.rolloutSteps / agent.batchSize) : steps
+        let timedUpdates = onPolicy ? steps / agent.rolloutSteps * agent.updatesPerIteration : steps
         let topologyUpdates = evolves ? timedUpdates / agent.updateInterval : 0
         // The weight sparsity the networks really have (actor and critics): DS presets set theirs through ER-ε,
         // not through the sparsity knob, and output layers may stay dense.

@@ -72,7 +72,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// every epoch of every full rollout (on-policy; a partial last rollout is collected but not learned from).
     public var totalUpdates: Int {
         guard agent.algorithm.isOnPolicy else { return steps - startSteps }
-        return iterations * agent.epochs * (agent.rolloutSteps / max(agent.batchSize, 1))
+        return iterations * agent.updatesPerIteration
     }
 
     /// On-policy iterations (full rollouts) in the run.
