@@ -171,10 +171,8 @@ public class ActorCriticAgent {
 
     /// Topology evolution or pruning after a network's optimizer step (the schedules decide whether anything happens).
     func evolveTopology(_ net: MLP, workspace: Workspace, pruning: [PolynomialPruningSchedule?]?) {
-        let outer = profiler?.enter(.topologyUpdate)
-        defer { if let outer { profiler?.enter(outer) } }
-        if let evolution { net.updateTopology(evolution, step: updates, workspace: workspace, generator: &generator) }
-        if let pruning { net.pruneByMagnitude(pruning, step: updates) }
+        sparseTrainingStep(net, evolution: evolution, pruning: pruning, step: updates, workspace: workspace,
+                           generator: &generator, profiler: profiler)
     }
 
     /// Adds this update's FLOPs as the papers count them (`LayerCost`: forward 2·live·batch, backward twice that):

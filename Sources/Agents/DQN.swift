@@ -143,12 +143,8 @@ public final class DQN: OffPolicyAgent {
         guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "q", value: loss) }
         q.backward(ws)
         adam.step(q)
-        do {
-            let outer = profiler?.enter(.topologyUpdate)
-            defer { if let outer { profiler?.enter(outer) } }
-            if let evolution { q.updateTopology(evolution, step: updates, workspace: ws, generator: &generator) }
-            if let pruning { q.pruneByMagnitude(pruning, step: updates) }
-        }
+        sparseTrainingStep(q, evolution: evolution, pruning: pruning, step: updates, workspace: ws, generator: &generator,
+                           profiler: profiler)
 
         // 3. Target sync.
         if updates % config.targetUpdateInterval == 0 {

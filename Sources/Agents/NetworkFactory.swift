@@ -138,3 +138,14 @@ public struct NetworkFactory {
 
     public var targetTopology: TargetTopology { config.targetTopology }
 }
+
+/// A network's sparse-training step after its optimizer step: the method's topology update (ds, tows, set, rigl;
+/// `workspace` holds the batch it just trained on, for RigL's gradients) or pruning step (prune). The schedules
+/// decide whether anything happens at `step`; the time counts as `.topologyUpdate`. Every agent calls this.
+func sparseTrainingStep(_ net: MLP, evolution: TopologyEvolution?, pruning: [PolynomialPruningSchedule?]?, step: Int,
+                        workspace: Workspace, generator: inout Generator, profiler: StepProfiler?) {
+    let outer = profiler?.enter(.topologyUpdate)
+    defer { if let outer { profiler?.enter(outer) } }
+    if let evolution { net.updateTopology(evolution, step: step, workspace: workspace, generator: &generator) }
+    if let pruning { net.pruneByMagnitude(pruning, step: step) }
+}

@@ -71,7 +71,7 @@ public final class PPO: Agent {
         actionSize = actionLow.count
         policy = GaussianPolicy(low: actionLow, high: actionHigh)
         self.totalIterations = max(totalIterations, 1)
-        let totalUpdates = self.totalIterations * config.epochs * (config.rolloutSteps / config.batchSize)
+        let totalUpdates = self.totalIterations * config.updatesPerIteration
         var g = Generator(seed: seed)
         let factory = NetworkFactory(config: config, totalUpdates: totalUpdates)
         let actorSpec = try factory.spec(input: observationSize, output: actionSize, sparsity: config.effectiveActorSparsity)
@@ -339,16 +339,11 @@ public final class PPO: Agent {
         actorAdam.step(actor)
         actorAdam.step(rho, isBias: true)
         valueAdam.step(value)
-        do {
-            let outer = profiler?.enter(.topologyUpdate)
-            defer { if let outer { profiler?.enter(outer) } }
-            if let evolution {
-                actor.updateTopology(evolution, step: updates, workspace: aws, generator: &generator)
-                value.updateTopology(evolution, step: updates, workspace: vws, generator: &generator)
-            }
-            if let actorPruning { actor.pruneByMagnitude(actorPruning, step: updates) }
-            if let valuePruning { value.pruneByMagnitude(valuePruning, step: updates) }
-        }
+        // Evolution (which draws from the generator) and pruning never both run, so per-network order is the order.
+        sparseTrainingStep(actor, evolution: evolution, pruning: actorPruning, step: updates, workspace: aws,
+                           generator: &generator, profiler: profiler)
+        sparseTrainingStep(value, evolution: evolution, pruning: valuePruning, step: updates, workspace: vws,
+                           generator: &generator, profiler: profiler)
         countFLOPs()
         var metrics = UpdateMetrics()
         metrics.actorLoss = policyLoss
