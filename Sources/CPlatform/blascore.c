@@ -38,7 +38,7 @@ static sp_blas_core_info info = {.verified = -1};
 
 static struct {
     corename_fn corename;
-    void_fn quit, init;
+    void_fn quit, init, shutdown_threads;
     get_threads_fn get_threads;
     set_threads_fn set_threads;
     sgemm_fn sgemm;
@@ -68,7 +68,15 @@ static const char *best_core(const sp_cpu_features *f) {
 }
 
 // Re-runs OpenBLAS's kernel selection with OPENBLAS_CORETYPE = core (NULL: its own detection).
+//
+// OpenBLAS's worker threads must not run meanwhile: a worker that starts late runs `gotoblas_dynamic_init` itself
+// (from its first `blas_memory_alloc`), whose `gotoblas = get_coretype()` is NULL for a CPU model it does not
+// know until it falls back to Prescott — and our thread, between its own check and its call through `gotoblas`,
+// crashes on that NULL (seen once in a few hundred starts on an Emerald Rapids Xeon). So the workers are stopped
+// first (`blas_thread_shutdown_`, what OpenBLAS's fork handler calls; it joins them); OpenBLAS starts them again
+// when a threaded call next needs them.
 static void reselect(const char *core) {
+    if (ob.shutdown_threads) ob.shutdown_threads();
     if (core) setenv("OPENBLAS_CORETYPE", core, 1);
     ob.quit();
     ob.init();
@@ -123,6 +131,7 @@ __attribute__((constructor)) static void sp_blas_select_core(void) {
     ob.corename = (corename_fn)dlsym(lib, "openblas_get_corename");
     ob.quit = (void_fn)dlsym(lib, "gotoblas_dynamic_quit");
     ob.init = (void_fn)dlsym(lib, "gotoblas_dynamic_init");
+    ob.shutdown_threads = (void_fn)dlsym(lib, "blas_thread_shutdown_");
     ob.get_threads = (get_threads_fn)dlsym(lib, "openblas_get_num_threads");
     ob.set_threads = (set_threads_fn)dlsym(lib, "openblas_set_num_threads");
     ob.sgemm = (sgemm_fn)dlsym(lib, "cblas_sgemm");
