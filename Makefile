@@ -33,13 +33,17 @@ test: deps
 # Checks against the programs users open Sparrow's files with, installed from PyPI into a virtualenv in
 # .build-interop (tools/interop/requirements.txt; about 20 s the first time): TensorBoard's EventAccumulator reads a
 # straight and a SIGTERM + --resume run's event files and holds every scalar to metrics.csv / evaluations.csv
-# (tools/interop/check_tensorboard.py). Uses the binary `make test` built (same flags: no rebuild after it).
+# (tools/interop/check_tensorboard.py); onnxruntime runs `sparrow export --onnx` models and cc compiles `--c` files
+# of SAC, TD3, PPO and DQN policies, each held to `sparrow eval --record`'s actions on 1000 observations to 1e-5, and
+# prints their sizes and times per action (tools/interop/check_policy_export.py). Uses the binary `make test`
+# built (same flags: no rebuild after it).
 INTEROP_VENV := .build-interop/venv
 test-interop: deps
 	$(SWIFT) build -c release -Xswiftc -enable-testing --product sparrow
 	@[ $(INTEROP_VENV)/.installed -nt tools/interop/requirements.txt ] || { python3 -m venv $(INTEROP_VENV) && \
 	  $(INTEROP_VENV)/bin/pip install -q -r tools/interop/requirements.txt && touch $(INTEROP_VENV)/.installed; }
 	$(INTEROP_VENV)/bin/python tools/interop/check_tensorboard.py --sparrow $(SPARROW) --root .build-interop/tensorboard-check
+	$(INTEROP_VENV)/bin/python tools/interop/check_policy_export.py --sparrow $(SPARROW) --root .build-interop/export-check
 
 bench: build
 	$(SPARROW) bench blas --json

@@ -76,9 +76,9 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels", "CPlatform", "SparrowCore"]),
         // SAC and TD3 over sparse networks: replay buffer, config, network construction, updates.
         .target(name: "Agents", dependencies: ["NeuralNet", "SparrowCore"]),
-        // File formats other tools read: TensorBoard event files (TFRecord, CRC-32C) and ONNX models, over
-        // committed swift-protobuf code generated from the .proto subsets in tools/proto.
-        .target(name: "Interop", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // File formats other tools read: TensorBoard event files (TFRecord, CRC-32C) and policies as ONNX models
+        // (over committed swift-protobuf code generated from the .proto subsets in tools/proto) and as C sources.
+        .target(name: "Interop", dependencies: ["Agents", "NeuralNet", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The training loop, evaluation, metrics, checkpoints and presets.
         .target(name: "Training", dependencies: ["Agents", "Environments", "NeuralNet", "SparrowCore", "Interop", "MuJoCo",
                                                 "CBuildInfo"]),
@@ -88,7 +88,7 @@ let package = Package(
         .target(name: "Experiments", dependencies: ["Training", "Agents", "SparrowCore"]),
         // Command implementations (a library so tests can drive them in-process too).
         .target(name: "SparrowCLI", dependencies: [
-            "MuJoCo", "Environments", "NeuralNet", "Agents", "Training", "Viewer", "Experiments", "SparrowCore",
+            "MuJoCo", "Environments", "NeuralNet", "Agents", "Training", "Interop", "Viewer", "Experiments", "SparrowCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "NeuralNet", "SparrowCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Environments", "Training", "SparrowCore", "SparrowTestSupport"]),
-        .testTarget(name: "InteropTests", dependencies: ["Interop", "Training"]),
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "Training", "Agents", "NeuralNet", "SparrowCore"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "SparrowCore"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow", "sparrow-alloc-probe", "SparrowTestSupport"]),
     ],

@@ -42,6 +42,8 @@ public protocol Agent: AnyObject {
     var networks: [AgentNetwork] { get }
     /// How the policy network's outputs become the evaluation action (policy files store it).
     var policyHead: PolicyHeadKind { get }
+    /// The evaluation policy as a pure function (what exporters write): `act(…, deterministic: true)` computes it.
+    var deterministicPolicy: DeterministicPolicy { get }
     /// An action for one observation: exploratory (sampled / noisy) or deterministic (evaluation).
     func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>)
     func encode(into w: inout ByteWriter) throws

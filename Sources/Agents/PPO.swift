@@ -59,6 +59,12 @@ public final class PPO: Agent {
     public private(set) var networks: [AgentNetwork] = []
     /// The deterministic action is tanh(output) scaled to the bounds: TD3's head (on normalised observations).
     public var policyHead: PolicyHeadKind { .deterministicTanh }
+    /// The normaliser's statistics as they are now (frozen in an export; training goes on updating them).
+    public var deterministicPolicy: DeterministicPolicy {
+        let normalization = config.normalizeObservations ? observationStats.normalization() : nil
+        return DeterministicPolicy(normalization: normalization, network: actor,
+                                   output: .squashed(scale: policy.half, offset: policy.mid))
+    }
 
     public init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
                 totalIterations: Int, seed: UInt64) throws {

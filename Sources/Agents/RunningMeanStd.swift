@@ -13,6 +13,9 @@ public struct RunningMeanStd: Equatable, Sendable {
     /// Population variance.
     public private(set) var variance: [Double]
 
+    /// TF-Agents' observation normalisation: ε under the square root, clip to ±5.
+    public static let observationEpsilon = 1e-3, observationClip = 5.0
+
     public init(dimension: Int) {
         mean = [Double](repeating: 0, count: dimension)
         variance = [Double](repeating: 1, count: dimension)
@@ -45,9 +48,15 @@ public struct RunningMeanStd: Equatable, Sendable {
 
     /// (x − μ)/√(σ² + ε), clipped to ±`clip` (TF-Agents' `normalize`: ε 1e-3, clip 5 for observations).
     @inline(__always)
-    public func normalize(_ x: Double, feature j: Int, epsilon: Double = 1e-3, clip: Double = 5) -> Float {
+    public func normalize(_ x: Double, feature j: Int, epsilon: Double = observationEpsilon,
+                          clip: Double = observationClip) -> Float {
         let z = (x - mean[j]) / (variance[j] + epsilon).squareRoot()
         return Float(min(max(z, -clip), clip))
+    }
+
+    /// `normalize` with these statistics frozen, for an exported policy.
+    public func normalization(epsilon: Double = observationEpsilon, clip: Double = observationClip) -> DeterministicPolicy.InputNormalization {
+        DeterministicPolicy.InputNormalization(mean: mean, std: variance.map { ($0 + epsilon).squareRoot() }, clip: clip)
     }
 
     /// x/√(σ² + ε), clipped to ±`clip`: TF-Agents' reward normalisation (`center_mean=False`, clip 10).

@@ -134,6 +134,7 @@ public struct PaperComparison: Sendable {
             lines.append("| " + cells.joined(separator: " | ") + " |")
         }
         out += lines.joined(separator: "\n") + "\n\n"
+        out += Report.provenanceNote(rows.flatMap { $0.finished + $0.unfinished })
         if let curvesImage {
             out += "![Learning curves: evaluation return against environment steps per robot, the paper's "
             out += "\(paper.methodLabel) score dashed](\(curvesImage))\n\n"

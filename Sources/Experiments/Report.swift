@@ -142,7 +142,7 @@ public struct Report: Sendable {
     /// then the IQM of normalised scores across envs with its 95% interval, and cost relative to dense. A second
     /// table gives every cell's IQM and interval.
     /// A note when the runs came from different Sparrow builds (run.json) or CPUs (config.json's machine), else "".
-    public func provenanceNote(_ runs: [RunResult]) -> String {
+    public static func provenanceNote(_ runs: [RunResult]) -> String {
         var out = ""
         let builds = Set(runs.compactMap(\.sparrowBuild)), cpus = Set(runs.compactMap(\.cpu))
         if builds.count > 1 {
@@ -162,7 +162,7 @@ public struct Report: Sendable {
         out += "IQM: interquartile mean of dense-normalised final returns over runs × environments, with a 95% "
         out += "stratified-bootstrap percentile interval (\(reps) replicates). Params and FLOPs relative to dense "
         out += "(live weights and biases of actor and critics; training FLOPs of all updates; inference FLOPs of one action).\n\n"
-        out += provenanceNote(runs)
+        out += Self.provenanceNote(runs)
         var header = ["Method", "Sparsity"] + envs + ["IQM (norm.) [95% CI]", "Params", "Train FLOPs", "Inf. FLOPs"]
         var rows: [[String]] = []
         for agg in aggregates {

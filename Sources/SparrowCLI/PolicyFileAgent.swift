@@ -24,6 +24,7 @@ final class PolicyFileAgent: Agent {
     var trainingFLOPs: Double { 0 }
     var networks: [AgentNetwork] { [] }
     var policyHead: PolicyHeadKind { PolicyHeadKind(rawValue: policy.header.head) ?? .gaussianTanh }
+    var deterministicPolicy: DeterministicPolicy { policy.deterministicPolicy }
 
     func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
         policy.act(observation, into: action)

@@ -167,9 +167,9 @@ struct Replay: ParsableCommand {
         switch config.agent.algorithm {
         case .sac, .td3: break
         case .dqn:
-            throw CLIError("--export-policy writes continuous-action actors; replay the dqn checkpoint itself")
+            throw CLIError("--export-policy writes continuous-action actors; replay the dqn checkpoint itself, or `sparrow export` it as ONNX or C")
         case .ppo:
-            throw CLIError("--export-policy writes SAC and TD3 actors; a ppo policy needs its observation normaliser, which policy files do not hold: replay the ppo checkpoint itself")
+            throw CLIError("--export-policy writes SAC and TD3 actors; a ppo policy needs its observation normaliser, which policy files do not hold: replay the ppo checkpoint itself, or `sparrow export` it as ONNX or C")
         }
         let environment = try makeEnvironment(config.env)
         try PolicyFile.write(agent: agent, config: config, actionLow: environment.actionSpace.low,

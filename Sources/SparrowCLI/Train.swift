@@ -76,28 +76,20 @@ struct Eval: ParsableCommand {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
     }
 
+    @Option(help: ArgumentHelp("Also write every step of the evaluation as a JSON line: episode, t, observation, action.",
+                               valueName: "file.jsonl"))
+    var record: String?
+
     func run() throws {
-        let file = try Zoo.resolve(path) ?? CheckpointFile.locate(path)
-        guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint or policy file at \(file)") }
+        let source = try PolicySource(path, env: env)
         threading.apply()
+        let config = source.config
         do {
-            let config: TrainConfig, agent: any Agent, environment: any TrainingEnvironment
-            if PolicyFile.isPolicyFile(file) {
-                let policy = try PolicyFile.read(file)
-                config = policy.config
-                try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
-                environment = try makeTrainingEnvironment(config.env)
-                agent = try PolicyFileAgent(policy, file: file, env: environment)
-            } else {
-                guard CheckpointFile.isCheckpointFile(file) else {
-                    throw CLIError("\(file) is neither a Sparrow checkpoint nor a policy file")
-                }
-                (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
-                try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
-                environment = try makeTrainingEnvironment(config.env)
-            }
-            let returns = try Evaluator(env: environment, episodes: episodes, seed: seed).returns(of: agent)
-            let e = Evaluation(step: agent.updates, returns: returns)
+            let recorder = try record.map { try StepRecorder(path: $0) }
+            let returns = try Evaluator(env: source.environment, episodes: episodes, seed: seed)
+                .returns(of: source.agent, observe: recorder.map { r in { r.write(episode: $0, t: $1, observation: $2, action: $3) } })
+            try recorder?.close()
+            let e = Evaluation(step: source.agent.updates, returns: returns)
             print(String(format: "%@ %@: %d episodes, return %.2f ± %.2f", config.env, config.preset, episodes, e.meanReturn, e.stdReturn))
             var o = JSONObject()
             o.add("env", config.env); o.add("preset", config.preset); o.add("episodes", episodes)
@@ -105,7 +97,38 @@ struct Eval: ParsableCommand {
             print(o.text)
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
     }
+}
 
+/// `sparrow eval --record FILE`: one JSON line per evaluation step, written as the evaluation goes (buffered).
+final class StepRecorder {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw CLIError("--record: cannot write \(path)")
+        }
+        handle = h
+    }
+
+    func write(episode: Int, t: Int, observation: [Double], action: [Float]) {
+        var line = JSONObject()
+        line.add("episode", episode); line.add("t", t)
+        line.add("observation", observation); line.add("action", action.map(Double.init))
+        buffer.append(contentsOf: line.text.utf8)
+        buffer.append(10)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
+    private func flush() {
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        flush()
+        try handle.close()
+    }
 }
 
 /// `--threads N` (train, eval, bench train): threads one training step may use. The twin critics run side by side

@@ -18,15 +18,20 @@ public struct Evaluator {
         self.env = env; self.episodes = episodes; self.seed = seed
     }
 
-    /// Returns of `episodes` deterministic episodes.
-    public func returns(of agent: any Agent) throws -> [Double] {
+    /// Returns of `episodes` deterministic episodes. `observe`, if given, sees every step before it is taken:
+    /// (episode, t, observation, action) — `sparrow eval --record`.
+    public func returns(of agent: any Agent,
+                        observe: ((Int, Int, [Double], [Float]) -> Void)? = nil) throws -> [Double] {
         var returns: [Double] = []
         var action = [Float](repeating: 0, count: env.actions.componentCount)
         for k in 0..<episodes {
             var obs = try env.reset(seed: k == 0 ? seed : nil).observation
             var total = 0.0
+            var t = 0
             while true {
                 obs.withUnsafeBufferPointer { o in action.withUnsafeMutableBufferPointer { agent.act(o, deterministic: true, into: $0) } }
+                observe?(k, t, obs, action)
+                t += 1
                 let r = try env.step(action.map(Double.init))
                 total += r.reward
                 obs = r.observation

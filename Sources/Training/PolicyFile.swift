@@ -130,14 +130,14 @@ public enum PolicyFile {
 public final class ExportedPolicy {
     public let header: PolicyFile.Header
     let actor: MLP
-    let scale: [Float], offset: [Float]
+    /// The actor with its head: tanh(output[j])·scale + offset for the first A outputs.
+    public let deterministicPolicy: DeterministicPolicy
 
     init(header: PolicyFile.Header, actor: MLP) {
         self.header = header
         self.actor = actor
         let bounds = ActionBounds(low: header.actionLow.map { Float($0) }, high: header.actionHigh.map { Float($0) })
-        scale = bounds.scale
-        offset = bounds.offset
+        deterministicPolicy = DeterministicPolicy(network: actor, output: .squashed(scale: bounds.scale, offset: bounds.offset))
     }
 
     public var config: TrainConfig { header.config }
@@ -159,10 +159,7 @@ public final class ExportedPolicy {
     /// The deterministic action for one observation: tanh(output[j])·scale + offset.
     public func act(_ observation: UnsafeBufferPointer<Double>, into action: UnsafeMutableBufferPointer<Float>) {
         precondition(observation.count == header.observationSize && action.count == actionSize)
-        let ws = actor.workspace(batch: 1)
-        for i in 0..<observation.count { ws.input[i] = Float(observation[i]) }
-        actor.forward(ws)
-        for j in 0..<actionSize { action[j] = Foundation.tanh(ws.output[j]) * scale[j] + offset[j] }
+        deterministicPolicy.act(observation, into: action)
     }
 }
 

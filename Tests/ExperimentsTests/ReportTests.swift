@@ -74,5 +74,15 @@ final class ReportProvenanceTests: XCTestCase {
         let text = mixed.markdown()
         XCTAssertTrue(text.contains("2 Sparrow versions: 0.14.0 aaaa, 0.14.0 bbbb"), text)
         XCTAssertTrue(text.contains("2 CPU models: EPYC, Xeon"), text)
+        // The paper comparison (`--paper tows`) says so too, about its own runs.
+        func tows(_ seed: Int, _ cpu: String) -> RunResult {
+            var r = RunResult(name: "t\(seed)", env: "Hopper-v5", algorithm: "sac", method: "tows", sparsity: 0.9, seed: seed,
+                              finalScore: 3000)
+            r.finished = true; r.cpu = cpu
+            return r
+        }
+        XCTAssertFalse(PaperComparison(runs: [tows(0, "EPYC"), tows(1, "EPYC")], paper: .tows).markdown().contains("**Note:**"))
+        let paper = PaperComparison(runs: [tows(0, "EPYC"), tows(1, "Xeon")], paper: .tows).markdown()
+        XCTAssertTrue(paper.contains("2 CPU models: EPYC, Xeon"), paper)
     }
 }

@@ -9,7 +9,7 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// A minimal subset of ONNX's onnx/onnx.proto (the same messages, field numbers and types, proto2 as upstream):
-/// what a feed-forward policy graph with float initializers needs.
+/// what a feed-forward policy graph with float initializers, dense and sparse, needs.
 /// Generated into Sources/Interop/Generated/ by tools/proto/generate.sh (not at build time).
 
 #if canImport(FoundationEssentials)
@@ -342,6 +342,8 @@ public nonisolated struct Onnx_GraphProto: Sendable {
 
   public var initializer: [Onnx_TensorProto] = []
 
+  public var sparseInitializer: [Onnx_SparseTensorProto] = []
+
   public var docString: String {
     get {_docString ?? String()}
     set {_docString = newValue}
@@ -408,6 +410,7 @@ public nonisolated struct Onnx_TensorProto: Sendable {
     case float = 1
     case int32 = 6
     case int64 = 7
+    case double = 11
 
     public init() {
       self = .undefined
@@ -420,6 +423,41 @@ public nonisolated struct Onnx_TensorProto: Sendable {
   fileprivate var _dataType: Int32? = nil
   fileprivate var _name: String? = nil
   fileprivate var _rawData: Data? = nil
+}
+
+/// A sparse tensor: `values` (NNZ) at `indices` (int64, NNZ linearised row-major positions, ascending) of a dense
+/// tensor of shape `dims`; a sparse initializer's name is its values' name.
+public nonisolated struct Onnx_SparseTensorProto: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var values: Onnx_TensorProto {
+    get {_values ?? Onnx_TensorProto()}
+    set {_values = newValue}
+  }
+  /// Returns true if `values` has been explicitly set.
+  public var hasValues: Bool {self._values != nil}
+  /// Clears the value of `values`. Subsequent reads from it will return its default value.
+  public mutating func clearValues() {self._values = nil}
+
+  public var indices: Onnx_TensorProto {
+    get {_indices ?? Onnx_TensorProto()}
+    set {_indices = newValue}
+  }
+  /// Returns true if `indices` has been explicitly set.
+  public var hasIndices: Bool {self._indices != nil}
+  /// Clears the value of `indices`. Subsequent reads from it will return its default value.
+  public mutating func clearIndices() {self._indices = nil}
+
+  public var dims: [Int64] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _values: Onnx_TensorProto? = nil
+  fileprivate var _indices: Onnx_TensorProto? = nil
 }
 
 public nonisolated struct Onnx_TensorShapeProto: Sendable {
@@ -850,7 +888,7 @@ nonisolated extension Onnx_StringStringEntryProto: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Onnx_GraphProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GraphProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}name\0\u{2}\u{3}initializer\0\u{4}\u{5}doc_string\0\u{1}input\0\u{1}output\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}name\0\u{2}\u{3}initializer\0\u{4}\u{5}doc_string\0\u{1}input\0\u{1}output\0\u{4}\u{3}sparse_initializer\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -864,6 +902,7 @@ nonisolated extension Onnx_GraphProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 10: try { try decoder.decodeSingularStringField(value: &self._docString) }()
       case 11: try { try decoder.decodeRepeatedMessageField(value: &self.input) }()
       case 12: try { try decoder.decodeRepeatedMessageField(value: &self.output) }()
+      case 15: try { try decoder.decodeRepeatedMessageField(value: &self.sparseInitializer) }()
       default: break
       }
     }
@@ -892,6 +931,9 @@ nonisolated extension Onnx_GraphProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.output.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.output, fieldNumber: 12)
     }
+    if !self.sparseInitializer.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.sparseInitializer, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -899,6 +941,7 @@ nonisolated extension Onnx_GraphProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.node != rhs.node {return false}
     if lhs._name != rhs._name {return false}
     if lhs.initializer != rhs.initializer {return false}
+    if lhs.sparseInitializer != rhs.sparseInitializer {return false}
     if lhs._docString != rhs._docString {return false}
     if lhs.input != rhs.input {return false}
     if lhs.output != rhs.output {return false}
@@ -967,7 +1010,51 @@ nonisolated extension Onnx_TensorProto: SwiftProtobuf.Message, SwiftProtobuf._Me
 }
 
 nonisolated extension Onnx_TensorProto.DataType: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNDEFINED\0\u{1}FLOAT\0\u{2}\u{5}INT32\0\u{1}INT64\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNDEFINED\0\u{1}FLOAT\0\u{2}\u{5}INT32\0\u{1}INT64\0\u{2}\u{4}DOUBLE\0")
+}
+
+nonisolated extension Onnx_SparseTensorProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SparseTensorProto"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0\u{1}indices\0\u{1}dims\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._values) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._indices) }()
+      case 3: try { try decoder.decodeRepeatedInt64Field(value: &self.dims) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._values {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._indices {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.dims.isEmpty {
+      try visitor.visitRepeatedInt64Field(value: self.dims, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Onnx_SparseTensorProto, rhs: Onnx_SparseTensorProto) -> Bool {
+    if lhs._values != rhs._values {return false}
+    if lhs._indices != rhs._indices {return false}
+    if lhs.dims != rhs.dims {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Onnx_TensorShapeProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

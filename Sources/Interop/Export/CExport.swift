@@ -1,0 +1,242 @@
+import Agents
+import Foundation
+import NeuralNet
+
+/// A policy that cannot be exported, in one line.
+public struct ExportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A `DeterministicPolicy` as one dependency-free C file (C99 and libm's `tanhf`), for latency-bound controllers:
+/// the weights are static data and the forward pass is plain loops, no allocation, no library.
+///
+///     #define SPARROW_POLICY_OBSERVATIONS n, SPARROW_POLICY_OUTPUTS m, SPARROW_POLICY_ACTIONS A
+///     void  sparrow_policy_network(const double *observation, float *output);  // the network's m outputs
+///     void  sparrow_policy(const double *observation, float *action);          // squashed heads (SAC, TD3, PPO)
+///     int   sparrow_policy(const double *observation);                         // argmax (DQN), with
+///                                                                                 SPARROW_POLICY_DISCRETE 1
+///
+/// `Layout.csr` (the default) stores each sparse layer truly sparse: CSR row pointers, column indices (16-bit
+/// where the layer has ≤ 65 536 inputs) and the live values, and loops over live connections only. `Layout.dense`
+/// writes every layer as a full matrix (transposed, so the loop over outputs vectorises without -ffast-math): the
+/// dense equivalent the README compares size and time against. Numbers are printed as the shortest decimals that
+/// read back as the same float, so the C weights are Sparrow's bit for bit.
+public enum CExport {
+    public enum Layout: String, CaseIterable, Sendable {
+        case csr, csc, dense
+    }
+
+    public static func source(_ policy: DeterministicPolicy, layout: Layout = .csr, comment: [String]) throws -> String {
+        let layers = PolicyLayer.layers(of: policy.network)
+        for (l, layer) in layers.enumerated() where !(layer.values + layer.biases).allSatisfy(\.isFinite) {
+            throw ExportError("layer \(l) of the policy holds a non-finite weight or bias; it cannot be written as C")
+        }
+        let n = policy.observationSize, m = policy.network.outputWidth
+        var s = "/*\n"
+        for line in comment { s += " * \(line)\n" }
+        s += """
+             *
+             * Build: cc -O2 -c policy.c (link with -lm). Call from one thread at a time per file: the layer
+             * activations are static buffers (no stack arrays, no allocation).
+             */
+            #include <math.h>
+            #include <stdint.h>
+
+            #define SPARROW_POLICY_OBSERVATIONS \(n)
+            #define SPARROW_POLICY_OUTPUTS \(m)
+
+            """
+        switch policy.output {
+        case .squashed(let scale, _): s += "#define SPARROW_POLICY_ACTIONS \(scale.count)\n#define SPARROW_POLICY_DISCRETE 0\n"
+        case .argmax: s += "#define SPARROW_POLICY_ACTIONS 1\n#define SPARROW_POLICY_DISCRETE 1\n"
+        }
+        s += "\n"
+        if let norm = policy.normalization {
+            s += "/* Observation normaliser, frozen at export: clip((x - mean) / std, +-\(norm.clip)), in double. */\n"
+            s += array("static const double", "obs_mean", norm.mean.map { "\($0)" })
+            s += array("static const double", "obs_std", norm.std.map { "\($0)" })
+        }
+        for (l, layer) in layers.enumerated() {
+            s += "\n/* Layer \(l): \(layer.fanIn) -> \(layer.fanOut), \(layer.positions.count) connections"
+            s += " (\(String(format: "%.1f", 100 * Double(layer.positions.count) / Double(layer.fanIn * layer.fanOut)))% live),"
+            s += " then \(describe(layer.activation)). */\n"
+            if layout == .csc && layer.isSparse {
+                let (pointer, rows, values) = layer.csc
+                s += array("static const int32_t", "layer\(l)_colptr", pointer.map { "\($0)" })
+                s += array(layer.fanOut <= 65_536 ? "static const uint16_t" : "static const int32_t", "layer\(l)_rowidx", rows.map { "\($0)" })
+                s += array("static const float", "layer\(l)_val", values.map(floatLiteral))
+            } else if layout == .csr && layer.isSparse {
+                s += array("static const int32_t", "layer\(l)_row", layer.rowPointer.map { "\($0)" })
+                let columnType = layer.fanIn <= 65_536 ? "static const uint16_t" : "static const int32_t"
+                s += array(columnType, "layer\(l)_col", layer.columns.map { "\($0)" })
+                s += array("static const float", "layer\(l)_val", layer.values.map(floatLiteral))
+            } else {
+                // Transposed (input-major): layer<l>_w[c * fanOut + r] is the weight from input c to output r.
+                let w = layer.denseWeights
+                var t = [Float](repeating: 0, count: w.count)
+                for r in 0..<layer.fanOut { for c in 0..<layer.fanIn { t[c * layer.fanOut + r] = w[r * layer.fanIn + c] } }
+                s += array("static const float", "layer\(l)_w", t.map(floatLiteral))
+            }
+            s += array("static const float", "layer\(l)_bias", layer.biases.map(floatLiteral))
+            s += "static float layer\(l)_out[\(layer.fanOut)];\n"
+        }
+        s += "static float network_in[\(n)];\n\n"
+        s += kernels
+        s += "\nvoid sparrow_policy_network(const double *observation, float *output) {\n"
+        if let norm = policy.normalization {
+            s += """
+                    for (int i = 0; i < \(n); i++) {
+                        double z = (observation[i] - obs_mean[i]) / obs_std[i];
+                        network_in[i] = (float)(z < -\(norm.clip) ? -\(norm.clip) : (z > \(norm.clip) ? \(norm.clip) : z));
+                    }
+
+                """
+        } else {
+            s += "    for (int i = 0; i < \(n); i++) network_in[i] = (float)observation[i];\n"
+        }
+        for (l, layer) in layers.enumerated() {
+            let x = l == 0 ? "network_in" : "layer\(l - 1)_out"
+            let (kind, slope) = activationCode(layer.activation)
+            if layout == .csc && layer.isSparse {
+                let kernel = layer.fanOut <= 65_536 ? "csc_layer16" : "csc_layer32"
+                s += "    \(kernel)(layer\(l)_colptr, layer\(l)_rowidx, layer\(l)_val, layer\(l)_bias, \(layer.fanIn), \(layer.fanOut), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
+            } else if layout == .csr && layer.isSparse {
+                let col = layer.fanIn <= 65_536 ? "sparse_layer16" : "sparse_layer32"
+                s += "    \(col)(layer\(l)_row, layer\(l)_col, layer\(l)_val, layer\(l)_bias, \(layer.fanOut), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
+            } else {
+                s += "    dense_layer(layer\(l)_w, layer\(l)_bias, \(layer.fanIn), \(layer.fanOut), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
+            }
+        }
+        s += "    for (int j = 0; j < \(m); j++) output[j] = layer\(layers.count - 1)_out[j];\n}\n\n"
+        switch policy.output {
+        case .squashed(let scale, let offset):
+            s += array("static const float", "action_scale", scale.map(floatLiteral))
+            s += array("static const float", "action_offset", offset.map(floatLiteral))
+            s += """
+
+                /* action[j] = tanh(output[j]) * scale[j] + offset[j] for the first SPARROW_POLICY_ACTIONS outputs. */
+                void sparrow_policy(const double *observation, float *action) {
+                    static float output[\(m)];
+                    sparrow_policy_network(observation, output);
+                    for (int j = 0; j < \(scale.count); j++) action[j] = tanhf(output[j]) * action_scale[j] + action_offset[j];
+                }
+
+                """
+        case .argmax(let choices):
+            s += """
+                /* The greedy action: the index of the largest output (the first on ties). */
+                int sparrow_policy(const double *observation) {
+                    static float output[\(m)];
+                    sparrow_policy_network(observation, output);
+                    int best = 0;
+                    for (int j = 1; j < \(choices); j++) if (output[j] > output[best]) best = j;
+                    return best;
+                }
+
+                """
+        }
+        return s
+    }
+
+    /// Activation codes of the generated kernels: 0 identity, 1 ReLU, 2 LeakyReLU (slope), 3 tanh.
+    static func activationCode(_ a: Activation) -> (Int, Float) {
+        switch a {
+        case .identity: return (0, 0)
+        case .relu: return (1, 0)
+        case .leakyReLU(let slope): return (2, slope)
+        case .tanh: return (3, 0)
+        }
+    }
+
+    static func describe(_ a: Activation) -> String {
+        switch a {
+        case .identity: return "identity"
+        case .relu: return "ReLU"
+        case .leakyReLU(let slope): return "LeakyReLU(\(slope))"
+        case .tanh: return "tanh"
+        }
+    }
+
+    /// The generated layer loops. The sparse one keeps four partial sums per row so consecutive additions do not
+    /// wait on each other (a single running sum makes the loop add-latency bound); `restrict` lets the dense one
+    /// vectorise.
+    static let kernels = """
+        static inline float activate(float z, int kind, float slope) {
+            switch (kind) {
+            case 1: return z > 0.0f ? z : 0.0f;
+            case 2: return z > 0.0f ? z : slope * z;
+            case 3: return tanhf(z);
+            default: return z;
+            }
+        }
+
+        /* y[r] = f(b[r] + sum over the live connections k of row r of val[k] * x[col[k]]). */
+        #define SPARROW_SPARSE_LAYER(name, index_t)                                                              \\
+        static inline void name(const int32_t *restrict row, const index_t *restrict col,                         \\
+                                const float *restrict val, const float *restrict bias, int rows,                   \\
+                                const float *restrict x, float *restrict y, int kind, float slope) {               \\
+            for (int r = 0; r < rows; r++) {                                                                      \\
+                float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;                                                 \\
+                int32_t k = row[r];                                                                               \\
+                const int32_t end = row[r + 1];                                                                   \\
+                for (; k + 4 <= end; k += 4) {                                                                    \\
+                    s0 += val[k] * x[col[k]];                                                                     \\
+                    s1 += val[k + 1] * x[col[k + 1]];                                                             \\
+                    s2 += val[k + 2] * x[col[k + 2]];                                                             \\
+                    s3 += val[k + 3] * x[col[k + 3]];                                                             \\
+                }                                                                                                 \\
+                for (; k < end; k++) s0 += val[k] * x[col[k]];                                                    \\
+                y[r] = activate((s0 + s1) + (s2 + s3) + bias[r], kind, slope);                                    \\
+            }                                                                                                     \\
+        }
+        SPARROW_SPARSE_LAYER(sparse_layer16, uint16_t)
+        SPARROW_SPARSE_LAYER(sparse_layer32, int32_t)
+
+        /* y = f(b + sum over inputs c with x[c] != 0 of column c's connections val[k] * x[c] into row[k]). */
+        #define SPARROW_CSC_LAYER(name, index_t)                                                                 \\
+        static inline void name(const int32_t *restrict colptr, const index_t *restrict rowidx,                   \\
+                                const float *restrict val, const float *restrict bias, int cols, int rows,         \\
+                                const float *restrict x, float *restrict y, int kind, float slope) {               \\
+            for (int r = 0; r < rows; r++) y[r] = bias[r];                                                        \\
+            for (int c = 0; c < cols; c++) {                                                                      \\
+                const float xc = x[c];                                                                            \\
+                if (xc == 0.0f) continue;                                                                         \\
+                for (int32_t k = colptr[c]; k < colptr[c + 1]; k++) y[rowidx[k]] += val[k] * xc;                  \\
+            }                                                                                                     \\
+            for (int r = 0; r < rows; r++) y[r] = activate(y[r], kind, slope);                                    \\
+        }
+        SPARROW_CSC_LAYER(csc_layer16, uint16_t)
+        SPARROW_CSC_LAYER(csc_layer32, int32_t)
+
+        /* y = f(W x + b) with W stored input-major (w[c * rows + r]). */
+        static inline void dense_layer(const float *restrict w, const float *restrict bias, int cols, int rows,
+                                       const float *restrict x, float *restrict y, int kind, float slope) {
+            for (int r = 0; r < rows; r++) y[r] = 0.0f;
+            for (int c = 0; c < cols; c++) {
+                const float xc = x[c];
+                const float *restrict wc = w + (long)c * rows;
+                for (int r = 0; r < rows; r++) y[r] += wc[r] * xc;
+            }
+            for (int r = 0; r < rows; r++) y[r] = activate(y[r] + bias[r], kind, slope);
+        }
+
+        """
+
+    /// `decl name[count] = { … };`, eight values a line.
+    static func array(_ declaration: String, _ name: String, _ values: [String]) -> String {
+        var s = "\(declaration) \(name)[\(max(values.count, 1))] = {"
+        for (i, v) in values.enumerated() {
+            if i % 8 == 0 { s += "\n    " }
+            s += v + (i + 1 < values.count ? ", " : "")
+        }
+        return s + "\n};\n"
+    }
+
+    /// The shortest decimal that reads back as the same float, with C's `f` suffix.
+    static func floatLiteral(_ v: Float) -> String {
+        var d = "\(v)"
+        if !d.contains(".") && !d.contains("e") { d += ".0" }
+        return d + "f"
+    }
+}

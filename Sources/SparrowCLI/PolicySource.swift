@@ -1,0 +1,37 @@
+import Agents
+import Environments
+import Foundation
+import Training
+
+/// A trained policy named on the command line as a run directory, a checkpoint file, a policy file or a robot's name
+/// (its pretrained policy in assets/), loaded with the environment it acts in: what `eval` and `export` share.
+struct PolicySource {
+    /// The file read (a checkpoint or a policy file).
+    let file: String
+    let config: TrainConfig
+    let agent: any Agent
+    let environment: any TrainingEnvironment
+
+    /// Loads `path`; with `env`, the policy must be for that environment. Every failure is one `CLIError` line.
+    init(_ path: String, env: String? = nil) throws {
+        let file = try Zoo.resolve(path) ?? CheckpointFile.locate(path)
+        guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint or policy file at \(file)") }
+        self.file = file
+        do {
+            if PolicyFile.isPolicyFile(file) {
+                let policy = try PolicyFile.read(file)
+                config = policy.config
+                try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
+                environment = try makeTrainingEnvironment(config.env)
+                agent = try PolicyFileAgent(policy, file: file, env: environment)
+            } else {
+                guard CheckpointFile.isCheckpointFile(file) else {
+                    throw CLIError("\(file) is neither a Sparrow checkpoint nor a policy file")
+                }
+                (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
+                try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
+                environment = try makeTrainingEnvironment(config.env)
+            }
+        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+    }
+}
