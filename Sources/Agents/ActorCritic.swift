@@ -59,11 +59,14 @@ public class ActorCriticAgent {
     public internal(set) var trainingFLOPs: Double = 0
     /// Per-phase timing of updates (`bench train --profile`); nil: off.
     public var profiler: StepProfiler?
+    /// Gradient SNR, dormant neurons, ReDo (`--log-snr-every`, `--log-dormant-every`, `--redo-every`).
+    public let analyses: NetworkAnalyses
 
     init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double], totalUpdates: Int,
          actorOutputs: Int, targetActor: Bool, seed: UInt64) throws {
         try config.validate()
         self.config = config
+        analyses = NetworkAnalyses(config: config)
         self.observationSize = observationSize
         self.actionSize = actionLow.count
         bounds = ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) })
@@ -163,16 +166,16 @@ public class ActorCriticAgent {
             let loss = criticLosses[k], ws = critic.workspace(batch: batchSize)
             guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "critic\(k + 1)", value: Double(loss)) }
             if k == 0 { for b in 0..<batchSize { meanQ += Double(ws.output[b]) }; meanQ /= Double(batchSize) }
-            evolveTopology(critic, workspace: ws, pruning: criticPruning)
+            evolveTopology(critic, name: "critic\(k + 1)", workspace: ws, pruning: criticPruning)
             total += Double(loss)
         }
         return (total, meanQ)
     }
 
     /// Topology evolution or pruning after a network's optimizer step (the schedules decide whether anything happens).
-    func evolveTopology(_ net: MLP, workspace: Workspace, pruning: [PolynomialPruningSchedule?]?) {
-        sparseTrainingStep(net, evolution: evolution, pruning: pruning, step: updates, workspace: workspace,
-                           generator: &generator, profiler: profiler)
+    func evolveTopology(_ net: MLP, name: String, workspace: Workspace, pruning: [PolynomialPruningSchedule?]?) {
+        sparseTrainingStep(net, name: name, evolution: evolution, pruning: pruning, step: updates, workspace: workspace,
+                           analyses: analyses, generator: &generator, profiler: profiler)
     }
 
     /// Adds this update's FLOPs as the papers count them (`LayerCost`: forward 2·live·batch, backward twice that):

@@ -60,6 +60,9 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     /// Graesser et al.'s actor:critic split: live actor weights : live weights of both critics, at `sparsity` over
     /// all of them together (nil = each network at `sparsity`). Explicit actor-/critic-sparsity win over it.
     public var actorCriticRatio: Double? = nil
+    /// Graesser et al.'s parameter-equivalent dense baseline (method dense only): hidden widths scaled down until
+    /// each network has about the live parameters it would have at this sparsity (`NetworkFactory.hiddenWidths`).
+    public var paramsLike: Double? = nil
     public var distribution: Distribution = .uniform
     /// Sokar's λ per layer for `er-epsilon` (one per sparse layer from the input side).
     public var erEpsilon: [Double] = [7, 64]
@@ -152,6 +155,16 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     /// actor uses tanh.
     public var valueActivation: ActivationName? = nil
 
+    // Analyses (all off by default)
+    /// Gradient signal-to-noise ratio every N updates (0 = off).
+    public var logSNREvery = 0
+    /// τ-dormant neuron fractions every N updates (0 = off), at threshold `dormantTau`.
+    public var logDormantEvery = 0
+    public var dormantTau: Double = 0.1
+    /// ReDo: recycle τ-dormant neurons every N updates (0 = off), at threshold `redoTau`.
+    public var redoEvery = 0
+    public var redoTau: Double = 0.1
+
     public init() {}
 
     /// Every knob, by section of `sparrow train --help`. Key = flag name = config key.
@@ -172,6 +185,8 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             Knob("critic-sparsity", \.criticSparsity, "Critics' own sparsity budget (default: --sparsity).", valid: .ifSet(.unitOpen)),
             Knob("actor-critic-ratio", \.actorCriticRatio, "Live actor : live critic weights at --sparsity overall.",
                  valid: .ifSet(.positive)),
+            Knob("params-like", \.paramsLike, "Method dense: shrink hidden widths to the live parameters at this sparsity.",
+                 valid: .ifSet(.unitOpen)),
             Knob("distribution", \.distribution, "How a network's budget is spread over its layers."),
             Knob("er-epsilon", \.erEpsilon, "Sokar's λ per sparse layer (distribution er-epsilon)."),
             Knob("dense-input", \.denseInputLayer, "Keep the first layer dense."),
@@ -192,6 +207,14 @@ public struct AgentConfig: Codable, Equatable, Sendable {
                  valid: .ifSet(.unitClosed)),
             Knob("final-drop", \.finalDrop, "The last change drops without regrowing."),
             Knob("target-topology", \.targetTopology, "Target networks copy the online topology or keep their own."),
+        ]),
+        KnobSection("Analyses (off by default; analysis.csv and metrics.csv)", [
+            Knob("log-snr-every", \.logSNREvery, "Gradient signal-to-noise ratio every N updates (0: off).", valid: .nonNegative),
+            Knob("log-dormant-every", \.logDormantEvery, "Fraction of tau-dormant neurons every N updates (0: off).",
+                 valid: .nonNegative),
+            Knob("dormant-tau", \.dormantTau, "Dormant threshold on a neuron's activation over the layer mean.", valid: .nonNegative),
+            Knob("redo-every", \.redoEvery, "ReDo: recycle dormant neurons every N updates (0: off).", valid: .nonNegative),
+            Knob("redo-tau", \.redoTau, "ReDo's dormant threshold.", valid: .nonNegative),
         ]),
         KnobSection("Gradual magnitude pruning (prune)", [
             Knob("prune-begin", \.pruneBegin, "Pruning start (fraction of updates).", valid: .unitClosed),
@@ -267,6 +290,12 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         try check(pruneBegin < pruneEnd, "prune-begin and prune-end must satisfy 0 ≤ begin < end ≤ 1, got \(pruneBegin), \(pruneEnd)")
         try check(logStdMin < logStdMax, "log-std-min must be below log-std-max")
         if method == .dense { try check(sparsity == 0, "method dense takes no sparsity (got \(sparsity)); choose static, tows, set, rigl, ds or prune") }
+        if let p = paramsLike {
+            try check(method == .dense, "params-like \(p) shrinks a dense network to a sparse one's parameter count; it needs method dense, got \(method.rawValue)")
+            try check(p > 0, "params-like must be in (0, 1), got \(p)")
+            try check(actorSparsity == nil && criticSparsity == nil && actorCriticRatio == nil,
+                      "params-like matches each network to --sparsity-style budgets; drop actor-sparsity, critic-sparsity and actor-critic-ratio")
+        }
         if method == .prune {
             try check(distribution != .erEpsilon, "method prune spreads its final sparsity by uniform, er or erk; er-epsilon fixes densities instead")
         }

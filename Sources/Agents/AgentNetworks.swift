@@ -42,6 +42,8 @@ public protocol Agent: AnyObject {
     var networks: [AgentNetwork] { get }
     /// How the policy network's outputs become the evaluation action (policy files store it).
     var policyHead: PolicyHeadKind { get }
+    /// The analyses the config asked for, and their measurements waiting for the logs.
+    var analyses: NetworkAnalyses { get }
     /// The evaluation policy as a pure function (what exporters write): `act(…, deterministic: true)` computes it.
     var deterministicPolicy: DeterministicPolicy { get }
     /// An action for one observation: exploratory (sampled / noisy) or deterministic (evaluation).

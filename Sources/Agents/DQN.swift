@@ -50,6 +50,7 @@ public final class DQN: OffPolicyAgent {
     let targets: FloatBuffer
     public private(set) var trainingFLOPs: Double = 0
     public var profiler: StepProfiler?
+    public let analyses: NetworkAnalyses
     public private(set) var networks: [AgentNetwork] = []
     public var policyHead: PolicyHeadKind { .argmax }
     public var deterministicPolicy: DeterministicPolicy { DeterministicPolicy(network: q, output: .argmax(choices: choices)) }
@@ -58,6 +59,7 @@ public final class DQN: OffPolicyAgent {
         try config.validate()
         guard choices >= 2 else { throw ConfigError("dqn needs at least 2 discrete actions, got \(choices)") }
         self.config = config
+        analyses = NetworkAnalyses(config: config)
         self.observationSize = observationSize
         self.choices = choices
         var g = Generator(seed: seed)
@@ -144,8 +146,8 @@ public final class DQN: OffPolicyAgent {
         guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "q", value: loss) }
         q.backward(ws)
         adam.step(q)
-        sparseTrainingStep(q, evolution: evolution, pruning: pruning, step: updates, workspace: ws, generator: &generator,
-                           profiler: profiler)
+        sparseTrainingStep(q, name: "q", evolution: evolution, pruning: pruning, step: updates, workspace: ws,
+                           analyses: analyses, generator: &generator, profiler: profiler)
 
         // 3. Target sync.
         if updates % config.targetUpdateInterval == 0 {

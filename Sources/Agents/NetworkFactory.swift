@@ -45,9 +45,37 @@ public struct NetworkFactory {
     /// Whether the method keeps every layer dense (no sparse backend at all).
     var isDense: Bool { config.method == .dense }
 
+    /// The hidden widths of a network with `input` inputs and `output` outputs: `hidden`, or with `params-like p`
+    /// Graesser et al.'s parameter-equivalent dense widths. Rule: every hidden width scaled by one factor k/H
+    /// (H the largest configured width, k = 1…H; each rounded, at least 1), the k whose dense weights and biases
+    /// come closest to the live weights and biases of the same network at sparsity p as `method static` would
+    /// build it (this config's distribution and dense-input/-output layers); the smaller k on a tie. Each network
+    /// (actor, critic, Q, value) is matched on its own, so the actor:critic split of parameters is kept.
+    public func hiddenWidths(input: Int, output: Int) throws -> [Int] {
+        guard let p = config.paramsLike else { return config.hidden }
+        var twin = config
+        twin.paramsLike = nil
+        twin.method = .static
+        twin.sparsity = p
+        let sparse = try NetworkFactory(config: twin, totalUpdates: totalUpdates).spec(input: input, output: output, sparsity: p)
+        let target = zip(sparse.shapes, sparse.layers).reduce(0) { total, layer in
+            let (shape, spec) = layer
+            let weights = spec.density >= 1 ? shape.fanIn * shape.fanOut : liveCounts(shapes: [shape], densities: [spec.density])[0]
+            return total + weights + shape.fanOut
+        }
+        let largest = config.hidden.max() ?? 1
+        func widths(_ k: Int) -> [Int] { config.hidden.map { max(1, Int((Double($0 * k) / Double(largest)).rounded())) } }
+        func parameters(_ hidden: [Int]) -> Int {
+            let w = [input] + hidden + [output]
+            return (0..<w.count - 1).reduce(0) { $0 + w[$1] * w[$1 + 1] + w[$1 + 1] }
+        }
+        let best = (1...largest).min { abs(parameters(widths($0)) - target) < abs(parameters(widths($1)) - target) }!
+        return widths(best)
+    }
+
     /// The spec of one network (input → hidden… → output) at `sparsity`.
     public func spec(input: Int, output: Int, sparsity: Double) throws -> MLPSpec {
-        let widths = [input] + config.hidden + [output]
+        let widths = [input] + (try hiddenWidths(input: input, output: output)) + [output]
         let shapes = (0..<widths.count - 1).map { LayerShape(fanIn: widths[$0], fanOut: widths[$0 + 1]) }
         let initialization = config.initialization
         let topology: InitialTopology = config.bernoulliTopology ? .bernoulli : .exactCount
@@ -139,13 +167,19 @@ public struct NetworkFactory {
     public var targetTopology: TargetTopology { config.targetTopology }
 }
 
-/// A network's sparse-training step after its optimizer step: the method's topology update (ds, tows, set, rigl;
-/// `workspace` holds the batch it just trained on, for RigL's gradients) or pruning step (prune). The schedules
-/// decide whether anything happens at `step`; the time counts as `.topologyUpdate`. Every agent calls this.
-func sparseTrainingStep(_ net: MLP, evolution: TopologyEvolution?, pruning: [PolynomialPruningSchedule?]?, step: Int,
-                        workspace: Workspace, generator: inout Generator, profiler: StepProfiler?) {
+/// A network's step after its optimizer step, on `workspace`, which holds the batch it just trained on (forward
+/// activations and backward gradients): the analyses' measurements (gradient SNR, dormant neurons; they read the
+/// gradients of the topology that produced them, so they come first), the method's topology update (ds, tows,
+/// set, rigl; RigL reads the gradients too) or pruning step (prune), then ReDo's recycling. The schedules decide
+/// whether anything happens at `step`; the time counts as `.topologyUpdate`. Every agent calls this for every
+/// trained network, under the name its `networks` list gives it.
+func sparseTrainingStep(_ net: MLP, name: String, evolution: TopologyEvolution?, pruning: [PolynomialPruningSchedule?]?,
+                        step: Int, workspace: Workspace, analyses: NetworkAnalyses, generator: inout Generator,
+                        profiler: StepProfiler?) {
     let outer = profiler?.enter(.topologyUpdate)
     defer { if let outer { profiler?.enter(outer) } }
+    analyses.measure(net, name: name, step: step, workspace: workspace)
     if let evolution { net.updateTopology(evolution, step: step, workspace: workspace, generator: &generator) }
     if let pruning { net.pruneByMagnitude(pruning, step: step) }
+    analyses.recycle(net, name: name, step: step, workspace: workspace, generator: &generator)
 }

@@ -56,6 +56,7 @@ public final class PPO: Agent {
     /// The losses of the latest minibatch (nil before the first; checkpointed, so metrics rows resume exactly).
     public private(set) var lastUpdate: UpdateMetrics?
     public var profiler: StepProfiler?
+    public let analyses: NetworkAnalyses
     public private(set) var networks: [AgentNetwork] = []
     /// The deterministic action is tanh(output) scaled to the bounds: TD3's head (on normalised observations).
     public var policyHead: PolicyHeadKind { .deterministicTanh }
@@ -73,6 +74,7 @@ public final class PPO: Agent {
             throw ConfigError("actor-critic-ratio is for SAC and TD3's twin critics; for ppo set actor-sparsity and critic-sparsity")
         }
         self.config = config
+        analyses = NetworkAnalyses(config: config)
         self.observationSize = observationSize
         actionSize = actionLow.count
         policy = GaussianPolicy(low: actionLow, high: actionHigh)
@@ -346,10 +348,10 @@ public final class PPO: Agent {
         actorAdam.step(rho, isBias: true)
         valueAdam.step(value)
         // Evolution (which draws from the generator) and pruning never both run, so per-network order is the order.
-        sparseTrainingStep(actor, evolution: evolution, pruning: actorPruning, step: updates, workspace: aws,
-                           generator: &generator, profiler: profiler)
-        sparseTrainingStep(value, evolution: evolution, pruning: valuePruning, step: updates, workspace: vws,
-                           generator: &generator, profiler: profiler)
+        sparseTrainingStep(actor, name: "actor", evolution: evolution, pruning: actorPruning, step: updates, workspace: aws,
+                           analyses: analyses, generator: &generator, profiler: profiler)
+        sparseTrainingStep(value, name: "value", evolution: evolution, pruning: valuePruning, step: updates, workspace: vws,
+                           analyses: analyses, generator: &generator, profiler: profiler)
         countFLOPs()
         var metrics = UpdateMetrics()
         metrics.actorLoss = policyLoss

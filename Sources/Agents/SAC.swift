@@ -137,7 +137,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
                       logProbGradient: lossGradient.pointer, into: actorWS.outputGradient.pointer)
         actor.backward(actorWS)
         actorAdam.step(actor)
-        evolveTopology(actor, workspace: actorWS, pruning: actorPruning)
+        evolveTopology(actor, name: "actor", workspace: actorWS, pruning: actorPruning)
         m.actorLoss = actorLoss
 
         // 4. Temperature.

@@ -96,7 +96,7 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
             head.backward(aws.output.pointer, batch: B, actionGradient: actionGradient.pointer, into: aws.outputGradient.pointer)
             actor.backward(aws)
             actorAdam.step(actor)
-            evolveTopology(actor, workspace: aws, pruning: actorPruning)
+            evolveTopology(actor, name: "actor", workspace: aws, pruning: actorPruning)
             m.actorLoss = loss
             updateTargets(actor: true)
         }

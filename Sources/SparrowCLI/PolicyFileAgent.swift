@@ -25,6 +25,8 @@ final class PolicyFileAgent: Agent {
     var networks: [AgentNetwork] { [] }
     var policyHead: PolicyHeadKind { PolicyHeadKind(rawValue: policy.header.head) ?? .gaussianTanh }
     var deterministicPolicy: DeterministicPolicy { policy.deterministicPolicy }
+    /// Never trained, so never measured.
+    lazy var analyses = NetworkAnalyses(config: config)
 
     func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
         policy.act(observation, into: action)

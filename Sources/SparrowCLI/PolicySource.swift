@@ -22,7 +22,7 @@ struct PolicySource {
                 let policy = try PolicyFile.read(file)
                 config = policy.config
                 try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
-                environment = try makeTrainingEnvironment(config.env)
+                environment = try config.makeEnvironment()
                 agent = try PolicyFileAgent(policy, file: file, env: environment)
             } else {
                 guard CheckpointFile.isCheckpointFile(file) else {
@@ -30,7 +30,7 @@ struct PolicySource {
                 }
                 (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
                 try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
-                environment = try makeTrainingEnvironment(config.env)
+                environment = try config.makeEnvironment()
             }
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
     }

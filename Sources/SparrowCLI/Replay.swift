@@ -153,6 +153,9 @@ struct Replay: ParsableCommand {
             source = .exported(try PolicyFile.read(file))
         } else {
             let (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
+            if config.noiseFeatures > 0 {
+                throw CLIError("\(file) was trained with noise-features \(config.noiseFeatures); replay shows robots without noise features: evaluate it with sparrow eval")
+            }
             source = .agent(agent, description: PolicyDescription(config: config, agent: agent))
         }
         let trained = source.env!
@@ -164,6 +167,9 @@ struct Replay: ParsableCommand {
         let file = CheckpointFile.locate(policy!)
         guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint at \(file)") }
         let (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
+        if config.noiseFeatures > 0 {
+            throw CLIError("--export-policy writes policies for the plain robots; this run has noise-features \(config.noiseFeatures): `sparrow export` it as ONNX or C")
+        }
         switch config.agent.algorithm {
         case .sac, .td3: break
         case .dqn:

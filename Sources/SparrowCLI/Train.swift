@@ -41,6 +41,12 @@ struct Train: ParsableCommand {
         if trainer.step > 0 { reporter.message("resuming \(dir) at step \(trainer.step)") } else {
             reporter.message("training \(config.preset) on \(config.env) for \(config.steps) steps → \(dir)")
         }
+        if let p = config.agent.paramsLike {
+            let nets = trainer.trainedAgent.trainedNetworks.map { n in
+                "\(n.name) \(n.network.spec.widths.map(String.init).joined(separator: "-")) (\(n.network.cost.parameters) parameters)"
+            }
+            reporter.message("params-like \(p): " + nets.joined(separator: ", "))
+        }
         let summary: TrainSummary
         do { summary = try trainer.run(progress: reporter) } catch { throw CLIError("\(error)") }
         switch summary.outcome {

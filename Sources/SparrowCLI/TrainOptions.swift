@@ -10,7 +10,8 @@ import Yams
 /// of the run, or that choose where the settings start from, are ArgumentParser options.
 struct TrainOptions: ParsableArguments {
     @Option(help: "Environment, e.g. Hopper-v5 (default Hopper-v5).") var env: String?
-    @Option(help: "Preset: \(Presets.names.joined(separator: ", ")) (default tows-sac).") var preset: String?
+    @Option(help: "Preset: \(Presets.names.joined(separator: ", ")) (default tows-sac); a dense one with @SPARSITY, e.g. dense-sac@0.9, is shrunk to that sparsity's live parameters (--params-like).")
+    var preset: String?
     @Option(help: "Config file (YAML or JSON) with the same keys as the setting flags.") var config: String?
     @Option(help: "Learning rate of actor, critics and α at once (then --actor-lr etc. override it).") var lr: Double?
 

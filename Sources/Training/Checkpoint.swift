@@ -153,7 +153,7 @@ public enum TrainingCheckpoint {
     /// The trained agent of a checkpoint (its config, and the agent ready to act), without the replay buffer.
     public static func loadAgent(checkpoint path: String) throws -> (config: TrainConfig, agent: any Agent) {
         var (config, r) = try CheckpointFile.read(path)
-        let env = try makeTrainingEnvironment(config.env)
+        let env = try config.makeEnvironment()
         let agent = try makeAgent(config: config, env: env)
         do {
             var a = ByteReader(try r.readBytes())

@@ -1,3 +1,4 @@
+import Agents
 import Foundation
 
 /// One row of `metrics.csv` (one per log interval).
@@ -18,16 +19,30 @@ public struct MetricsRow: Equatable, Sendable {
     /// Weight sparsity of the first value network (critic 1); twin critics differ only under Bernoulli topologies.
     public var criticSparsity = 0.0
     public var trainingFLOPs = 0.0
+    /// The latest gradient signal-to-noise ratios (`--log-snr-every`; empty when off): mean over live parameters.
+    public var actorSNR: Double?
+    public var criticSNR: Double?
+    /// The latest τ-dormant fractions over all hidden neurons (`--log-dormant-every`; empty when off).
+    public var actorDormant: Double?
+    public var criticDormant: Double?
+    /// With `noise-features`: mean live input-layer connections per real and per noise feature (critic: of the
+    /// observation's features; its action inputs are not counted). Empty without noise features.
+    public var actorInputReal: Double?
+    public var actorInputNoise: Double?
+    public var criticInputReal: Double?
+    public var criticInputNoise: Double?
 
     public static let header = "step,wall_time_s,steps_per_s,episode_return,eval_return,critic_loss,actor_loss,alpha,"
-        + "mean_q,live_params,actor_sparsity,critic_sparsity,training_flops"
+        + "mean_q,live_params,actor_sparsity,critic_sparsity,training_flops,actor_snr,critic_snr,actor_dormant,"
+        + "critic_dormant,actor_input_real,actor_input_noise,critic_input_real,critic_input_noise"
 
     public var csv: String {
         func f(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "" } ?? "" }
         return [String(step), String(format: "%.3f", wallTime), String(format: "%.1f", stepsPerSecond), f(episodeReturn),
                 f(evalReturn), f(criticLoss), f(actorLoss), f(alpha), f(meanQ), String(liveParameters),
                 String(format: "%.6f", actorSparsity), String(format: "%.6f", criticSparsity),
-                String(format: "%.6e", trainingFLOPs)].joined(separator: ",")
+                String(format: "%.6e", trainingFLOPs), f(actorSNR), f(criticSNR), f(actorDormant), f(criticDormant),
+                f(actorInputReal), f(actorInputNoise), f(criticInputReal), f(criticInputNoise)].joined(separator: ",")
     }
 }
 
@@ -58,6 +73,23 @@ public struct Evaluation: Equatable, Sendable {
         let n = max(1, Int((Double(evaluations.count) * 0.1).rounded(.up)))
         let tail = evaluations.suffix(n)
         return tail.reduce(0) { $0 + $1.meanReturn } / Double(tail.count)
+    }
+}
+
+/// One row of `analysis.csv`: a measurement (`NetworkMeasurement`) at the environment step it was taken.
+/// `layer` is empty for the whole network.
+enum AnalysisRow {
+    static let header = "step,update,network,layer,quantity,value"
+
+    static func csv(_ m: NetworkMeasurement, step: Int) -> String {
+        "\(step),\(m.update),\(m.network),\(m.layer.map(String.init) ?? ""),\(m.quantity.rawValue),\(m.value)"
+    }
+
+    static func parse(_ line: Substring) -> NetworkMeasurement? {
+        let c = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard c.count == 6, let update = Int(c[1]), let q = NetworkMeasurement.Quantity(rawValue: String(c[4])),
+              let value = Double(c[5]) else { return nil }
+        return NetworkMeasurement(update: update, network: String(c[2]), layer: Int(c[3]), quantity: q, value: value)
     }
 }
 

@@ -61,6 +61,7 @@ public enum Presets {
 
     /// The preset's values (`task` picks Sokar's per-robot λ; nil: the default).
     static func base(named name: String, task: TaskID?) throws -> TrainConfig {
+        if let at = name.firstIndex(of: "@") { return try parameterMatched(name, at: at, task: task) }
         var robot: EnvironmentID? = nil
         if case .locomotion(let id)? = task { robot = id }
         switch name.lowercased() {
@@ -88,6 +89,22 @@ public enum Presets {
         default:
             throw ConfigError("unknown preset '\(name)'; valid: \(names.joined(separator: ", "))")
         }
+    }
+
+    /// `dense-sac@0.9`: a dense preset with `params-like 0.9` (its networks shrunk to the live parameter count of
+    /// 90% sparsity), so parameter-matched baselines sweep like any preset.
+    static func parameterMatched(_ name: String, at: String.Index, task: TaskID?) throws -> TrainConfig {
+        let base = String(name[..<at]), suffix = String(name[name.index(after: at)...])
+        let dense = names.filter { $0.hasPrefix("dense-") }
+        guard dense.contains(base.lowercased()) else {
+            throw ConfigError("preset \(name): only dense presets take @SPARSITY (\(dense.map { $0 + "@0.9" }.joined(separator: ", ")))")
+        }
+        guard let p = Double(suffix), p > 0, p < 1 else {
+            throw ConfigError("preset \(name): the sparsity after @ must be a number in (0, 1), got '\(suffix)'")
+        }
+        var c = try self.base(named: base, task: task)
+        c.agent.paramsLike = p
+        return c
     }
 
     /// Grooten et al. (TowS) via the ANF code's defaults.

@@ -1,3 +1,4 @@
+import Agents
 import Foundation
 import Interop
 
@@ -21,12 +22,21 @@ import Interop
 ///     actor_sparsity     sparsity/actor
 ///     critic_sparsity    sparsity/critic
 ///     training_flops     charts/training_flops
+///     actor_input_real   noise_features/actor_connections_per_real_feature
+///     actor_input_noise  noise_features/actor_connections_per_noise_feature
+///     critic_input_real  noise_features/critic_connections_per_real_feature
+///     critic_input_noise noise_features/critic_connections_per_noise_feature
+///
+/// analysis.csv's rows are tagged `analysis/NETWORK/QUANTITY` (`…/layerL` for one hidden layer), e.g.
+/// `analysis/critic1/gradient_snr`; metrics.csv's actor_snr, critic_snr, actor_dormant and critic_dormant columns
+/// repeat the latest of them and have no tag of their own.
 ///
 /// metrics.csv's `eval_return` column repeats the latest evaluation; its curve is `charts/eval_return`, at the
 /// evaluation steps. TensorBoard stores scalars as float32.
 public final class RunLogs {
     let metrics: CSVLog
     let evaluations: CSVLog
+    let analysis: CSVLog
     let directory: String
     private var events: EventFileWriter?
     /// run.json, written at `start` and again (with its end time) when the logs are released.
@@ -39,6 +49,7 @@ public final class RunLogs {
         let files = RunDirectory(directory)
         metrics = CSVLog(path: files.metrics, header: MetricsRow.header)
         evaluations = CSVLog(path: files.evaluations, header: Evaluation.header)
+        analysis = CSVLog(path: files.analysis, header: AnalysisRow.header)
         metadataPath = files.runMetadata
     }
 
@@ -46,6 +57,7 @@ public final class RunLogs {
     public func start(keepingRowsUpTo step: Int?) throws {
         try metrics.start(keepingRowsUpTo: step)
         try evaluations.start(keepingRowsUpTo: step)
+        try analysis.start(keepingRowsUpTo: step)
         events = try EventFileWriter(directory: directory, keepingStepsUpTo: step)
         let m = RunMetadata.current(continuing: step == nil ? nil : RunMetadata.read(metadataPath))
         try m.write(to: metadataPath)
@@ -70,7 +82,11 @@ public final class RunLogs {
          ("losses/critic_loss", row.criticLoss), ("losses/actor_loss", row.actorLoss), ("losses/alpha", row.alpha),
          ("losses/mean_q", row.meanQ), ("sparsity/live_params", Double(row.liveParameters)),
          ("sparsity/actor", row.actorSparsity), ("sparsity/critic", row.criticSparsity),
-         ("charts/training_flops", row.trainingFLOPs)]
+         ("charts/training_flops", row.trainingFLOPs),
+         ("noise_features/actor_connections_per_real_feature", row.actorInputReal),
+         ("noise_features/actor_connections_per_noise_feature", row.actorInputNoise),
+         ("noise_features/critic_connections_per_real_feature", row.criticInputReal),
+         ("noise_features/critic_connections_per_noise_feature", row.criticInputNoise)]
     }
 
     public static func scalars(of e: Evaluation) -> [(String, Double?)] {
@@ -88,6 +104,21 @@ public final class RunLogs {
         evaluations.append(e.csv)
         events?.add(step: e.step, scalars: Self.scalars(of: e))
         flush()
+    }
+
+    /// Measurements taken at environment step `step`.
+    public func append(_ measurements: [NetworkMeasurement], step: Int) {
+        guard !measurements.isEmpty else { return }
+        for m in measurements { analysis.append(AnalysisRow.csv(m, step: step)) }
+        events?.add(step: step, scalars: measurements.map { m -> (String, Double?) in
+            ("analysis/\(m.network)/\(m.quantity.rawValue)" + (m.layer.map { "/layer\($0)" } ?? ""), m.value)
+        })
+    }
+
+    /// The measurements analysis.csv holds (after `start`: up to the step it kept).
+    func loggedMeasurements() -> [NetworkMeasurement] {
+        guard let text = try? String(contentsOfFile: analysis.path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").dropFirst().compactMap(AnalysisRow.parse)
     }
 
     /// Writes buffered events to the file.

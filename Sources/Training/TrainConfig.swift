@@ -1,4 +1,5 @@
 import Agents
+import Environments
 import Foundation
 
 /// A training run's settings: the agent's knobs plus the loop's. Encoded flat, with the command-line flag names
@@ -16,6 +17,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var checkpointEvery = 50_000
     /// Metrics row interval (steps).
     public var logEvery = 1000
+    /// Fraction of each observation that is i.i.d. N(0, 1) noise features (Grooten et al.'s ANF; 0 = none).
+    public var noiseFeatures: Double = 0
     public var agent = AgentConfig()
 
     public init() {}
@@ -37,6 +40,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         Knob("eval-episodes", \.evalEpisodes, "Episodes per evaluation.", valid: .positive),
         Knob("checkpoint-every", \.checkpointEvery, "Steps between checkpoints.", valid: .positive),
         Knob("log-every", \.logEvery, "Steps between metrics rows.", valid: .positive),
+        Knob("noise-features", \.noiseFeatures, "Fraction of the observation made of N(0,1) noise features (ANF).",
+             valid: .unitOpen),
     ])
 
     public static let knobs: [Knob<TrainConfig>] = sections.flatMap(\.knobs)
@@ -66,6 +71,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             }
         }
         try agent.validate()
+    }
+
+    /// The run's environment (`env`; with `noise-features`, wrapped in `NoiseFeaturesEnvironment`), seeded.
+    /// Everything that trains, evaluates, resumes or exports a run builds its environment here.
+    public func makeEnvironment(seed: UInt64 = 0) throws -> any TrainingEnvironment {
+        let base = try makeTrainingEnvironment(env, seed: seed)
+        return noiseFeatures > 0 ? NoiseFeaturesEnvironment(base, fraction: noiseFeatures, seed: seed) : base
     }
 
     /// Gradient updates the run performs: one per env step after the start steps (off-policy), or per minibatch of

@@ -55,6 +55,9 @@ final class TrainingSession {
     private var intervalStart = Date(), intervalStep = 0
     /// Steps per second over the last metrics interval.
     private(set) var rate = 0.0
+    /// The latest network-level measurements of the policy and the first value network, which metrics rows repeat
+    /// (analysis.csv has every one). A resume reads them back from analysis.csv, so they need no checkpoint.
+    private var latest = LatestAnalysis()
 
     /// Checks the config and makes the environments (training: seed; evaluation: seed + 100); touches no file.
     init(config: TrainConfig, runDirectory: String) throws {
@@ -62,8 +65,8 @@ final class TrainingSession {
         BLASThreads.set(1)  // one thread: deterministic and the papers' single-core setting
         self.config = config
         do {
-            env = try makeTrainingEnvironment(config.env, seed: config.seed)
-            evaluator = Evaluator(env: try makeTrainingEnvironment(config.env, seed: config.seed &+ 100),
+            env = try config.makeEnvironment(seed: config.seed)
+            evaluator = Evaluator(env: try config.makeEnvironment(seed: config.seed &+ 100),
                                   episodes: config.evalEpisodes, seed: config.seed &+ 100)
         } catch let e as EnvironmentError { throw ConfigError("\(e)") }
         loop = LoopState(generator: Generator(seed: config.seed).derived(0xAC7),
@@ -89,6 +92,8 @@ final class TrainingSession {
             try directory.writeConfig(config)
         }
         try logs.start(keepingRowsUpTo: hasCheckpoint ? loop.step : nil)
+        latest = LatestAnalysis(agent: agent)
+        latest.update(logs.loggedMeasurements())
     }
 
     var step: Int { loop.step }
@@ -136,6 +141,11 @@ final class TrainingSession {
     /// Evaluation, metrics row and periodic checkpoint, as due after the current step.
     func afterStep(agent: any Agent, memory: any TrainingMemory, lastUpdate: UpdateMetrics?,
                    reporter: ProgressReporter) throws {
+        let measured = agent.analyses.take()
+        if !measured.isEmpty {
+            logs.append(measured, step: step)
+            latest.update(measured)
+        }
         if step % config.evalEvery == 0 { try evaluate(agent) }
         if step % config.logEvery == 0 || step == config.steps {
             let now = Date()
@@ -167,6 +177,19 @@ final class TrainingSession {
         row.actorSparsity = weightSparsity([agent.policyNetwork])
         row.criticSparsity = weightSparsity([agent.valueNetworks[0]])  // the first value network, as the column always held
         row.trainingFLOPs = agent.trainingFLOPs
+        (row.actorSNR, row.criticSNR, row.actorDormant, row.criticDormant) =
+            (latest.actorSNR, latest.criticSNR, latest.actorDormant, latest.criticDormant)
+        if let noisy = env as? NoiseFeaturesEnvironment {
+            let real = 0..<noisy.realFeatures, noise = noisy.realFeatures..<(noisy.realFeatures + noisy.noiseFeatures)
+            if let actor = agent.networks.first(where: { $0.role == .policy })?.network {
+                row.actorInputReal = actor.meanInputConnections(real)
+                row.actorInputNoise = actor.meanInputConnections(noise)
+            }
+            if let critic = agent.valueNetworks.first {
+                row.criticInputReal = critic.meanInputConnections(real)
+                row.criticInputNoise = critic.meanInputConnections(noise)
+            }
+        }
         logs.append(row)
     }
 
@@ -199,5 +222,31 @@ final class TrainingSession {
         try directory.writeSummary(summary, config: config, agent: agent, episodes: loop.episodes)
         lock = nil  // finished: the directory is free
         return summary
+    }
+}
+
+/// The latest whole-network gradient SNR and dormant fraction of an agent's policy network ("actor") and first
+/// value network (critic1, q or value), as metrics.csv's actor_* and critic_* columns show them.
+struct LatestAnalysis {
+    var actorName: String?, criticName: String?
+    var actorSNR: Double?, criticSNR: Double?, actorDormant: Double?, criticDormant: Double?
+
+    init() {}
+
+    init(agent: any Agent) {
+        actorName = agent.networks.first { $0.role == .policy }?.name
+        criticName = agent.networks.first { $0.role == .value }?.name
+    }
+
+    mutating func update(_ measurements: [NetworkMeasurement]) {
+        for m in measurements where m.layer == nil {
+            switch (m.quantity, m.network) {
+            case (.gradientSNR, actorName): actorSNR = m.value
+            case (.gradientSNR, criticName): criticSNR = m.value
+            case (.dormantFraction, actorName): actorDormant = m.value
+            case (.dormantFraction, criticName): criticDormant = m.value
+            default: break
+            }
+        }
     }
 }

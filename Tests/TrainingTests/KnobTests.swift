@@ -20,7 +20,7 @@ final class KnobTests: XCTestCase {
         let base = try! JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainConfig())) as! [String: Any]
         XCTAssertEqual(Set(base.keys), Set(TrainConfig.keys).subtracting(["actor-sparsity", "critic-sparsity", "actor-critic-ratio",
                                                                              "update-stop", "target-entropy",
-                                                                             "value-activation"]),
+                                                                             "value-activation", "params-like"]),
                        "optional knobs that are unset write no key")
     }
 
@@ -32,7 +32,8 @@ final class KnobTests: XCTestCase {
         XCTAssertEqual(files.count, 11, "the presets of commit 8e1787c")
         let added: Set<String> = ["td-loss", "epsilon-start", "epsilon-final", "epsilon-decay",
                                   "rollout-steps", "epochs", "gae-lambda", "clip-ratio", "value-coef", "entropy-coef",
-                                  "max-grad-norm", "lr-decay", "normalize-observations", "normalize-rewards", "init-std"]
+                                  "max-grad-norm", "lr-decay", "normalize-observations", "normalize-rewards", "init-std",
+                                  "noise-features", "log-snr-every", "log-dormant-every", "dormant-tau", "redo-every", "redo-tau"]
         for file in files {
             let data = try Data(contentsOf: fixtures.appendingPathComponent(file))
             let old = try JSONSerialization.jsonObject(with: data) as! NSDictionary

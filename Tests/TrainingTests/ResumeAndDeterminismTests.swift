@@ -38,12 +38,24 @@ final class ResumeAndDeterminismTests: XCTestCase {
             XCTFail("\(preset) metrics differ at row \(i):\n  \(ma[i])\n  \(mb[i])")
         }
         XCTAssertEqual(try networkState(straight), try networkState(resumed), preset)
+        XCTAssertEqual(try? file(straight, "analysis.csv"), try? file(resumed, "analysis.csv"), preset)
     }
 
     /// Interrupted mid-episode, after topology updates and target updates, then resumed: the run ends exactly
     /// as the uninterrupted one (evaluations, metrics, every weight and moment).
     func testExactResumeTowsSAC() throws { try checkExactResume("tows-sac", interruptAt: 1777, ["update-interval": 200]) }
     func testExactResumeDSTD3() throws { try checkExactResume("ds-td3", interruptAt: 1333, ["update-interval": 200, "steps": 2000]) }
+    /// With noise features the noise is part of the resumed state: the resumed run draws what the straight one did.
+    func testExactResumeWithNoiseFeatures() throws {
+        try checkExactResume("ss-sac", interruptAt: 1777, ["noise-features": 0.8, "steps": 2500])
+    }
+    /// Gradient SNR, dormant fractions and ReDo on: the resumed run logs and recycles exactly as the straight one
+    /// (ReDo draws from the agent's generator; metrics rows repeat the latest measurement, read back from
+    /// analysis.csv on resume).
+    func testExactResumeWithAnalysesAndReDo() throws {
+        try checkExactResume("set-sac", interruptAt: 1777, ["log-snr-every": 300, "log-dormant-every": 250, "redo-every": 500,
+                                                             "redo-tau": 0.3, "update-interval": 200])
+    }
     func testExactResumeRigLSAC() throws { try checkExactResume("rigl-sac", interruptAt: 2101, ["update-interval": 200]) }
     /// DQN on CartPole, interrupted mid-episode between target syncs and after mask updates (SET, ε draws).
     func testExactResumeSETDQN() throws {

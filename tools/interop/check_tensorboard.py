@@ -3,8 +3,9 @@
 
 Trains two short runs under one root with the `sparrow` binary given: one straight through, one stopped by
 SIGTERM mid-run and finished with --resume. For each run directory it loads the events with TensorBoard's
-EventAccumulator and compares every scalar with metrics.csv / evaluations.csv (same steps, same values to the CSV's
-printed precision and float32), checks that no tag has a duplicate or backward step, that the resumed run has the
+EventAccumulator and compares every scalar with metrics.csv / evaluations.csv / analysis.csv (same steps, same
+values to the CSV's printed precision and float32; the runs log noise-feature connections, gradient SNR, dormant
+fractions and ReDo too), checks that no tag has a duplicate or backward step, that the resumed run has the
 same steps as the straight one (no gap) and the same evaluations, and that EventMultiplexer sees one run per run
 directory under the root. Exit status 0 when all holds; each failure is printed.
 
@@ -27,6 +28,10 @@ METRICS_TAGS = {  # metrics.csv column -> tag (Sources/Training/RunLogs.swift)
     "critic_loss": "losses/critic_loss", "actor_loss": "losses/actor_loss", "alpha": "losses/alpha",
     "mean_q": "losses/mean_q", "live_params": "sparsity/live_params", "actor_sparsity": "sparsity/actor",
     "critic_sparsity": "sparsity/critic", "training_flops": "charts/training_flops",
+    "actor_input_real": "noise_features/actor_connections_per_real_feature",
+    "actor_input_noise": "noise_features/actor_connections_per_noise_feature",
+    "critic_input_real": "noise_features/critic_connections_per_real_feature",
+    "critic_input_noise": "noise_features/critic_connections_per_noise_feature",
 }
 EVAL_TAGS = {"mean_return": "charts/eval_return", "std_return": "charts/eval_return_std", "episodes": "charts/eval_episodes"}
 # Half a unit of the CSV's last printed digit (MetricsRow.csv), beside float32's own rounding.
@@ -75,6 +80,22 @@ def check_run(run_dir):
                 compared += 1
                 if not close(col, want, have):
                     fail(f"{run_dir}: {tag} at step {s}: event {have!r}, {table} {want!r}")
+    # analysis.csv: one tag per network, quantity and layer (analysis/NETWORK/QUANTITY[/layerL]).
+    by_tag = {}
+    for r in read_csv(os.path.join(run_dir, "analysis.csv")):
+        tag = f"analysis/{r['network']}/{r['quantity']}" + (f"/layer{r['layer']}" if r["layer"] else "")
+        by_tag.setdefault(tag, []).append((int(r["step"]), float(r["value"])))
+    if not by_tag:
+        fail(f"{run_dir}: analysis.csv is empty")
+    for tag, expected in by_tag.items():
+        got = [(e.step, e.value) for e in acc.Scalars(tag)] if tag in tags else []
+        if [s for s, _ in got] != [s for s, _ in expected]:
+            fail(f"{run_dir}: {tag} steps {[s for s, _ in got][:5]}… differ from analysis.csv {[s for s, _ in expected][:5]}…")
+            continue
+        for (s, want), (_, have) in zip(expected, got):
+            compared += 1
+            if not abs(want - have) <= abs(want) * 2e-7 + 1e-30:
+                fail(f"{run_dir}: {tag} at step {s}: event {have!r}, analysis.csv {want!r}")
     print(f"{run_dir}: {compared} scalars in {len(tags)} tags match the CSVs")
     return acc
 
@@ -110,12 +131,13 @@ def main():
     shutil.rmtree(a.root, ignore_errors=True)
     os.makedirs(a.root)
     args = ["--env", "InvertedPendulum-v5", "--preset", "tows-sac", "--steps", str(a.steps), "--start-steps", "300",
-            "--log-every", "50", "--eval-every", "250", "--eval-episodes", "2", "--checkpoint-every", "100000"]
+            "--log-every", "50", "--eval-every", "250", "--eval-episodes", "2", "--checkpoint-every", "100000",
+            "--noise-features", "0.5", "--log-snr-every", "100", "--log-dormant-every", "200", "--redo-every", "400"]
     straight, resumed = os.path.join(a.root, "straight"), os.path.join(a.root, "resumed")
     train(a.sparrow, straight, args)
     train(a.sparrow, resumed, args, stop_after_rows=12)
     acc_a, acc_b = check_run(straight), check_run(resumed)
-    for tag in ("charts/SPS", "charts/eval_return"):
+    for tag in ("charts/SPS", "charts/eval_return", "analysis/actor/gradient_snr", "analysis/critic1/dormant_fraction/layer1"):
         sa = [e.step for e in acc_a.Scalars(tag)]
         sb = [e.step for e in acc_b.Scalars(tag)]
         if sa != sb:

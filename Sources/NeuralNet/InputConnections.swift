@@ -1,0 +1,18 @@
+extension MLP {
+    /// Live connections of the first layer from each input feature (ANF's per-feature counts): how much of the
+    /// network an input still reaches. A dense first layer gives every feature its full fan-out.
+    public var inputConnections: [Int] {
+        let first = layers[0], fanIn = first.shape.fanIn
+        if first.liveConnections == fanIn * first.shape.fanOut { return [Int](repeating: first.shape.fanOut, count: fanIn) }
+        var counts = [Int](repeating: 0, count: fanIn)
+        for p in first.positions { counts[Int(p) % fanIn] += 1 }
+        return counts
+    }
+
+    /// Mean of `inputConnections` over the input features in `features` (nil for an empty range).
+    public func meanInputConnections(_ features: Range<Int>) -> Double? {
+        guard !features.isEmpty else { return nil }
+        let counts = inputConnections
+        return Double(features.reduce(0) { $0 + counts[$1] }) / Double(features.count)
+    }
+}

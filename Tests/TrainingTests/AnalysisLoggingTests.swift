@@ -1,0 +1,68 @@
+import Agents
+import Foundation
+import XCTest
+@testable import Training
+
+/// What `--log-snr-every`, `--log-dormant-every`, `--redo-every` and `--noise-features` leave in a run directory:
+/// analysis.csv rows at the updates asked for, for every trained network, and metrics.csv columns that repeat
+/// the latest of them; nothing at all when they are off.
+final class AnalysisLoggingTests: XCTestCase {
+    func rows(_ dir: String, _ name: String) throws -> [[String: String]] {
+        let lines = try file(dir, name).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
+    }
+
+    func testAnalysesAreLoggedPerNetworkAtTheirUpdates() throws {
+        for (preset, env, networks) in [("set-sac", "InvertedPendulum-v5", ["actor", "critic1", "critic2"]),
+                                        ("set-dqn", "CartPole-v1", ["q"]), ("set-ppo", "InvertedPendulum-v5", ["actor", "value"])] {
+            var flags: [String: Any] = ["log-snr-every": 200, "log-dormant-every": 400, "redo-every": 400, "noise-features": 0.5]
+            if preset == "set-ppo" { flags.merge(["start-steps": 0, "rollout-steps": 512, "batch-size": 64, "steps": 2048], uniquingKeysWith: { $1 }) }
+            let config = try smallConfig(preset, env: env, flags)
+            let dir = temporaryRunDirectory("analysis\(preset)")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let trainer = try makeTrainer(config: config, runDirectory: dir, resume: false)
+            try trainer.run()
+            let updates = trainer.trainedAgent.updates
+            let analysis = try rows(dir, "analysis.csv")
+            for network in networks {
+                let snr = analysis.filter { $0["network"] == network && $0["quantity"] == "gradient_snr" }
+                XCTAssertEqual(snr.map { Int($0["update"] ?? "") ?? -1 }, Array(stride(from: 200, through: updates, by: 200)), "\(preset) \(network)")
+                XCTAssertTrue(snr.allSatisfy { (Double($0["value"] ?? "") ?? 0) > 0 }, "\(preset) \(network) SNR")
+                let dormant = analysis.filter { $0["network"] == network && $0["quantity"] == "dormant_fraction" && $0["layer"] == "" }
+                XCTAssertEqual(dormant.count, updates / 400, "\(preset) \(network)")
+                XCTAssertTrue(dormant.allSatisfy { (0...1).contains(Double($0["value"] ?? "") ?? -1) })
+                XCTAssertEqual(analysis.filter { $0["network"] == network && $0["quantity"] == "recycled_neurons" }.count, updates / 400)
+            }
+            // metrics.csv repeats the latest whole-network values of the policy and the first value network.
+            let metrics = try rows(dir, "metrics.csv")
+            let last = try XCTUnwrap(metrics.last), actor = networks.contains("actor") ? "actor" : nil, critic = try XCTUnwrap(networks.first { $0 != "actor" })
+            func latest(_ network: String, _ quantity: String) -> String? {
+                analysis.last { $0["network"] == network && $0["quantity"] == quantity && $0["layer"] == "" }?["value"]
+            }
+            XCTAssertNotNil(latest(critic, "gradient_snr").flatMap(Double.init), preset)
+            XCTAssertEqual(last["critic_snr"].flatMap(Double.init), latest(critic, "gradient_snr").flatMap(Double.init), preset)
+            XCTAssertEqual(last["critic_dormant"].flatMap(Double.init), latest(critic, "dormant_fraction").flatMap(Double.init), preset)
+            if let actor {
+                XCTAssertEqual(last["actor_snr"].flatMap(Double.init), latest(actor, "gradient_snr").flatMap(Double.init), preset)
+            }
+            // With noise features (half the observation: 4 real features, 4 noise), the input layers' connections.
+            XCTAssertEqual(try config.makeEnvironment().observationSpace.dimension, 8)
+            for key in ["critic_input_real", "critic_input_noise"] + (actor == nil ? [] : ["actor_input_real", "actor_input_noise"]) {
+                XCTAssertNotNil(Double(last[key] ?? ""), "\(preset) \(key)")
+            }
+        }
+    }
+
+    func testNothingIsMeasuredWhenOff() throws {
+        let config = try smallConfig("set-sac", ["steps": 1000])
+        let dir = temporaryRunDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Trainer(config: config, runDirectory: dir, resume: false).run()
+        XCTAssertEqual(try rows(dir, "analysis.csv").count, 0)
+        let metrics = try rows(dir, "metrics.csv")
+        for key in ["actor_snr", "critic_snr", "actor_dormant", "critic_dormant", "actor_input_real", "actor_input_noise",
+                    "critic_input_real", "critic_input_noise"] {
+            XCTAssertTrue(metrics.allSatisfy { $0[key] == "" }, key)
+        }
+    }
+}
