@@ -91,6 +91,20 @@ public final class ReplayBuffer: TrainingMemory {
         return count * perTransition + rows * observationSize * MemoryLayout<Float>.stride
     }
 
+    /// Population standard deviation of each observation feature over the stored transitions' s (in Double).
+    public func observationStandardDeviations() -> [Double] {
+        let d = observationSize, n = count
+        guard n > 0 else { return [Double](repeating: 0, count: d) }
+        var mean = [Double](repeating: 0, count: d), square = mean
+        for i in 0..<n {
+            for j in 0..<d { let v = Double(observations[i * d + j]); mean[j] += v; square[j] += v * v }
+        }
+        return (0..<d).map { j in
+            let m = mean[j] / Double(n)
+            return max(square[j] / Double(n) - m * m, 0).squareRoot()
+        }
+    }
+
     /// Stores one transition. `terminated` means the MDP ended (no bootstrap); pass false on truncation.
     public func add(observation: UnsafeBufferPointer<Double>, action: UnsafeBufferPointer<Float>, reward: Double,
                     nextObservation: UnsafeBufferPointer<Double>, terminated: Bool) {

@@ -202,8 +202,8 @@ public struct Figure {
 extension Report {
     /// Colours by method × sparsity, stable across figures (dense black).
     func color(_ key: Key) -> String {
-        if key.method == "dense" { return Figure.palette[0] }
-        let sparse = keys.filter { $0.method != "dense" }
+        if key.isDenseReference { return Figure.palette[0] }
+        let sparse = keys.filter { !$0.isDenseReference }
         let i = sparse.firstIndex(of: key) ?? 0
         return Figure.palette[1 + i % (Figure.palette.count - 1)]
     }
@@ -261,7 +261,7 @@ extension Report {
         let panels = envs.map { env -> Figure.Panel in
             var p = Figure.Panel(title: env, xLabel: "sparsity", yLabel: "final return (IQM)")
             p.xFormat = { Report.percent($0) }
-            let sparseKeys = keys.filter { $0.method != "dense" }
+            let sparseKeys = keys.filter { $0.method != "dense" && $0.actorCriticRatio == nil }
             let xs = sparseKeys.filter { cell(env, $0) != nil }.map(\.sparsity)
             let methods = Array(Set(sparseKeys.map { "\($0.algorithm)|\($0.method)" })).sorted()
             for m in methods {
@@ -271,7 +271,15 @@ extension Report {
                 p.series.append(.init(label: first.methodLabel, color: color(first), x: ks.map(\.sparsity), y: cs.map(\.iqm.estimate),
                                       low: cs.map(\.iqm.lower), high: cs.map(\.iqm.upper), markers: true))
             }
-            for key in keys where key.method == "dense" {
+            // Parameter-matched dense networks at the sparsity whose parameter count they have.
+            let matched = keys.filter { $0.paramsLike != nil && $0.actorCriticRatio == nil && cell(env, $0) != nil }
+                .sorted { $0.paramsLike! < $1.paramsLike! }
+            if let first = matched.first {
+                let cs = matched.map { cell(env, $0)! }
+                p.series.append(.init(label: first.methodLabel + " (params-matched)", color: color(first), x: matched.map { $0.paramsLike! },
+                                      y: cs.map(\.iqm.estimate), low: cs.map(\.iqm.lower), high: cs.map(\.iqm.upper), markers: true))
+            }
+            for key in keys where key.isDenseReference {
                 guard let c = cell(env, key), let lo = xs.min(), let hi = xs.max() else { continue }
                 p.series.append(.init(label: key.label, color: color(key), x: [lo, hi], y: [c.iqm.estimate, c.iqm.estimate],
                                       low: nil, high: nil, dashed: true))
@@ -293,7 +301,9 @@ extension Report {
         }
         try put("report.md", markdown())
         try put("results.csv", csv())
-        for (name, figure) in [("learning_curves", learningCurves()), ("iqm", iqmBars()), ("return_vs_sparsity", returnVersusSparsity())] {
+        let figures = [("learning_curves", learningCurves()), ("iqm", iqmBars()), ("return_vs_sparsity", returnVersusSparsity())]
+            + analysisFigures(noise: includeNoise)
+        for (name, figure) in figures {
             try put("\(name).svg", figure.svg())
             let svg = (directory as NSString).appendingPathComponent("\(name).svg")
             let png = (directory as NSString).appendingPathComponent("\(name).png")

@@ -14,6 +14,24 @@ public struct Report: Sendable {
         public var algorithm: String
         public var method: String
         public var sparsity: Double
+        /// A parameter-matched dense run's `params-like` sparsity.
+        public var paramsLike: Double? = nil
+        /// Graesser's actor:critic split, when the runs set it.
+        public var actorCriticRatio: Double? = nil
+
+        public init(algorithm: String, method: String, sparsity: Double, paramsLike: Double? = nil, actorCriticRatio: Double? = nil) {
+            self.algorithm = algorithm; self.method = method; self.sparsity = sparsity
+            self.paramsLike = paramsLike; self.actorCriticRatio = actorCriticRatio
+        }
+
+        /// The group of a run.
+        public init(_ r: RunResult) {
+            self.init(algorithm: r.algorithm, method: r.method, sparsity: r.method == "dense" ? 0 : r.sparsity,
+                      paramsLike: r.paramsLike, actorCriticRatio: r.actorCriticRatio)
+        }
+
+        /// The full-size dense network: the reference scores are normalised by.
+        public var isDenseReference: Bool { method == "dense" && paramsLike == nil && actorCriticRatio == nil }
 
         /// "TowS-SAC", "Dense-TD3" …
         public var methodLabel: String {
@@ -21,13 +39,21 @@ public struct Report: Sendable {
                          "prune": "Pruning"]
             return "\(names[method] ?? method)-\(algorithm.uppercased())"
         }
-        /// "TowS-SAC 90%" (dense: no sparsity).
-        public var label: String { method == "dense" ? methodLabel : "\(methodLabel) \(Report.percent(sparsity))" }
+        /// "TowS-SAC 90%" (dense: no sparsity), "Dense-SAC params of 90%", "SET-SAC 90% a:c 0.5".
+        public var label: String { (method == "dense" ? methodLabel : "\(methodLabel) \(Report.percent(sparsity))") + variant }
+        /// The method column of the tables: "Dense-SAC params of 90%", "SET-SAC a:c 0.5".
+        public var methodColumn: String { methodLabel + variant }
+        var variant: String {
+            (paramsLike.map { " params of \(Report.percent($0))" } ?? "") + (actorCriticRatio.map { " a:c \(Figure.compact($0))" } ?? "")
+        }
 
         public static func < (a: Key, b: Key) -> Bool {
             let order = ["dense", "static", "ds", "set", "rigl", "prune", "tows"]
             let ia = order.firstIndex(of: a.method) ?? order.count, ib = order.firstIndex(of: b.method) ?? order.count
-            return (a.algorithm, ia, a.method, a.sparsity) < (b.algorithm, ib, b.method, b.sparsity)
+            if (a.algorithm, ia, a.method, a.sparsity) != (b.algorithm, ib, b.method, b.sparsity) {
+                return (a.algorithm, ia, a.method, a.sparsity) < (b.algorithm, ib, b.method, b.sparsity)
+            }
+            return (a.paramsLike ?? -1, a.actorCriticRatio ?? 0) < (b.paramsLike ?? -1, b.actorCriticRatio ?? 0)
         }
     }
 
@@ -69,6 +95,8 @@ public struct Report: Sendable {
     public var runs: [RunResult]
     public var unfinished: [String]
     public var reps: Int
+    /// `sparrow report --noise`: also the return under observation noise (figure and table).
+    public var includeNoise = false
 
     public init(runs all: [RunResult], reps: Int = 50_000, seed: UInt64 = 0) throws {
         runs = all
@@ -81,7 +109,7 @@ public struct Report: Sendable {
         envs = Array(Set(done.map(\.env))).sorted()
         var byCell: [String: [Key: [RunResult]]] = [:]
         for r in done {
-            byCell[r.env, default: [:]][Key(algorithm: r.algorithm, method: r.method, sparsity: r.method == "dense" ? 0 : r.sparsity), default: []].append(r)
+            byCell[r.env, default: [:]][Key(r), default: []].append(r)
         }
         keys = Array(Set(byCell.values.flatMap(\.keys))).sorted()
         var cells: [Cell] = []
@@ -91,7 +119,7 @@ public struct Report: Sendable {
                 guard let rs = groups[key] else { continue }
                 let sorted = rs.sorted { $0.seed < $1.seed }
                 let scores = sorted.map { $0.finalScore! }
-                let dense = groups.first { $0.key.algorithm == key.algorithm && $0.key.method == "dense" }?.value
+                let dense = groups.first { $0.key.algorithm == key.algorithm && $0.key.isDenseReference }?.value
                 let denseMean = dense.map { Statistics.mean($0.map { $0.finalScore! }) }
                 func meanOf(_ f: (RunResult) -> Double?, _ runs: [RunResult]) -> Double? {
                     let v = runs.compactMap(f)
@@ -166,7 +194,7 @@ public struct Report: Sendable {
         var header = ["Method", "Sparsity"] + envs + ["IQM (norm.) [95% CI]", "Params", "Train FLOPs", "Inf. FLOPs"]
         var rows: [[String]] = []
         for agg in aggregates {
-            var row = [agg.key.methodLabel, Self.percent(agg.key.sparsity)]
+            var row = [agg.key.methodColumn, Self.percent(agg.key.sparsity)]
             for env in envs {
                 row.append(cell(env, agg.key).map { Self.format($0.mean) + " ± " + Self.format($0.std) } ?? "–")
             }
@@ -179,12 +207,13 @@ public struct Report: Sendable {
         out += "in parentheses the same for the dense-normalised score.\n\n"
         header = ["Method", "Sparsity"] + envs
         rows = keys.map { key in
-            [key.methodLabel, Self.percent(key.sparsity)] + envs.map { env in
+            [key.methodColumn, Self.percent(key.sparsity)] + envs.map { env in
                 guard let c = cell(env, key) else { return "–" }
                 return Self.interval(c.iqm) + (c.normalizedIQM.map { " (" + Self.interval($0) + ")" } ?? "")
             }
         }
         out += Self.markdownTable(header, rows)
+        out += analysisMarkdown()
         if !unfinished.isEmpty {
             out += "\nNot included (unfinished): \(unfinished.count) run(s): \(unfinished.prefix(10).joined(separator: ", "))"
             out += unfinished.count > 10 ? ", …\n" : "\n"
@@ -196,7 +225,7 @@ public struct Report: Sendable {
     public func csv() -> String {
         var lines = ["env,algorithm,method,sparsity,runs,mean,std,iqm,iqm_low,iqm_high,normalized_mean,normalized_iqm,"
                      + "normalized_iqm_low,normalized_iqm_high,live_params,params_vs_dense,training_flops,"
-                     + "training_flops_vs_dense,inference_flops,inference_flops_vs_dense"]
+                     + "training_flops_vs_dense,inference_flops,inference_flops_vs_dense,params_like,actor_critic_ratio"]
         func f(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "" }
         for key in keys {
             for env in envs {
@@ -206,7 +235,7 @@ public struct Report: Sendable {
                                         f(c.normalized.map(Statistics.mean)), f(c.normalizedIQM?.estimate),
                                         f(c.normalizedIQM?.lower), f(c.normalizedIQM?.upper), f(c.liveParameters),
                                         f(c.parametersVsDense), f(c.trainingFLOPs), f(c.trainingFLOPsVsDense),
-                                        f(c.inferenceFLOPs), f(c.inferenceFLOPsVsDense)]
+                                        f(c.inferenceFLOPs), f(c.inferenceFLOPsVsDense), f(key.paramsLike), f(key.actorCriticRatio)]
                 lines.append(fields.joined(separator: ","))
             }
         }

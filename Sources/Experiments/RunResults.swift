@@ -32,6 +32,15 @@ public struct RunResult: Sendable {
     public var sparrowBuild: String?
     /// The CPU the run trained on (config.json's `machine.cpu`), if recorded.
     public var cpu: String?
+    /// `params-like` (a parameter-matched dense run) and `actor-critic-ratio`, when set.
+    public var paramsLike: Double?
+    public var actorCriticRatio: Double?
+    /// `noise-features`: the fraction of the observation that was noise (0: none).
+    public var noiseFeatures = 0.0
+    /// `sparrow eval RUN --obs-noise`'s result, if the run has one (noise_robustness.json).
+    public var noiseRobustness: NoiseRobustness?
+    /// metrics.csv's input-layer connections per real and per noise feature over training (noise features only).
+    public var inputConnections: [InputConnectionsPoint] = []
 
     public init(name: String, directory: String = "", env: String, preset: String = "", algorithm: String, method: String,
                 sparsity: Double, seed: Int, steps: Int = 0, finished: Bool = true, evaluations: [EvaluationPoint] = [],
@@ -76,6 +85,11 @@ public struct RunResult: Sendable {
             sparrowBuild = v + " " + String((run["git_commit"] as? String ?? "unknown").prefix(8))
         }
         cpu = (config["machine"] as? [String: Any])?["cpu"] as? String
+        paramsLike = number(config, "params-like")
+        actorCriticRatio = number(config, "actor-critic-ratio")
+        noiseFeatures = number(config, "noise-features") ?? 0
+        noiseRobustness = NoiseRobustness.read(RunDirectory(directory).noiseRobustness)
+        if noiseFeatures > 0 { inputConnections = Self.readInputConnections(file("metrics.csv")) }
         stepsReached = finished ? Int(number(summary, "steps") ?? Double(steps))
             : max(logged?.step ?? 0, evaluations.last?.step ?? 0)
         wallTime = logged?.wallTime
@@ -96,6 +110,21 @@ public struct RunResult: Sendable {
         return (step, f.count > 1 ? Double(f[1]) : nil)
     }
 
+    /// metrics.csv's actor_input_real, actor_input_noise, critic_input_real, critic_input_noise columns by name.
+    static func readInputConnections(_ path: String) -> [InputConnectionsPoint] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        let lines = text.split(separator: "\n")
+        guard let header = lines.first?.split(separator: ",").map(String.init) else { return [] }
+        let index = ["step", "actor_input_real", "actor_input_noise", "critic_input_real", "critic_input_noise"].map { header.firstIndex(of: $0) }
+        guard let stepColumn = index[0] else { return [] }
+        return lines.dropFirst().compactMap { line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count == header.count, let step = Int(f[stepColumn]) else { return nil }
+            func value(_ i: Int) -> Double? { index[i].flatMap { Double(f[$0]) } }
+            return InputConnectionsPoint(step: step, actorReal: value(1), actorNoise: value(2), criticReal: value(3), criticNoise: value(4))
+        }
+    }
+
     static func readEvaluations(_ path: String) -> [EvaluationPoint] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").dropFirst().compactMap { line in
@@ -103,6 +132,17 @@ public struct RunResult: Sendable {
             guard f.count >= 4, let step = Int(f[0]), let mean = Double(f[1]) else { return nil }
             return EvaluationPoint(step: step, meanReturn: mean)
         }
+    }
+}
+
+/// Live input-layer connections per real and per noise feature at one metrics row (Grooten et al.'s ANF picture).
+public struct InputConnectionsPoint: Equatable, Sendable {
+    public var step: Int
+    public var actorReal: Double?, actorNoise: Double?, criticReal: Double?, criticNoise: Double?
+
+    public init(step: Int, actorReal: Double?, actorNoise: Double?, criticReal: Double?, criticNoise: Double?) {
+        self.step = step; self.actorReal = actorReal; self.actorNoise = actorNoise
+        self.criticReal = criticReal; self.criticNoise = criticNoise
     }
 }
 

@@ -165,8 +165,11 @@ struct Report: ParsableCommand {
             Per env × method × sparsity: the final return (mean of the last 10% of evaluations) as mean ± std over runs \
             and IQM with a 95% stratified-bootstrap percentile interval (rliable's method), scores normalised by the \
             dense runs of the same env and algorithm, live parameters and training/inference FLOPs relative to dense. \
-            Writes report.md, results.csv, learning_curves.svg, iqm.svg, return_vs_sparsity.svg (and PNGs where \
-            rsvg-convert or ImageMagick is installed). Only finished runs (summary.json) enter the numbers. Several \
+            Writes report.md, results.csv, learning_curves.svg, iqm.svg, return_vs_sparsity.svg, and where the runs \
+            support them iqm_vs_sparsity.svg (normalised IQM per method), return_vs_parameters.svg (with \
+            parameter-matched dense runs, --params-like), return_vs_actor_critic_ratio.svg (runs differing in \
+            --actor-critic-ratio), noise_feature_connections.svg (runs with --noise-features) and, with --noise, \
+            return_vs_observation_noise.svg (and PNGs where rsvg-convert or ImageMagick is installed). Only finished runs (summary.json) enter the numbers. Several \
             ROOTs are read as one set of runs.
             --paper tows instead prints our TowS-SAC 90% runs beside the paper's table (Grooten et al.: TowS-SAC 90% \
             and Dense-SAC on Hopper, HalfCheetah, Walker2d, Ant, Humanoid; gym v3): per robot the final score (mean \
@@ -195,6 +198,8 @@ struct Report: ParsableCommand {
     @Option(name: .customLong("paper"), help: ArgumentHelp("Print our runs beside a paper's table instead.",
                                                           valueName: Paper.allCases.map(\.rawValue).joined(separator: "|")))
     var paperName: String?
+    @Flag(help: "Also the return under observation noise per method, from the runs' noise_robustness.json (sparrow eval RUN --obs-noise …).")
+    var noise = false
 
     var paper: Paper? { paperName.flatMap(Paper.init(rawValue:)) }
 
@@ -232,7 +237,13 @@ struct Report: ParsableCommand {
             }
             // The same run under two roots counts once.
             let (unique, duplicates) = RunResults.deduplicated(runs)
-            let report = try Experiments.Report(runs: unique, reps: reps, seed: seed)
+            var report = try Experiments.Report(runs: unique, reps: reps, seed: seed)
+            if noise {
+                guard unique.contains(where: { $0.noiseRobustness != nil }) else {
+                    throw CLIError("--noise: no run under \(roots.joined(separator: ", ")) has noise_robustness.json; make them with sparrow eval RUN --obs-noise 0,0.1,0.2,0.5,1")
+                }
+                report.includeNoise = true
+            }
             let files = try report.write(to: folder)
             print(report.markdown())
             if !duplicates.isEmpty { print("found twice, counted once: " + duplicates.joined(separator: ", ")) }

@@ -1,6 +1,7 @@
 import Agents
 import ArgumentParser
 import Environments
+import Experiments
 import Foundation
 import NeuralNet
 import Training
@@ -78,18 +79,43 @@ struct Eval: ParsableCommand {
     var env: String?
     @OptionGroup var threading: ThreadsOption
 
-    func validate() throws {
-        guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
-    }
-
     @Option(help: ArgumentHelp("Also write every step of the evaluation as a JSON line: episode, t, observation, action.",
                                valueName: "file.jsonl"))
     var record: String?
+
+    @Option(name: .customLong("obs-noise"),
+            help: ArgumentHelp("Evaluate under Gaussian observation noise at each level, e.g. 0,0.1,0.2,0.5,1.0 (a table; a run directory also gets noise_robustness.json).",
+                               valueName: "σ,…"))
+    var obsNoise: String?
+
+    @Option(name: .customLong("noise-scale"),
+            help: "σ in observation units (absolute) or times each feature's standard deviation over the run's replay data (std).")
+    var noiseScale: String = ObservationNoise.Scale.absolute.rawValue
+
+    /// `--obs-noise`'s levels (checked in `validate`).
+    var noiseLevels: [Double]? {
+        obsNoise.map { $0.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+    }
+
+    func validate() throws {
+        guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
+        if let obsNoise {
+            let parts = obsNoise.split(separator: ",", omittingEmptySubsequences: false)
+            guard !parts.isEmpty, parts.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces)).map { $0 >= 0 && $0.isFinite } ?? false }) else {
+                throw ValidationError("--obs-noise takes comma-separated noise levels ≥ 0 (e.g. 0,0.1,0.5), got '\(obsNoise)'")
+            }
+            if record != nil { throw ValidationError("--record writes one clean evaluation; drop --obs-noise or --record") }
+        }
+        guard ObservationNoise.Scale(rawValue: noiseScale) != nil else {
+            throw ValidationError("--noise-scale must be one of \(ObservationNoise.Scale.allCases.map(\.rawValue).joined(separator: ", ")), got \(noiseScale)")
+        }
+    }
 
     func run() throws {
         let source = try PolicySource(path, env: env)
         threading.apply()
         let config = source.config
+        if let levels = noiseLevels { return try evaluateUnderNoise(source, levels: levels) }
         do {
             let recorder = try record.map { try StepRecorder(path: $0) }
             let returns = try Evaluator(env: source.environment, episodes: episodes, seed: seed)
@@ -102,6 +128,49 @@ struct Eval: ParsableCommand {
             o.add("mean_return", e.meanReturn); o.add("std_return", e.stdReturn); o.add("returns", returns)
             print(o.text)
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+    }
+
+    /// `--obs-noise`: every level from the same start states; a table, a JSON line and, for a run, its file.
+    func evaluateUnderNoise(_ source: PolicySource, levels: [Double]) throws {
+        let scale = ObservationNoise.Scale(rawValue: noiseScale)!
+        let n = source.environment.observationSpace.dimension
+        let unit: [Double]
+        switch scale {
+        case .absolute: unit = [Double](repeating: 1, count: n)
+        case .std:
+            guard CheckpointFile.isCheckpointFile(source.file) else {
+                throw CLIError("--noise-scale std measures each feature over the run's replay data; \(source.file) is a policy file without any: give the run or its checkpoint, or use --noise-scale absolute")
+            }
+            do { unit = try TrainingCheckpoint.observationStandardDeviations(checkpoint: source.file) } catch { throw CLIError("\(error)") }
+        }
+        let noises = levels.enumerated().map { i, level in
+            ObservationNoise(level: level, sigma: unit.map { $0 * level }, seed: seed &+ UInt64(i))
+        }
+        let returns: [[Double]]
+        do { returns = try Evaluator(env: source.environment, episodes: episodes, seed: seed).returns(of: source.agent, underEach: noises) }
+        catch { throw CLIError("\(error)") }
+        let intervals = returns.enumerated().map { i, r in
+            Statistics.stratifiedBootstrap([r], reps: 10_000, seed: UInt64(i), aggregate: Statistics.mean)
+        }
+        let c = source.config
+        let result = NoiseRobustness(env: c.env, preset: c.preset, scale: scale.rawValue, episodes: episodes, seed: seed,
+                                     sigmas: levels, meanReturn: intervals.map(\.estimate), ciLow: intervals.map(\.lower),
+                                     ciHigh: intervals.map(\.upper), returns: returns)
+        print("\(c.env) \(c.preset): \(episodes) episodes per noise level, σ \(scale == .std ? "× feature std" : "absolute")")
+        print("σ        mean return   95% CI")
+        for (i, level) in levels.enumerated() {
+            print(String(format: "%-8g %11.2f   [%.2f, %.2f]", level, intervals[i].estimate, intervals[i].lower, intervals[i].upper))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        // A run directory (the path itself, or its checkpoint's folder) keeps the result for `sparrow report --noise`.
+        let folder = (source.file as NSString).deletingLastPathComponent
+        let run = RunDirectory(folder.isEmpty ? "." : folder)
+        if CheckpointFile.isCheckpointFile(source.file), FileManager.default.fileExists(atPath: run.config) {
+            do { try result.write(to: run.noiseRobustness) } catch { throw CLIError("\(error)") }
+            print("wrote \(run.noiseRobustness)")
+        }
     }
 }
 

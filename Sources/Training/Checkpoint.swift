@@ -164,6 +164,29 @@ public enum TrainingCheckpoint {
         return (config, agent)
     }
 
+    /// The replay buffer of an off-policy run: `buffer-size` transitions, at most the run's steps.
+    static func makeReplayBuffer(config: TrainConfig, env: any TrainingEnvironment) -> ReplayBuffer {
+        ReplayBuffer(capacity: min(config.agent.bufferSize, config.steps), observationSize: env.observationSpace.dimension,
+                     actionSize: env.actions.componentCount)
+    }
+
+    /// Per-feature standard deviations of the observations a run trained on (`sparrow eval --noise-scale std`):
+    /// over the observations in the checkpoint's replay buffer (off-policy), or PPO's observation normaliser
+    /// (every observation it has seen; the rollout holds only the last ones).
+    public static func observationStandardDeviations(checkpoint path: String) throws -> [Double] {
+        let (config, _) = try CheckpointFile.read(path)
+        if config.agent.algorithm.isOnPolicy {
+            guard let ppo = try loadAgent(checkpoint: path).agent as? PPO else { throw CheckpointError("checkpoint \(path): not a ppo agent") }
+            return ppo.observationStats.variance.map { $0.squareRoot() }
+        }
+        let env = try config.makeEnvironment()
+        let agent = try makeAgent(config: config, env: env)
+        let buffer = makeReplayBuffer(config: config, env: env)
+        _ = try restore(from: path, config: config, agent: agent, env: env, buffer: buffer)
+        guard buffer.count > 1 else { throw CheckpointError("checkpoint \(path) holds \(buffer.count) observations: too few for a standard deviation") }
+        return buffer.observationStandardDeviations()
+    }
+
     /// The agent `config` names, sized for `env`: PPO or an off-policy one.
     static func makeAgent(config: TrainConfig, env: any TrainingEnvironment) throws -> any Agent {
         config.agent.algorithm.isOnPolicy ? try makePPO(config: config, env: env) : try makeOffPolicyAgent(config: config, env: env)

@@ -1,6 +1,7 @@
 import Agents
 import Environments
 import Foundation
+import SparrowCore
 
 /// Deterministic-policy evaluation, one implementation for training (every `eval-every` steps) and `sparrow eval`.
 ///
@@ -18,9 +19,10 @@ public struct Evaluator {
         self.env = env; self.episodes = episodes; self.seed = seed
     }
 
-    /// Returns of `episodes` deterministic episodes. `observe`, if given, sees every step before it is taken:
-    /// (episode, t, observation, action) — `sparrow eval --record`.
-    public func returns(of agent: any Agent,
+    /// Returns of `episodes` deterministic episodes. With `noise`, the agent sees each observation with that
+    /// noise added (the environment itself is untouched). `observe`, if given, sees every step before it is taken:
+    /// (episode, t, the observation the agent saw, action) — `sparrow eval --record`.
+    public func returns(of agent: any Agent, noise: ObservationNoise? = nil,
                         observe: ((Int, Int, [Double], [Float]) -> Void)? = nil) throws -> [Double] {
         var returns: [Double] = []
         var action = [Float](repeating: 0, count: env.actions.componentCount)
@@ -29,8 +31,10 @@ public struct Evaluator {
             var total = 0.0
             var t = 0
             while true {
-                obs.withUnsafeBufferPointer { o in action.withUnsafeMutableBufferPointer { agent.act(o, deterministic: true, into: $0) } }
-                observe?(k, t, obs, action)
+                var seen = obs  // shares obs's storage unless noise is added
+                noise?.perturb(&seen)
+                seen.withUnsafeBufferPointer { o in action.withUnsafeMutableBufferPointer { agent.act(o, deterministic: true, into: $0) } }
+                observe?(k, t, seen, action)
                 t += 1
                 let r = try env.step(action.map(Double.init))
                 total += r.reward
@@ -42,8 +46,35 @@ public struct Evaluator {
         return returns
     }
 
+    /// The same start states (`seed`) under each noise level in turn: the returns per level.
+    public func returns(of agent: any Agent, underEach noises: [ObservationNoise]) throws -> [[Double]] {
+        try noises.map { try returns(of: agent, noise: $0) }
+    }
+
     /// One evaluation at training step `step`: mean and (population) standard deviation of the returns.
     public func evaluate(_ agent: any Agent, atStep step: Int) throws -> Evaluation {
         Evaluation(step: step, returns: try returns(of: agent))
+    }
+}
+
+/// Gaussian noise on every observation an agent sees (Graesser et al.'s robustness test, `sparrow eval
+/// --obs-noise`): x_j + σ_j·ε with ε ~ N(0, 1) fresh per feature and step, from its own seeded generator, so the
+/// same seed gives the same noise. σ_j is one level for every feature (`absolute`, in observation units) or a level
+/// times the feature's standard deviation over the run's own data (`std`).
+public final class ObservationNoise {
+    public enum Scale: String, CaseIterable, Sendable { case absolute, std }
+    public let level: Double
+    public let sigma: [Double]
+    private var generator: Generator
+
+    public init(level: Double, sigma: [Double], seed: UInt64) {
+        precondition(level >= 0 && sigma.allSatisfy { $0 >= 0 && $0.isFinite })
+        self.level = level; self.sigma = sigma
+        generator = Generator(seed: seed).derived(0x4f42534e)  // "OBSN": never the environment's own stream
+    }
+
+    func perturb(_ x: inout [Double]) {
+        guard level > 0 else { return }
+        for j in x.indices { x[j] += sigma[j] * generator.normal() }
     }
 }

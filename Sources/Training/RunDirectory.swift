@@ -7,6 +7,7 @@ import SparrowCore
 ///     config.json        the resolved settings (and a `machine` record), written when the run starts
 ///     metrics.csv        one row per log interval (`MetricsRow`)
 ///     evaluations.csv    one row per evaluation (`Evaluation`)
+///     noise_robustness.json  `sparrow eval RUN --obs-noise …`'s returns per noise level (`NoiseRobustness`)
 ///     analysis.csv       one row per network measurement (`NetworkMeasurement`: gradient SNR, dormant neurons, ReDo)
 ///     checkpoint.sparrow the latest checkpoint (`CheckpointFile`, `TrainingCheckpoint`), replaced atomically
 ///     summary.json       written when the run finishes
@@ -22,6 +23,7 @@ public struct RunDirectory: Sendable {
     public var metrics: String { file("metrics.csv") }
     public var evaluations: String { file("evaluations.csv") }
     public var analysis: String { file("analysis.csv") }
+    public var noiseRobustness: String { file("noise_robustness.json") }
     public var checkpoint: String { file(CheckpointFile.fileName) }
     public var summary: String { file("summary.json") }
     public var runMetadata: String { file("run.json") }

@@ -38,9 +38,7 @@ public final class Trainer: TrainingLoop {
         session = try TrainingSession(config: config, runDirectory: runDirectory)
         let env = session.env
         agent = try TrainingCheckpoint.makeOffPolicyAgent(config: config, env: env)
-        let actionSize = env.actions.componentCount
-        buffer = ReplayBuffer(capacity: min(config.agent.bufferSize, config.steps),
-                              observationSize: env.observationSpace.dimension, actionSize: actionSize)
+        buffer = TrainingCheckpoint.makeReplayBuffer(config: config, env: env)
         batch = ReplayBatch(size: config.agent.batchSize, observationSize: buffer.observationSize, actionSize: buffer.actionSize)
         try session.open(agent: agent, memory: buffer, resume: resume)
     }
