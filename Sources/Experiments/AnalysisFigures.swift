@@ -1,3 +1,4 @@
+import Agents
 import Foundation
 import Training
 
@@ -187,12 +188,46 @@ extension Report {
         return f
     }
 
+    /// Gradient SNR and dormant fractions over training (analysis.csv; `--log-snr-every`, `--log-dormant-every`,
+    /// `--redo-every`): one panel per quantity and env × key, a line per network (mean over runs).
+    public func analysesOverTraining() -> Figure? {
+        var panels: [Figure.Panel] = []
+        for env in envs {
+            for key in keys {
+                guard let c = cell(env, key), c.runs.contains(where: { !$0.analyses.isEmpty }) else { continue }
+                for (quantity, title) in [(NetworkMeasurement.Quantity.gradientSNR, "gradient SNR"),
+                                          (.dormantFraction, "τ-dormant fraction")] {
+                    let networks = Array(Set(c.runs.flatMap { $0.analyses.filter { $0.measurement.quantity == quantity }.map(\.measurement.network) })).sorted()
+                    guard !networks.isEmpty else { continue }
+                    var p = Figure.Panel(title: "\(env) \(key.label): \(title)", xLabel: "environment steps", yLabel: title)
+                    for (i, network) in networks.enumerated() {
+                        var byStep: [Int: [Double]] = [:]
+                        for r in c.runs {
+                            for a in r.analyses where a.measurement.quantity == quantity && a.measurement.network == network {
+                                byStep[a.step, default: []].append(a.measurement.value)
+                            }
+                        }
+                        let steps = byStep.keys.sorted()
+                        p.series.append(.init(label: network, color: Figure.palette[1 + i % (Figure.palette.count - 1)],
+                                              x: steps.map(Double.init), y: steps.map { Statistics.mean(byStep[$0]!) }))
+                    }
+                    panels.append(p)
+                }
+            }
+        }
+        guard !panels.isEmpty else { return nil }
+        var f = Figure(title: "Gradient signal-to-noise ratio and dormant neurons over training", panels: panels)
+        f.columns = 2; f.panelWidth = 460
+        return f
+    }
+
     /// report.md's sections for the optional figures (each links its PNG, written beside report.md) and the noise table.
     func analysisMarkdown() -> String {
         let captions = [
             "iqm_vs_sparsity": "Normalised IQM against sparsity (Graesser et al.'s Figure 1)",
             "return_vs_parameters": "Final return against parameter count (their Figure 2; parameter-matched dense: `--params-like`)",
             "return_vs_actor_critic_ratio": "Final return against the actor:critic split (their Figure 3, `--actor-critic-ratio`)",
+            "analyses_over_training": "Gradient SNR and τ-dormant neurons over training (`--log-snr-every`, `--log-dormant-every`, `--redo-every`)",
             "noise_feature_connections": "Input-layer connections per real and per noise feature (Grooten et al.'s noise features)",
             "return_vs_observation_noise": "Return under observation noise (Graesser et al.'s Figure 6, `sparrow eval --obs-noise`)",
         ]
@@ -209,7 +244,8 @@ extension Report {
         var figures: [(String, Figure?)] = [("iqm_vs_sparsity", normalizedIQMVersusSparsity()),
                                             ("return_vs_parameters", returnVersusParameters()),
                                             ("return_vs_actor_critic_ratio", returnVersusActorCriticRatio()),
-                                            ("noise_feature_connections", noiseFeatureConnections())]
+                                            ("noise_feature_connections", noiseFeatureConnections()),
+                                            ("analyses_over_training", analysesOverTraining())]
         if noise { figures.append(("return_vs_observation_noise", returnVersusObservationNoise())) }
         return figures.compactMap { name, f in f.map { (name, $0) } }
     }

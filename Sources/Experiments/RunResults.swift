@@ -41,6 +41,8 @@ public struct RunResult: Sendable {
     public var noiseRobustness: NoiseRobustness?
     /// metrics.csv's input-layer connections per real and per noise feature over training (noise features only).
     public var inputConnections: [InputConnectionsPoint] = []
+    /// analysis.csv's whole-network measurements (gradient SNR, dormant fraction, recycled neurons) with their steps.
+    public var analyses: [(step: Int, measurement: NetworkMeasurement)] = []
 
     public init(name: String, directory: String = "", env: String, preset: String = "", algorithm: String, method: String,
                 sparsity: Double, seed: Int, steps: Int = 0, finished: Bool = true, evaluations: [EvaluationPoint] = [],
@@ -90,6 +92,7 @@ public struct RunResult: Sendable {
         noiseFeatures = number(config, "noise-features") ?? 0
         noiseRobustness = NoiseRobustness.read(RunDirectory(directory).noiseRobustness)
         if noiseFeatures > 0 { inputConnections = Self.readInputConnections(file("metrics.csv")) }
+        analyses = AnalysisRow.read(RunDirectory(directory).analysis).filter { $0.measurement.layer == nil }
         stepsReached = finished ? Int(number(summary, "steps") ?? Double(steps))
             : max(logged?.step ?? 0, evaluations.last?.step ?? 0)
         wallTime = logged?.wallTime

@@ -78,18 +78,25 @@ public struct Evaluation: Equatable, Sendable {
 
 /// One row of `analysis.csv`: a measurement (`NetworkMeasurement`) at the environment step it was taken.
 /// `layer` is empty for the whole network.
-enum AnalysisRow {
-    static let header = "step,update,network,layer,quantity,value"
+public enum AnalysisRow {
+    public static let header = "step,update,network,layer,quantity,value"
 
     static func csv(_ m: NetworkMeasurement, step: Int) -> String {
         "\(step),\(m.update),\(m.network),\(m.layer.map(String.init) ?? ""),\(m.quantity.rawValue),\(m.value)"
     }
 
-    static func parse(_ line: Substring) -> NetworkMeasurement? {
+    /// A row: the environment step and the measurement.
+    public static func parseWithStep(_ line: Substring) -> (step: Int, measurement: NetworkMeasurement)? {
         let c = line.split(separator: ",", omittingEmptySubsequences: false)
-        guard c.count == 6, let update = Int(c[1]), let q = NetworkMeasurement.Quantity(rawValue: String(c[4])),
+        guard c.count == 6, let step = Int(c[0]), let update = Int(c[1]), let q = NetworkMeasurement.Quantity(rawValue: String(c[4])),
               let value = Double(c[5]) else { return nil }
-        return NetworkMeasurement(update: update, network: String(c[2]), layer: Int(c[3]), quantity: q, value: value)
+        return (step, NetworkMeasurement(update: update, network: String(c[2]), layer: Int(c[3]), quantity: q, value: value))
+    }
+
+    /// The rows of an analysis.csv file (none if it is missing).
+    public static func read(_ path: String) -> [(step: Int, measurement: NetworkMeasurement)] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").dropFirst().compactMap(parseWithStep)
     }
 }
 

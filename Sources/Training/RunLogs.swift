@@ -116,10 +116,7 @@ public final class RunLogs {
     }
 
     /// The measurements analysis.csv holds (after `start`: up to the step it kept).
-    func loggedMeasurements() -> [NetworkMeasurement] {
-        guard let text = try? String(contentsOfFile: analysis.path, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").dropFirst().compactMap(AnalysisRow.parse)
-    }
+    func loggedMeasurements() -> [NetworkMeasurement] { AnalysisRow.read(analysis.path).map(\.measurement) }
 
     /// Writes buffered events to the file.
     public func flush() { events?.flush() }
