@@ -107,26 +107,35 @@ extension Report {
         return curves
     }
 
-    /// Graesser's Figure 6: return against the observation-noise level per method (mean over runs' mean returns,
-    /// 95% bootstrap band over runs; one run: its own episodes' interval), per env and noise scale.
+    /// Graesser's Figure 6: return against the observation-noise level (mean over runs' mean returns, 95% bootstrap
+    /// band over runs; one run: its own episodes' interval). One panel per env, noise scale and method, a line per
+    /// sparsity (dense: full size and parameter-matched), the full dense network dashed in every panel.
     public func returnVersusObservationNoise() -> Figure? {
         let curves = noiseCurves
         guard !curves.isEmpty else { return nil }
-        let panels = Dictionary(grouping: curves) { "\($0.env)|\($0.scale)" }.sorted { $0.key < $1.key }.map { name, group -> Figure.Panel in
-            let scale = group[0].scale
-            var p = Figure.Panel(title: group[0].env, xLabel: scale == "std" ? "noise σ (× feature std)" : "noise σ",
-                                 yLabel: "mean return")
-            for curve in group {
-                let stats = curve.sigmas.indices.map { i -> Statistics.Interval in
-                    let values = curve.runMeans.map { $0[i] }
-                    return Statistics.stratifiedBootstrap([values], reps: 2000, seed: UInt64(i), aggregate: Statistics.mean)
-                }
-                var low = stats.map(\.lower), high = stats.map(\.upper)
-                if curve.runMeans.count == 1, let run = cell(curve.env, curve.key)?.runs.compactMap(\.noiseRobustness).first {
-                    low = run.ciLow; high = run.ciHigh
-                }
-                p.series.append(.init(label: curve.key.label, color: color(curve.key), x: curve.sigmas, y: stats.map(\.estimate),
-                                      low: low, high: high, markers: curve.sigmas.count == 1))
+        func line(_ curve: NoiseCurve, color: String, dashed: Bool = false) -> Figure.Series {
+            let stats = curve.sigmas.indices.map { i -> Statistics.Interval in
+                Statistics.stratifiedBootstrap([curve.runMeans.map { $0[i] }], reps: 2000, seed: UInt64(i), aggregate: Statistics.mean)
+            }
+            var low = stats.map(\.lower), high = stats.map(\.upper)
+            if curve.runMeans.count == 1, let run = cell(curve.env, curve.key)?.runs.compactMap(\.noiseRobustness).first {
+                low = run.ciLow; high = run.ciHigh
+            }
+            return .init(label: curve.key.label, color: color, x: curve.sigmas, y: stats.map(\.estimate),
+                         low: dashed ? nil : low, high: dashed ? nil : high, markers: curve.sigmas.count == 1, dashed: dashed)
+        }
+        let groups = Dictionary(grouping: curves) { "\($0.env)|\($0.scale)|\($0.key.algorithm)|\(Report.Key.order($0.key.method))|\($0.key.method)" }
+        let panels = groups.sorted { $0.key < $1.key }.map { _, group -> Figure.Panel in
+            let first = group[0]
+            var p = Figure.Panel(title: "\(first.env) \(first.key.methodLabel)",
+                                 xLabel: first.scale == "std" ? "noise σ (× feature std)" : "noise σ", yLabel: "mean return")
+            let sorted = group.sorted { $0.key < $1.key }
+            for (i, curve) in sorted.enumerated() {
+                p.series.append(line(curve, color: curve.key.isDenseReference ? Figure.palette[0] : Figure.palette[1 + i % (Figure.palette.count - 1)]))
+            }
+            if !sorted.contains(where: { $0.key.isDenseReference }),
+               let dense = curves.first(where: { $0.env == first.env && $0.scale == first.scale && $0.key.algorithm == first.key.algorithm && $0.key.isDenseReference }) {
+                p.series.append(line(dense, color: Figure.palette[0], dashed: true))
             }
             return p
         }

@@ -18,20 +18,23 @@ public struct Report: Sendable {
         public var paramsLike: Double? = nil
         /// Graesser's actor:critic split, when the runs set it.
         public var actorCriticRatio: Double? = nil
+        /// ReDo's interval, when the runs recycled dormant neurons.
+        public var redoEvery: Int? = nil
 
-        public init(algorithm: String, method: String, sparsity: Double, paramsLike: Double? = nil, actorCriticRatio: Double? = nil) {
+        public init(algorithm: String, method: String, sparsity: Double, paramsLike: Double? = nil, actorCriticRatio: Double? = nil,
+                    redoEvery: Int? = nil) {
             self.algorithm = algorithm; self.method = method; self.sparsity = sparsity
-            self.paramsLike = paramsLike; self.actorCriticRatio = actorCriticRatio
+            self.paramsLike = paramsLike; self.actorCriticRatio = actorCriticRatio; self.redoEvery = redoEvery
         }
 
         /// The group of a run.
         public init(_ r: RunResult) {
             self.init(algorithm: r.algorithm, method: r.method, sparsity: r.method == "dense" ? 0 : r.sparsity,
-                      paramsLike: r.paramsLike, actorCriticRatio: r.actorCriticRatio)
+                      paramsLike: r.paramsLike, actorCriticRatio: r.actorCriticRatio, redoEvery: r.redoEvery)
         }
 
         /// The full-size dense network: the reference scores are normalised by.
-        public var isDenseReference: Bool { method == "dense" && paramsLike == nil && actorCriticRatio == nil }
+        public var isDenseReference: Bool { method == "dense" && paramsLike == nil && actorCriticRatio == nil && redoEvery == nil }
 
         /// "TowS-SAC", "Dense-TD3" …
         public var methodLabel: String {
@@ -45,15 +48,21 @@ public struct Report: Sendable {
         public var methodColumn: String { methodLabel + variant }
         var variant: String {
             (paramsLike.map { " params of \(Report.percent($0))" } ?? "") + (actorCriticRatio.map { " a:c \(Figure.compact($0))" } ?? "")
+                + (redoEvery.map { " ReDo/\($0)" } ?? "")
+        }
+
+        /// Where a method sorts in tables and figures: dense first, then the sparse methods as the papers list them.
+        static func order(_ method: String) -> Int {
+            let order = ["dense", "static", "ds", "set", "rigl", "prune", "tows"]
+            return order.firstIndex(of: method) ?? order.count
         }
 
         public static func < (a: Key, b: Key) -> Bool {
-            let order = ["dense", "static", "ds", "set", "rigl", "prune", "tows"]
-            let ia = order.firstIndex(of: a.method) ?? order.count, ib = order.firstIndex(of: b.method) ?? order.count
+            let ia = order(a.method), ib = order(b.method)
             if (a.algorithm, ia, a.method, a.sparsity) != (b.algorithm, ib, b.method, b.sparsity) {
                 return (a.algorithm, ia, a.method, a.sparsity) < (b.algorithm, ib, b.method, b.sparsity)
             }
-            return (a.paramsLike ?? -1, a.actorCriticRatio ?? 0) < (b.paramsLike ?? -1, b.actorCriticRatio ?? 0)
+            return (a.paramsLike ?? -1, a.actorCriticRatio ?? 0, a.redoEvery ?? 0) < (b.paramsLike ?? -1, b.actorCriticRatio ?? 0, b.redoEvery ?? 0)
         }
     }
 

@@ -35,6 +35,8 @@ public struct RunResult: Sendable {
     /// `params-like` (a parameter-matched dense run) and `actor-critic-ratio`, when set.
     public var paramsLike: Double?
     public var actorCriticRatio: Double?
+    /// `redo-every` when ReDo recycled neurons (nil: off).
+    public var redoEvery: Int?
     /// `noise-features`: the fraction of the observation that was noise (0: none).
     public var noiseFeatures = 0.0
     /// `sparrow eval RUN --obs-noise`'s result, if the run has one (noise_robustness.json).
@@ -89,6 +91,7 @@ public struct RunResult: Sendable {
         cpu = (config["machine"] as? [String: Any])?["cpu"] as? String
         paramsLike = number(config, "params-like")
         actorCriticRatio = number(config, "actor-critic-ratio")
+        redoEvery = number(config, "redo-every").map { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         noiseFeatures = number(config, "noise-features") ?? 0
         noiseRobustness = NoiseRobustness.read(RunDirectory(directory).noiseRobustness)
         if noiseFeatures > 0 { inputConnections = Self.readInputConnections(file("metrics.csv")) }

@@ -40,6 +40,15 @@ final class AnalysisFigureTests: XCTestCase {
         XCTAssertTrue(report.markdown().contains("| Dense-DQN params of 90% | 0% |"), report.markdown())
     }
 
+    /// Runs with and without ReDo are two groups: their dormant fractions are drawn apart, never averaged.
+    func testReDoRunsAreTheirOwnGroup() throws {
+        let plain = run("set", 0.9, seed: 0, score: 10, params: 100)
+        var redo = run("set", 0.9, seed: 0, score: 20, params: 100)
+        redo.redoEvery = 1000; redo.name += "redo"
+        let report = try Report(runs: [plain, redo], reps: 200)
+        XCTAssertEqual(report.keys.map(\.label), ["SET-DQN 90%", "SET-DQN 90% ReDo/1000"])
+    }
+
     func testFiguresHoldTheDirectNumbers() throws {
         let report = try Report(runs: runs(), reps: 500)
         // Figure 2: x = log10(parameters), y = the mean final return, per method line.
