@@ -172,6 +172,11 @@ public class ActorCriticAgent {
         return (total, meanQ)
     }
 
+    /// SAC's mean action and TD3's action alike: tanh of the actor's first A outputs, scaled into the bounds.
+    public var deterministicPolicy: DeterministicPolicy {
+        DeterministicPolicy(network: actor, output: .squashed(scale: bounds.scale, offset: bounds.offset))
+    }
+
     /// Topology evolution or pruning after a network's optimizer step (the schedules decide whether anything happens).
     func evolveTopology(_ net: MLP, name: String, workspace: Workspace, pruning: [PolynomialPruningSchedule?]?) {
         sparseTrainingStep(net, name: name, evolution: evolution, pruning: pruning, step: updates, workspace: workspace,

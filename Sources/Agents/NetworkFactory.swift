@@ -58,16 +58,17 @@ public struct NetworkFactory {
         twin.method = .static
         twin.sparsity = p
         let sparse = try NetworkFactory(config: twin, totalUpdates: totalUpdates).spec(input: input, output: output, sparsity: p)
-        let target = zip(sparse.shapes, sparse.layers).reduce(0) { total, layer in
-            let (shape, spec) = layer
-            let weights = spec.density >= 1 ? shape.fanIn * shape.fanOut : liveCounts(shapes: [shape], densities: [spec.density])[0]
-            return total + weights + shape.fanOut
-        }
+        let target = networkCost(zip(sparse.shapes, sparse.layers).map { shape, layer in
+            LayerCost(shape: shape, liveWeights: liveCounts(shapes: [shape], densities: [layer.density])[0])
+        }).parameters
         let largest = config.hidden.max() ?? 1
         func widths(_ k: Int) -> [Int] { config.hidden.map { max(1, Int((Double($0 * k) / Double(largest)).rounded())) } }
         func parameters(_ hidden: [Int]) -> Int {
             let w = [input] + hidden + [output]
-            return (0..<w.count - 1).reduce(0) { $0 + w[$1] * w[$1 + 1] + w[$1 + 1] }
+            return networkCost((0..<w.count - 1).map { l in
+                let shape = LayerShape(fanIn: w[l], fanOut: w[l + 1])
+                return LayerCost(shape: shape, liveWeights: shape.count)
+            }).parameters
         }
         let best = (1...largest).min { abs(parameters(widths($0)) - target) < abs(parameters(widths($1)) - target) }!
         return widths(best)

@@ -19,9 +19,6 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
     let alphaAdam: Adam
     public var alpha: Double { Double(Foundation.exp(logAlpha.values[0])) }
     public var policyHead: PolicyHeadKind { .gaussianTanh }
-    public var deterministicPolicy: DeterministicPolicy {
-        DeterministicPolicy(network: actor, output: .squashed(scale: head.bounds.scale, offset: head.bounds.offset))
-    }
     /// Per critic, the batch samples for which it gives min(Q₁, Q₂) in the actor step (first `count` entries).
     private var minCriticSamples: [[Int32]]
     var targetEntropy: Double { config.targetEntropy ?? -Double(actionSize) }

@@ -15,9 +15,6 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
     /// The target actor (built with the actor by the base class, which keeps it in `targetActors`).
     public var targetActor: MLP { targetActors[0] }
     public var policyHead: PolicyHeadKind { .deterministicTanh }
-    public var deterministicPolicy: DeterministicPolicy {
-        DeterministicPolicy(network: actor, output: .squashed(scale: head.bounds.scale, offset: head.bounds.offset))
-    }
 
     public init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
                 totalUpdates: Int, seed: UInt64) throws {

@@ -4,9 +4,7 @@ extension MLP {
     public var inputConnections: [Int] {
         let first = layers[0], fanIn = first.shape.fanIn
         if first.liveConnections == fanIn * first.shape.fanOut { return [Int](repeating: first.shape.fanOut, count: fanIn) }
-        var counts = [Int](repeating: 0, count: fanIn)
-        for p in first.positions { counts[Int(p) % fanIn] += 1 }
-        return counts
+        return liveFans(shape: first.shape, positions: first.positions).fanOut
     }
 
     /// Mean of `inputConnections` over the input features in `features` (nil for an empty range).

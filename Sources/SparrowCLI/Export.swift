@@ -45,9 +45,9 @@ struct Export: ParsableCommand {
         let policy = source.agent.deterministicPolicy
         let config = source.config
         let network = policy.network
-        let live = network.cost.liveWeights, total = network.layers.reduce(0) { $0 + $1.shape.fanIn * $1.shape.fanOut }
+        let cost = network.cost, live = cost.liveWeights
         let describe = "\(config.env) \(config.preset) (\(config.agent.algorithm.rawValue), \(config.agent.method.rawValue)), "
-            + "\(live) of \(total) weights live (\(String(format: "%.1f", 100 * (1 - Double(live) / Double(total))))% sparse), "
+            + "\(live) of \(cost.denseWeights) weights live (\(String(format: "%.1f", 100 * cost.sparsity))% sparse), "
             + "\(source.agent.updates) updates"
         do {
             if let onnx {

@@ -14,8 +14,7 @@ struct PolicySource {
 
     /// Loads `path`; with `env`, the policy must be for that environment. Every failure is one `CLIError` line.
     init(_ path: String, env: String? = nil) throws {
-        let file = try Zoo.resolve(path) ?? CheckpointFile.locate(path)
-        guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint or policy file at \(file)") }
+        let file = try Self.locate(path)
         self.file = file
         do {
             if PolicyFile.isPolicyFile(file) {
@@ -33,5 +32,13 @@ struct PolicySource {
                 environment = try config.makeEnvironment()
             }
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+    }
+
+    /// The file a policy argument names: a robot's pretrained policy, a run directory's checkpoint, or the path
+    /// itself; one line if nothing is there.
+    static func locate(_ path: String) throws -> String {
+        let file = try Zoo.resolve(path) ?? CheckpointFile.locate(path)
+        guard FileManager.default.fileExists(atPath: file) else { throw CLIError("no checkpoint or policy file at \(file)") }
+        return file
     }
 }

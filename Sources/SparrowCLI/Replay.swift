@@ -144,10 +144,7 @@ struct Replay: ParsableCommand {
     /// The action source and the environment to run it in.
     func loadSource() throws -> (ActionSource, String) {
         if random || zero { return (random ? .random : .zero, env!) }
-        let file = try Zoo.resolve(policy!) ?? CheckpointFile.locate(policy!)
-        guard FileManager.default.fileExists(atPath: file) else {
-            throw CLIError("no checkpoint or policy file at \(file)")
-        }
+        let file = try PolicySource.locate(policy!)
         let source: ActionSource
         if PolicyFile.isPolicyFile(file) {
             source = .exported(try PolicyFile.read(file))

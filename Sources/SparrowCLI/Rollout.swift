@@ -143,17 +143,34 @@ func readJSON<T: Decodable>(_ path: String, what: String) throws -> T {
     }
 }
 
-/// Buffered stdout for line output (print() flushes per line on pipes and is slow for long rollouts).
+/// Buffered line output to stdout or a file (print() flushes per line on pipes and is slow for long rollouts).
 struct FileHandleOutput {
     private var buffer: [UInt8] = []
+    private let file: UnsafeMutablePointer<FILE>
+
+    /// Standard output.
+    init() { file = stdout }
+
+    /// A new (or emptied) file at `path`; `close()` it when done.
+    init(path: String) throws {
+        guard let f = fopen(path, "w") else { throw CLIError("cannot write \(path)") }
+        file = f
+    }
+
     mutating func write(_ line: String) {
         buffer.append(contentsOf: line.utf8)
         buffer.append(10)
         if buffer.count > 1 << 16 { flush() }
     }
     mutating func flush() {
-        buffer.withUnsafeBufferPointer { p in _ = fwrite(p.baseAddress, 1, p.count, stdout) }
-        fflush(stdout)
+        buffer.withUnsafeBufferPointer { p in _ = fwrite(p.baseAddress, 1, p.count, file) }
+        fflush(file)
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes what is buffered and closes a file opened with `init(path:)`.
+    mutating func close() {
+        flush()
+        if file != stdout { fclose(file) }
     }
 }

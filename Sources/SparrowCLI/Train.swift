@@ -120,7 +120,7 @@ struct Eval: ParsableCommand {
             let recorder = try record.map { try StepRecorder(path: $0) }
             let returns = try Evaluator(env: source.environment, episodes: episodes, seed: seed)
                 .returns(of: source.agent, observe: recorder.map { r in { r.write(episode: $0, t: $1, observation: $2, action: $3) } })
-            try recorder?.close()
+            recorder?.close()
             let e = Evaluation(step: source.agent.updates, returns: returns)
             print(String(format: "%@ %@: %d episodes, return %.2f ± %.2f", config.env, config.preset, episodes, e.meanReturn, e.stdReturn))
             var o = JSONObject()
@@ -176,34 +176,20 @@ struct Eval: ParsableCommand {
 
 /// `sparrow eval --record FILE`: one JSON line per evaluation step, written as the evaluation goes (buffered).
 final class StepRecorder {
-    private let handle: FileHandle
-    private var buffer: [UInt8] = []
+    private var out: FileHandleOutput
 
     init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw CLIError("--record: cannot write \(path)")
-        }
-        handle = h
+        do { out = try FileHandleOutput(path: path) } catch { throw CLIError("--record: cannot write \(path)") }
     }
 
     func write(episode: Int, t: Int, observation: [Double], action: [Float]) {
         var line = JSONObject()
         line.add("episode", episode); line.add("t", t)
         line.add("observation", observation); line.add("action", action.map(Double.init))
-        buffer.append(contentsOf: line.text.utf8)
-        buffer.append(10)
-        if buffer.count > 1 << 16 { flush() }
+        out.write(line.text)
     }
 
-    private func flush() {
-        handle.write(Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() throws {
-        flush()
-        try handle.close()
-    }
+    func close() { out.close() }
 }
 
 /// `--threads N` (train, eval, bench train): threads one training step may use. The twin critics run side by side
