@@ -24,6 +24,10 @@ public struct BenchNN: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Densities for the sparse and masked backends.")
     public var densities: [Double] = [1.0, 0.5, 0.2, 0.1, 0.05]
 
+    @Option(parsing: .upToNextOption,
+            help: "CKernels bodies to time, one after the other in this run: \(KernelBody.allCases.map(\.rawValue).joined(separator: ", ")) (default: the widest this CPU runs).")
+    public var kernelBody: [KernelBody] = []
+
     @Option(help: "Minimum seconds per timing round (steps: 9 interleaved rounds; kernels: 7 rounds; medians).")
     public var minimumTime = 0.02
 
@@ -38,6 +42,10 @@ public struct BenchNN: ParsableCommand {
         if let bad = densities.first(where: { !($0 > 0 && $0 <= 1) }) {
             throw ValidationError("--densities must be in (0, 1], got \(bad)")
         }
+        if let bad = kernelBody.first(where: { !KernelBody.available.contains($0) }) {
+            throw ValidationError("--kernel-body \(bad.rawValue) needs instructions this CPU lacks; it runs: "
+                                  + KernelBody.available.map(\.rawValue).joined(separator: ", "))
+        }
     }
 
     private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
@@ -45,6 +53,16 @@ public struct BenchNN: ParsableCommand {
     public func run() throws {
         NeuralNetBenchmark.setBLASThreads(threads)
         Parallel.setThreads(threads)
+        let chosen = KernelBody.current
+        defer { KernelBody.use(chosen) }
+        for (i, body) in (kernelBody.isEmpty ? [KernelBody.best] : kernelBody).enumerated() {
+            KernelBody.use(body)
+            if i > 0 && !json { print("") }
+            measure()
+        }
+    }
+
+    private func measure() {
         let B = batch, hidden = widths.count > 2 ? widths[1] : widths[0]
         let hiddenOut = widths.count > 2 ? widths[2] : widths[1]
         func emit(_ fields: [(String, Any)]) {
@@ -74,7 +92,8 @@ public struct BenchNN: ParsableCommand {
             emit([("backend", "openblas_sgemm"), ("density", 1.0), ("step_ms", blasStep), ("gflops", raw.gflops),
                   ("shape", "\(hiddenOut)x\(hidden)x\(B)"), ("sgemm_us", raw.microseconds),
                   ("note", "step_ms = the raw sgemm calls of one dense training step of \(net)"),
-                  ("blas_core", BLASCore.current.inUse), ("blas_core_detected", BLASCore.current.detected)])
+                  ("blas_core", BLASCore.current.inUse), ("blas_core_detected", BLASCore.current.detected),
+                  ("kernel_body", KernelBody.current.rawValue)])
             for s in steps {
                 emit([("backend", s.backend.rawValue), ("density", s.density), ("step_ms", s.stepMilliseconds),
                       ("gflops", s.gflops), ("speedup_vs_dense", dense.stepMilliseconds / s.stepMilliseconds),
@@ -84,15 +103,18 @@ public struct BenchNN: ParsableCommand {
                       ("network", net), ("batch", B), ("threads", threads),
                       // Weights + Adam moments + indices (Int32: see NeuralNet/StorageBytes.swift), vs the dense network.
                       ("bytes", s.storageBytes), ("dense_bytes", dense.storageBytes),
-                      ("bytes_ratio", Double(s.storageBytes) / Double(dense.storageBytes))])
+                      ("bytes_ratio", Double(s.storageBytes) / Double(dense.storageBytes)),
+                      ("kernel_body", KernelBody.current.rawValue)])
             }
             for k in kernels {
                 emit([("backend", k.backend.rawValue), ("density", k.density), ("kernel", k.kernel),
-                      ("us", k.microseconds), ("gflops", k.gflops), ("shape", "\(hiddenOut)x\(hidden)x\(B)")])
+                      ("us", k.microseconds), ("gflops", k.gflops), ("shape", "\(hiddenOut)x\(hidden)x\(B)"),
+                      ("kernel_body", KernelBody.current.rawValue)])
             }
         } else {
             print("One training step (forward, backward, Adam) of \(net), batch \(B), \(threads) BLAS thread(s); median times.")
-            print("CPU \(CPUInfo.current.summary); OpenBLAS core \(BLASCore.current.inUse) (\(BLASCore.current.note))")
+            print("CPU \(CPUInfo.current.summary); OpenBLAS core \(BLASCore.current.inUse) (\(BLASCore.current.note)); "
+                  + "Sparrow kernels \(KernelBody.current.rawValue)")
             print(String(format: "OpenBLAS sgemm %dx%dx%d: %.1f GFLOP/s; the raw sgemm calls of a dense step: %.3f ms",
                          hiddenOut, hidden, B, raw.gflops, blasStep))
             print("backend  density   step ms   fwd ms   bwd ms  adam ms  GFLOP/s  speedup vs dense   memory KB (vs dense)")
@@ -114,3 +136,5 @@ public struct BenchNN: ParsableCommand {
         }
     }
 }
+
+extension KernelBody: ExpressibleByArgument {}

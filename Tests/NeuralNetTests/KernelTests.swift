@@ -3,12 +3,13 @@ import CKernels
 import SparrowCore
 import XCTest
 
-/// Runs `body` once with each CKernels body this CPU can run (AVX2 + FMA, then portable C), restoring the choice.
+/// Runs `body` once with each CKernels body this CPU can run (AVX-512, AVX2 + FMA, portable C), restoring the choice.
 func withEachKernelBody(_ body: (String) throws -> Void) rethrows {
-    let chosen = sk_isa()
-    defer { _ = sk_set_isa(chosen) }
-    for avx2: Int32 in [1, 0] where sk_set_isa(avx2) == 1 {
-        try body(avx2 == 1 ? "avx2" : "portable")
+    let chosen = KernelBody.current
+    defer { KernelBody.use(chosen) }
+    for b in KernelBody.available {
+        XCTAssertTrue(KernelBody.use(b))
+        try body(b.rawValue)
     }
 }
 
@@ -18,8 +19,14 @@ final class KernelTests: XCTestCase {
     let batches = [1, 2, 3, 7, 8, 9, 17, 31, 32, 33, 63, 64, 65, 100, 129, 256]
 
     func testTheCPUsKernelBodyIsChosen() {
-        XCTAssertEqual(sk_isa() == 1, CPUInfo.current.hasAVX2FMA, "AVX2 CPUs run the AVX2 body, others the portable one")
-        withEachKernelBody { name in XCTAssertEqual(sk_isa() == 1, name == "avx2") }
+        let expected: KernelBody = CPUInfo.current.hasAVX512 ? .avx512 : CPUInfo.current.hasAVX2FMA ? .avx2 : .portable
+        XCTAssertEqual(KernelBody.current, expected, "the widest body the CPU runs: \(CPUInfo.current.summary)")
+        XCTAssertEqual(KernelBody.best, expected)
+        XCTAssertEqual(KernelBody.available.first, expected)
+        XCTAssertEqual(KernelBody.available.last, .portable)
+        withEachKernelBody { name in XCTAssertEqual(KernelBody.current.rawValue, name) }
+        if !CPUInfo.current.hasAVX512 { XCTAssertFalse(KernelBody.use(.avx512), "a CPU without AVX-512 refuses its body") }
+        XCTAssertEqual(KernelBody.current, expected, "a refused switch changes nothing")
     }
 
     func testSparseForwardTransposedAndWeightGradientMatchReference() { withEachKernelBody { body in
@@ -170,4 +177,86 @@ final class KernelTests: XCTestCase {
             }
         }
     } }
+}
+
+/// The AVX-512 bodies that keep the AVX2 body's per-element order (kernels.c) give its results bit for bit: the
+/// sparse product with every fused post-op, plain and through the CSC permutation, at batch sizes around both
+/// vector widths; Adam in every mask mode; the activations. An AVX-512 machine then trains exactly as an AVX2
+/// machine wherever the weight gradient does not enter.
+final class AVX512KernelTests: XCTestCase {
+    func withBody<T>(_ b: KernelBody, _ f: () -> T) -> T {
+        let chosen = KernelBody.current
+        defer { KernelBody.use(chosen) }
+        XCTAssertTrue(KernelBody.use(b))
+        return f()
+    }
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(CPUInfo.current.hasAVX512, "this CPU has no AVX-512 (\(CPUInfo.current.summary))")
+    }
+
+    func testSparseProductMatchesAVX2BitForBit() {
+        var g = Generator(seed: 11)
+        for batch in [2, 5, 8, 15, 16, 17, 24, 31, 32, 33, 47, 48, 63, 64, 65, 80, 96, 100, 127, 129, 256] {
+            let shape = LayerShape(fanIn: 3 + g.nextInt(below: 50), fanOut: 1 + g.nextInt(below: 30))
+            let pos = randomPositions(shape, density: [0.05, 0.3, 1.0][batch % 3], generator: &g)
+            let idx = SparseIndex(shape: shape, positions: pos)
+            let values = g.floats(pos.count), bias = g.floats(shape.fanOut)
+            let x = g.floats(shape.fanIn * batch), gate = g.floats(shape.fanOut * batch)
+            let dY = g.floats(shape.fanOut * batch), gateIn = g.floats(shape.fanIn * batch)
+            for post: Int32 in 0...5 {
+                func forward(_ b: KernelBody) -> [Float] {
+                    withBody(b) {
+                        var y = [Float](repeating: .nan, count: shape.fanOut * batch)
+                        sk_spmm(Int32(shape.fanOut), idx.rowPointer, idx.columnIndex, values, nil, x, Int32(batch),
+                                Int32(batch), bias, &y, Int32(batch), post, 0.1, post >= 3 ? gate : nil)
+                        return y
+                    }
+                }
+                func transposed(_ b: KernelBody) -> [Float] {
+                    withBody(b) {
+                        var dx = [Float](repeating: .nan, count: shape.fanIn * batch)
+                        sk_spmm(Int32(shape.fanIn), idx.columnPointer, idx.rowIndex, values, idx.cscToCSR, dY,
+                                Int32(batch), Int32(batch), nil, &dx, Int32(batch), post, 0.1, post >= 3 ? gateIn : nil)
+                        return dx
+                    }
+                }
+                let msg = "shape \(shape) batch \(batch) post \(post)"
+                XCTAssertEqual(forward(.avx512).map(\.bitPattern), forward(.avx2).map(\.bitPattern), "forward " + msg)
+                XCTAssertEqual(transposed(.avx512).map(\.bitPattern), transposed(.avx2).map(\.bitPattern), "transposed " + msg)
+            }
+        }
+    }
+
+    func testAdamAndActivationsMatchAVX2BitForBit() {
+        var g = Generator(seed: 12)
+        for n in [1, 7, 8, 15, 16, 17, 33, 100, 1000] {
+            let w = g.floats(n), grad = g.floats(n), m = g.floats(n, scale: 0.1), v = g.floats(n, scale: 0.01).map { abs($0) }
+            let mask = (0..<n).map { _ in Float(g.nextInt(below: 2)) }
+            for mode: Int32 in 0...2 {
+                for decoupled: Int32 in [0, 1] {
+                    func run(_ b: KernelBody) -> [UInt32] {
+                        withBody(b) {
+                            var w2 = w, m2 = m, v2 = v
+                            sk_adam(Int32(n), &w2, grad, &m2, &v2, mask, mode, 3e-4, 0.9, 0.999, 0.3, 0.02, 1e-8, 1e-4, decoupled)
+                            return (w2 + m2 + v2).map(\.bitPattern)
+                        }
+                    }
+                    XCTAssertEqual(run(.avx512), run(.avx2), "adam n \(n) mode \(mode) decoupled \(decoupled)")
+                }
+            }
+            let z = g.floats(n), dA = g.floats(n)
+            for (kind, slope) in [(Int32(1), Float(0)), (2, 0.01), (3, 0)] {
+                func run(_ b: KernelBody) -> [UInt32] {
+                    withBody(b) {
+                        var a = [Float](repeating: .nan, count: n), dZ = a
+                        sk_activation_forward(kind, slope, z, &a, n)
+                        sk_activation_backward(kind, slope, dA, z, a, &dZ, n)
+                        return (a + dZ).map(\.bitPattern)
+                    }
+                }
+                XCTAssertEqual(run(.avx512), run(.avx2), "activation \(kind) n \(n)")
+            }
+        }
+    }
 }

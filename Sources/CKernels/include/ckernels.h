@@ -1,5 +1,6 @@
 #pragma once
-// Sparrow's hot sparse kernels: AVX2 + FMA where the CPU has it, portable C otherwise (chosen at load time), one thread, Float32, row-major matrices whose rows run over the batch
+// Sparrow's hot sparse kernels: AVX-512 or AVX2 + FMA where the CPU has it, portable C otherwise (chosen at load
+// time), one thread, Float32, row-major matrices whose rows run over the batch
 // (activations are stored feature-major: X[feature * ld + b]). Every kernel has a plain Swift twin in
 // NeuralNet/ReferenceKernels.swift, and NeuralNetTests holds one against the other.
 #include <stdint.h>
@@ -8,11 +9,15 @@
 extern "C" {
 #endif
 
-/// Which body the kernels below run: 1 AVX2 + FMA, 0 portable C. Chosen before `main` from the CPU.
+/// The kernel bodies, by instruction set.
+enum { SK_ISA_PORTABLE = 0, SK_ISA_AVX2 = 1, SK_ISA_AVX512 = 2 };
+/// Which body the kernels below run (an SK_ISA_ value). Chosen before `main` from the CPU: the widest it runs.
 int sk_isa(void);
-/// Switches the body (tests hold both against the twins); returns 0 and changes nothing if the CPU (or this
-/// build) cannot run AVX2 + FMA.
-int sk_set_isa(int avx2);
+/// The body chosen at load time: the widest this CPU (and build) can run.
+int sk_best_isa(void);
+/// Switches the body (tests hold each against the twins, benchmarks time each); returns 0 and changes nothing if
+/// the CPU (or this build) cannot run it. AVX-512 needs F, BW, DQ and VL with ZMM state enabled by the OS.
+int sk_set_isa(int level);
 
 /// Sparse × dense: for r in 0..<rows, Y[r, 0..<B] = post(bias[r] (or 0 if bias is NULL)
 ///     + Σ_{k in ptr[r]..<ptr[r+1]} w_k · X[idx[k], 0..<B]),   with w_k = values[perm[k]] if perm != NULL else values[k].
