@@ -506,6 +506,23 @@ static void spmm_avx512(int rows, const int32_t *ptr, const int32_t *idx, const 
         const __m512 b0 = _mm512_set1_ps(bias ? bias[r] : 0.0f);
         float *y = Y + (long)r * ldy;
         int c = 0;
+        // 128 columns in eight chains (two of spmm_avx2's 64-column blocks at once: the same order per column).
+        for (; c + 128 <= B; c += 128) {
+            __m512 a0 = b0, a1 = b0, a2 = b0, a3 = b0, a4 = b0, a5 = b0, a6 = b0, a7 = b0;
+            for (int k = kb; k < ke; k++) {
+                const __m512 w = _mm512_set1_ps(WK(k));
+                const float *x = X + (long)idx[k] * ldx + c;
+                a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x), a0);
+                a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 16), a1);
+                a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 32), a2);
+                a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 48), a3);
+                a4 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 64), a4);
+                a5 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 80), a5);
+                a6 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 96), a6);
+                a7 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 112), a7);
+            }
+            ST(0, a0); ST(16, a1); ST(32, a2); ST(48, a3); ST(64, a4); ST(80, a5); ST(96, a6); ST(112, a7);
+        }
         for (; c + 64 <= B; c += 64) {
             __m512 a0 = b0, a1 = b0, a2 = b0, a3 = b0;
             for (int k = kb; k < ke; k++) {
