@@ -107,14 +107,20 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     public var alphaLR: Double = 3e-4
     public var weightDecay: Double = 0
     public var decoupledWeightDecay = false
+    /// Weight decay on biases too (PyTorch's Adam handed every parameter: ANF, Sokar); false: kernels only (Keras'
+    /// `kernel_regularizer`, TF-Agents: rigl/rl). PPO always decays kernels only (TF-Agents' PPO l2 terms).
+    public var decayBiases = true
     public var adamEpsilon: Double = 1e-8
     public var rewardScale: Double = 1
 
     // SAC
     public var alpha: Double = 0.2
     public var autotuneAlpha = false
-    /// nil = −|A|.
+    /// nil = `targetEntropyPerAction` · |A|.
     public var targetEntropy: Double? = nil
+    /// The default target entropy per action dimension: −1 (the SAC paper, CleanRL, SB3) or −0.5 (TF-Agents'
+    /// `SacAgent` default, which rigl/rl runs).
+    public var targetEntropyPerAction: Double = -1
     public var logStdMin: Double = -20
     public var logStdMax: Double = 2
     public var logStdBounding: LogStdBoundingName = .clamp
@@ -232,13 +238,16 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             Knob("alpha-lr", \.alphaLR, "Temperature learning rate (SAC with --autotune-alpha).", valid: .positive),
             Knob("weight-decay", \.weightDecay, "L2 weight decay (coupled, as the papers).", valid: .nonNegative),
             Knob("decoupled-weight-decay", \.decoupledWeightDecay, "AdamW-style decay instead."),
+            Knob("decay-biases", \.decayBiases, "Weight decay on biases too (PyTorch); off: kernels only (Keras, TF-Agents)."),
             Knob("adam-eps", \.adamEpsilon, "Adam's ε.", valid: .positive),
             Knob("reward-scale", \.rewardScale, "Rewards are multiplied by this before learning."),
         ]),
         KnobSection("SAC", [
             Knob("alpha", \.alpha, "Temperature (the initial value when auto-tuned).", valid: .nonNegative),
             Knob("autotune-alpha", \.autotuneAlpha, "Learn α toward the target entropy."),
-            Knob("target-entropy", \.targetEntropy, "Target entropy (default −|A|)."),
+            Knob("target-entropy", \.targetEntropy, "Target entropy (default: target-entropy-per-action · |A|)."),
+            Knob("target-entropy-per-action", \.targetEntropyPerAction,
+                 "Default target entropy per action dimension (−1: SAC paper; −0.5: TF-Agents)."),
             Knob("log-std-min", \.logStdMin, "Lower log-std bound."),
             Knob("log-std-max", \.logStdMax, "Upper log-std bound."),
             Knob("log-std-bounding", \.logStdBounding, "clamp (CleanRL/ANF) or tanh rescaling (SB3-style)."),
@@ -295,6 +304,10 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             try check(p > 0, "params-like must be in (0, 1), got \(p)")
             try check(actorSparsity == nil && criticSparsity == nil && actorCriticRatio == nil,
                       "params-like matches each network to --sparsity-style budgets; drop actor-sparsity, critic-sparsity and actor-critic-ratio")
+        }
+        if let r = actorCriticRatio {
+            try check(method != .dense && sparsity > 0,
+                      "actor-critic-ratio \(r) splits a sparse budget between actor and critics; method \(method.rawValue) at sparsity \(sparsity) has none (for dense widths set --hidden per run)")
         }
         if method == .prune {
             try check(distribution != .erEpsilon, "method prune spreads its final sparsity by uniform, er or erk; er-epsilon fixes densities instead")

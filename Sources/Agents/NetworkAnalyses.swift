@@ -4,8 +4,11 @@ import SparrowCore
 /// One measurement of one network at one gradient update (`analysis.csv` holds them, one per row).
 public struct NetworkMeasurement: Equatable, Sendable {
     public enum Quantity: String, Sendable, CaseIterable {
-        /// Mean |μ|/σ of the per-sample gradients over the live parameters (`--log-snr-every`).
+        /// Mean |μ|/(σ + 1e-10) of the per-sample gradients over every kernel entry and bias, absent connections
+        /// included, as rigl/rl's `log_snr` (`--log-snr-every`; runs before issue 24 logged the live-only figure here).
         case gradientSNR = "gradient_snr"
+        /// Mean |μ|/σ over the live parameters with noise (`MLP.liveGradientSNR`), logged beside it.
+        case liveGradientSNR = "gradient_snr_live"
         /// Fraction of τ-dormant neurons (`--log-dormant-every`; `layer` nil: all hidden neurons together).
         case dormantFraction = "dormant_fraction"
         /// Neurons ReDo recycled (`--redo-every`; `layer` nil: all hidden layers together).
@@ -50,6 +53,8 @@ public final class NetworkAnalyses {
         if Self.due(snrEvery, step) {
             measurements.append(NetworkMeasurement(update: step, network: name, layer: nil, quantity: .gradientSNR,
                                                    value: net.gradientSNR(ws).mean))
+            measurements.append(NetworkMeasurement(update: step, network: name, layer: nil, quantity: .liveGradientSNR,
+                                                   value: net.liveGradientSNR(ws).mean))
         }
         if Self.due(dormantEvery, step) {
             let layers = net.dormantNeurons(ws, tau: dormantTau)

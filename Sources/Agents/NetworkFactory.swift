@@ -162,7 +162,7 @@ public struct NetworkFactory {
 
     public func adam(learningRate: Double) -> Adam {
         Adam(learningRate: Float(learningRate), epsilon: Float(config.adamEpsilon), weightDecay: Float(config.weightDecay),
-             decoupledWeightDecay: config.decoupledWeightDecay)
+             decoupledWeightDecay: config.decoupledWeightDecay, decayBiases: config.decayBiases)
     }
 
     public var targetTopology: TargetTopology { config.targetTopology }

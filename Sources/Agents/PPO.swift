@@ -25,8 +25,8 @@ import SparrowCore
 /// method's topology update or pruning step on each network, counted in gradient steps.
 ///
 /// Weight decay is coupled (`g += wd·w`) on weights only — TF-Agents' `policy_l2_reg`/`value_function_l2_reg`
-/// add wd·½Σw² over kernels, whose gradient is wd·w — and is added after the clipping rather than before it (a
-/// difference of order wd·|w| ≪ the clip).
+/// add l2·Σw² over kernels, whose gradient is 2·l2·w, so the presets set wd = 2·l2 (`Presets.kerasL2`) — and is
+/// added after the clipping rather than before it (a difference of order wd·|w| ≪ the clip).
 public final class PPO: Agent {
     public let config: AgentConfig
     public let observationSize: Int

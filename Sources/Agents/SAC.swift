@@ -21,7 +21,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
     public var policyHead: PolicyHeadKind { .gaussianTanh }
     /// Per critic, the batch samples for which it gives min(Q₁, Q₂) in the actor step (first `count` entries).
     private var minCriticSamples: [[Int32]]
-    var targetEntropy: Double { config.targetEntropy ?? -Double(actionSize) }
+    var targetEntropy: Double { config.targetEntropy ?? config.targetEntropyPerAction * Double(actionSize) }
 
     public init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
                 totalUpdates: Int, seed: UInt64) throws {

@@ -48,7 +48,7 @@ extension Report {
             p.xFormat = { Figure.compact(pow(10, $0)) }
             let cells = splitFreeKeys.compactMap { cell(env, $0) }.filter { $0.liveParameters != nil }
             let groups = Dictionary(grouping: cells) { c -> String in
-                c.key.method == "dense" ? "\(c.key.algorithm)|dense" : "\(c.key.algorithm)|\(c.key.method)"
+                c.key.method == "dense" ? "\(c.key.algorithm)|\(c.key.family)|dense" : "\(c.key.algorithm)|\(c.key.method)"
             }
             for name in groups.keys.sorted() {
                 let g = groups[name]!.sorted { $0.liveParameters! < $1.liveParameters! }, first = g[0].key

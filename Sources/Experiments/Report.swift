@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// The numbers of a sweep's report: per env × method × sparsity, and per method × sparsity across envs.
 ///
@@ -20,27 +21,33 @@ public struct Report: Sendable {
         public var actorCriticRatio: Double? = nil
         /// ReDo's interval, when the runs recycled dormant neurons.
         public var redoEvery: Int? = nil
+        /// The code base of the runs' preset (`Presets.Family`): a sparse method is normalised by the dense run of its
+        /// own family, so ANF's SAC and rigl/rl's SAC never share a reference. "" when the preset is unknown.
+        public var family: String = ""
 
         public init(algorithm: String, method: String, sparsity: Double, paramsLike: Double? = nil, actorCriticRatio: Double? = nil,
-                    redoEvery: Int? = nil) {
+                    redoEvery: Int? = nil, family: String = "") {
             self.algorithm = algorithm; self.method = method; self.sparsity = sparsity
             self.paramsLike = paramsLike; self.actorCriticRatio = actorCriticRatio; self.redoEvery = redoEvery
+            self.family = family
         }
 
         /// The group of a run.
         public init(_ r: RunResult) {
             self.init(algorithm: r.algorithm, method: r.method, sparsity: r.method == "dense" ? 0 : r.sparsity,
-                      paramsLike: r.paramsLike, actorCriticRatio: r.actorCriticRatio, redoEvery: r.redoEvery)
+                      paramsLike: r.paramsLike, actorCriticRatio: r.actorCriticRatio, redoEvery: r.redoEvery,
+                      family: Presets.family(ofPreset: r.preset)?.rawValue ?? "")
         }
 
         /// The full-size dense network: the reference scores are normalised by.
         public var isDenseReference: Bool { method == "dense" && paramsLike == nil && actorCriticRatio == nil && redoEvery == nil }
 
-        /// "TowS-SAC", "Dense-TD3" …
+        /// "TowS-SAC", "Dense-TD3", "Dense-SAC (rigl/rl)" (the dense SAC of Graesser's presets, beside ANF's) …
         public var methodLabel: String {
             let names = ["dense": "Dense", "static": "SS", "ds": "DS", "tows": "TowS", "set": "SET", "rigl": "RigL",
                          "prune": "Pruning"]
-            return "\(names[method] ?? method)-\(algorithm.uppercased())"
+            let tag = method == "dense" && family == Presets.Family.graesser.rawValue && algorithm == "sac" ? " (rigl/rl)" : ""
+            return "\(names[method] ?? method)-\(algorithm.uppercased())" + tag
         }
         /// "TowS-SAC 90%" (dense: no sparsity), "Dense-SAC params of 90%", "SET-SAC 90% a:c 0.5".
         public var label: String { (method == "dense" ? methodLabel : "\(methodLabel) \(Report.percent(sparsity))") + variant }
@@ -62,7 +69,7 @@ public struct Report: Sendable {
             if (a.algorithm, ia, a.method, a.sparsity) != (b.algorithm, ib, b.method, b.sparsity) {
                 return (a.algorithm, ia, a.method, a.sparsity) < (b.algorithm, ib, b.method, b.sparsity)
             }
-            return (a.paramsLike ?? -1, a.actorCriticRatio ?? 0, a.redoEvery ?? 0) < (b.paramsLike ?? -1, b.actorCriticRatio ?? 0, b.redoEvery ?? 0)
+            return (a.paramsLike ?? -1, a.actorCriticRatio ?? 0, a.redoEvery ?? 0, a.family) < (b.paramsLike ?? -1, b.actorCriticRatio ?? 0, b.redoEvery ?? 0, b.family)
         }
     }
 
@@ -77,6 +84,9 @@ public struct Report: Sendable {
         public var iqm: Statistics.Interval
         /// Scores divided by the dense mean of the same env and algorithm (nil without a dense cell or if its mean ≤ 0).
         public var normalized: [Double]?
+        /// The dense group the normalised numbers divide by: the same algorithm and preset family, else (runs of
+        /// another family only) the same algorithm, said in the report.
+        public var reference: Key?
         public var normalizedIQM: Statistics.Interval?
         public var liveParameters: Double?
         public var trainingFLOPs: Double?
@@ -128,7 +138,10 @@ public struct Report: Sendable {
                 guard let rs = groups[key] else { continue }
                 let sorted = rs.sorted { $0.seed < $1.seed }
                 let scores = sorted.map { $0.finalScore! }
-                let dense = groups.first { $0.key.algorithm == key.algorithm && $0.key.isDenseReference }?.value
+                let candidates = groups.filter { $0.key.algorithm == key.algorithm && $0.key.isDenseReference }
+                    .sorted { $0.key < $1.key }
+                let reference = candidates.first { $0.key.family == key.family } ?? candidates.first
+                let dense = reference?.value
                 let denseMean = dense.map { Statistics.mean($0.map { $0.finalScore! }) }
                 func meanOf(_ f: (RunResult) -> Double?, _ runs: [RunResult]) -> Double? {
                     let v = runs.compactMap(f)
@@ -141,6 +154,7 @@ public struct Report: Sendable {
                 var cell = Cell(env: env, key: key, runs: sorted, scores: scores, mean: Statistics.mean(scores),
                                 std: Statistics.standardDeviation(scores),
                                 iqm: Statistics.stratifiedBootstrap([scores], reps: reps, seed: seed))
+                cell.reference = reference?.key
                 if let denseMean, denseMean > 0 {
                     let n = scores.map { $0 / denseMean }
                     cell.normalized = n
@@ -200,6 +214,7 @@ public struct Report: Sendable {
         out += "stratified-bootstrap percentile interval (\(reps) replicates). Params and FLOPs relative to dense "
         out += "(live weights and biases of actor and critics; training FLOPs of all updates; inference FLOPs of one action).\n\n"
         out += Self.provenanceNote(runs)
+        out += referenceNote()
         var header = ["Method", "Sparsity"] + envs + ["IQM (norm.) [95% CI]", "Params", "Train FLOPs", "Inf. FLOPs"]
         var rows: [[String]] = []
         for agg in aggregates {
@@ -228,6 +243,23 @@ public struct Report: Sendable {
             out += unfinished.count > 10 ? ", …\n" : "\n"
         }
         return out
+    }
+
+    /// Which dense runs the normalised numbers divide by, per method, when that is not obvious: more than one dense
+    /// group of an algorithm, or a method normalised by a dense run of another preset family.
+    func referenceNote() -> String {
+        var lines: [String] = []
+        for key in keys where !key.isDenseReference {
+            let refs = Set(cells.filter { $0.key == key }.compactMap(\.reference))
+            guard let ref = refs.first else { continue }
+            let denseGroups = Set(cells.map(\.key).filter { $0.algorithm == key.algorithm && $0.isDenseReference })
+            if denseGroups.count > 1 || ref.family != key.family {
+                let runs = Set(cells.filter { $0.key == ref }.flatMap(\.runs).map(\.preset)).sorted().joined(separator: ", ")
+                lines.append("\(key.label) by \(ref.methodLabel) (\(runs))"
+                             + (ref.family != key.family ? " — another preset family: no dense run of its own family" : ""))
+            }
+        }
+        return lines.isEmpty ? "" : "Normalised by: " + lines.joined(separator: "; ") + ".\n\n"
     }
 
     /// One row per env × method × sparsity with every number (machine-readable).

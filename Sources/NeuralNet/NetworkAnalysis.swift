@@ -4,18 +4,61 @@ import SparrowCore
 /// What the analyses read of a network after a training step on a workspace (its forward activations and, after
 /// `backward`, its pre-activation gradients): gradient signal-to-noise ratio (Graesser et al.), τ-dormant
 /// neurons and their recycling (ReDo; Sokar et al., "The dormant neuron phenomenon in deep RL", 2023). Every
-/// computation visits live connections only: a truly sparse layer never becomes a dense matrix here.
+/// computation but the reference SNR visits live connections only: a truly sparse layer never becomes a dense
+/// matrix here.
 /// `ReferenceKernels`-style twins in the tests hold them to direct per-sample computations.
 extension MLP {
-    /// The mean gradient SNR of the last `backward` on `ws`, over the live parameters (weights and biases) whose
-    /// per-sample gradients are not all equal.
+    /// The gradient SNR as Graesser et al.'s code computes it (rigl/rl `tf_sparse_utils.log_snr`): per-sample
+    /// gradients of every kernel entry — absent connections included, with the dense gradient dZ[r, b]·x[c, b] that
+    /// the masked kernel variable receives (the gradient RigL grows from) — and of every bias; per entry
+    /// |mean / (std + 1e-10)| over the B samples (population std, as `tf.math.reduce_std`), entries whose gradients
+    /// are all equal included (they count 0, or |μ|·1e10 for a constant non-zero gradient, as there); the mean over
+    /// all entries. The per-sample gradient is that of the sample's own loss: the batch-mean loss's dZ times B (the
+    /// reference differentiates the per-sample loss vector). Costs a dense product per layer (every N updates).
+    public func gradientSNR(_ ws: Workspace) -> (mean: Double, parameters: Int) {
+        let B = ws.batch, scale = Double(B)
+        var total = 0.0, counted = 0
+        var s1 = [Double](), s2 = [Double]()
+        for (l, layer) in layers.enumerated() {
+            let fanIn = layer.shape.fanIn, fanOut = layer.shape.fanOut
+            let dz = ws.preActivationGradient(l).pointer, x = ws.activations[l].pointer
+            s1 = [Double](repeating: 0, count: fanIn); s2 = s1
+            for r in 0..<fanOut {
+                let g = dz + r * B
+                for c in 0..<fanIn {
+                    let xc = x + c * B
+                    var a = 0.0, q = 0.0
+                    for b in 0..<B {
+                        let v = scale * Double(g[b]) * Double(xc[b])
+                        a += v; q += v * v
+                    }
+                    s1[c] = a; s2[c] = q
+                }
+                for c in 0..<fanIn { total += Self.referenceSNR(s1[c], s2[c], B) }
+                var a = 0.0, q = 0.0
+                for b in 0..<B { let v = scale * Double(g[b]); a += v; q += v * v }
+                total += Self.referenceSNR(a, q, B)
+                counted += fanIn + 1
+            }
+        }
+        return (counted == 0 ? .nan : total / Double(counted), counted)
+    }
+
+    /// |μ| / (σ + 1e-10) from Σv and Σv² over B samples (σ the population standard deviation).
+    static func referenceSNR(_ s1: Double, _ s2: Double, _ B: Int) -> Double {
+        let mean = s1 / Double(B), variance = max(s2 / Double(B) - mean * mean, 0)
+        return abs(mean) / (variance.squareRoot() + 1e-10)
+    }
+
+    /// Sparrow's earlier, live-only figure (metrics `gradient_snr_live`): the mean gradient SNR of the last
+    /// `backward` on `ws`, over the live parameters (weights and biases) whose per-sample gradients are not all equal.
     ///
     /// For an MLP each sample's gradient of weight (r, c) of layer l is dZ[r, b]·x[c, b] (dZ the pre-activation
     /// gradient, x the layer input), whatever the 1/B of a batch-mean loss (SNR does not depend on the scale).
     /// Over the B samples: μ = mean of the per-sample gradients, σ² = mean of their squares − μ² (population
     /// variance, as numpy's std), SNR = |μ|/σ. A bias's per-sample gradient is dZ[r, b]. Cost: two products per
     /// live connection and sample, about one backward pass; nothing is allocated beyond a per-layer array.
-    public func gradientSNR(_ ws: Workspace) -> (mean: Double, parameters: Int) {
+    public func liveGradientSNR(_ ws: Workspace) -> (mean: Double, parameters: Int) {
         let B = ws.batch
         var total = 0.0, counted = 0
         func include(_ s1: Double, _ s2: Double) {

@@ -20,12 +20,15 @@ import SparrowCore
 /// - DS-*: Sokar's code writes the Adam step's value into a newly grown position (reference a1); Sparrow's masked
 ///   backend with unmasked moments grows at zero instead, keeping the stale moments (the effect of that one step is
 ///   ≲ 1e-3). `update-stop` 0.95 approximates Sokar's `steps − start − 50k` for 1M-step runs.
-/// - SET/RigL/prune SAC (Graesser): TF-Agents' initial log α (0, i.e. α = 1) and target entropy (−|A|) are assumed;
-///   sparse weight decay 1e-6 is used for pruning too; pruning uses the masked backend (it starts dense).
+/// - SET/RigL/prune SAC and `dense-sac-graesser` (Graesser, rigl/rl `sac_mujoco_*_config.gin`): TF-Agents' initial
+///   log α (0, i.e. α = 1) and its default target entropy −|A|/2 (`SacAgent._get_default_target_entropy`; rigl/rl
+///   passes none); weight decay as `tf.keras.regularizers.L2` on kernels only (`kerasL2`): 1e-4 for dense and for
+///   pruning (its gin inherits the dense one's), 1e-6 for static/SET/RigL; pruning uses the masked backend (it starts
+///   dense). Runs made before this (issue 24) used −|A|, wd 1e-6 for every method and decayed biases too.
 /// - DQN (Graesser, rigl/rl `dqn_gym_*.gin` and `dqn_train_eval.py`): see `graesserDQN`.
 /// - PPO (Graesser, rigl/rl `ppo_mujoco_*.gin` and `ppo_train_eval.py`): see `graesserPPO`.
 public enum Presets {
-    public static let names = ["dense-sac", "dense-td3", "ss-sac", "ss-td3", "ds-sac", "ds-td3",
+    public static let names = ["dense-sac", "dense-sac-graesser", "dense-td3", "ss-sac", "ss-td3", "ds-sac", "ds-td3",
                                "tows-sac", "tows-td3", "set-sac", "rigl-sac", "prune-sac",
                                "dense-dqn", "static-dqn", "set-dqn", "rigl-dqn", "prune-dqn",
                                "dense-ppo", "static-ppo", "set-ppo", "rigl-ppo", "prune-ppo"]
@@ -42,6 +45,24 @@ public enum Presets {
         }
         return c
     }
+
+    /// The code base a preset follows, which decides the dense run its sparse runs are compared with: ANF's SAC/TD3
+    /// (`dense-sac`, `dense-td3`, `ss-*`, `tows-*`; Sokar's DS presets too, whose dense baselines are the same
+    /// PyTorch TD3/SAC) or rigl/rl's TF-Agents agents (Graesser's SAC, DQN and PPO presets). Nil for an unknown name.
+    public enum Family: String, Sendable { case anf, graesser }
+
+    public static func family(ofPreset name: String) -> Family? {
+        let base = name.split(separator: "@").first.map { String($0).lowercased() } ?? ""
+        guard names.contains(base) else { return nil }
+        if base == "dense-sac-graesser" || ["set-sac", "rigl-sac", "prune-sac"].contains(base)
+            || base.hasSuffix("-dqn") || base.hasSuffix("-ppo") { return .graesser }
+        return .anf
+    }
+
+    /// Coupled weight decay equal to Keras' `L2(l2)` regulariser (and TF-Agents' PPO l2 terms): both add l2·Σw² to the
+    /// loss (`tf.nn.scale_regularization_loss` sums), whose gradient is 2·l2·w, so Sparrow's `g += wd·w` needs
+    /// wd = 2·l2. The one place that factor is written.
+    public static func kerasL2(_ l2: Double) -> Double { 2 * l2 }
 
     /// The algorithm of a preset (nil for an unknown name).
     public static func algorithm(ofPreset name: String) -> AgentConfig.Algorithm? {
@@ -66,6 +87,7 @@ public enum Presets {
         if case .locomotion(let id)? = task { robot = id }
         switch name.lowercased() {
         case "dense-sac": return anf(.sac, method: .dense, sparsity: 0)
+        case "dense-sac-graesser": return graesser(method: .dense)
         case "dense-td3": return anf(.td3, method: .dense, sparsity: 0)
         case "ss-sac": return anf(.sac, method: .static, sparsity: 0.9)
         case "ss-td3": return anf(.td3, method: .static, sparsity: 0.9)
@@ -205,12 +227,15 @@ public enum Presets {
         var a = AgentConfig()
         a.algorithm = .sac
         a.method = method
-        a.sparsity = 0.9
+        a.sparsity = method == .dense ? 0 : 0.9
         riglSparseTraining(&a, lastUpdate: 0.8, pruneBegin: 0.2, pruneFrequency: 1000)
-        a.initialization = method == .prune ? .xavierUniform : .sparsityAware  // glorot; fixed_sparse_init for sparse
+        // glorot for dense and pruning; fixed_sparse_init for sparse
+        a.initialization = method == .prune || method == .dense ? .xavierUniform : .sparsityAware
         a.batchSize = 256
         a.actorLR = 3e-4; a.criticLR = 3e-4; a.alphaLR = 3e-4
-        a.weightDecay = 1e-6
+        a.weightDecay = kerasL2(method == .dense || method == .prune ? 1e-4 : 1e-6)
+        a.decayBiases = false
+        a.targetEntropyPerAction = -0.5
         a.tau = 0.005
         a.rewardScale = 0.1
         a.autotuneAlpha = true
@@ -235,8 +260,8 @@ public enum Presets {
     ///   mask updates every 1000 updates with drop fraction 0.5 cosine-decayed to the last update at 75k updates
     ///   (`update-stop` 0.75); grown weights 0 with zeroed moments. Pruning: ERK 90% final, 20k → 75k every 1000
     ///   (`prune-begin` 0.2, `prune-end` 0.75), masked backend, dense init.
-    /// - Weight decay: Keras `L2(1e-6)` adds 1e-6·Σw² to the loss, whose gradient is 2e-6·w: Sparrow's coupled decay
-    ///   (gradient += wd·w) is therefore 2e-6 — the issue's 1e-6 for dense and sparse alike.
+    /// - Weight decay: Keras `L2(1e-6)` on kernels (`kerasL2`), for dense and sparse alike; biases are not decayed
+    ///   (runs before issue 24 decayed them too).
     /// - Init: dense and pruned networks use He truncated normal (`VarianceScaling(2, fan_in, truncated_normal)`)
     ///   in every layer; the reference's output layer draws U(±0.03) with biases −0.2, which Sparrow does not
     ///   reproduce (a common shift of all Q values at the start).
@@ -262,7 +287,8 @@ public enum Presets {
         a.targetUpdateInterval = 100
         a.criticLR = 1e-3
         a.adamEpsilon = 1e-7
-        a.weightDecay = 2e-6
+        a.weightDecay = kerasL2(1e-6)
+        a.decayBiases = false
         a.tdLoss = .huber
         a.epsilonStart = 1; a.epsilonFinal = 0.01; a.epsilonDecay = 0
         c.agent = a
@@ -280,7 +306,8 @@ public enum Presets {
     ///   `normalize_rewards`, reward clip 10), updated with each rollout before learning from it, as `PPOLearner`.
     /// - Evaluation every 2000 gradient steps = 12 800 env steps, over 20 episodes (`eval_interval`, `eval_episodes`).
     /// - Sparse (static, SET, RigL): ERK 90% over all layers, sparsity-aware init, weight decay 1e-4 (dense and
-    ///   pruning: 1e-6; TF-Agents' l2 terms wd·½Σw² give gradient wd·w, so Sparrow's coupled decay is wd itself),
+    ///   pruning: 1e-6) as TF-Agents' `policy_l2_reg`/`value_function_l2_reg`, which add wd·Σw² over kernels (`kerasL2`:
+    ///   gradient 2·wd·w; runs before issue 24 used wd·w),
     ///   mask updates every 250 gradient steps with drop fraction 0.3 cosine-decayed to the last update at 120 000.
     ///   Pruning: ERK 90% final, from 32 000 to 120 000 every 500, masked backend, dense init.
     /// - Where the reference is silent (CleanRL `ppo_continuous_action.py`): sampled actions are clipped to the
@@ -307,7 +334,8 @@ public enum Presets {
         a.updateInterval = 250
         a.dropFraction = 0.3
         a.initialization = method == .dense || method == .prune ? .orthogonal : .sparsityAware
-        a.weightDecay = method == .dense || method == .prune ? 1e-6 : 1e-4
+        a.weightDecay = kerasL2(method == .dense || method == .prune ? 1e-6 : 1e-4)
+        a.decayBiases = false
         a.batchSize = 64
         a.rolloutSteps = rollout
         a.epochs = 10

@@ -86,3 +86,31 @@ final class ReportProvenanceTests: XCTestCase {
         XCTAssertTrue(paper.contains("2 CPU models: EPYC, Xeon"), paper)
     }
 }
+
+/// A sweep with both SAC code bases: every sparse method is normalised by the dense run of its own preset family
+/// (rigl/rl's SAC for set-sac, ANF's for tows-sac), the two dense runs stay apart, and the report says which.
+final class ReportReferenceFamilyTests: XCTestCase {
+    func testEachMethodIsNormalisedByItsOwnFamilysDenseRun() throws {
+        var runs: [RunResult] = []
+        for (preset, method, sparsity, score) in [("dense-sac", "dense", 0.0, 1000.0), ("dense-sac-graesser", "dense", 0.0, 2000.0),
+                                                  ("tows-sac", "tows", 0.9, 900.0), ("set-sac", "set", 0.9, 1500.0)] {
+            for seed in 0..<3 {
+                let evals = (1...10).map { EvaluationPoint(step: $0 * 1000, meanReturn: score) }
+                runs.append(RunResult(name: "\(preset)_\(seed)", env: "Hopper-v5", preset: preset, algorithm: "sac", method: method,
+                                      sparsity: sparsity, seed: seed, evaluations: evals, finalScore: score,
+                                      liveParameters: 1000 * (1 - sparsity), trainingFLOPs: 1e9, inferenceFLOPs: 100))
+            }
+        }
+        let report = try Report(runs: runs, reps: 200)
+        XCTAssertEqual(report.keys.filter(\.isDenseReference).count, 2, "two dense groups, not one pooled")
+        func normalised(_ method: String) throws -> Double {
+            let c = try XCTUnwrap(report.cells.first { $0.key.method == method })
+            return try XCTUnwrap(c.normalized?.first)
+        }
+        XCTAssertEqual(try normalised("tows"), 0.9, accuracy: 1e-12)
+        XCTAssertEqual(try normalised("set"), 0.75, accuracy: 1e-12)
+        let md = report.markdown()
+        XCTAssertTrue(md.contains("SET-SAC 90% by Dense-SAC (rigl/rl) (dense-sac-graesser)"), md)
+        XCTAssertTrue(md.contains("TowS-SAC 90% by Dense-SAC (dense-sac)"), md)
+    }
+}

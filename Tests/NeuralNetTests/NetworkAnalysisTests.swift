@@ -34,6 +34,49 @@ final class NetworkAnalysisTests: XCTestCase {
         return rows
     }
 
+    /// rigl/rl's `log_snr` over every kernel entry and bias, computed directly: per-sample backward passes of the
+    /// dense twin (the sparse network's weights densified, absent ones 0), whose kernel gradients are the dense
+    /// gradients the masked kernel variable receives; |mean/(std + 1e-10)| per entry, zero-variance entries included.
+    func testReferenceGradientSNRCoversEveryPosition() {
+        let net = network(.sparse)
+        var g = Generator(seed: 9)
+        let B = 16
+        let x = g.floats(5 * B, scale: 2), dy = g.floats(3 * B)
+        let ws = net.workspace(batch: B)
+        ws.input.copy(from: x)
+        net.forward(ws)
+        ws.outputGradient.copy(from: dy.map { $0 / Float(B) })  // a batch-mean loss
+        net.backward(ws)
+        let (snr, counted) = net.gradientSNR(ws)
+
+        let dense = MLP(spec: MLPSpec(widths: [5, 12, 9, 3], activation: .relu, backend: .dense, densities: nil,
+                                      initialization: .xavierUniform),
+                        layers: net.layers.map { DenseLayer(shape: $0.shape, weights: $0.denseWeights(), biases: $0.bias.values) })
+        var samples: [[Double]] = []
+        for b in 0..<B {
+            let one = dense.workspace(batch: 1)
+            for i in 0..<5 { one.input[i] = x[i * B + b] }
+            dense.forward(one)
+            for j in 0..<3 { one.outputGradient[j] = dy[j * B + b] }  // the sample's own loss
+            dense.backward(one)
+            samples.append(dense.layers.flatMap { $0.weight.gradients.map(Double.init) + $0.bias.gradients.map(Double.init) })
+        }
+        var total = 0.0, zeroVariance = 0
+        for p in samples[0].indices {
+            let v = samples.map { $0[p] }
+            let mean = v.reduce(0, +) / Double(B)
+            let std = (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(B)).squareRoot()
+            if std == 0 { zeroVariance += 1 }
+            total += abs(mean / (std + 1e-10))
+        }
+        XCTAssertEqual(counted, samples[0].count, "every kernel entry and bias")
+        XCTAssertEqual(counted, 5 * 12 + 12 + 12 * 9 + 9 + 9 * 3 + 3)
+        XCTAssertLessThan(net.layers.reduce(0) { $0 + $1.liveConnections }, counted / 2, "absent positions are most of them")
+        XCTAssertEqual(snr, total / Double(counted), accuracy: 1e-6 * max(1, total / Double(counted)))
+        // Today's live-only figure is a different number on the same batch.
+        XCTAssertNotEqual(snr, net.liveGradientSNR(ws).mean)
+    }
+
     func testGradientSNRMatchesPerSampleGradients() {
         for backend in [LayerBackend.sparse, .masked, .dense] {
             let net = network(backend)
@@ -45,7 +88,7 @@ final class NetworkAnalysisTests: XCTestCase {
             net.forward(ws)
             ws.outputGradient.copy(from: dy.map { $0 / Float(B) })  // a batch-mean loss: SNR does not see the 1/B
             net.backward(ws)
-            let (snr, counted) = net.gradientSNR(ws)
+            let (snr, counted) = net.liveGradientSNR(ws)
 
             let samples = perSampleGradients(net, x: x, outputGradient: dy, batch: B)
             var total = 0.0, n = 0

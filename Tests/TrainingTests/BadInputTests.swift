@@ -14,7 +14,7 @@ final class BadInputTests: XCTestCase {
 
     func testConfigResolutionErrorsNameTheProblem() throws {
         assertConfigError(try TrainConfig.resolve(preset: "tows-sax", env: nil, file: nil, flags: [:]),
-                          "unknown preset 'tows-sax'; valid: dense-sac, dense-td3")
+                          "unknown preset 'tows-sax'; valid: dense-sac, dense-sac-graesser, dense-td3")
         assertConfigError(try TrainConfig.resolve(preset: nil, env: "Hoper-v5", file: nil, flags: [:]),
                           "unknown environment 'Hoper-v5'; valid: Hopper-v5")
         assertConfigError(try smallConfig("tows-sac", ["sparsity": 1.0]), "sparsity must be in [0, 1), got 1.0")

@@ -33,7 +33,8 @@ final class KnobTests: XCTestCase {
         let added: Set<String> = ["td-loss", "epsilon-start", "epsilon-final", "epsilon-decay",
                                   "rollout-steps", "epochs", "gae-lambda", "clip-ratio", "value-coef", "entropy-coef",
                                   "max-grad-norm", "lr-decay", "normalize-observations", "normalize-rewards", "init-std",
-                                  "noise-features", "log-snr-every", "log-dormant-every", "dormant-tau", "redo-every", "redo-tau"]
+                                  "noise-features", "log-snr-every", "log-dormant-every", "dormant-tau", "redo-every", "redo-tau",
+                                  "decay-biases", "target-entropy-per-action"]
         for file in files {
             let data = try Data(contentsOf: fixtures.appendingPathComponent(file))
             let old = try JSONSerialization.jsonObject(with: data) as! NSDictionary
@@ -45,7 +46,18 @@ final class KnobTests: XCTestCase {
             // The preset with the few flags the fixture run was given resolves to exactly the stored settings.
             let flags = (old as! [String: Any]).filter { ["steps", "start-steps", "eval-every", "eval-episodes", "batch-size", "hidden"].contains($0.key) }
             let resolved = try TrainConfig.resolve(preset: config.preset, env: config.env, file: nil, flags: flags)
-            XCTAssertEqual(resolved, config, "\(file): the preset resolves as before")
+            var expected = config
+            if ["set-sac", "rigl-sac", "prune-sac"].contains(config.preset) {
+                // Issue 24 changed exactly these of Graesser's SAC presets: Keras L2 on kernels only (2·l2, dense and
+                // pruning 1e-4, static/SET/RigL 1e-6) and TF-Agents' target entropy −|A|/2.
+                XCTAssertEqual(expected.agent.weightDecay, 1e-6, file)
+                XCTAssertTrue(expected.agent.decayBiases, "\(file): an old file keeps decaying biases")
+                XCTAssertEqual(expected.agent.targetEntropyPerAction, -1, "\(file): an old file keeps −|A|")
+                expected.agent.weightDecay = config.preset == "prune-sac" ? 2e-4 : 2e-6
+                expected.agent.decayBiases = false
+                expected.agent.targetEntropyPerAction = -0.5
+            }
+            XCTAssertEqual(resolved, expected, "\(file): the preset resolves as before (issue 24's changes aside)")
         }
     }
 

@@ -58,7 +58,7 @@ final class ParamsLikeTests: XCTestCase {
         func message(_ preset: String) -> String {
             do { _ = try Presets.config(named: preset, env: "Hopper-v5"); return "" } catch { return "\(error)" }
         }
-        XCTAssertEqual(message("tows-sac@0.9"), "preset tows-sac@0.9: only dense presets take @SPARSITY (dense-sac@0.9, dense-td3@0.9, dense-dqn@0.9, dense-ppo@0.9)")
+        XCTAssertEqual(message("tows-sac@0.9"), "preset tows-sac@0.9: only dense presets take @SPARSITY (dense-sac@0.9, dense-sac-graesser@0.9, dense-td3@0.9, dense-dqn@0.9, dense-ppo@0.9)")
         XCTAssertEqual(message("dense-sac@1.5"), "preset dense-sac@1.5: the sparsity after @ must be a number in (0, 1), got '1.5'")
         var c = try Presets.config(named: "tows-sac", env: "Hopper-v5").agent
         c.paramsLike = 0.9
