@@ -1,15 +1,20 @@
 /// The classic-control tasks Sparrow provides (pure Swift, Gymnasium's dynamics), with Gymnasium's names.
+/// "cartpole" without a version means CartPole-v1 (the first case); CartPole-v0 is asked for by its full name.
 public enum ClassicControlID: String, CaseIterable, Codable, Sendable {
-    case cartPole, acrobot, mountainCar
+    case cartPole, acrobot, mountainCar, cartPoleV0
 
     /// Gymnasium's id.
     public var name: String {
         switch self {
         case .cartPole: return "CartPole-v1"
+        case .cartPoleV0: return "CartPole-v0"
         case .acrobot: return "Acrobot-v1"
         case .mountainCar: return "MountainCar-v0"
         }
     }
+
+    /// CartPole in either version (the same dynamics, another time limit).
+    public var isCartPole: Bool { self == .cartPole || self == .cartPoleV0 }
 }
 
 /// Every environment Sparrow provides: a MuJoCo robot or a classic-control task. Names are looked up

@@ -58,7 +58,7 @@ public final class ClassicControlScene: ReplayScene {
     /// The display model's qpos for a task state (see the type's comment).
     static func pose(_ id: ClassicControlID, state s: [Double]) -> [Double] {
         switch id {
-        case .cartPole: return [s[0], s[2]]
+        case .cartPole, .cartPoleV0: return [s[0], s[2]]
         case .acrobot: return [s[0], s[1]]
         case .mountainCar: return [s[0], MountainCarCurve.height(s[0]), atan(MountainCarCurve.slope(s[0]))]
         }
@@ -82,7 +82,7 @@ public final class ClassicControlScene: ReplayScene {
 
     static func xml(_ id: ClassicControlID) -> String {
         switch id {
-        case .cartPole: return cartPoleXML
+        case .cartPole, .cartPoleV0: return cartPoleXML
         case .acrobot: return acrobotXML
         case .mountainCar: return mountainCarXML
         }
@@ -92,7 +92,7 @@ public final class ClassicControlScene: ReplayScene {
     /// it (the width follows from the image's aspect ratio). Each frames Gymnasium's view of the task.
     static func framing(_ id: ClassicControlID) -> (centre: (x: Double, z: Double), halfHeight: Double) {
         switch id {
-        case .cartPole: return ((0, 0.75), 2.05)      // the track ±2.4 and more, the pole upright
+        case .cartPole, .cartPoleV0: return ((0, 0.75), 2.05)      // the track ±2.4 and more, the pole upright
         case .acrobot: return ((0, 0), 2.25)          // both links at full reach, ±2
         case .mountainCar: return ((-0.3, 0.55), 0.72) // the hill [−1.2, 0.6] and the flag's top
         }

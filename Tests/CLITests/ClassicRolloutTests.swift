@@ -111,10 +111,10 @@ final class ClassicRolloutTests: XCTestCase {
                            contains: "is not a valid init-state file ({\"state\": [...]})")
         assertCleanFailure(try CLI.run(["rollout", "cartpole", "--actions", good, "--init-state", shortState]),
                            contains: "invalid state: CartPole-v1 needs 4 values (x, x_dot, theta, theta_dot), got 2")
-        assertCleanFailure(try CLI.run(["rollout", "CartPole-v0", "--actions", good]),
-                           contains: "unknown environment 'CartPole-v0'; valid: Hopper-v5")
-        let listed = try CLI.run(["rollout", "CartPole-v0", "--actions", good]).stderr
-        XCTAssertTrue(listed.contains("CartPole-v1, Acrobot-v1, MountainCar-v0"), listed)
+        assertCleanFailure(try CLI.run(["rollout", "CartPole-v2", "--actions", good]),
+                           contains: "unknown environment 'CartPole-v2'; valid: Hopper-v5")
+        let listed = try CLI.run(["rollout", "CartPole-v2", "--actions", good]).stderr
+        XCTAssertTrue(listed.contains("CartPole-v1, Acrobot-v1, MountainCar-v0, CartPole-v0"), listed)
         // A robot still wants qpos/qvel, not a classic state.
         assertCleanFailure(try CLI.run(["rollout", "hopper", "--random-steps", "1", "--init-state", shortState]),
                            contains: "is not a valid init-state file ({\"qpos\": [...], \"qvel\": [...]})")

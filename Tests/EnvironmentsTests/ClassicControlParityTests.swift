@@ -107,6 +107,24 @@ final class ClassicControlParityTests: XCTestCase {
     }
 
     func testCartPoleMatchesGymnasium() throws { try check(.cartPole) }
+
+    /// CartPole-v0 is v1's dynamics with Gymnasium's 200-step limit: the same seed and actions give the same
+    /// trajectory until v0 truncates at step 200, which v1 does not; "cartpole" alone still means v1.
+    func testCartPoleV0IsV1WithA200StepLimit() throws {
+        XCTAssertEqual(try TaskID(name: "CartPole-v0"), .classicControl(.cartPoleV0))
+        XCTAssertEqual(try TaskID(name: "cartpole"), .classicControl(.cartPole))
+        XCTAssertEqual(try TaskID(name: "CartPole-v1"), .classicControl(.cartPole))
+        let v0 = makeClassicControlEnvironment(.cartPoleV0, seed: 4), v1 = makeClassicControlEnvironment(.cartPole, seed: 4)
+        XCTAssertEqual(try v0.reset(seed: 4).observation, try v1.reset(seed: 4).observation)
+        for t in 1...200 {
+            let a: Double = v1.state[2] + 0.5 * v1.state[3] > 0 ? 1 : 0
+            let x = try v0.step([a]), y = try v1.step([a])
+            XCTAssertEqual(v0.state, v1.state)
+            XCTAssertFalse(x.terminated || y.terminated)
+            XCTAssertEqual(x.truncated, t == 200, "v0 step \(t)")
+            XCTAssertFalse(y.truncated, "v1 step \(t)")
+        }
+    }
     func testAcrobotMatchesGymnasium() throws { try check(.acrobot) }
     func testMountainCarMatchesGymnasium() throws { try check(.mountainCar) }
 }
@@ -132,6 +150,7 @@ final class ClassicControlTests: XCTestCase {
     func testSpacesAndTimeSteps() throws {
         let expected: [(ClassicControlID, actions: Int, obs: Int, dt: Double, limit: Int)] = [
             (.cartPole, 2, 4, 0.02, 500), (.acrobot, 3, 6, 0.2, 500), (.mountainCar, 3, 2, 1.0 / 30, 200),
+            (.cartPoleV0, 2, 4, 0.02, 200),
         ]
         for (id, n, dim, dt, limit) in expected {
             let env = makeClassicControlEnvironment(id, seed: 0)
@@ -229,7 +248,7 @@ final class ClassicControlTests: XCTestCase {
                 _ = try env.reset(seed: UInt64(episode))
                 for t in 1...(env.maxEpisodeSteps + 3) {
                     // CartPole balances under this rule; zero torque and no push keep the others from terminating.
-                    let action: Double = id == .cartPole ? (env.state[2] + 0.5 * env.state[3] > 0 ? 1 : 0) : 1
+                    let action: Double = id.isCartPole ? (env.state[2] + 0.5 * env.state[3] > 0 ? 1 : 0) : 1
                     let r = try env.step([action])
                     XCTAssertFalse(r.terminated, "\(id.name) step \(t)")
                     guard r.truncated == (t >= env.maxEpisodeSteps) else {
@@ -266,7 +285,7 @@ final class ClassicControlTests: XCTestCase {
             var g = Generator(seed: 11)
             func action() -> [Double] { [Double(g.nextInt(below: a.actions.choices!))] }
             // CartPole: past its termination, so steps_beyond_terminated matters; the others: near the time limit.
-            let warmup = id == .cartPole ? 60 : a.maxEpisodeSteps - 5
+            let warmup = id.isCartPole ? 60 : a.maxEpisodeSteps - 5
             for _ in 0..<warmup { _ = try a.step(action()) }
             if let c = a as? CartPole { XCTAssertNotNil(c.stepsBeyondTerminated) }
             var w = ByteWriter()

@@ -218,7 +218,7 @@ final class ClassicReplayTests: XCTestCase {
     /// The points whose motion shows in the picture: cart and pole tip, elbow and tip, the car.
     func drawnPoints(_ scene: ClassicControlScene) throws -> [Point] {
         switch scene.env.id {
-        case .cartPole: return [try scene.position(of: .body, named: "cart"), try scene.position(of: .site, named: "tip")]
+        case .cartPole, .cartPoleV0: return [try scene.position(of: .body, named: "cart"), try scene.position(of: .site, named: "tip")]
         case .acrobot: return [try scene.position(of: .body, named: "link2"), try scene.position(of: .site, named: "tip")]
         case .mountainCar: return [try scene.position(of: .geom, named: "chassis")]
         }

@@ -11,12 +11,14 @@ import SparrowCore
 ///   state every step.
 /// - Terminated when |x| > 2.4 or |theta| > 12° (24π/360 rad); truncated from step 500 on (`TimeLimit`).
 /// - Reset: each state component uniform in [−0.05, 0.05).
+/// - CartPole-v0 (`id` `.cartPoleV0`) is the same class with a 200-step limit (Gymnasium registers v0 with
+///   `max_episode_steps=200`, v1 with 500): the version rigl/rl's classic-control DQN runs.
 public final class CartPole: ClassicControlEnvironment {
-    public let id = ClassicControlID.cartPole
+    public let id: ClassicControlID
     public let actions = ActionSpace.discrete(2)
     /// Gymnasium's `tau`.
     public let dt = CartPole.tau
-    public let maxEpisodeSteps = 500
+    public let maxEpisodeSteps: Int
     public let stateNames = ["x", "x_dot", "theta", "theta_dot"]
     /// Bounds as Gymnasium's float32 Box: ±(4.8, inf, 24° in radians, inf).
     public let observationSpace: BoxSpace
@@ -38,7 +40,10 @@ public final class CartPole: ClassicControlEnvironment {
     static let thetaThresholdRadians = 12 * 2 * Double.pi / 360
     static let xThreshold = 2.4
 
-    public init(seed: UInt64 = 0) {
+    public init(seed: UInt64 = 0, id: ClassicControlID = .cartPole) {
+        precondition(id == .cartPole || id == .cartPoleV0, "CartPole is \(ClassicControlID.cartPole.name) or \(ClassicControlID.cartPoleV0.name)")
+        self.id = id
+        maxEpisodeSteps = id == .cartPoleV0 ? 200 : 500
         generator = Generator(seed: seed)
         let high = [Self.xThreshold * 2, .infinity, Self.thetaThresholdRadians * 2, .infinity].map { Double(Float($0)) }
         observationSpace = BoxSpace(low: high.map { -$0 }, high: high)

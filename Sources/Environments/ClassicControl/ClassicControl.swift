@@ -3,7 +3,7 @@ import SparrowCore
 /// A classic-control task, seeded, with Gymnasium's defaults (and its `gymnasium.make` time limit).
 public func makeClassicControlEnvironment(_ id: ClassicControlID, seed: UInt64) -> any ClassicControlEnvironment {
     switch id {
-    case .cartPole: return CartPole(seed: seed)
+    case .cartPole, .cartPoleV0: return CartPole(seed: seed, id: id)
     case .acrobot: return Acrobot(seed: seed)
     case .mountainCar: return MountainCar(seed: seed)
     }
