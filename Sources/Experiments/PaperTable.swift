@@ -35,6 +35,10 @@ public enum PaperReference: String, CaseIterable, Sendable {
     /// The number of environment steps the paper trained for.
     public var steps: Int { 1_000_000 }
 
+    /// Sparrow's presets for the method and for its dense baseline of the same code base (ANF's SAC).
+    public var sparsePreset: String { "tows-sac" }
+    public var densePreset: String { "dense-sac" }
+
     public var methodLabel: String { "TowS-SAC 90%" }
     public var denseLabel: String { "Dense-SAC" }
     public var citation: String {
@@ -62,8 +66,33 @@ public struct PaperComparison: Sendable {
         /// 100 × mean / the paper's score of the method and of dense.
         public var percentOfMethod: Double?
         public var percentOfDense: Double?
+        /// Our own dense runs of the same code base and budget (`dense-sac`), finished, by seed.
+        public var dense: [RunResult] = []
 
         public var robot: String { paper.robot }
+    }
+
+    /// Ours against ours, per robot: the sparse method and Sparrow's own dense run of the same family (same code,
+    /// same budget), with IQMs and bootstrap intervals over seeds, their ratio, Sokar's measures and the cost.
+    public struct OwnComparison: Sendable {
+        public var robot: String
+        public var sparseIQM: Statistics.Interval?
+        public var denseIQM: Statistics.Interval?
+        /// Mean sparse final score over mean dense final score.
+        public var ratio: Double?
+        /// Mean of the last 10 evaluations (Sokar), sparse and dense.
+        public var sparseLast10: Double?
+        public var denseLast10: Double?
+        /// Mean curve area (mean return over training), sparse and dense.
+        public var sparseArea: Double?
+        public var denseArea: Double?
+        /// Mean over sparse runs of the first step reaching the dense runs' mean final score, and how many did.
+        public var stepsToDense: Double?
+        public var reachedDense: Int = 0
+        public var sparseFLOPs: Double?
+        public var denseFLOPs: Double?
+        public var sparseWall: Double?
+        public var denseWall: Double?
     }
 
     public var paper: PaperReference
@@ -82,7 +111,11 @@ public struct PaperComparison: Sendable {
             $0.algorithm == paper.algorithm && $0.method == paper.method && abs($0.sparsity - paper.sparsity) < 1e-9
                 && robots.contains(robot($0))
         }
-        others = runs.filter { r in !mine.contains { $0.directory == r.directory && $0.name == r.name } }
+        let ownDense = runs.filter {
+            $0.preset == paper.densePreset && $0.paramsLike == nil && robots.contains(robot($0))
+        }
+        others = runs.filter { r in !(mine + ownDense).contains { $0.directory == r.directory && $0.name == r.name } }
+        let denseRuns = RunResults.deduplicated(ownDense).runs.filter { $0.finished && $0.finalScore != nil }
         let (unique, dropped) = RunResults.deduplicated(mine)
         duplicates = dropped
         rows = paper.scores.map { scores in
@@ -98,8 +131,79 @@ public struct PaperComparison: Sendable {
                 row.percentOfMethod = 100 * row.mean! / scores.method
                 row.percentOfDense = 100 * row.mean! / scores.dense
             }
+            row.dense = denseRuns.filter { robot($0) == scores.robot.lowercased() }.sorted { ($0.seed, $0.name) < ($1.seed, $1.name) }
             return row
         }
+    }
+
+    /// Ours against ours for each robot with finished runs of both (`reps` bootstrap replicates, fixed seed).
+    public func ownComparisons(reps: Int = 20_000) -> [OwnComparison] {
+        rows.compactMap { row in
+            guard !row.finished.isEmpty || !row.dense.isEmpty else { return nil }
+            func mean(_ runs: [RunResult], _ f: (RunResult) -> Double?) -> Double? {
+                let v = runs.compactMap(f)
+                return v.isEmpty || v.count != runs.count ? nil : Statistics.mean(v)
+            }
+            var c = OwnComparison(robot: row.robot)
+            let sparse = row.finished.map { $0.finalScore! }, dense = row.dense.map { $0.finalScore! }
+            if !sparse.isEmpty { c.sparseIQM = Statistics.stratifiedBootstrap([sparse], reps: reps, seed: 0) }
+            if !dense.isEmpty { c.denseIQM = Statistics.stratifiedBootstrap([dense], reps: reps, seed: 0) }
+            if !sparse.isEmpty, !dense.isEmpty, Statistics.mean(dense) > 0 { c.ratio = Statistics.mean(sparse) / Statistics.mean(dense) }
+            c.sparseLast10 = mean(row.finished) { $0.lastEvaluationsMean(10) }
+            c.denseLast10 = mean(row.dense) { $0.lastEvaluationsMean(10) }
+            c.sparseArea = mean(row.finished, \.curveArea)
+            c.denseArea = mean(row.dense, \.curveArea)
+            if !dense.isEmpty {
+                let target = Statistics.mean(dense)
+                let reached = row.finished.compactMap { $0.stepsToReach(target) }
+                c.reachedDense = reached.count
+                c.stepsToDense = reached.isEmpty ? nil : Statistics.mean(reached.map(Double.init))
+            }
+            c.sparseFLOPs = mean(row.finished, \.trainingFLOPs)
+            c.denseFLOPs = mean(row.dense, \.trainingFLOPs)
+            c.sparseWall = mean(row.finished, \.wallTime)
+            c.denseWall = mean(row.dense, \.wallTime)
+            return c
+        }
+    }
+
+    /// The ours-against-ours table (empty when no robot has our own dense runs).
+    public func ownComparisonMarkdown() -> String {
+        let comparisons = ownComparisons().filter { !$0.robot.isEmpty }
+        guard rows.contains(where: { !$0.dense.isEmpty }) else { return "" }
+        var out = "## Ours against ours: \(paper.methodLabel) and Sparrow's own \(paper.denseLabel), same code, same budget\n\n"
+        out += "`\(paper.densePreset)` and `\(paper.sparsePreset)` on the same Gymnasium v5 tasks for \(Self.steps(paper.steps)) steps. "
+        out += "IQM of the final scores over seeds with a 95% bootstrap interval; "
+        out += "**Sparse / dense**: mean final score over mean final score. Sokar et al.'s measures: **Last 10**: the mean "
+        out += "of a run's last 10 evaluations (their score); **Curve area**: the mean return over training (area under the "
+        out += "evaluation curve / steps); **Steps to dense**: the first evaluation step at which a sparse run reaches the "
+        out += "dense runs' mean final score (how many runs did). **Train FLOPs** and **wall time**: per run, mean over seeds.\n\n"
+        let header = ["Robot", "Seeds (dense, sparse)", "Ours \(paper.denseLabel) IQM [95% CI]", "Ours \(paper.methodLabel) IQM [95% CI]",
+                      "Sparse / dense", "Last 10 (dense, sparse)", "Curve area (dense, sparse)", "Steps to dense",
+                      "Train FLOPs (dense, sparse)", "Wall time (dense, sparse)", "Paper \(paper.denseLabel), \(paper.methodLabel) (v3)"]
+        var lines = ["| " + header.joined(separator: " | ") + " |",
+                     "| --- | --- |" + String(repeating: " ---: |", count: header.count - 2)]
+        for c in comparisons {
+            let row = self.row(c.robot)!
+            func pair(_ a: Double?, _ b: Double?, _ f: (Double) -> String) -> String { "\(a.map(f) ?? "–"), \(b.map(f) ?? "–")" }
+            let flops: (Double) -> String = { String(format: "%.2g", $0) }
+            let seeds: String = "\(row.dense.count), \(row.finished.count)"
+            let denseIQM: String = c.denseIQM.map(Report.interval) ?? "–"
+            let sparseIQM: String = c.sparseIQM.map(Report.interval) ?? "–"
+            let ratio: String = c.ratio.map { String(format: "%.2f", $0) } ?? "–"
+            let never: String = row.dense.isEmpty ? "–" : "never (0 of \(row.finished.count))"
+            let toDense: String = c.stepsToDense.map { Self.steps(Int($0)) + " (\(c.reachedDense) of \(row.finished.count))" } ?? never
+            let paperScores: String = "\(Self.one(row.paper.dense)), \(Self.one(row.paper.method))"
+            var cells: [String] = [c.robot, seeds, denseIQM, sparseIQM, ratio]
+            cells.append(pair(c.denseLast10, c.sparseLast10, Self.one))
+            cells.append(pair(c.denseArea, c.sparseArea, Self.one))
+            cells.append(toDense)
+            cells.append(pair(c.denseFLOPs, c.sparseFLOPs, flops))
+            cells.append(pair(c.denseWall, c.sparseWall, Self.duration))
+            cells.append(paperScores)
+            lines.append("| " + cells.joined(separator: " | ") + " |")
+        }
+        return out + lines.joined(separator: "\n") + "\n\n"
     }
 
     public func row(_ robot: String) -> Row? { rows.first { $0.robot.lowercased() == robot.lowercased() } }
@@ -134,7 +238,8 @@ public struct PaperComparison: Sendable {
             lines.append("| " + cells.joined(separator: " | ") + " |")
         }
         out += lines.joined(separator: "\n") + "\n\n"
-        out += Report.provenanceNote(rows.flatMap { $0.finished + $0.unfinished })
+        out += Report.provenanceNote(rows.flatMap { $0.finished + $0.unfinished + $0.dense })
+        out += ownComparisonMarkdown()
         if let curvesImage {
             out += "![Learning curves: evaluation return against environment steps per robot, the paper's "
             out += "\(paper.methodLabel) score dashed](\(curvesImage))\n\n"
@@ -209,6 +314,12 @@ public struct PaperComparison: Sendable {
                                       y: [row.paper.dense, row.paper.dense], dashed: true))
             panel.series.append(.init(label: "paper \(paper.methodLabel)", color: "#000000", x: [0, xMax],
                                       y: [row.paper.method, row.paper.method], dashed: true))
+            // Our own dense runs (same code, same budget) in greys under the sparse ones.
+            let greys = ["#6f6f6f", "#a8a8a8", "#8a8a8a", "#c4c4c4"]
+            for (i, r) in row.dense.enumerated() where !r.evaluations.isEmpty {
+                panel.series.append(.init(label: "ours \(paper.denseLabel), seed \(r.seed)", color: greys[i % greys.count],
+                                          x: r.evaluations.map { Double($0.step) }, y: r.evaluations.map(\.meanReturn)))
+            }
             for r in runs where !r.evaluations.isEmpty {
                 let i = seeds.firstIndex(of: r.seed) ?? 0
                 panel.series.append(.init(label: "ours, seed \(r.seed)",
@@ -217,7 +328,7 @@ public struct PaperComparison: Sendable {
             }
             return panel
         }
-        var f = Figure(title: "\(paper.methodLabel) on Gymnasium v5: evaluation return (ours) and the paper's final score (dashed)",
+        var f = Figure(title: "\(paper.methodLabel) on Gymnasium v5: evaluation return (ours; our \(paper.denseLabel) in grey) and the paper's final score (dashed)",
                        panels: panels)
         f.columns = 3
         f.panelWidth = 420

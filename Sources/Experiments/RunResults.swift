@@ -61,6 +61,28 @@ public struct RunResult: Sendable {
     /// The highest evaluation of the run (nil before its first).
     public var bestEvaluation: Double? { evaluations.map(\.meanReturn).max() }
 
+    // Sokar et al.'s measures (DS-TD3/DS-SAC paper and code): the score is the mean of the last 10 evaluations (not
+    // the last 10%), the learning curve's area says how fast a method learns, and "steps to reach the dense final
+    // score" backs their 40-50%-fewer-steps claim.
+
+    /// Mean return of the last `count` evaluations (Sokar's final score with 10); nil before the first.
+    public func lastEvaluationsMean(_ count: Int = 10) -> Double? {
+        evaluations.isEmpty ? nil : Statistics.mean(evaluations.suffix(count).map(\.meanReturn))
+    }
+
+    /// The area under the evaluation curve divided by its step span (trapezoids between evaluations): the mean
+    /// return over training, comparable between runs of one length. Nil with fewer than two evaluations.
+    public var curveArea: Double? {
+        guard evaluations.count >= 2, let first = evaluations.first, let last = evaluations.last, last.step > first.step else { return nil }
+        var area = 0.0
+        for (a, b) in zip(evaluations, evaluations.dropFirst()) { area += 0.5 * (a.meanReturn + b.meanReturn) * Double(b.step - a.step) }
+        return area / Double(last.step - first.step)
+    }
+
+    /// The first evaluation step at which the return reaches `score` (e.g. the dense run's final score); nil if it
+    /// never does.
+    public func stepsToReach(_ score: Double) -> Int? { evaluations.first { $0.meanReturn >= score }?.step }
+
     /// Reads config.json, evaluations.csv, summary.json and (for inference FLOPs) checkpoint.sparrow.
     public init(directory: String) throws {
         let file = { (name: String) in (directory as NSString).appendingPathComponent(name) }

@@ -93,7 +93,8 @@ final class PaperTableTests: XCTestCase {
         XCTAssertEqual(hopper.percentOfDense!, 100 * Self.mean(finals) / 3338.5, accuracy: 1e-9)
         XCTAssertTrue(hopper.unfinished.isEmpty)
         XCTAssertEqual(table.duplicates, [b.appendingPathComponent("Hopper-v5_tows-sac_s0.9_seed0").path])
-        XCTAssertEqual(table.others.map(\.preset), ["dense-sac"])
+        XCTAssertEqual(table.others.map(\.preset), [], "our dense-sac run is part of the comparison now")
+        XCTAssertEqual(table.row("Hopper")?.dense.map(\.preset), ["dense-sac"])
 
         let cheetah = try XCTUnwrap(table.row("HalfCheetah"))
         XCTAssertEqual(cheetah.mean!, Self.finalScore(cheetah0), accuracy: 1e-9)
@@ -125,7 +126,7 @@ final class PaperTableTests: XCTestCase {
         XCTAssertTrue(md.contains("Walker2d-v5 seed 0, **unfinished**"), md)
         XCTAssertTrue(md.contains("001_cae61de6b57e79aa.txt"), "the paper's numbers cite their source")
         XCTAssertTrue(md.contains("gym v3") && md.contains("cfrc_ext"), "the note on v3 against v5")
-        XCTAssertTrue(md.contains("Found twice") && md.contains("Not part of this comparison"), md)
+        XCTAssertTrue(md.contains("Found twice") && md.contains("## Ours against ours"), md)
 
         // Written: the Markdown and the learning curves beside it, one panel per robot, two dashed paper lines each.
         let out = base.appendingPathComponent("docs/tows.md").path
@@ -137,7 +138,7 @@ final class PaperTableTests: XCTestCase {
             XCTAssertTrue(svg.contains(">\(title)</text>"), title)
         }
         XCTAssertEqual(svg.components(separatedBy: "stroke-dasharray=\"6,4\"").count - 1, 10)
-        XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 10 + 5, "paper lines and one curve per run")
+        XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 10 + 5 + 1, "paper lines, one curve per run, our dense run")
         let written = try String(contentsOfFile: out, encoding: .utf8)
         if files.count == 3 {
             XCTAssertEqual(files[2], base.appendingPathComponent("docs/tows-curves.png").path)
@@ -146,5 +147,43 @@ final class PaperTableTests: XCTestCase {
         } else {
             XCTAssertTrue(written.contains("](tows-curves.svg)"), written)
         }
+    }
+
+    /// Issue 24: our own dense-sac beside our tows-sac per robot, numbers held to direct computations: IQM over seeds
+    /// (3 seeds: the median), the ratio of means, Sokar's last-10 score, curve area and steps to reach dense.
+    func testOursAgainstOursTable() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-paper-own-\(getpid())")
+        try? FileManager.default.removeItem(at: root)
+        defer { try? FileManager.default.removeItem(at: root) }
+        var sparse: [[Double]] = [], dense: [[Double]] = []
+        for seed in 0..<3 {
+            sparse.append(try Self.writeRun(root: root, env: "Humanoid-v5", seed: seed, level: 5000 + Double(seed) * 300))
+            dense.append(try Self.writeRun(root: root, env: "Humanoid-v5", preset: "dense-sac", method: "dense", sparsity: 0,
+                                           seed: seed, level: 4000 + Double(seed) * 100))
+        }
+        // A parameter-matched dense run is not the dense baseline.
+        try Self.writeRun(root: root, env: "Humanoid-v5", preset: "dense-sac@0.9", method: "dense", sparsity: 0, seed: 0, level: 100,
+                          name: "Humanoid-v5_dense-sac-0.9_seed0")
+        var runs = try RunResults.load(roots: [root.path])
+        for i in runs.indices where runs[i].preset == "dense-sac@0.9" { runs[i].paramsLike = 0.9 }
+        let table = PaperComparison(runs: runs, paper: .tows)
+        let c = try XCTUnwrap(table.ownComparisons(reps: 500).first { $0.robot == "Humanoid" })
+        let sparseFinal = sparse.map(Self.finalScore), denseFinal = dense.map(Self.finalScore)
+        XCTAssertEqual(c.sparseIQM?.estimate ?? .nan, Statistics.iqm(sparseFinal), accuracy: 1e-9)
+        XCTAssertEqual(c.denseIQM?.estimate ?? .nan, Statistics.iqm(denseFinal), accuracy: 1e-9)
+        XCTAssertLessThanOrEqual(c.sparseIQM!.lower, c.sparseIQM!.estimate)
+        XCTAssertEqual(c.ratio ?? .nan, Self.mean(sparseFinal) / Self.mean(denseFinal), accuracy: 1e-12)
+        XCTAssertEqual(c.sparseLast10 ?? .nan, Self.mean(sparse.map { Self.mean(Array($0.suffix(10))) }), accuracy: 1e-9)
+        // Evaluations every 50k steps from 50k: area / span = mean of the trapezoids.
+        func area(_ v: [Double]) -> Double { zip(v, v.dropFirst()).map { 0.5 * ($0 + $1) }.reduce(0, +) / Double(v.count - 1) }
+        XCTAssertEqual(c.denseArea ?? .nan, Self.mean(dense.map(area)), accuracy: 1e-9)
+        let target = Self.mean(denseFinal)
+        let reached = sparse.compactMap { v in v.firstIndex { $0 >= target }.map { Double(($0 + 1) * 50_000) } }
+        XCTAssertEqual(c.reachedDense, reached.count)
+        XCTAssertEqual(c.stepsToDense ?? .nan, Self.mean(reached), accuracy: 1e-9)
+        XCTAssertEqual(table.row("Humanoid")?.dense.count, 3, "the params-matched run is left out")
+        let md = table.markdown()
+        XCTAssertTrue(md.contains("## Ours against ours"), md)
+        XCTAssertTrue(md.contains("| Humanoid | 3, 3 |"), md)
     }
 }
