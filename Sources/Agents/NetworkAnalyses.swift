@@ -34,6 +34,8 @@ public struct NetworkMeasurement: Equatable, Sendable {
 public final class NetworkAnalyses {
     let snrEvery: Int, dormantEvery: Int, dormantTau: Double, redoEvery: Int, redoTau: Double
     public private(set) var measurements: [NetworkMeasurement] = []
+    /// The last reference SNR of each network with its entry count, for `measureJointSNR`.
+    private var lastSNR: [String: (step: Int, mean: Double, entries: Int)] = [:]
 
     public init(config: AgentConfig) {
         snrEvery = config.logSNREvery; dormantEvery = config.logDormantEvery; dormantTau = config.dormantTau
@@ -51,8 +53,10 @@ public final class NetworkAnalyses {
     /// Before the topology update (SNR reads the gradients of the topology they were computed on).
     func measure(_ net: MLP, name: String, step: Int, workspace ws: Workspace) {
         if Self.due(snrEvery, step) {
+            let snr = net.gradientSNR(ws)
+            lastSNR[name] = (step, snr.mean, snr.parameters)
             measurements.append(NetworkMeasurement(update: step, network: name, layer: nil, quantity: .gradientSNR,
-                                                   value: net.gradientSNR(ws).mean))
+                                                   value: snr.mean))
             measurements.append(NetworkMeasurement(update: step, network: name, layer: nil, quantity: .liveGradientSNR,
                                                    value: net.liveGradientSNR(ws).mean))
         }
@@ -66,6 +70,20 @@ public final class NetworkAnalyses {
             measurements.append(NetworkMeasurement(update: step, network: name, layer: nil, quantity: .dormantFraction,
                                                    value: all.isEmpty ? 0 : Double(all.filter { $0 }.count) / Double(all.count)))
         }
+    }
+
+    /// rigl/rl's PPO takes one SNR over the actor's and the value network's variables together (one loss, one
+    /// `log_snr` call): the mean over both networks' entries, logged as network `joint` (e.g. "actor+value"). The
+    /// networks do not share parameters, so each entry's per-sample gradient is that of its own network's loss
+    /// term and the joint mean is the entry-weighted mean of the two measured this step.
+    func measureJointSNR(of names: [String], step: Int) {
+        guard Self.due(snrEvery, step) else { return }
+        let parts = names.compactMap { lastSNR[$0] }.filter { $0.step == step }
+        guard parts.count == names.count else { return }
+        let entries = parts.reduce(0) { $0 + $1.entries }
+        let mean = parts.reduce(0.0) { $0 + $1.mean * Double($1.entries) } / Double(max(entries, 1))
+        measurements.append(NetworkMeasurement(update: step, network: names.joined(separator: "+"), layer: nil,
+                                               quantity: .gradientSNR, value: mean))
     }
 
     /// After the topology update: ReDo on the network as it now is.

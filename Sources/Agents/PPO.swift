@@ -352,6 +352,7 @@ public final class PPO: Agent {
                            analyses: analyses, generator: &generator, profiler: profiler)
         sparseTrainingStep(value, name: "value", evolution: evolution, pruning: valuePruning, step: updates, workspace: vws,
                            analyses: analyses, generator: &generator, profiler: profiler)
+        analyses.measureJointSNR(of: ["actor", "value"], step: updates)
         countFLOPs()
         var metrics = UpdateMetrics()
         metrics.actorLoss = policyLoss

@@ -28,10 +28,25 @@ final class AnalysisLoggingTests: XCTestCase {
                 let snr = analysis.filter { $0["network"] == network && $0["quantity"] == "gradient_snr" }
                 XCTAssertEqual(snr.map { Int($0["update"] ?? "") ?? -1 }, Array(stride(from: 200, through: updates, by: 200)), "\(preset) \(network)")
                 XCTAssertTrue(snr.allSatisfy { (Double($0["value"] ?? "") ?? 0) > 0 }, "\(preset) \(network) SNR")
+                let live = analysis.filter { $0["network"] == network && $0["quantity"] == "gradient_snr_live" }
+                XCTAssertEqual(live.map { $0["update"] }, snr.map { $0["update"] }, "\(preset) \(network): the live-only figure beside it")
                 let dormant = analysis.filter { $0["network"] == network && $0["quantity"] == "dormant_fraction" && $0["layer"] == "" }
                 XCTAssertEqual(dormant.count, updates / 400, "\(preset) \(network)")
                 XCTAssertTrue(dormant.allSatisfy { (0...1).contains(Double($0["value"] ?? "") ?? -1) })
                 XCTAssertEqual(analysis.filter { $0["network"] == network && $0["quantity"] == "recycled_neurons" }.count, updates / 400)
+            }
+            if preset == "set-ppo" {
+                // rigl/rl's PPO SNR is one over both networks: between the two, at the same updates.
+                let joint = analysis.filter { $0["network"] == "actor+value" && $0["quantity"] == "gradient_snr" }
+                XCTAssertEqual(joint.map { Int($0["update"] ?? "") ?? -1 }, Array(stride(from: 200, through: updates, by: 200)))
+                for row in joint {
+                    let parts = ["actor", "value"].compactMap { n in
+                        analysis.first { $0["network"] == n && $0["quantity"] == "gradient_snr" && $0["update"] == row["update"] }?["value"]
+                    }.compactMap(Double.init)
+                    let v = try XCTUnwrap(Double(row["value"] ?? ""))
+                    XCTAssertEqual(parts.count, 2)
+                    XCTAssertTrue(v >= parts.min()! - 1e-9 && v <= parts.max()! + 1e-9, "joint \(v) between \(parts)")
+                }
             }
             // metrics.csv repeats the latest whole-network values of the policy and the first value network.
             let metrics = try rows(dir, "metrics.csv")
