@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "Agents", dependencies: ["NeuralNet", "SparrowCore"]),
         // File formats other tools read: TensorBoard event files (TFRecord, CRC-32C) and policies as ONNX models
         // (over committed swift-protobuf code generated from the .proto subsets in tools/proto) and as C sources.
-        .target(name: "Interop", dependencies: ["Agents", "NeuralNet", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "Interop", dependencies: ["Agents", "NeuralNet", "SparrowCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The training loop, evaluation, metrics, checkpoints and presets.
         .target(name: "Training", dependencies: ["Agents", "Environments", "NeuralNet", "SparrowCore", "Interop", "MuJoCo",
                                                 "CBuildInfo"]),

@@ -305,6 +305,9 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             try check(actorSparsity == nil && criticSparsity == nil && actorCriticRatio == nil,
                       "params-like matches each network to --sparsity-style budgets; drop actor-sparsity, critic-sparsity and actor-critic-ratio")
         }
+        try check(updateOffset >= 0 && updateOffset < updateInterval,
+                  "update-offset must be in 0..<update-interval (\(updateInterval)), got \(updateOffset)")
+        try NetworkFactory.checkSize(widths: hidden, what: "hidden \(hidden.map(String.init).joined(separator: ","))")
         if let r = actorCriticRatio {
             try check(method != .dense && sparsity > 0,
                       "actor-critic-ratio \(r) splits a sparse budget between actor and critics; method \(method.rawValue) at sparsity \(sparsity) has none (for dense widths set --hidden per run)")

@@ -135,6 +135,10 @@ extension Valid where V == Double {
     public static var unitClosed: Valid { Valid { $0 >= 0 && $0 <= 1 ? nil : "must be in [0, 1]" } }
     /// (0, 1]: soft-update coefficients.
     public static var unitLeftOpen: Valid { Valid { $0 > 0 && $0 <= 1 ? nil : "must be in (0, 1]" } }
+    /// [low, high].
+    public static func range(_ low: Double, _ high: Double) -> Valid {
+        Valid { $0 >= low && $0 <= high ? nil : "must be in [\(low), \(high)]" }
+    }
 }
 
 extension Valid {

@@ -74,9 +74,28 @@ public struct NetworkFactory {
         return widths(best)
     }
 
+    /// The largest network Sparrow builds: 2·10⁸ weights between consecutive layers (0.8 GB of Float32 weights,
+    /// 2.4 GB with Adam's moments, per network), each layer indexable by a 32-bit position.
+    public static let maximumWeights = 200_000_000
+
+    /// Refuses, before anything is allocated, layer widths whose dense weight count passes `maximumWeights` (a
+    /// one-line error naming `what`, the count and the bound).
+    public static func checkSize(widths: [Int], what: String) throws {
+        var total = 0
+        for (a, b) in zip(widths, widths.dropFirst()) {
+            let (n, overflow) = a.multipliedReportingOverflow(by: b)
+            if overflow || n > Int(Int32.max) || total + n > maximumWeights {
+                throw ConfigError("\(what): too many weights (\(a)×\(b)\(overflow ? " overflows" : " = \(n)")); Sparrow builds "
+                                  + "at most \(maximumWeights) weights per network (2.4 GB with Adam's moments)")
+            }
+            total += n
+        }
+    }
+
     /// The spec of one network (input → hidden… → output) at `sparsity`.
     public func spec(input: Int, output: Int, sparsity: Double) throws -> MLPSpec {
         let widths = [input] + (try hiddenWidths(input: input, output: output)) + [output]
+        try Self.checkSize(widths: widths, what: "a network of widths \(widths.map(String.init).joined(separator: ","))")
         let shapes = (0..<widths.count - 1).map { LayerShape(fanIn: widths[$0], fanOut: widths[$0 + 1]) }
         let initialization = config.initialization
         let topology: InitialTopology = config.bernoulliTopology ? .bernoulli : .exactCount

@@ -1,4 +1,5 @@
 import Foundation
+import SparrowCore
 import SwiftProtobuf
 
 /// A TensorBoard event file (`events.out.tfevents.<seconds>.<host>`): TFRecord-framed `Event` protos, the first
@@ -60,7 +61,7 @@ public final class EventFileWriter {
         pending.reserveCapacity(4096)
     }
 
-    deinit { flush(); try? handle?.close() }
+    deinit { try? flush(); try? handle?.close() }
 
     static func versionRecord() -> [UInt8] {
         var e = Tensorboard_Event()
@@ -88,11 +89,12 @@ public final class EventFileWriter {
         TFRecord.frame(try! event.serializedBytes(), into: &pending)
     }
 
-    /// Writes the queued events to the file.
-    public func flush() {
+    /// Writes the queued events to the file, whole or not at all (a failure, e.g. a full disk, throws one line and
+    /// leaves the file as it was).
+    public func flush() throws {
         guard !pending.isEmpty, let handle else { return }
-        handle.write(Data(pending))
-        pending.removeAll(keepingCapacity: true)
+        defer { pending.removeAll(keepingCapacity: true) }
+        try AtomicFile.appendWhole(pending, fileDescriptor: handle.fileDescriptor, path: path)
     }
 
     /// The (step, tag, value) scalars of an event file, for tests.

@@ -41,6 +41,10 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
+        do {
+            if let onnx { try RunDirectory.checkOutput(onnx, flag: "--onnx") }
+            if let cFile { try RunDirectory.checkOutput(cFile, flag: "--c") }
+        } catch { throw CLIError("\(error)") }
         let source = try PolicySource(path)
         let policy = source.agent.deterministicPolicy
         let config = source.config

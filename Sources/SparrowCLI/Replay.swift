@@ -105,6 +105,11 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         do {
+            if let out = exportPolicy { try RunDirectory.checkOutput(out, flag: "--export-policy") }
+            if let record { try RunDirectory.checkOutput(record, flag: "--record", folderAllowed: true) }
+            if let screenshot { try RunDirectory.checkOutput(screenshot, flag: "--screenshot") }
+        } catch { throw CLIError("\(error)") }
+        do {
             if let out = exportPolicy { return try export(to: out) }
             let (source, envName) = try loadSource()
             let session: ReplaySession

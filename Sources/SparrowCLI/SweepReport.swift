@@ -1,6 +1,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Training
 import Yams
 
 /// `sparrow sweep`: a grid of training runs, locally or as a SLURM job array; `sparrow sweep status ROOT`.
@@ -220,6 +221,14 @@ struct Report: ParsableCommand {
             }
         }
         let folder = out ?? (roots[0] as NSString).appendingPathComponent("report")
+        var isFolder: ObjCBool = false
+        if paper == nil || !folder.lowercased().hasSuffix(".md") {
+            if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), !isFolder.boolValue {
+                throw CLIError("--out \(folder) is a file; the report needs a folder (with --paper, a FILE.md)")
+            }
+        } else {
+            do { try RunDirectory.checkOutput(folder, flag: "--out") } catch { throw CLIError("\(error)") }
+        }
         do {
             let runs = try RunResults.load(roots: roots)
             if let paper {

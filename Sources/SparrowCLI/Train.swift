@@ -112,6 +112,7 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
+        do { if let record { try RunDirectory.checkOutput(record, flag: "--record") } } catch { throw CLIError("\(error)") }
         let source = try PolicySource(path, env: env)
         threading.apply()
         let config = source.config

@@ -43,6 +43,36 @@ public enum AtomicFile {
 
     public static func write(_ text: String, to path: String) throws { try write(Array(text.utf8), to: path) }
 
+    /// Appends `bytes` to the file at `path` (opened for appending) whole or not at all: if the write fails part-way
+    /// (a full disk), the file is cut back to its length before it, so a log keeps whole rows only. Throws one line:
+    /// the path and the reason in words ("no space left on device").
+    public static func appendWhole(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        guard fd >= 0 else { throw WriteError(description: "cannot append to \(path): \(errorText())") }
+        defer { close(fd) }
+        try appendWhole(bytes, fileDescriptor: fd, path: path)
+    }
+
+    /// `appendWhole` on an open descriptor (`path` names it in the error).
+    public static func appendWhole(_ bytes: [UInt8], fileDescriptor fd: Int32, path: String) throws {
+        var st = stat()
+        let before: off_t? = fstat(fd, &st) == 0 ? st.st_size : nil
+        var failure: String? = nil
+        bytes.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { failure = n < 0 ? errorText() : "nothing written"; break }
+                off += n
+            }
+        }
+        if let failure {
+            if let before { _ = ftruncate(fd, before) }
+            throw WriteError(description: "cannot append to \(path): \(failure)")
+        }
+    }
+
     /// Whether the file at `path` begins with `magic` (which kind of Sparrow file it is, before reading the rest);
     /// false for a missing, unreadable or shorter file.
     public static func starts(_ path: String, with magic: [UInt8]) -> Bool {

@@ -1,5 +1,6 @@
 import Agents
 import Foundation
+import SparrowCore
 
 /// One row of `metrics.csv` (one per log interval).
 public struct MetricsRow: Equatable, Sendable {
@@ -109,17 +110,17 @@ struct CSVLog {
     func start(keepingRowsUpTo step: Int?) throws {
         var lines = [header]
         if let step, let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            for line in text.split(separator: "\n").dropFirst() {
+            // Whole rows only: a row cut short by a crash or a full disk (no newline yet) is dropped.
+            let whole = text.hasSuffix("\n") ? Substring(text) : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+            for line in whole.split(separator: "\n").dropFirst() {
                 if let s = Int(line.prefix { $0 != "," }), s <= step { lines.append(String(line)) }
             }
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    func append(_ row: String) {
-        guard let h = FileHandle(forWritingAtPath: path) else { return }
-        h.seekToEndOfFile()
-        h.write(Data((row + "\n").utf8))
-        try? h.close()
+    /// One whole row or nothing (see `AtomicFile.appendWhole`); a failure (full disk) throws one line.
+    func append(_ row: String) throws {
+        try AtomicFile.appendWhole(Array((row + "\n").utf8), to: path)
     }
 }

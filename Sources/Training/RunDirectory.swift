@@ -46,6 +46,49 @@ public struct RunDirectory: Sendable {
     }
 }
 
+extension RunDirectory {
+    /// The names of the files a run (or the sweep around it) owns: nothing but Sparrow's run code may write them.
+    public static let ownFileNames: Set<String> = [
+        "config.json", "metrics.csv", "evaluations.csv", "analysis.csv", "noise_robustness.json", CheckpointFile.fileName,
+        "summary.json", "run.lock", "run.json", "train.log", "run.pid", "sweep.json",
+    ]
+
+    /// Whether `name` is one of a run's own files (the fixed names, TensorBoard's event files, checkpoint temporaries).
+    public static func isOwnFileName(_ name: String) -> Bool {
+        ownFileNames.contains(name) || name.hasPrefix("events.out.tfevents.") || name.hasPrefix(CheckpointFile.fileName + ".tmp")
+    }
+
+    /// Whether `path` is a folder a run or a sweep lives in (it holds a run's config, checkpoint or a sweep's plan).
+    static func looksLikeRun(_ path: String) -> Bool {
+        ["config.json", CheckpointFile.fileName, "sweep.json", "metrics.csv"].contains {
+            FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0))
+        }
+    }
+
+    /// Refuses, in one line and before anything is written, an output path (`flag`'s value) that would replace one of
+    /// a run's own files — `sparrow export RUN --onnx RUN/checkpoint.sparrow`, `eval --record RUN/metrics.csv` — or
+    /// that is a folder. Symbolic links are followed, so another spelling of the same file is caught too.
+    /// `folderAllowed`: the output may be a folder (a recording's PNG frames), which is then checked as well.
+    public static func checkOutput(_ path: String, flag: String, folderAllowed: Bool = false) throws {
+        let url = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
+        var isDirectory: ObjCBool = false
+        if folderAllowed, looksLikeRun(url.path) {
+            throw ConfigError("\(flag) \(Self.quoted(path)) is a run's folder; write the frames elsewhere")
+        }
+        if !folderAllowed, FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ConfigError("\(flag) \(Self.quoted(path)) is a folder; give a file path")
+        }
+        let folder = url.deletingLastPathComponent().path
+        if isOwnFileName(url.lastPathComponent) && looksLikeRun(folder) {
+            throw ConfigError("\(flag) \(Self.quoted(path)) would replace the run's own \(url.lastPathComponent) in \(Self.quoted(folder)); "
+                              + "write elsewhere")
+        }
+    }
+
+    /// A path for a one-line message: at most 80 characters of it.
+    static func quoted(_ s: String) -> String { s.count <= 80 ? s : String(s.prefix(38)) + "…" + String(s.suffix(38)) }
+}
+
 /// How a run ended.
 public struct TrainSummary: Equatable, Sendable {
     public enum Outcome: String, Sendable { case finished, interrupted }

@@ -65,7 +65,7 @@ public final class RunLogs {
     }
 
     deinit {
-        flush()
+        try? flush()
         guard var m = metadata, !m.sessions.isEmpty else { return }
         let now = RunMetadata.timestamp()
         m.endedAt = now
@@ -94,22 +94,24 @@ public final class RunLogs {
          ("charts/eval_episodes", Double(e.episodes))]
     }
 
-    public func append(_ row: MetricsRow) {
-        metrics.append(row.csv)
+    // A failing write (a full disk) throws one line; the run then ends cleanly, its last checkpoint intact and its
+    // logs holding whole rows only (a resume cuts them back to the checkpoint).
+    public func append(_ row: MetricsRow) throws {
+        try metrics.append(row.csv)
         events?.add(step: row.step, scalars: Self.scalars(of: row))
-        flush()
+        try flush()
     }
 
-    public func append(_ e: Evaluation) {
-        evaluations.append(e.csv)
+    public func append(_ e: Evaluation) throws {
+        try evaluations.append(e.csv)
         events?.add(step: e.step, scalars: Self.scalars(of: e))
-        flush()
+        try flush()
     }
 
     /// Measurements taken at environment step `step`.
-    public func append(_ measurements: [NetworkMeasurement], step: Int) {
+    public func append(_ measurements: [NetworkMeasurement], step: Int) throws {
         guard !measurements.isEmpty else { return }
-        for m in measurements { analysis.append(AnalysisRow.csv(m, step: step)) }
+        for m in measurements { try analysis.append(AnalysisRow.csv(m, step: step)) }
         events?.add(step: step, scalars: measurements.map { m -> (String, Double?) in
             ("analysis/\(m.network)/\(m.quantity.rawValue)" + (m.layer.map { "/layer\($0)" } ?? ""), m.value)
         })
@@ -119,5 +121,5 @@ public final class RunLogs {
     func loggedMeasurements() -> [NetworkMeasurement] { AnalysisRow.read(analysis.path).map(\.measurement) }
 
     /// Writes buffered events to the file.
-    public func flush() { events?.flush() }
+    public func flush() throws { try events?.flush() }
 }

@@ -40,8 +40,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         Knob("eval-episodes", \.evalEpisodes, "Episodes per evaluation.", valid: .positive),
         Knob("checkpoint-every", \.checkpointEvery, "Steps between checkpoints.", valid: .positive),
         Knob("log-every", \.logEvery, "Steps between metrics rows.", valid: .positive),
-        Knob("noise-features", \.noiseFeatures, "Fraction of the observation made of N(0,1) noise features (ANF).",
-             valid: .unitOpen),
+        Knob("noise-features", \.noiseFeatures, "Fraction of the observation made of N(0,1) noise features (ANF; at most 0.99).",
+             valid: .range(0, 0.99)),
     ])
 
     public static let knobs: [Knob<TrainConfig>] = sections.flatMap(\.knobs)

@@ -135,7 +135,7 @@ final class TrainingSession {
     func evaluate(_ agent: any Agent) throws {
         let e = try evaluator.evaluate(agent, atStep: step)
         loop.evaluations.append(e)
-        logs.append(e)
+        try logs.append(e)
     }
 
     /// Evaluation, metrics row and periodic checkpoint, as due after the current step.
@@ -143,7 +143,7 @@ final class TrainingSession {
                    reporter: ProgressReporter) throws {
         let measured = agent.analyses.take()
         if !measured.isEmpty {
-            logs.append(measured, step: step)
+            try logs.append(measured, step: step)
             latest.update(measured)
         }
         if step % config.evalEvery == 0 { try evaluate(agent) }
@@ -151,7 +151,7 @@ final class TrainingSession {
             let now = Date()
             rate = Double(step - intervalStep) / max(now.timeIntervalSince(intervalStart), 1e-9)
             intervalStart = now; intervalStep = step
-            logMetrics(agent: agent, lastUpdate: lastUpdate, wallTime: loop.elapsedBefore + now.timeIntervalSince(started))
+            try logMetrics(agent: agent, lastUpdate: lastUpdate, wallTime: loop.elapsedBefore + now.timeIntervalSince(started))
         }
         reporter.update(step: step, stepsPerSecond: rate, evalReturn: loop.evaluations.last?.meanReturn)
         if step % config.checkpointEvery == 0 && step < config.steps {
@@ -159,7 +159,7 @@ final class TrainingSession {
         }
     }
 
-    func logMetrics(agent: any Agent, lastUpdate: UpdateMetrics?, wallTime: Double) {
+    func logMetrics(agent: any Agent, lastUpdate: UpdateMetrics?, wallTime: Double) throws {
         var row = MetricsRow()
         row.step = step
         row.wallTime = wallTime
@@ -190,7 +190,7 @@ final class TrainingSession {
                 row.criticInputNoise = critic.meanInputConnections(noise)
             }
         }
-        logs.append(row)
+        try logs.append(row)
     }
 
     func checkpoint(agent: any Agent, memory: any TrainingMemory) throws {

@@ -3,6 +3,13 @@ import XCTest
 
 /// `sparrow export` and `sparrow eval --record` as a user runs them (onnxruntime and cc check the exported files
 /// against these records in `make test-interop`).
+/// Whether a checkpoint file still reads as one (`sparrow export` from it succeeds).
+func CheckpointReadable(_ path: String) throws -> Bool {
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-readable-\(getpid()).c").path
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    return try CLI.run(["export", path, "--c", out]).status == 0
+}
+
 final class ExportCLITests: XCTestCase {
     /// A short run: trained, exported from the run directory, its checkpoint file and a pretrained policy file.
     func testExportsOnnxAndCAndEvalRecordsEveryStep() throws {
@@ -62,5 +69,34 @@ final class ExportCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         assertCleanFailure(try CLI.run(["eval", "hopper", "--episodes", "1", "--record", dir.appendingPathComponent("missing/r.jsonl").path]),
                            contains: "--record: cannot write")
+    }
+
+    /// Issue 25: an output path that is one of a run's own files is refused in one line before anything is written,
+    /// whatever the spelling (a symbolic link to the run included), and the run still resumes; a folder as a
+    /// file output is one line too.
+    func testOutputsNeverReplaceARunsOwnFiles() throws {
+        let dir = try CLI.temporaryDirectory()
+        let run = dir.appendingPathComponent("run").path
+        let t = try CLI.run(["train", "--preset", "tows-sac", "--env", "InvertedPendulum-v5", "--steps", "400", "--start-steps", "300",
+                             "--eval-every", "400", "--eval-episodes", "1", "--no-progress", "--checkpoint-every", "200",
+                             "--run-dir", run])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let link = dir.appendingPathComponent("alias").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: run)
+        let own = ["checkpoint.sparrow", "metrics.csv", "config.json", "evaluations.csv", "summary.json"]
+        let before = try own.map { try Data(contentsOf: URL(fileURLWithPath: run + "/" + $0)) }
+        for name in own {
+            assertCleanFailure(try CLI.run(["export", run, "--onnx", run + "/" + name]), contains: "would replace the run's own \(name)")
+            assertCleanFailure(try CLI.run(["export", run, "--c", link + "/" + name]), contains: "would replace the run's own \(name)")
+            assertCleanFailure(try CLI.run(["eval", run, "--episodes", "1", "--record", run + "/./" + name]),
+                               contains: "--record")
+        }
+        assertCleanFailure(try CLI.run(["replay", run, "--record", run, "--frames", "2"]), contains: "is a run's folder")
+        assertCleanFailure(try CLI.run(["export", run, "--onnx", dir.path]), contains: "is a folder; give a file path")
+        let reportFile = dir.appendingPathComponent("a-file").path
+        try Data("x".utf8).write(to: URL(fileURLWithPath: reportFile))
+        assertCleanFailure(try CLI.run(["report", dir.path, "--out", reportFile]), contains: "is a file; the report needs a folder")
+        XCTAssertEqual(try own.map { try Data(contentsOf: URL(fileURLWithPath: run + "/" + $0)) }, before, "nothing was touched")
+        XCTAssertTrue(try CheckpointReadable(run + "/checkpoint.sparrow"), "the checkpoint still reads")
     }
 }

@@ -47,7 +47,7 @@ final class EventFileTests: XCTestCase {
         XCTAssertEqual(try Tensorboard_Event(serializedBytes: first[0]).fileVersion, "brain.Event:2")
         for s in [100, 200, 300] { w!.add(step: s, scalars: [("a", Double(s)), ("nan", .nan), ("none", nil)]) }
         XCTAssertEqual(EventFileWriter.scalars(inFile: path).count, 0, "buffered until flush")
-        w!.flush()
+        try w!.flush()
         XCTAssertEqual(EventFileWriter.scalars(inFile: path).map(\.step), [100, 200, 300])
         XCTAssertEqual(Set(EventFileWriter.scalars(inFile: path).map(\.tag)), ["a"])
         w = nil
@@ -55,7 +55,7 @@ final class EventFileTests: XCTestCase {
         let r = try EventFileWriter(directory: d, keepingStepsUpTo: 200)
         XCTAssertEqual(r.path, path)
         r.add(step: 250, scalars: [("a", 2.5)])
-        r.flush()
+        try r.flush()
         XCTAssertEqual(EventFileWriter.scalars(inFile: path).map(\.step), [100, 200, 250])
         XCTAssertEqual(EventFileWriter.scalars(inFile: path).last?.value, 2.5)
         let files = try FileManager.default.contentsOfDirectory(atPath: d)
@@ -78,8 +78,8 @@ final class EventFileTests: XCTestCase {
         row.step = 1000; row.stepsPerSecond = 123.4; row.episodeReturn = 5; row.criticLoss = 0.5; row.actorLoss = -1
         row.alpha = 0.2; row.meanQ = 3; row.liveParameters = 42; row.actorSparsity = 0.9; row.criticSparsity = 0.8
         row.trainingFLOPs = 1e12; row.wallTime = 2
-        logs.append(row)
-        logs.append(Evaluation(step: 1000, meanReturn: 7, stdReturn: 1, episodes: 2))
+        try logs.append(row)
+        try logs.append(Evaluation(step: 1000, meanReturn: 7, stdReturn: 1, episodes: 2))
         let s = EventFileWriter.scalars(inFile: try XCTUnwrap(logs.eventFile))
         let byTag = Dictionary(uniqueKeysWithValues: s.map { ($0.tag, $0.value) })
         XCTAssertEqual(byTag["charts/SPS"], 123.4)
@@ -103,7 +103,7 @@ final class RunLogsCostTests: XCTestCase {
         row.episodeReturn = 1; row.criticLoss = 1; row.actorLoss = 1; row.alpha = 1; row.meanQ = 1
         let n = 2000
         let t0 = Date()
-        for i in 1...n { row.step = i * 1000; row.stepsPerSecond = Double(i); logs.append(row) }
+        for i in 1...n { row.step = i * 1000; row.stepsPerSecond = Double(i); try logs.append(row) }
         let perRow = Date().timeIntervalSince(t0) / Double(n)
         print("RunLogs: \(String(format: "%.1f", perRow * 1e6)) µs per metrics row (CSV + event + flush), "
               + "\(String(format: "%.3f", perRow * 1e6 / 1000)) µs per training step at log-every 1000")
