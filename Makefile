@@ -3,9 +3,13 @@
 
 # xvfb + Mesa GL/EGL: the viewer (window tests under Xvfb, headless recording through EGL); xdotool: real key
 # presses in the window test;
-# slurm-wlm + munge: the sweep tests' single-node SLURM; librsvg2-bin: PNG versions of report plots.
+# slurm-wlm + munge: the sweep tests' single-node SLURM; librsvg2-bin: PNG versions of report plots;
+# cmake, g++, zlib1g-dev, python3-pip: building the Arcade Learning Environment for the Atari tasks (tools/ale/build.sh).
 APT_PACKAGES := libmujoco-dev libglfw3-dev libopenblas-dev pkg-config xvfb libegl1 libegl-mesa0 libgl1-mesa-dri \
-                slurm-wlm munge librsvg2-bin xdotool
+                slurm-wlm munge librsvg2-bin xdotool cmake g++ zlib1g-dev python3-pip
+# Atari support (ALE, GPL-2.0-only, built into .build/ale and loaded at run time only for ALE/<Game>-v5 tasks; see
+# the README's "Atari" section). `make deps SPARROW_ATARI=0` skips it: everything else works the same.
+SPARROW_ATARI ?= 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
@@ -22,6 +26,7 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=300 $$missing; \
 	fi
+	@if [ "$(SPARROW_ATARI)" != 0 ]; then bash tools/ale/build.sh; fi
 
 build: deps
 	$(RELEASE)
