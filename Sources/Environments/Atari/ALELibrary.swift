@@ -10,7 +10,8 @@ import Darwin
 /// small C shim (tools/ale/sparrow_ale_shim.cpp) into libsparrow_ale.so, and this type dlopen()s that library the
 /// first time an Atari task is asked for. Without it every non-Atari command works the same, and an Atari task is a
 /// one-line error saying how to build it. The library is looked for at, in order:
-///   1. $SPARROW_ALE_LIB (the .so itself),
+///   1. $SPARROW_ALE_LIB (the .so itself; when set, only there: a wrong explicit path is an error, not a silent
+///      fallback to another library),
 ///   2. next to the running executable (a distribution that ships the shim beside `sparrow`),
 ///   3. the build cache of the repository this module was built from, <repo>/.build/ale/lib (found from this source
 ///      file's path, as `ModelFiles` finds models-xml/).
@@ -62,7 +63,7 @@ final class ALELibrary: @unchecked Sendable {
     /// Where the library may be, in the order tried.
     static func candidatePaths() -> [String] {
         var paths: [String] = []
-        if let env = getenv("SPARROW_ALE_LIB") { paths.append(String(cString: env)) }
+        if let env = getenv("SPARROW_ALE_LIB") { return [String(cString: env)] }
         if let exe = ModelFiles.executableDirectory() { paths.append(exe + "/" + fileName) }
         // <repo>/Sources/Environments/Atari/ALELibrary.swift → <repo>/.build/ale/lib
         var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
