@@ -4,6 +4,8 @@ sequences, with episodes ending and resets in the middle.
 
     .build-parity/venv/bin/python tools/parity/check_atari_rollout.py --sparrow .build/release/sparrow
     ... --games Breakout Pong --seeds 0 5 --steps 3000 --max-episode-frames 4000
+    ... --games all --seeds 7 --steps 300                 # every ALE/<Game>-v5 Gymnasium registers
+    ... --full-action-space --terminal-on-life-loss --noop-max 5 --repeat-action-probability 0.1
 
 Exits 1 at the first difference (printed with its game, seed and line).
 """
@@ -29,11 +31,31 @@ def main():
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--max-episode-frames", type=int, default=3000,
                    help="small, so episodes also end by truncation")
+    p.add_argument("--full-action-space", action="store_true")
+    p.add_argument("--terminal-on-life-loss", action="store_true")
+    p.add_argument("--noop-max", type=int, default=30)
+    p.add_argument("--repeat-action-probability", type=float, default=0.25)
     args = p.parse_args()
+    if args.games == ["all"]:
+        import gymnasium as gym
+        args.games = sorted(k[4:-3] for k in gym.registry if k.startswith("ALE/") and k.endswith("-v5"))
+    options = dict(full_action_space=args.full_action_space, terminal_on_life_loss=args.terminal_on_life_loss,
+                   noop_max=args.noop_max, repeat_action_probability=args.repeat_action_probability)
+    flags = ["--noop-max", str(args.noop_max), "--repeat-action-probability", str(args.repeat_action_probability)]
+    flags += ["--full-action-space"] * args.full_action_space + ["--terminal-on-life-loss"] * args.terminal_on_life_loss
     total = 0
     for game in args.games:
         for seed in args.seeds:
-            env = make_env(game, max_episode_frames=args.max_episode_frames)
+            try:
+                env = make_env(game, max_episode_frames=args.max_episode_frames, **options)
+            except ValueError as e:  # e.g. no-op starts on a game whose action 0 is not NOOP
+                out = subprocess.run([args.sparrow, "rollout", f"ALE/{game}-v5", "--random-steps", "1",
+                                      "--seed", str(seed), *flags], capture_output=True, text=True)
+                if out.returncode == 0 or len(out.stderr.strip().splitlines()) != 1:
+                    print(f"{game} seed {seed}: Gymnasium refuses ({e}) but sparrow does not fail with one line")
+                    sys.exit(1)
+                print(f"{game:14s} seed {seed:7d}: both refuse: {out.stderr.strip()}")
+                continue
             n = env.action_space.n
             actions = np.random.default_rng(seed + 1000).integers(0, n, size=args.steps).tolist()
             t0 = time.time()
@@ -43,7 +65,7 @@ def main():
                 json.dump(actions, f)
             t0 = time.time()
             out = subprocess.run([args.sparrow, "rollout", f"ALE/{game}-v5", "--actions", f.name, "--seed", str(seed),
-                                  "--max-episode-frames", str(args.max_episode_frames), "--reset-at-end"],
+                                  "--max-episode-frames", str(args.max_episode_frames), "--reset-at-end", *flags],
                                  capture_output=True, text=True)
             t_sparrow = time.time() - t0
             os.unlink(f.name)

@@ -115,7 +115,9 @@ public final class AtariEnv: TrainingEnvironment {
         let n = options.frameStack * Self.frameBytes
         observationSpace = BoxSpace(low: Array(repeating: 0, count: n), high: Array(repeating: 255, count: n))
         if options.noopMax > 0, actionSet.first != 0 {
-            throw EnvironmentError.invalidOption("\(game.name): no-op starts need NOOP as action 0")
+            // Gymnasium's AtariPreprocessing refuses the same ("the first action meaning must be 'NOOP'").
+            throw EnvironmentError.invalidOption("\(game.name)'s first action is not NOOP, so it has no no-op starts: "
+                + "use noop max 0 (--noop-max 0)")
         }
     }
 
