@@ -15,7 +15,7 @@ SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 SPARROW := .build/release/sparrow
 
-.PHONY: deps build test test-interop bench bench-sb3 train replay replay-gif clean
+.PHONY: deps build test test-interop check-atari bench bench-sb3 train replay replay-gif clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -49,6 +49,16 @@ test-interop: deps
 	  $(INTEROP_VENV)/bin/pip install -q -r tools/interop/requirements.txt && touch $(INTEROP_VENV)/.installed; }
 	$(INTEROP_VENV)/bin/python tools/interop/check_tensorboard.py --sparrow $(SPARROW) --root .build-interop/tensorboard-check
 	$(INTEROP_VENV)/bin/python tools/interop/check_policy_export.py --sparrow $(SPARROW) --root .build-interop/export-check
+
+# Atari against Gymnasium + ale-py from PyPI (a virtualenv in .build-parity, tools/parity/requirements-atari.txt;
+# ~30 s the first time): rollouts of five games × three seeds compared line by line and pixel by pixel, then agent
+# steps/s of both on ALE/Breakout-v5 in one run. Needs Atari support (make deps without SPARROW_ATARI=0).
+PARITY_VENV := .build-parity/venv
+check-atari: build
+	@[ $(PARITY_VENV)/.installed -nt tools/parity/requirements-atari.txt ] || { python3 -m venv $(PARITY_VENV) && \
+	  $(PARITY_VENV)/bin/pip install -q -r tools/parity/requirements-atari.txt && touch $(PARITY_VENV)/.installed; }
+	$(PARITY_VENV)/bin/python tools/parity/check_atari_rollout.py --sparrow $(SPARROW)
+	$(PARITY_VENV)/bin/python tools/parity/bench_atari.py --sparrow $(SPARROW)
 
 bench: build
 	$(SPARROW) bench blas --json

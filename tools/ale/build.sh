@@ -11,9 +11,11 @@
 #   SPARROW_ATARI=0 make deps     skip it entirely (Sparrow builds and runs without Atari; Atari tasks then say how
 #                                 to build this)
 #
-# Time on the 2-core development machine (Debian 12, Zen 3, one core busy with other work): pip download ~75 s
-# (pip prepares the sdist's metadata, which installs its build backend into a temporary environment), cmake
-# configure ~5 s, `make -j2` of libale.a ~2.5 min, the shim ~10 s: about 4 minutes in all, once per build folder.
+# Time on the 2-core development machine (Debian 12, Zen 3, with the other core running a training sweep): 327 s
+# wall from nothing while a swift build competed for the cores (2 min 14 s CPU user). The parts: pip download
+# ~75 s (pip prepares the sdist's metadata, which installs its build backend into a temporary environment), cmake
+# configure ~5 s, `make -j2` of libale.a ~2.5-3.5 min, the shim ~20 s. Once per build folder: a stamp file
+# (version, sdist hash, shim hash) makes later runs return at once.
 set -euo pipefail
 
 ALE_VERSION=0.12.1
