@@ -6,8 +6,8 @@ import Darwin
 import SparrowCore
 
 /// A replay buffer for stacked uint8 frames (Atari: 4 × 84 × 84) that stores each frame once, so 1M transitions
-/// take about 7 GB instead of the 28+ GB of separate s and s′ stacks (issue 27, part 4). Not wired into the trainer
-/// yet: the DQN that trains on Atari (the next issue) will sample from it.
+/// take about 7 GB instead of the 28+ GB of separate s and s′ stacks (issue 27, part 4); `encode`/`decode` save and
+/// restore it exactly. Not wired into the trainer yet: the DQN that trains on Atari (the next issue) will use it.
 ///
 /// **Layout.** Slot t holds the newest frame of s_t, the action, the reward, `terminated`, and how many earlier
 /// transitions of the same episode precede it (`episodeStep`). The stack of s_t is rebuilt from consecutive slots:
@@ -148,6 +148,53 @@ public final class FrameReplayBuffer {
             let t = generator.nextInt(below: count)
             if isSampleable(t) { return t }
         }
+    }
+
+    // MARK: - Checkpoints
+
+    /// The whole buffer for an exact resume: shape, positions, the stored slots, the live finals rows (at their
+    /// ring positions, which the final indices name) and the pending frame.
+    public func encode(into w: inout ByteWriter) {
+        w.write(capacity); w.write(frameSize); w.write(stackSize)
+        w.write(count); w.write(cursor); w.write(lastEnded); w.write(finalsTail); w.write(finalsCount)
+        w.write(UnsafeBufferPointer(start: frames, count: count * frameSize))
+        w.write(UnsafeBufferPointer(start: actions, count: count))
+        w.write(UnsafeBufferPointer(start: rewards, count: count))
+        w.write(UnsafeBufferPointer(start: terminals, count: count))
+        w.write(UnsafeBufferPointer(start: episodeSteps, count: count))
+        w.write(UnsafeBufferPointer(start: finalIndex, count: count))
+        for i in 0..<finalsCount {
+            let row = (finalsTail + i) % capacity
+            w.write(UnsafeBufferPointer(start: finals + row * frameSize, count: frameSize))
+        }
+        w.write(UnsafeBufferPointer(start: pending, count: frameSize))
+    }
+
+    /// Restores what `encode` wrote into a buffer of the same shape; a foreign or damaged state is an error and
+    /// leaves nothing half-read behind in the positions (the contents are then meaningless; discard the buffer).
+    public func decode(from r: inout ByteReader) throws {
+        let shape = (try r.read(Int.self), try r.read(Int.self), try r.read(Int.self))
+        guard shape == (capacity, frameSize, stackSize) else {
+            throw FormatError.corrupt("frame replay buffer of capacity \(shape.0), frame \(shape.1), stack \(shape.2); "
+                + "this one is \(capacity), \(frameSize), \(stackSize)")
+        }
+        let n = try r.read(Int.self), c = try r.read(Int.self), ended = try r.read(Bool.self)
+        let tail = try r.read(Int.self), finalsN = try r.read(Int.self)
+        guard (0...capacity).contains(n), (0..<capacity).contains(c), (0..<capacity).contains(tail),
+              (0...n).contains(finalsN), n == capacity || c == n else {
+            throw FormatError.corrupt("frame replay buffer positions")
+        }
+        func restore<T: BitwiseCopyable>(_ p: UnsafeMutablePointer<T>, _ expected: Int) throws {
+            let a = try r.read([T].self)
+            guard a.count == expected else { throw FormatError.corrupt("frame replay buffer: \(a.count) values, expected \(expected)") }
+            a.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: expected) }
+        }
+        try restore(frames, n * frameSize)
+        try restore(actions, n); try restore(rewards, n); try restore(terminals, n)
+        try restore(episodeSteps, n); try restore(finalIndex, n)
+        for i in 0..<finalsN { try restore(finals + ((tail + i) % capacity) * frameSize, frameSize) }
+        try restore(pending, frameSize)
+        count = n; cursor = c; lastEnded = ended; finalsTail = tail; finalsCount = finalsN
     }
 
     /// Resident bytes once full, without finals (one frame per ended episode comes on top).

@@ -70,6 +70,58 @@ final class FrameReplayBufferTests: XCTestCase {
         XCTAssertEqual(buffer.bytesPerTransition, frameSize + 17)
     }
 
+    /// A buffer restored from its encoding (mid-episode, after wrapping) rebuilds, samples and grows exactly as the
+    /// original; a buffer of another shape refuses it.
+    func testCheckpointRoundTripIsExact() throws {
+        let frameSize = 3, k = 4, capacity = 23
+        let a = FrameReplayBuffer(capacity: capacity, frameSize: frameSize, stackSize: k)
+        var g = Generator(seed: 5)
+        var counter = 0
+        func add(_ buffers: [FrameReplayBuffer], ended: Bool, frame: [UInt8]) -> [UInt8] {
+            counter += 1
+            let next = (0..<frameSize).map { UInt8(truncatingIfNeeded: counter * 13 + $0) }
+            for b in buffers {
+                frame.withUnsafeBufferPointer { f in
+                    next.withUnsafeBufferPointer { n in
+                        b.add(frame: f, action: counter % 5, reward: Double(counter), terminated: ended && counter % 2 == 0,
+                              nextFrame: n, episodeEnded: ended)
+                    }
+                }
+            }
+            return next
+        }
+        var frame: [UInt8] = [1, 2, 3]
+        for i in 0..<70 {
+            let ended = g.nextInt(below: 7) == 0
+            let next = add([a], ended: ended, frame: frame)
+            frame = ended ? [UInt8(i), 0, 9] : next
+        }
+        var w = ByteWriter()
+        a.encode(into: &w)
+        let b = FrameReplayBuffer(capacity: capacity, frameSize: frameSize, stackSize: k)
+        var r = ByteReader(w.bytes)
+        try b.decode(from: &r)
+        for i in 0..<40 {
+            let ended = g.nextInt(below: 7) == 0
+            let next = add([a, b], ended: ended, frame: frame)
+            frame = ended ? [UInt8(i), 1, 9] : next
+            var ga = Generator(seed: UInt64(i)), gb = ga
+            XCTAssertEqual(a.sampleSlot(generator: &ga), b.sampleSlot(generator: &gb))
+            for slot in 0..<capacity where a.isSampleable(slot) {
+                XCTAssertTrue(b.isSampleable(slot))
+                var sa = [UInt8](repeating: 0, count: k * frameSize), na = sa, sb = sa, nb = sa
+                sa.withUnsafeMutableBufferPointer { s in na.withUnsafeMutableBufferPointer { a.gather(slot: slot, state: s.baseAddress!, nextState: $0.baseAddress!) } }
+                sb.withUnsafeMutableBufferPointer { s in nb.withUnsafeMutableBufferPointer { b.gather(slot: slot, state: s.baseAddress!, nextState: $0.baseAddress!) } }
+                XCTAssertEqual(sa, sb); XCTAssertEqual(na, nb)
+                XCTAssertEqual(a.reward(at: slot), b.reward(at: slot))
+                XCTAssertEqual(a.terminated(at: slot), b.terminated(at: slot))
+            }
+        }
+        let other = FrameReplayBuffer(capacity: capacity + 1, frameSize: frameSize, stackSize: k)
+        var r2 = ByteReader(w.bytes)
+        XCTAssertThrowsError(try other.decode(from: &r2))
+    }
+
     /// An Atari-sized buffer of 1M transitions needs about 7 GB (reserved, touched as it fills), not 28+ GB.
     func testAtariSizedBufferStoresEachFrameOnce() {
         let perTransition = FrameReplayBuffer(capacity: 10, frameSize: 84 * 84, stackSize: 4).bytesPerTransition
