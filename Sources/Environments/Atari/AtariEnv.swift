@@ -60,6 +60,8 @@ public final class AtariEnv: TrainingEnvironment {
     public let game: AtariGame
     public let options: AtariOptions
     let ale: ALEInstance
+    /// The game's ROM file, reloaded at each seeded reset (as ale-py's load_game).
+    let romPath: String
     /// ALE action ids; the agent's action i is `actionSet[i]`.
     public let actionSet: [Int32]
     public let observationSpace: BoxSpace
@@ -120,8 +122,6 @@ public final class AtariEnv: TrainingEnvironment {
                 + "use noop max 0 (--noop-max 0)")
         }
     }
-
-    let romPath: String
 
     /// ale-py's `seed_game`: the env's NumPy generator and ALE's seed from `SeedSequence(seed).generate_state(2)`.
     static func seedGame(_ seed: UInt64, generator: inout NumPyPCG64) -> Int32 {
@@ -209,9 +209,8 @@ public final class AtariEnv: TrainingEnvironment {
         }
         pushFrame()
         updateInfo()
-        var stepInfo = StepInfo()
-        stepInfo.xPosition = 0
-        return StepOutcome(reward: total, terminated: terminated, truncated: truncated, info: stepInfo)
+        // StepInfo's fields are the robots'; an Atari step's own info (lives, frame numbers) is `info`.
+        return StepOutcome(reward: total, terminated: terminated, truncated: truncated, info: StepInfo())
     }
 
     /// AtariPreprocessing._get_obs (max-pool into screen 0 in place when frame_skip > 1, INTER_AREA resize), appended
