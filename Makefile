@@ -3,15 +3,19 @@
 
 # xvfb + Mesa GL/EGL: the viewer (window tests under Xvfb, headless recording through EGL); xdotool: real key
 # presses in the window test;
-# slurm-wlm + munge: the sweep tests' single-node SLURM; librsvg2-bin: PNG versions of report plots.
+# slurm-wlm + munge: the sweep tests' single-node SLURM; librsvg2-bin: PNG versions of report plots;
+# cmake, g++, zlib1g-dev, python3-pip: building the Arcade Learning Environment for the Atari tasks (tools/ale/build.sh).
 APT_PACKAGES := libmujoco-dev libglfw3-dev libopenblas-dev pkg-config xvfb libegl1 libegl-mesa0 libgl1-mesa-dri \
-                slurm-wlm munge librsvg2-bin xdotool
+                slurm-wlm munge librsvg2-bin xdotool cmake g++ zlib1g-dev python3-pip
+# Atari support (ALE, GPL-2.0-only, built into .build/ale and loaded at run time only for ALE/<Game>-v5 tasks; see
+# the README's "Atari" section). `make deps SPARROW_ATARI=0` skips it: everything else works the same.
+SPARROW_ATARI ?= 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 SPARROW := .build/release/sparrow
 
-.PHONY: deps build test test-interop bench bench-sb3 train replay replay-gif clean
+.PHONY: deps build test test-interop check-atari bench bench-sb3 train replay replay-gif clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -22,6 +26,7 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=300 $$missing; \
 	fi
+	@if [ "$(SPARROW_ATARI)" != 0 ]; then bash tools/ale/build.sh; fi
 
 build: deps
 	$(RELEASE)
@@ -44,6 +49,16 @@ test-interop: deps
 	  $(INTEROP_VENV)/bin/pip install -q -r tools/interop/requirements.txt && touch $(INTEROP_VENV)/.installed; }
 	$(INTEROP_VENV)/bin/python tools/interop/check_tensorboard.py --sparrow $(SPARROW) --root .build-interop/tensorboard-check
 	$(INTEROP_VENV)/bin/python tools/interop/check_policy_export.py --sparrow $(SPARROW) --root .build-interop/export-check
+
+# Atari against Gymnasium + ale-py from PyPI (a virtualenv in .build-parity, tools/parity/requirements-atari.txt;
+# ~30 s the first time): rollouts of five games × three seeds compared line by line and pixel by pixel, then agent
+# steps/s of both on ALE/Breakout-v5 in one run. Needs Atari support (make deps without SPARROW_ATARI=0).
+PARITY_VENV := .build-parity/venv
+check-atari: build
+	@[ $(PARITY_VENV)/.installed -nt tools/parity/requirements-atari.txt ] || { python3 -m venv $(PARITY_VENV) && \
+	  $(PARITY_VENV)/bin/pip install -q -r tools/parity/requirements-atari.txt && touch $(PARITY_VENV)/.installed; }
+	$(PARITY_VENV)/bin/python tools/parity/check_atari_rollout.py --sparrow $(SPARROW)
+	$(PARITY_VENV)/bin/python tools/parity/bench_atari.py --sparrow $(SPARROW)
 
 bench: build
 	$(SPARROW) bench blas --json

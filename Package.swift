@@ -102,7 +102,7 @@ let package = Package(
 
         // Helpers shared by test targets (a reference PNG reader); not part of the product.
         .target(name: "SparrowTestSupport", dependencies: ["SparrowCore"]),
-        .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
+        .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MuJoCoTests", dependencies: ["MuJoCo", "CPlatform"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "SparrowCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),

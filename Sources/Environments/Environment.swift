@@ -46,5 +46,6 @@ public func makeTrainingEnvironment(_ name: String, seed: UInt64 = 0) throws -> 
     switch try TaskID(name: name) {
     case .locomotion(let id): return try LocomotionEnv(id, options: id.defaultOptions, seed: seed)
     case .classicControl(let id): return makeClassicControlEnvironment(id, seed: seed)
+    case .atari(let game): return try AtariEnv(game, seed: seed)
     }
 }

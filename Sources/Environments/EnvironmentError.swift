@@ -12,6 +12,12 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
     case modelFileNotFound(String)
     case invalidOption(String)
     case incompatibleModel(String)
+    /// "ALE/<name>" that is no game ALE has; the closest game names.
+    case unknownAtariGame(String, closest: [String])
+    /// ALE (the shim library or a ROM) is not built; the text says how to build it.
+    case atariUnavailable(String)
+    /// ALE reported an error (one line).
+    case atariFailure(String)
 
     public var description: String {
         switch self {
@@ -35,6 +41,11 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
             return "invalid environment option: \(detail)"
         case let .incompatibleModel(detail):
             return "model does not fit this environment: \(detail)"
+        case let .unknownAtariGame(name, closest):
+            return "unknown Atari game '\(name)'; did you mean \(closest.joined(separator: ", "))? "
+                + "(\(AtariGame.all.count) games, named ALE/<Game>-v5 as in Gymnasium)"
+        case let .atariUnavailable(detail), let .atariFailure(detail):
+            return detail
         }
     }
 }

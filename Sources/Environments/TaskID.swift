@@ -21,26 +21,44 @@ public enum ClassicControlID: String, CaseIterable, Codable, Sendable {
 /// case-insensitively, with or without separators and with or without the task's own version suffix:
 /// "Hopper-v5", "hopper", "half_cheetah", "CartPole-v1", "cartpole", "mountain-car". Another version of a task
 /// ("Hopper-v4") is not accepted: its dynamics differ.
+///
+/// Atari games are `ALE/<Game>-v5` (Gymnasium's ids; "ALE/breakout" and "ALE/space_invaders" also work). They are
+/// not in `all` (which lists the tasks every machine has: 104 games would drown the list, and they need the ALE
+/// library built by `make deps`); a name starting "ALE/" that is no game is an error naming the closest games.
 public enum TaskID: Hashable, Sendable {
     case locomotion(EnvironmentID)
     case classicControl(ClassicControlID)
+    case atari(AtariGame)
 
     public static var all: [TaskID] {
         EnvironmentID.allCases.map(TaskID.locomotion) + ClassicControlID.allCases.map(TaskID.classicControl)
     }
 
     /// Classic-control tasks have `Discrete(n)` actions, the MuJoCo robots a box.
-    public var hasDiscreteActions: Bool { if case .classicControl = self { return true } else { return false } }
+    public var hasDiscreteActions: Bool {
+        switch self {
+        case .locomotion: return false
+        case .classicControl, .atari: return true
+        }
+    }
 
     /// Gymnasium's id.
     public var name: String {
         switch self {
         case .locomotion(let id): return id.name
         case .classicControl(let id): return id.name
+        case .atari(let game): return game.name
         }
     }
 
     public init(name: String) throws {
+        if AtariGame.isAtariName(name) {
+            guard let game = AtariGame.find(name) else {
+                throw EnvironmentError.unknownAtariGame(name, closest: AtariGame.closeNames(to: name))
+            }
+            self = .atari(game)
+            return
+        }
         guard let task = TaskID.all.first(where: { $0.accepts(name) }) else {
             throw EnvironmentError.unknownEnvironment(name)
         }

@@ -49,6 +49,7 @@ struct BenchEnv: ParsableCommand {
             switch task {
             case .locomotion(let id): try report(id)
             case .classicControl(let id): try report(id)
+            case .atari(let game): try report(game)
             }
         }
     }
@@ -81,6 +82,40 @@ struct BenchEnv: ParsableCommand {
         } else {
             let name = id.name.padding(toLength: 20, withPad: " ", startingAt: 0)
             print("\(name) \(fmt(perSecond, 12)) \(String(repeating: " ", count: 10))-   (pure Swift, no raw engine)")
+        }
+    }
+
+    /// An Atari game: agent steps/s and emulator frames/s (steps × frame skip, the frames the agent's actions ran;
+    /// no-op and reset frames are not counted), through the whole pipeline (sticky actions, max-pool, resize,
+    /// stack) with uniformly random actions and a reset at each episode end, frames kept as bytes.
+    private func report(_ game: AtariGame) throws {
+        let env: AtariEnv
+        do { env = try AtariEnv(game, options: AtariOptions(), seed: 0) } catch { throw CLIError("\(error)") }
+        let n = env.actionSet.count
+        var g = Generator(seed: 1)
+        let actions = (0..<steps).map { _ in g.nextInt(below: n) }
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try env.resetFrames(seed: 0)
+            for a in actions {
+                let r = try env.stepFrames(action: a)
+                if r.terminated || r.truncated { try env.resetFrames(seed: nil) }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0))
+        }
+        let perSecond = Double(steps) / (best / 1e9)
+        if json {
+            var o = JSONObject()
+            o.add("env", game.name)
+            o.add("env_steps_per_s", perSecond.rounded())
+            o.add("frames_per_s", (perSecond * Double(env.options.frameSkip)).rounded())
+            o.add("frame_skip", env.options.frameSkip)
+            o.add("steps", steps)
+            print(o.text)
+        } else {
+            let name = game.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+            print("\(name) \(fmt(perSecond, 12)) \(fmt(perSecond * Double(env.options.frameSkip), 11))   (ALE frames/s)")
         }
     }
 

@@ -14,6 +14,13 @@ struct Rollout: ParsableCommand {
             classic-control task {"state": [...]} (Gymnasium's env.unwrapped.state). Prints one JSON object \
             per step with t, obs, reward, terminated, truncated, then for a robot reward_terms, x_position, \
             qpos, qvel, and for a classic-control task state. Stepping continues after termination.
+
+            Atari games (ALE/<Game>-v5, Gymnasium + ale-py with AtariPreprocessing and a 4-frame stack; needs \
+            the ALE library that `make deps` builds): the actions are indices into the game's action set; \
+            each line has t, reward, terminated, truncated, lives, frame_number, episode_frame_number and \
+            obs_b64 (base64 of the newest 84×84 frame's bytes, row-major) instead of obs. The reset prints a \
+            line with "reset": true first; with --reset-at-end an episode's end is followed by a reset (no \
+            seed, as Gymnasium's env.reset()) and another such line.
             """)
 
     @Argument(help: "Environment name, e.g. Hopper-v5, hopper, CartPole-v1 or mountain_car.")
@@ -36,6 +43,13 @@ struct Rollout: ParsableCommand {
     @Option(help: "A different MJCF file for the same robot (MuJoCo robots only).")
     var xml: String?
 
+    @OptionGroup(title: "Atari (ALE/<Game>-v5 only)")
+    var atari: AtariArguments
+
+    @Flag(name: .customLong("reset-at-end"),
+          help: "Atari: reset (unseeded, continuing the stream) after a step that terminates or truncates.")
+    var resetAtEnd = false
+
     struct InitialState: Decodable { let qpos: [Double]; let qvel: [Double] }
     struct ClassicInitialState: Decodable { let state: [Double] }
 
@@ -52,7 +66,62 @@ struct Rollout: ParsableCommand {
         switch task {
         case .locomotion(let id): try runRobot(id)
         case .classicControl(let id): try runClassicControl(id)
+        case .atari(let game): try runAtari(game)
         }
+    }
+
+    /// An Atari game: integer actions, lives and frame numbers, the newest frame as base64.
+    private func runAtari(_ game: AtariGame) throws {
+        if xml != nil { throw CLIError("--xml: \(EnvironmentError.notARobot(game.name))") }
+        if initState != nil { throw CLIError("--init-state is not supported for Atari games") }
+        let environment: AtariEnv
+        do { environment = try AtariEnv(game, options: try atari.options(), seed: seed) } catch { throw CLIError("\(error)") }
+        let n = environment.actionSet.count
+        let actionList: [Int]
+        if let actions {
+            let values: [Double] = try readJSON(actions, what: "actions file (an array of integers)")
+            // Every action is checked before the first step, so a bad file steps nothing.
+            if let bad = values.firstIndex(where: { !($0 >= 0 && $0 < Double(n) && $0.rounded(.towardZero) == $0) }) {
+                throw CLIError("action \(bad): \(EnvironmentError.invalidDiscreteAction(value: values[bad], choices: n))")
+            }
+            actionList = values.map { Int($0) }
+        } else {
+            var g = Generator(seed: seed).derived(1)
+            actionList = (0..<randomSteps!).map { _ in g.nextInt(below: n) }
+        }
+        var out = FileHandleOutput()
+        defer { out.flush() }
+        func resetLine() -> JSONObject {
+            var line = JSONObject()
+            line.add("reset", true)
+            atariFields(&line, environment)
+            return line
+        }
+        do { try environment.resetFrames(seed: seed) } catch { throw CLIError("\(error)") }
+        out.write(resetLine().text)
+        for (t, action) in actionList.enumerated() {
+            let r: StepOutcome
+            do { r = try environment.stepFrames(action: action) } catch { throw CLIError("action \(t): \(error)") }
+            var line = JSONObject()
+            line.add("t", t)
+            line.add("action", action)
+            line.add("reward", r.reward)
+            line.add("terminated", r.terminated)
+            line.add("truncated", r.truncated)
+            atariFields(&line, environment)
+            out.write(line.text)
+            if resetAtEnd && (r.terminated || r.truncated) {
+                do { try environment.resetFrames(seed: nil) } catch { throw CLIError("\(error)") }
+                out.write(resetLine().text)
+            }
+        }
+    }
+
+    private func atariFields(_ line: inout JSONObject, _ env: AtariEnv) {
+        line.add("lives", env.info.lives)
+        line.add("frame_number", env.info.frameNumber)
+        line.add("episode_frame_number", env.info.episodeFrameNumber)
+        line.add("obs_b64", Data(env.newestFrame).base64EncodedString())
     }
 
     private func runRobot(_ id: EnvironmentID) throws {

@@ -76,6 +76,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// The run's environment (`env`; with `noise-features`, wrapped in `NoiseFeaturesEnvironment`), seeded.
     /// Everything that trains, evaluates, resumes or exports a run builds its environment here.
     public func makeEnvironment(seed: UInt64 = 0) throws -> any TrainingEnvironment {
+        if case .atari? = try? TaskID(name: env) { throw ConfigError(Presets.atariNotTrainable(env)) }
         let base = try makeTrainingEnvironment(env, seed: seed)
         return noiseFeatures > 0 ? NoiseFeaturesEnvironment(base, fraction: noiseFeatures, seed: seed) : base
     }

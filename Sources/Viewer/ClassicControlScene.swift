@@ -221,5 +221,8 @@ public func makeReplaySession(envName: String, source: ActionSource, seed: UInt6
     switch try TaskID(name: envName) {
     case .locomotion(let id): return try ReplaySession(env: try makeEnvironment(id.name), source: source, seed: seed)
     case .classicControl(let id): return try ReplaySession(env: makeClassicControlEnvironment(id, seed: seed), source: source, seed: seed)
+    case .atari(let game):
+        // Watching Atari in the window is issue 27's part 5, not built yet.
+        throw EnvironmentError.invalidOption("\(game.name): replay in the window is not supported for Atari games yet")
     }
 }
