@@ -1,3 +1,4 @@
+import SparrowCore
 /// Errors an environment reports. Each prints as one line naming the problem and what was expected.
 public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
     case unknownEnvironment(String)
@@ -19,10 +20,17 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
     /// ALE reported an error (one line).
     case atariFailure(String)
 
+    /// "Hopper-v5" → "Hopper".
+    static func baseName(_ name: String) -> String { String(name.split(separator: "-").first ?? Substring(name)) }
+
     public var description: String {
         switch self {
         case let .unknownEnvironment(name):
-            return "unknown environment '\(name)'; valid: \(TaskID.all.map(\.name).joined(separator: ", "))"
+            let names = TaskID.all.map(\.name)
+            let near = NearMiss.closest(to: name, among: names) ?? NearMiss.closest(to: name, among: names.map(Self.baseName))
+                .flatMap { base in names.first { Self.baseName($0) == base } }
+            return "unknown environment '\(NearMiss.shown(name))'; valid: \(names.joined(separator: ", "))"
+                + (near.map { "; did you mean \($0)?" } ?? "")
         case let .notARobot(name):
             return "\(name) is not a MuJoCo robot; valid here: \(EnvironmentID.allCases.map(\.name).joined(separator: ", "))"
         case let .wrongActionSize(expected, actual):

@@ -1,3 +1,4 @@
+import SparrowCore
 import Agents
 import Training
 
@@ -55,20 +56,7 @@ enum KnobArguments {
         return "; did you mean --\(best.0)?"
     }
 
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var row = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var previous = row[0]
-            row[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                let current = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                previous = current
-            }
-        }
-        return a.isEmpty ? b.count : row[b.count]
-    }
+    static func editDistance(_ a: String, _ b: String) -> Int { NearMiss.editDistance(a, b) }
 
     /// The settings section of `sparrow train --help`: every setting flag by section, with its values and the value
     /// in the default preset (tows-sac on Hopper-v5).

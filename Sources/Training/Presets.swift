@@ -118,7 +118,8 @@ public enum Presets {
         case "rigl-ppo": return graesserPPO(method: .rigl)
         case "prune-ppo": return graesserPPO(method: .prune)
         default:
-            throw ConfigError("unknown preset '\(name)'; valid: \(names.joined(separator: ", "))")
+            throw ConfigError("unknown preset '\(NearMiss.shown(name))'; valid: \(names.joined(separator: ", "))"
+                              + (NearMiss.closest(to: name, among: names).map { "; did you mean \($0)?" } ?? ""))
         }
     }
 

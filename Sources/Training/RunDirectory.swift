@@ -58,6 +58,23 @@ extension RunDirectory {
         ownFileNames.contains(name) || name.hasPrefix("events.out.tfevents.") || name.hasPrefix(CheckpointFile.fileName + ".tmp")
     }
 
+    /// Removes the temporary checkpoint files (`checkpoint.sparrow.tmp-PID`, see `AtomicFile.write`) that writers
+    /// killed mid-write left behind — a 1M-step Humanoid run's is about 1.5 GB — and only those whose process is gone
+    /// (`kill(pid, 0)` fails with ESRCH). Called by the training process once it holds the run's lock.
+    @discardableResult
+    public func removeDeadWritersTemporaries() -> [String] {
+        let prefix = CheckpointFile.fileName + ".tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH, (try? FileManager.default.removeItem(atPath: file(name))) != nil {
+                removed.append(name)
+            }
+        }
+        return removed
+    }
+
     /// Whether `path` is a folder a run or a sweep lives in (it holds a run's config, checkpoint or a sweep's plan).
     static func looksLikeRun(_ path: String) -> Bool {
         ["config.json", CheckpointFile.fileName, "sweep.json", "metrics.csv"].contains {

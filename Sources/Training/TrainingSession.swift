@@ -81,6 +81,7 @@ final class TrainingSession {
     func open(agent: any Agent, memory: any TrainingMemory, resume: Bool) throws {
         try directory.create()
         lock = try RunLock(directory: directory.path)
+        directory.removeDeadWritersTemporaries()
         let hasCheckpoint = directory.hasCheckpoint
         if hasCheckpoint && !resume {
             throw TrainingError("\(directory.path) already holds a run (checkpoint.sparrow); use --resume to continue it or another --run-dir")

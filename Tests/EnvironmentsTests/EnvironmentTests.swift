@@ -12,7 +12,8 @@ final class EnvironmentTests: XCTestCase {
         XCTAssertEqual(try EnvironmentID(name: "inverted-pendulum"), .invertedPendulum)
         XCTAssertThrowsError(try EnvironmentID(name: "Hopper-v4x")) { error in
             XCTAssertEqual("\(error)", "unknown environment 'Hopper-v4x'; valid: Hopper-v5, Walker2d-v5, "
-                + "HalfCheetah-v5, Ant-v5, Humanoid-v5, InvertedPendulum-v5, CartPole-v1, Acrobot-v1, MountainCar-v0, CartPole-v0")
+                + "HalfCheetah-v5, Ant-v5, Humanoid-v5, InvertedPendulum-v5, CartPole-v1, Acrobot-v1, MountainCar-v0, CartPole-v0"
+                + "; did you mean Hopper-v5?")
         }
         XCTAssertThrowsError(try EnvironmentID(name: "cartpole")) { error in
             XCTAssertEqual("\(error)", "cartpole is not a MuJoCo robot; valid here: Hopper-v5, Walker2d-v5, "

@@ -17,6 +17,14 @@ final class BadInputTests: XCTestCase {
                           "unknown preset 'tows-sax'; valid: dense-sac, dense-sac-graesser, dense-td3")
         assertConfigError(try TrainConfig.resolve(preset: nil, env: "Hoper-v5", file: nil, flags: [:]),
                           "unknown environment 'Hoper-v5'; valid: Hopper-v5")
+        assertConfigError(try TrainConfig.resolve(preset: nil, env: "Hoper-v5", file: nil, flags: [:]), "; did you mean Hopper-v5?")
+        assertConfigError(try TrainConfig.resolve(preset: nil, env: "walker", file: nil, flags: [:]), "; did you mean Walker2d-v5?")
+        assertConfigError(try TrainConfig.resolve(preset: "tows-sax", env: nil, file: nil, flags: [:]), "; did you mean tows-sac?")
+        let huge = String(repeating: "x", count: 100_000)
+        assertConfigError(try TrainConfig.resolve(preset: nil, env: huge, file: nil, flags: [:]), "unknown environment 'xxxxxxxx")
+        XCTAssertThrowsError(try TrainConfig.resolve(preset: nil, env: huge, file: nil, flags: [:])) {
+            XCTAssertLessThan("\($0)".count, 1000, "a long value is not echoed whole")
+        }
         assertConfigError(try smallConfig("tows-sac", ["sparsity": 1.0]), "sparsity must be in [0, 1), got 1.0")
         assertConfigError(try smallConfig("tows-sac", ["sparsity": -0.1]), "sparsity must be in [0, 1)")
         assertConfigError(try smallConfig("tows-sac", ["steps": 0]), "steps must be positive, got 0")

@@ -164,3 +164,28 @@ final class ResumeAndDeterminismTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/summary.json"))
     }
 }
+
+/// Issue 25: a writer killed during a checkpoint write leaves `checkpoint.sparrow.tmp-PID`; the next start of that
+/// run removes it, and only those of processes that are gone.
+final class LeftoverTemporaryTests: XCTestCase {
+    func testTemporariesOfDeadWritersAreRemovedAtTheNextStart() throws {
+        let dir = temporaryRunDirectory("leftovers")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // A process that has exited: its pid is free (the kernel does not reuse it this soon).
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/true")
+        try p.run()
+        p.waitUntilExit()
+        let dead = "checkpoint.sparrow.tmp-\(p.processIdentifier)", alive = "checkpoint.sparrow.tmp-1"  // init: always alive (this process would replace its own)
+        for name in [dead, alive, "checkpoint.sparrow.tmp-notapid"] {
+            try Data(repeating: 7, count: 100).write(to: URL(fileURLWithPath: dir + "/" + name))
+        }
+        let config = try smallConfig("tows-sac", env: "InvertedPendulum-v5", ["steps": 600, "start-steps": 300])
+        try makeTrainer(config: config, runDirectory: dir, resume: true).run()
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir)
+        XCTAssertFalse(left.contains(dead), "a dead writer's temporary is removed")
+        XCTAssertTrue(left.contains(alive), "a live process's temporary is left alone")
+        XCTAssertTrue(left.contains("checkpoint.sparrow.tmp-notapid"), "only checkpoint.sparrow.tmp-PID names are touched")
+    }
+}

@@ -1,3 +1,4 @@
+import SparrowCore
 /// An Atari 2600 game of the Arcade Learning Environment, named as Gymnasium names it: ROM id "montezuma_revenge",
 /// environment "ALE/MontezumaRevenge-v5" (ale-py's registration: `rom.title().replace("_", "")`).
 public struct AtariGame: Hashable, Codable, Sendable, CustomStringConvertible {
@@ -44,18 +45,7 @@ public struct AtariGame: Hashable, Codable, Sendable, CustomStringConvertible {
         return s.lowercased().filter { $0.isLetter || $0.isNumber }
     }
 
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var previous = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...max(b.count, 1) where !b.isEmpty {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return a.isEmpty ? b.count : previous[b.count]
-    }
+    static func editDistance(_ a: String, _ b: String) -> Int { NearMiss.editDistance(a, b) }
 
     static let table: [(String, String)] = [
         ("adventure", "Adventure"),
