@@ -36,6 +36,25 @@ public protocol TrainingEnvironment: Environment {
     func decodeState(from r: inout ByteReader) throws
 }
 
+/// Gymnasium's allocating `reset(seed:)` and `step(_:)` over the buffer versions: one definition for every
+/// training environment (robots, classic control, Atari, noise-feature wrappers).
+extension TrainingEnvironment {
+    public func reset(seed: UInt64? = nil) throws -> (observation: [Double], info: ResetInfo) {
+        var obs = [Double](repeating: 0, count: observationSpace.dimension)
+        let info = try obs.withUnsafeMutableBufferPointer { try reset(seed: seed, observation: $0) }
+        return (obs, info)
+    }
+
+    public func step(_ action: [Double]) throws -> StepResult {
+        var obs = [Double](repeating: 0, count: observationSpace.dimension)
+        let outcome = try action.withUnsafeBufferPointer { a in
+            try obs.withUnsafeMutableBufferPointer { try step(action: a, observation: $0) }
+        }
+        return StepResult(observation: obs, reward: outcome.reward, terminated: outcome.terminated,
+                          truncated: outcome.truncated, info: outcome.info)
+    }
+}
+
 extension LocomotionEnv: TrainingEnvironment {
     public var name: String { id.name }
     public var actions: ActionSpace { .box(actionSpace) }

@@ -52,11 +52,6 @@ public final class LocomotionEnv: Environment {
 
     // MARK: reset
 
-    public func reset(seed: UInt64? = nil) throws -> (observation: [Double], info: ResetInfo) {
-        var obs = [Double](repeating: 0, count: observationSpace.dimension)
-        let info = try obs.withUnsafeMutableBufferPointer { try reset(seed: seed, observation: $0) }
-        return (obs, info)
-    }
 
     /// Resets into caller storage: mj_resetData, initial state plus seeded noise, mj_forward.
     public func reset(seed: UInt64?, observation: UnsafeMutableBufferPointer<Double>) throws -> ResetInfo {
@@ -88,14 +83,6 @@ public final class LocomotionEnv: Environment {
 
     // MARK: step
 
-    public func step(_ action: [Double]) throws -> StepResult {
-        var obs = [Double](repeating: 0, count: observationSpace.dimension)
-        let outcome = try action.withUnsafeBufferPointer { a in
-            try obs.withUnsafeMutableBufferPointer { try step(action: a, observation: $0) }
-        }
-        return StepResult(observation: obs, reward: outcome.reward, terminated: outcome.terminated,
-                          truncated: outcome.truncated, info: outcome.info)
-    }
 
     /// One environment step without allocation. Throws, stepping nothing, if the action has the wrong size or a
     /// non-finite component. Values outside the action bounds go to MuJoCo, which clamps ctrl, while the

@@ -40,18 +40,6 @@ public final class NoiseFeaturesEnvironment: TrainingEnvironment {
         for i in noise.indices { noise[i] = generator.normal() }
     }
 
-    public func reset(seed: UInt64?) throws -> (observation: [Double], info: ResetInfo) {
-        var o = [Double](repeating: 0, count: observationSpace.dimension)
-        let info = try o.withUnsafeMutableBufferPointer { try reset(seed: seed, observation: $0) }
-        return (o, info)
-    }
-
-    public func step(_ action: [Double]) throws -> StepResult {
-        var o = [Double](repeating: 0, count: observationSpace.dimension)
-        let r = try action.withUnsafeBufferPointer { a in try o.withUnsafeMutableBufferPointer { try step(action: a, observation: $0) } }
-        return StepResult(observation: o, reward: r.reward, terminated: r.terminated, truncated: r.truncated, info: r.info)
-    }
-
     public func reset(seed: UInt64?, observation: UnsafeMutableBufferPointer<Double>) throws -> ResetInfo {
         if let seed { generator = Generator(seed: seed).derived(Self.stream) }
         let info = try inner.reset(seed: seed, observation: UnsafeMutableBufferPointer(rebasing: observation[0..<realFeatures]))

@@ -251,22 +251,7 @@ public final class AtariEnv: TrainingEnvironment {
         return rgb
     }
 
-    // MARK: - Environment conveniences
-
-    public func reset(seed: UInt64?) throws -> (observation: [Double], info: ResetInfo) {
-        var obs = [Double](repeating: 0, count: stack.count)
-        let info = try obs.withUnsafeMutableBufferPointer { try reset(seed: seed, observation: $0) }
-        return (obs, info)
-    }
-
-    public func step(_ action: [Double]) throws -> StepResult {
-        var obs = [Double](repeating: 0, count: stack.count)
-        let outcome = try action.withUnsafeBufferPointer { a in
-            try obs.withUnsafeMutableBufferPointer { try step(action: a, observation: $0) }
-        }
-        return StepResult(observation: obs, reward: outcome.reward, terminated: outcome.terminated,
-                          truncated: outcome.truncated, info: outcome.info)
-    }
+    // MARK: - Environment conveniences (reset(seed:) and step(_:) come from TrainingEnvironment's extension)
 
     // MARK: - Checkpoints
 

@@ -37,20 +37,6 @@ public protocol ClassicControlEnvironment: TrainingEnvironment {
 extension ClassicControlEnvironment {
     public var name: String { id.name }
 
-    public func reset(seed: UInt64? = nil) throws -> (observation: [Double], info: ResetInfo) {
-        var obs = [Double](repeating: 0, count: observationSpace.dimension)
-        let info = try obs.withUnsafeMutableBufferPointer { try reset(seed: seed, observation: $0) }
-        return (obs, info)
-    }
-
-    public func step(_ action: [Double]) throws -> StepResult {
-        var obs = [Double](repeating: 0, count: observationSpace.dimension)
-        let outcome = try action.withUnsafeBufferPointer { a in
-            try obs.withUnsafeMutableBufferPointer { try step(action: a, observation: $0) }
-        }
-        return StepResult(observation: obs, reward: outcome.reward, terminated: outcome.terminated,
-                          truncated: outcome.truncated, info: outcome.info)
-    }
 
     /// Checks a state given to `reset(state:)`: the right number of finite values.
     func validate(state: [Double]) throws {
