@@ -20,15 +20,12 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
     /// ALE reported an error (one line).
     case atariFailure(String)
 
-    /// "Hopper-v5" → "Hopper".
-    static func baseName(_ name: String) -> String { String(name.split(separator: "-").first ?? Substring(name)) }
-
     public var description: String {
         switch self {
         case let .unknownEnvironment(name):
             let names = TaskID.all.map(\.name)
-            let near = NearMiss.closest(to: name, among: names) ?? NearMiss.closest(to: name, among: names.map(Self.baseName))
-                .flatMap { base in names.first { Self.baseName($0) == base } }
+            let near = NearMiss.closest(to: name, among: names) ?? NearMiss.closest(to: name, among: names.map(TaskID.baseName))
+                .flatMap { base in names.first { TaskID.baseName($0) == base } }
             return "unknown environment '\(NearMiss.shown(name))'; valid: \(names.joined(separator: ", "))"
                 + (near.map { "; did you mean \($0)?" } ?? "")
         case let .notARobot(name):

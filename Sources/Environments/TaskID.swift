@@ -69,8 +69,9 @@ public enum TaskID: Hashable, Sendable {
     func accepts(_ name: String) -> Bool {
         func normalise(_ s: Substring) -> String { s.lowercased().filter { $0.isLetter || $0.isNumber } }
         let key = normalise(Substring(name))
-        let full = self.name
-        let base = full.split(separator: "-").first ?? Substring(full)  // "CartPole-v1" → "CartPole"
-        return key == normalise(Substring(full)) || key == normalise(base)
+        return key == normalise(Substring(self.name)) || key == normalise(Substring(Self.baseName(self.name)))
     }
+
+    /// A task's name without its version: "CartPole-v1" → "CartPole".
+    static func baseName(_ name: String) -> String { String(name.split(separator: "-").first ?? Substring(name)) }
 }

@@ -250,8 +250,9 @@ public struct Report: Sendable {
     func referenceNote() -> String {
         var lines: [String] = []
         for key in keys where !key.isDenseReference {
-            let refs = Set(cells.filter { $0.key == key }.compactMap(\.reference))
-            guard let ref = refs.first else { continue }
+            // The first by sort order, so the note reads the same every time (envs may differ only without a dense run
+            // of the method's own family in some of them).
+            guard let ref = Set(cells.filter { $0.key == key }.compactMap(\.reference)).sorted().first else { continue }
             let denseGroups = Set(cells.map(\.key).filter { $0.algorithm == key.algorithm && $0.isDenseReference })
             if denseGroups.count > 1 || ref.family != key.family {
                 let runs = Set(cells.filter { $0.key == ref }.flatMap(\.runs).map(\.preset)).sorted().joined(separator: ", ")

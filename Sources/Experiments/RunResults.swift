@@ -131,7 +131,7 @@ public struct RunResult: Sendable {
     static func readLastMetrics(_ path: String) -> (step: Int, wallTime: Double?)? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         // A row being written may be cut short: take the last line that ends with a newline.
-        let complete = text.hasSuffix("\n") ? Substring(text) : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+        let complete = CSVLog.wholeLines(text)
         guard let line = complete.split(separator: "\n").last else { return nil }
         let f = line.split(separator: ",", omittingEmptySubsequences: false)
         guard let step = Int(f[0]) else { return nil }

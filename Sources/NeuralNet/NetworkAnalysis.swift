@@ -18,11 +18,9 @@ extension MLP {
     public func gradientSNR(_ ws: Workspace) -> (mean: Double, parameters: Int) {
         let B = ws.batch, scale = Double(B)
         var total = 0.0, counted = 0
-        var s1 = [Double](), s2 = [Double]()
         for (l, layer) in layers.enumerated() {
             let fanIn = layer.shape.fanIn, fanOut = layer.shape.fanOut
             let dz = ws.preActivationGradient(l).pointer, x = ws.activations[l].pointer
-            s1 = [Double](repeating: 0, count: fanIn); s2 = s1
             for r in 0..<fanOut {
                 let g = dz + r * B
                 for c in 0..<fanIn {
@@ -32,9 +30,8 @@ extension MLP {
                         let v = scale * Double(g[b]) * Double(xc[b])
                         a += v; q += v * v
                     }
-                    s1[c] = a; s2[c] = q
+                    total += Self.referenceSNR(a, q, B)
                 }
-                for c in 0..<fanIn { total += Self.referenceSNR(s1[c], s2[c], B) }
                 var a = 0.0, q = 0.0
                 for b in 0..<B { let v = scale * Double(g[b]); a += v; q += v * v }
                 total += Self.referenceSNR(a, q, B)

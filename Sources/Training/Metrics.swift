@@ -103,16 +103,20 @@ public enum AnalysisRow {
 
 /// Appends CSV rows to a file, keeping only rows up to a step when a run resumes (rows written after its
 /// checkpoint would otherwise appear twice).
-struct CSVLog {
+public struct CSVLog {
     let path: String
     let header: String
+
+    /// `text` up to its last newline: the whole rows of a log whose last row may be cut short (a crash or a full
+    /// disk mid-write, or a row being written right now).
+    public static func wholeLines(_ text: String) -> Substring {
+        text.hasSuffix("\n") ? Substring(text) : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+    }
 
     func start(keepingRowsUpTo step: Int?) throws {
         var lines = [header]
         if let step, let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            // Whole rows only: a row cut short by a crash or a full disk (no newline yet) is dropped.
-            let whole = text.hasSuffix("\n") ? Substring(text) : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
-            for line in whole.split(separator: "\n").dropFirst() {
+            for line in CSVLog.wholeLines(text).split(separator: "\n").dropFirst() {
                 if let s = Int(line.prefix { $0 != "," }), s <= step { lines.append(String(line)) }
             }
         }

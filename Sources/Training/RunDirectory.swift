@@ -90,20 +90,17 @@ extension RunDirectory {
         let url = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
         var isDirectory: ObjCBool = false
         if folderAllowed, looksLikeRun(url.path) {
-            throw ConfigError("\(flag) \(Self.quoted(path)) is a run's folder; write the frames elsewhere")
+            throw ConfigError("\(flag) \(NearMiss.shown(path)) is a run's folder; write the frames elsewhere")
         }
         if !folderAllowed, FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ConfigError("\(flag) \(Self.quoted(path)) is a folder; give a file path")
+            throw ConfigError("\(flag) \(NearMiss.shown(path)) is a folder; give a file path")
         }
         let folder = url.deletingLastPathComponent().path
         if isOwnFileName(url.lastPathComponent) && looksLikeRun(folder) {
-            throw ConfigError("\(flag) \(Self.quoted(path)) would replace the run's own \(url.lastPathComponent) in \(Self.quoted(folder)); "
+            throw ConfigError("\(flag) \(NearMiss.shown(path)) would replace the run's own \(url.lastPathComponent) in \(NearMiss.shown(folder)); "
                               + "write elsewhere")
         }
     }
-
-    /// A path for a one-line message: at most 80 characters of it.
-    static func quoted(_ s: String) -> String { s.count <= 80 ? s : String(s.prefix(38)) + "…" + String(s.suffix(38)) }
 }
 
 /// How a run ended.

@@ -14,6 +14,16 @@ final class NetworkAnalysisTests: XCTestCase {
         return net
     }
 
+    /// One forward and backward pass on a batch, as a training step of a batch-mean loss makes it (dY / B).
+    func backward(_ net: MLP, input x: [Float], outputGradient dy: [Float], batch B: Int) -> Workspace {
+        let ws = net.workspace(batch: B)
+        ws.input.copy(from: x)
+        net.forward(ws)
+        ws.outputGradient.copy(from: dy.map { $0 / Float(B) })
+        net.backward(ws)
+        return ws
+    }
+
     /// Per-sample gradients of every live parameter, by separate batch-of-one backward passes.
     func perSampleGradients(_ net: MLP, x: [Float], outputGradient dy: [Float], batch B: Int) -> [[Double]] {
         let n = net.inputWidth, m = net.outputWidth
@@ -42,11 +52,7 @@ final class NetworkAnalysisTests: XCTestCase {
         var g = Generator(seed: 9)
         let B = 16
         let x = g.floats(5 * B, scale: 2), dy = g.floats(3 * B)
-        let ws = net.workspace(batch: B)
-        ws.input.copy(from: x)
-        net.forward(ws)
-        ws.outputGradient.copy(from: dy.map { $0 / Float(B) })  // a batch-mean loss
-        net.backward(ws)
+        let ws = backward(net, input: x, outputGradient: dy, batch: B)
         let (snr, counted) = net.gradientSNR(ws)
 
         let dense = MLP(spec: MLPSpec(widths: [5, 12, 9, 3], activation: .relu, backend: .dense, densities: nil,
@@ -83,11 +89,7 @@ final class NetworkAnalysisTests: XCTestCase {
             var g = Generator(seed: 9)
             let B = 24
             let x = g.floats(5 * B, scale: 2), dy = g.floats(3 * B)
-            let ws = net.workspace(batch: B)
-            ws.input.copy(from: x)
-            net.forward(ws)
-            ws.outputGradient.copy(from: dy.map { $0 / Float(B) })  // a batch-mean loss: SNR does not see the 1/B
-            net.backward(ws)
+            let ws = backward(net, input: x, outputGradient: dy, batch: B)  // SNR does not see the batch mean's 1/B
             let (snr, counted) = net.liveGradientSNR(ws)
 
             let samples = perSampleGradients(net, x: x, outputGradient: dy, batch: B)
