@@ -40,8 +40,9 @@ test: deps
 # straight and a SIGTERM + --resume run's event files and holds every scalar to metrics.csv / evaluations.csv
 # (tools/interop/check_tensorboard.py); onnxruntime runs `sparrow export --onnx` models and cc compiles `--c` files
 # of SAC, TD3, PPO and DQN policies, each held to `sparrow eval --record`'s actions on 1000 observations to 1e-5, and
-# prints their sizes and times per action (tools/interop/check_policy_export.py). Uses the binary `make test`
-# built (same flags: no rebuild after it).
+# prints their sizes and times per action (tools/interop/check_policy_export.py); Pillow reads `replay --record`
+# GIFs (an Atari game's exactly equal to its PNG frames, a robot's close to them; tools/interop/check_gif.py).
+# Uses the binary `make test` built (same flags: no rebuild after it).
 INTEROP_VENV := .build-interop/venv
 test-interop: deps
 	$(SWIFT) build -c release -Xswiftc -enable-testing --product sparrow
@@ -49,6 +50,7 @@ test-interop: deps
 	  $(INTEROP_VENV)/bin/pip install -q -r tools/interop/requirements.txt && touch $(INTEROP_VENV)/.installed; }
 	$(INTEROP_VENV)/bin/python tools/interop/check_tensorboard.py --sparrow $(SPARROW) --root .build-interop/tensorboard-check
 	$(INTEROP_VENV)/bin/python tools/interop/check_policy_export.py --sparrow $(SPARROW) --root .build-interop/export-check
+	$(INTEROP_VENV)/bin/python tools/interop/check_gif.py --sparrow $(SPARROW) --root .build-interop/gif-check
 
 # Atari against Gymnasium + ale-py from PyPI (a virtualenv in .build-parity, tools/parity/requirements-atari.txt;
 # ~30 s the first time): rollouts of five games × three seeds compared line by line and pixel by pixel, then agent

@@ -18,12 +18,15 @@ struct Replay: ParsableCommand {
             POLICY give --env NAME with --random or --zero. The window runs in real time (simulated time × --speed \
             follows the wall clock). The classic-control tasks (CartPole-v1, Acrobot-v1, MountainCar-v0; a DQN run's \
             checkpoint, or --random: uniform action indices, --zero: action 0) are drawn by a display-only MuJoCo model \
-            set from the task's state each step, and open in their fixed side camera.
+            set from the task's state each step, and open in their fixed side camera. An Atari game (ALE/Breakout-v5 …, \
+            --random or --zero) shows the emulator's 210×160 colour screen scaled to fit, with lives and frame number \
+            in the overlay.
             Keys: space pause/resume, → one step while paused, R new episode, + / − speed, C next camera (tracking, \
             free, the model's cameras), S PNG screenshot, H overlay, Esc or Q quit. Mouse: left drag rotates, right drag \
             pans, scroll zooms (shift: horizontal plane), as in MuJoCo's simulate.
-            --record PATH renders offscreen without a window (surfaceless EGL, or a hidden window): .mp4 or .gif through \
-            ffmpeg when it is installed, otherwise PATH becomes a folder of numbered PNG frames.
+            --record PATH renders offscreen without a window (surfaceless EGL, or a hidden window): .gif by Sparrow's own \
+            encoder (exact colours for Atari screens; robots go through ffmpeg's palette when it is installed), .mp4 \
+            through ffmpeg (without it PATH becomes a folder of numbered PNG frames), any other PATH a folder of PNGs.
             """)
 
     @Argument(help: "Run directory, checkpoint file, .policy file, or a robot name (its pretrained policy in assets/).")
@@ -53,8 +56,8 @@ struct Replay: ParsableCommand {
     @Option(help: "Frames to record.")
     var frames: Int = 300
 
-    @Option(help: "Frames per second of the recording (simulated time per frame = speed / fps).")
-    var fps: Double = 30
+    @Option(help: "Frames per second of the recording (simulated time per frame = speed / fps; default: one frame per environment step, at most 30).")
+    var fps: Double?
 
     @Option(help: "Image width (recording) or window width.")
     var width: Int?
@@ -95,7 +98,7 @@ struct Replay: ParsableCommand {
         if let e = episodes, e <= 0 { throw ValidationError("--episodes must be positive, got \(e)") }
         guard speed > 0 && speed.isFinite else { throw ValidationError("--speed must be positive, got \(speed)") }
         guard frames > 0 else { throw ValidationError("--frames must be positive, got \(frames)") }
-        guard fps > 0 && fps.isFinite else { throw ValidationError("--fps must be positive, got \(fps)") }
+        if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be positive, got \(fps)") }
         for (name, v) in [("--width", width), ("--height", height)] {
             if let v, v < 16 || v > 4096 { throw ValidationError("\(name) must be between 16 and 4096, got \(v)") }
         }
@@ -116,7 +119,8 @@ struct Replay: ParsableCommand {
             do { session = try makeReplaySession(envName: envName, source: source, seed: seed) } catch { throw CLIError("\(error)") }
             let effects = RenderEffects(shadows: shadows, reflections: reflections, antialiasing: antialias)
             if let record {
-                let options = RecordOptions(path: record, frames: frames, width: width ?? 640, height: height ?? 480, fps: fps,
+                let options = RecordOptions(path: record, frames: frames, width: width ?? 640, height: height ?? 480,
+                                            fps: fps ?? min(30, 1 / session.env.dt),
                                             speed: speed, effects: effects, overlay: overlay ?? false)
                 let result = try Recorder.record(session, options: options)
                 if let note = result.note { print(note) }

@@ -5,7 +5,8 @@ import MuJoCo
 
 /// What the viewer draws for an environment: a MuJoCo model and its data, kept up to date with the environment's
 /// state. A robot's scene is its own simulation; a classic-control task's is a display-only model
-/// (`ClassicControlScene`) posed from the task's state.
+/// (`ClassicControlScene`) posed from the task's state; an Atari game's is its screen (`AtariScene`), a picture
+/// drawn instead of the model (which is then empty and only carries MuJoCo's fonts for the overlay).
 public protocol ReplayScene: AnyObject {
     var model: Model { get }
     var simulation: Simulation { get }
@@ -13,6 +14,25 @@ public protocol ReplayScene: AnyObject {
     var initialCamera: String? { get }
     /// Brings `simulation` up to date with the environment; called after every reset and step.
     func syncWithEnvironment() throws
+    /// A picture to show instead of the 3-D model (an Atari screen); nil for the MuJoCo scenes.
+    func screenImage() -> ScreenImage?
+    /// Rows the overlay shows after the reward (title, value).
+    func overlayRows() -> [(String, String)]
+}
+
+extension ReplayScene {
+    public func screenImage() -> ScreenImage? { nil }
+    public func overlayRows() -> [(String, String)] { [] }
+}
+
+/// An RGB picture (row-major, top row first, width × height × 3 bytes).
+public struct ScreenImage: Equatable, Sendable {
+    public var rgb: [UInt8]
+    public var width: Int, height: Int
+    public init(rgb: [UInt8], width: Int, height: Int) {
+        precondition(rgb.count == width * height * 3)
+        self.rgb = rgb; self.width = width; self.height = height
+    }
 }
 
 extension LocomotionEnv: ReplayScene {
@@ -222,7 +242,7 @@ public func makeReplaySession(envName: String, source: ActionSource, seed: UInt6
     case .locomotion(let id): return try ReplaySession(env: try makeEnvironment(id.name), source: source, seed: seed)
     case .classicControl(let id): return try ReplaySession(env: makeClassicControlEnvironment(id, seed: seed), source: source, seed: seed)
     case .atari(let game):
-        // Watching Atari in the window is issue 27's part 5, not built yet.
-        throw EnvironmentError.invalidOption("\(game.name): replay in the window is not supported for Atari games yet")
+        let env = try AtariEnv(game, seed: seed)
+        return try ReplaySession(env: env, scene: try AtariScene(env: env), source: source, seed: seed)
     }
 }

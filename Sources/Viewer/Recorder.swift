@@ -1,5 +1,6 @@
 import CMuJoCo
 import Foundation
+import SparrowCore
 
 /// Settings of an offscreen recording.
 public struct RecordOptions: Sendable {
@@ -31,14 +32,19 @@ public struct RecordResult: Sendable {
 }
 
 /// Renders a session into MuJoCo's offscreen buffer, without a window: frame k shows the simulation at time
-/// k · speed / fps. Writes an .mp4 or .gif through ffmpeg when it is installed, else numbered PNG frames.
+/// k · speed / fps. Writes an .mp4 through ffmpeg when it is installed, else numbered PNG frames; a .gif through
+/// ffmpeg for 3-D scenes when it is installed, else (and always for an Atari screen) with Sparrow's `GIFEncoder`.
 public enum Recorder {
     public static func record(_ session: ReplaySession, options o: RecordOptions) throws -> RecordResult {
         let lower = o.path.lowercased()
         let wantsVideo = lower.hasSuffix(".mp4") || lower.hasSuffix(".gif")
         var note: String? = nil
         var sink: FrameSink
-        if wantsVideo, let ffmpeg = findExecutable("ffmpeg") {
+        let ffmpeg = findExecutable("ffmpeg")
+        if lower.hasSuffix(".gif") && (ffmpeg == nil || session.scene.screenImage() != nil) {
+            // Sparrow's own GIF: exact for an Atari screen's few colours, and the way without ffmpeg.
+            sink = GIFSink(path: o.path, width: o.width, height: o.height, fps: o.fps)
+        } else if wantsVideo, let ffmpeg {
             sink = try FFmpegSink(ffmpeg: ffmpeg, path: o.path, width: o.width, height: o.height, fps: o.fps)
         } else {
             var folder = o.path
@@ -65,7 +71,7 @@ public enum Recorder {
                     target += frameTime
                     while session.simulatedTime < target - 1e-9 { try session.advance() }
                 }
-                renderer.render(session.scene.simulation, viewport: viewport)
+                renderer.render(session.scene, viewport: viewport)
                 if o.overlay {
                     let (t, v) = session.overlayLines()
                     renderer.overlay(t, v, corner: mjGRID_TOPLEFT, viewport: viewport)
@@ -124,6 +130,24 @@ struct PNGFolderSink: FrameSink {
         do { try PNG.write(rgb: rgb, width: width, height: height, to: path) } catch { throw ViewerError("cannot write \(path)") }
     }
     mutating func finish() throws {}
+    mutating func abort() {}
+}
+
+/// An animated GIF by `GIFEncoder`, written whole (atomically) when the recording finishes.
+struct GIFSink: FrameSink {
+    let path: String
+    var encoder: GIFEncoder
+    var output: RecordResult.Output { .video(path) }
+
+    init(path: String, width: Int, height: Int, fps: Double) {
+        self.path = path
+        encoder = GIFEncoder(width: width, height: height, fps: fps)
+    }
+
+    mutating func write(frame rgb: [UInt8], width: Int, height: Int, index: Int) throws { encoder.add(rgb: rgb) }
+    mutating func finish() throws {
+        do { try AtomicFile.write(encoder.file, to: path) } catch { throw ViewerError("cannot write \(path): \(error)") }
+    }
     mutating func abort() {}
 }
 

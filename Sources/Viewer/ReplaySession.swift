@@ -169,6 +169,7 @@ public final class ReplaySession {
             ("Reward", format(lastReward)),
         ]
         for (k, v) in lastTerms.named { rows.append(("  " + k.replacingPrefix("reward_", with: ""), format(v))) }
+        rows += scene.overlayRows()
         rows += extra
         return (rows.map(\.0).joined(separator: "\n"), rows.map(\.1).joined(separator: "\n"))
     }

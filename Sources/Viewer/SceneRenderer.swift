@@ -137,6 +137,19 @@ final class SceneRenderer {
         mjr_render(viewport, scene, context)
     }
 
+    /// Draws the scene into `viewport`: its picture when it has one (scaled to fit, centred on black), else the
+    /// 3-D model from its simulation.
+    func render(_ scene: any ReplayScene, viewport: mjrRect) {
+        guard let image = scene.screenImage() else { return render(scene.simulation, viewport: viewport) }
+        mjr_rectangle(viewport, 0, 0, 0, 1)
+        let f = ScreenImage.fit(width: image.width, height: image.height, viewportWidth: Int(viewport.width),
+                                viewportHeight: Int(viewport.height))
+        let pixels = image.scaled(width: f.width, height: f.height, bottomUp: true)
+        let rect = mjrRect(left: viewport.left + Int32(f.left), bottom: viewport.bottom + Int32(f.bottom),
+                           width: Int32(f.width), height: Int32(f.height))
+        pixels.withUnsafeBufferPointer { mjr_drawPixels($0.baseAddress, nil, rect, context) }
+    }
+
     /// Points the free camera as model camera `id` points: the same direction, looking at the point on its axis
     /// nearest the model's centre (MuJoCo's free camera has the model's global field of view).
     private func lookThrough(camera id: Int, _ simulation: Simulation) {

@@ -115,7 +115,7 @@ public final class WindowViewer {
             var w: Int32 = 0, h: Int32 = 0
             glfwGetFramebufferSize(window, &w, &h)
             let viewport = mjrRect(left: 0, bottom: 0, width: w, height: h)
-            renderer.render(session.scene.simulation, viewport: viewport)
+            renderer.render(session.scene, viewport: viewport)
             if showOverlay { drawOverlay(viewport) }
             frames += 1
             fpsFrames += 1
@@ -149,11 +149,9 @@ public final class WindowViewer {
     /// MuJoCo's overlay font covers ASCII only.
     func drawOverlay(_ viewport: mjrRect) {
         let state = paused ? "paused (Right: step)" : "running"
-        let (t, v) = session.overlayLines(extra: [
-            ("Speed", "\(speedText) \(state)"),
-            ("Camera", renderer.cameraName),
-            ("FPS", format(fps, decimals: 0)),
-        ])
+        let hasCamera = session.scene.screenImage() == nil  // an Atari screen has no camera
+        let (t, v) = session.overlayLines(extra: [("Speed", "\(speedText) \(state)")]
+            + (hasCamera ? [("Camera", renderer.cameraName)] : []) + [("FPS", format(fps, decimals: 0))])
         renderer.overlay(t, v, corner: mjGRID_TOPLEFT, viewport: viewport)
         guard viewport.height >= 600 else { return }  // small windows: no room for the key help
         renderer.overlay("Space\nRight\nR\n+ -\nC\nS\nH\nEsc Q", "pause\nstep\nnew episode\nspeed\ncamera\nscreenshot\noverlay\nquit",

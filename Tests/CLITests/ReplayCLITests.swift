@@ -49,6 +49,27 @@ final class ReplayCLITests: XCTestCase {
         assertLooksRendered(image, width: 320, height: 240)
     }
 
+    /// An Atari game in the window: random Breakout under Xvfb, the screen scaled to fit (3× in a 480 × 630
+    /// window, no overlay) with Breakout's grey walls and rainbow bricks; the overlay lists lives when it is on.
+    func testWindowShowsAnAtariScreen() throws {
+        let dir = try CLI.temporaryDirectory()
+        let shot = dir.appendingPathComponent("breakout.png").path
+        let r = try replay(["--env", "ALE/Breakout-v5", "--random", "--max-frames", "15", "--width", "480", "--height", "630",
+                            "--no-overlay", "--screenshot", shot], display: try display())
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let image = try ReferencePNG.read(shot)
+        XCTAssertEqual(image.width, 480); XCTAssertEqual(image.height, 630)
+        func count(_ c: (UInt8, UInt8, UInt8)) -> Int {
+            stride(from: 0, to: image.rgb.count, by: 3).filter { image.rgb[$0] == c.0 && image.rgb[$0 + 1] == c.1 && image.rgb[$0 + 2] == c.2 }.count
+        }
+        // The walls: ale's NTSC grey 142; the top row of bricks red (200, 72, 72); each 3 × 3 on the screen.
+        XCTAssertGreaterThan(count((142, 142, 142)), 9 * 2000, "walls")
+        XCTAssertGreaterThan(count((200, 72, 72)), 9 * 600, "red bricks")
+        let withOverlay = try replay(["--env", "ALE/Breakout-v5", "--random", "--max-frames", "3", "--width", "480",
+                                      "--height", "630"], display: try display())
+        XCTAssertEqual(withOverlay.status, 0, withOverlay.stderr)
+    }
+
     /// Real key presses: xdotool sends X key events to the window, which must pause, take single steps, switch the
     /// overlay off, save screenshots into the working directory, change speed and camera, start a new episode and quit;
     /// a mouse drag rotates the view.
