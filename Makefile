@@ -15,7 +15,7 @@ SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 SPARROW := .build/release/sparrow
 
-.PHONY: deps build test test-interop check-atari bench bench-sb3 train replay replay-gif clean
+.PHONY: deps build test test-interop check-atari bench bench-sb3 train replay replay-gif atari-gif clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -104,6 +104,12 @@ GIF_HEIGHT = 300
 replay-gif: build
 	$(SPARROW) replay $(ENV) --record assets/$(ZOO_ROBOT)-tows-sac-0.9.gif --frames $(GIF_FRAMES) --fps $(GIF_FPS) \
 	  --width $(GIF_WIDTH) --height $(GIF_HEIGHT)
+
+# The README's Atari picture: 20 s of random Breakout (seed 1) at twice the screen's size, one frame per agent step,
+# by Sparrow's own GIF encoder (no ffmpeg needed).
+atari-gif: build
+	$(SPARROW) replay --env ALE/Breakout-v5 --random --seed 1 --record assets/breakout-random.gif --frames 300 \
+	  --width 320 --height 420
 
 clean:
 	rm -rf .build runs

@@ -36,6 +36,32 @@ public protocol TrainingEnvironment: Environment {
     func decodeState(from r: inout ByteReader) throws
 }
 
+/// A training environment whose observations are stacks of uint8 frames (Atari: 4 × 84 × 84), handed out as
+/// bytes: a replay buffer stores each frame once (`FrameReplayBuffer`) and a network scales them to [0, 1] itself,
+/// instead of a `[Double]` of 28 224 values per step. `TrainingEnvironment`'s `[Double]` observation stays valid
+/// (the same stack as values 0…255) for the code that reads any environment.
+public protocol FrameEnvironment: TrainingEnvironment {
+    /// Bytes of one frame.
+    var frameSize: Int { get }
+    /// Frames per observation.
+    var frameStack: Int { get }
+    /// Starts an episode (a seed reseeds it, nil continues its stream); the observation is then the frames'.
+    func resetFrames(seed: UInt64?) throws
+    /// One step with a discrete action index.
+    func stepFrames(action index: Int) throws -> StepOutcome
+    /// The current observation, oldest frame first (`frameStack × frameSize` bytes), without copying.
+    func withObservationBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R
+}
+
+extension FrameEnvironment {
+    /// The newest frame of the current observation, without copying.
+    public func withNewestFrame<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try withObservationBytes { all in
+            try body(UnsafeBufferPointer(rebasing: all[(frameStack - 1) * frameSize ..< frameStack * frameSize]))
+        }
+    }
+}
+
 /// Gymnasium's allocating `reset(seed:)` and `step(_:)` over the buffer versions: one definition for every
 /// training environment (robots, classic control, Atari, noise-feature wrappers).
 extension TrainingEnvironment {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Agents
+import Environments
 import SparrowCore
 
 /// `FrameReplayBuffer` against a plain twin that keeps every transition's whole s and s′ stacks: random episodes
@@ -126,5 +127,58 @@ final class FrameReplayBufferTests: XCTestCase {
     func testAtariSizedBufferStoresEachFrameOnce() {
         let perTransition = FrameReplayBuffer(capacity: 10, frameSize: 84 * 84, stackSize: 4).bytesPerTransition
         XCTAssertEqual(Double(perTransition) * 1e6 / 1e9, 7.07, accuracy: 0.01)
+    }
+
+    /// Real Atari frames through `FrameEnvironment`, the way a training loop feeds the buffer: Breakout with random
+    /// actions, episodes ended by a lost life (terminated) and by a 400-frame limit (truncated), through a ring of
+    /// 150 slots. Every transition the buffer can still rebuild equals the environment's own observations before
+    /// and after that step, byte for byte.
+    func testRealAtariFramesRebuildTheEnvironmentsObservations() throws {
+        var options = AtariOptions()
+        options.terminalOnLifeLoss = true
+        options.maxEpisodeFrames = 400
+        let env = try AtariEnv(AtariGame.find("Breakout")!, options: options, seed: 5)
+        let buffer = FrameReplayBuffer(capacity: 150, frameSize: env.frameSize, stackSize: env.frameStack)
+        var g = Generator(seed: 2)
+        var reference: [Transition] = []
+        var frame = [UInt8](repeating: 0, count: env.frameSize)
+        try env.resetFrames(seed: 5)
+        var ends = (terminated: 0, truncated: 0)
+        for _ in 0..<520 {
+            let s = env.withObservationBytes { Array($0) }
+            env.withNewestFrame { for i in 0..<$0.count { frame[i] = $0[i] } }
+            let a = g.nextInt(below: env.actionSet.count)
+            let outcome = try env.stepFrames(action: a)
+            let ended = outcome.terminated || outcome.truncated
+            frame.withUnsafeBufferPointer { f in
+                env.withNewestFrame { next in
+                    buffer.add(frame: f, action: a, reward: outcome.reward, terminated: outcome.terminated, nextFrame: next,
+                               episodeEnded: ended)
+                }
+            }
+            reference.append(Transition(s: s, a: a, r: Float(outcome.reward), terminated: outcome.terminated,
+                                        next: env.withObservationBytes { Array($0) }))
+            if outcome.terminated { ends.terminated += 1 }
+            if outcome.truncated { ends.truncated += 1 }
+            if ended { try env.resetFrames(seed: nil) }
+        }
+        XCTAssertGreaterThan(ends.terminated, 1, "lives lost")
+        XCTAssertGreaterThan(ends.truncated, 1, "episodes cut at 400 frames")
+        let n = buffer.observationSize
+        var state = [UInt8](repeating: 0, count: n), next = state
+        var checked = 0
+        for slot in 0..<buffer.capacity where buffer.isSampleable(slot) {
+            // Slot → the transition it holds: the ring is full, so slot `cursor` holds the oldest of the last 150.
+            let age = (slot - buffer.cursor + buffer.capacity) % buffer.capacity
+            let t = reference[reference.count - buffer.capacity + age]
+            buffer.gather(slot: slot, state: &state, nextState: &next)
+            XCTAssertTrue(state == t.s, "slot \(slot): s differs")
+            XCTAssertTrue(next == t.next, "slot \(slot): s′ differs")
+            XCTAssertEqual(buffer.action(at: slot), t.a)
+            XCTAssertEqual(buffer.reward(at: slot), t.r)
+            XCTAssertEqual(buffer.terminated(at: slot), t.terminated)
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 140)
     }
 }

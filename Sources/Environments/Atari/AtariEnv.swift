@@ -50,13 +50,14 @@ public struct AtariStepInfo: Equatable, Sendable {
 /// An Atari 2600 game through the Arcade Learning Environment, step for step as Gymnasium + ale-py:
 /// ale-py's `AtariEnv` (frameskip 1) under Gymnasium's `AtariPreprocessing` and `FrameStackObservation`.
 ///
-/// Frames are kept as bytes (two 210×160 grayscale screens for the max-pool, a stack of 84×84 frames); the
-/// `Environment` protocol's `[Double]` observation is the stack, oldest frame first, values 0...255.
+/// Frames are kept as bytes (two 210×160 grayscale screens for the max-pool, a stack of 84×84 frames) and handed
+/// out as bytes (`FrameEnvironment`); the `Environment` protocol's `[Double]` observation is the same stack, oldest
+/// frame first, values 0...255.
 ///
 /// Seeding follows ale-py's `seed_game`: `SeedSequence(seed).generate_state(2)` gives the seed of the env's NumPy
 /// generator (which draws the no-op count) and ALE's `random_seed` (sticky actions); the ROM is then reloaded. The
 /// same seed and actions give the same episode as `env.reset(seed=...)` in Gymnasium.
-public final class AtariEnv: TrainingEnvironment {
+public final class AtariEnv: FrameEnvironment {
     public let game: AtariGame
     public let options: AtariOptions
     let ale: ALEInstance
@@ -242,6 +243,11 @@ public final class AtariEnv: TrainingEnvironment {
 
     /// The stacked observation as bytes: `frameStack` frames of 84×84, oldest first (Gymnasium's array layout).
     public var observationBytes: [UInt8] { stack }
+    public var frameSize: Int { Self.frameBytes }
+    public var frameStack: Int { options.frameStack }
+    public func withObservationBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try stack.withUnsafeBufferPointer(body)
+    }
     /// The newest 84×84 frame.
     public var newestFrame: ArraySlice<UInt8> { stack[(options.frameStack - 1) * Self.frameBytes ..< stack.count] }
     /// The current screen in RGB (height × width × 3), for viewing and recording.
