@@ -299,6 +299,9 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         try check(pruneBegin < pruneEnd, "prune-begin and prune-end must satisfy 0 ≤ begin < end ≤ 1, got \(pruneBegin), \(pruneEnd)")
         try check(logStdMin < logStdMax, "log-std-min must be below log-std-max")
         if method == .dense { try check(sparsity == 0, "method dense takes no sparsity (got \(sparsity)); choose static, tows, set, rigl, ds or prune") }
+        // SET and RigL differ only in where connections come back; the method names it, so reports label it truly.
+        if method == .set { try check(grow == .random, "method set grows connections at random; gradient growth is method rigl") }
+        if method == .rigl { try check(grow == .gradient, "method rigl grows connections by gradient; random growth is method set") }
         if let p = paramsLike {
             try check(method == .dense, "params-like \(p) shrinks a dense network to a sparse one's parameter count; it needs method dense, got \(method.rawValue)")
             try check(p > 0, "params-like must be in (0, 1), got \(p)")

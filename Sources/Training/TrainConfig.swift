@@ -1,6 +1,7 @@
 import Agents
 import Environments
 import Foundation
+import SparrowCore
 
 /// A training run's settings: the agent's knobs plus the loop's. Encoded flat, with the command-line flag names
 /// as keys, so a config file (YAML or JSON), the flags and the run's resolved `config.json` read alike.
@@ -106,10 +107,12 @@ public struct TrainConfig: Codable, Equatable, Sendable {
                                flags: [String: Any]) throws -> TrainConfig {
         // A run's own config.json works as a config file: its machine record is not a setting.
         let file = file?.filter { $0.key != metadataKey }
-        if let file {
-            let valid = Set(keys)
-            if let bad = file.keys.sorted().first(where: { !valid.contains($0) }) {
-                throw ConfigError("unknown key '\(bad)' in the config file; valid keys: \(keys.joined(separator: ", "))")
+        // Every key a caller gives is one of the knobs: a misspelt one is refused, never silently dropped.
+        let valid = Set(keys)
+        for (source, given) in [("the config file", file ?? [:]), ("the settings", flags)] {
+            if let bad = given.keys.sorted().first(where: { !valid.contains($0) }) {
+                let near = NearMiss.closest(to: bad, among: keys).map { " (did you mean '\($0)'?)" } ?? ""
+                throw ConfigError("unknown key '\(NearMiss.shown(bad))' in \(source)\(near); valid keys: \(keys.joined(separator: ", "))")
             }
         }
         let presetName = flagPreset ?? (file?["preset"] as? String) ?? "tows-sac"

@@ -33,8 +33,16 @@ final class BadInputTests: XCTestCase {
                           "config key 'method' has an invalid value; valid: dense, static, ds, tows, set, rigl, prune")
         assertConfigError(try smallConfig("tows-sac", ["batch-size": "big"]), "config key 'batch-size' has the wrong type")
         assertConfigError(try TrainConfig.resolve(preset: nil, env: nil, file: ["stepz": 3], flags: [:]),
-                          "unknown key 'stepz' in the config file; valid keys: env, preset, steps")
+                          "unknown key 'stepz' in the config file (did you mean 'steps'?); valid keys: env, preset, steps")
+        // Programmatic settings (a sweep's grid, the bench's flags) are held to the same keys: a misspelt one is refused.
+        assertConfigError(try smallConfig("tows-sac", ["critic-l": 1e-3]),
+                          "unknown key 'critic-l' in the settings (did you mean 'critic-lr'?); valid keys: env, preset, steps")
+        assertConfigError(try smallConfig("tows-sac", ["zzzzzzzz": 1]), "unknown key 'zzzzzzzz' in the settings; valid keys: env")
         assertConfigError(try smallConfig("dense-sac", ["sparsity": 0.5]), "method dense takes no sparsity")
+        // A flag combination may not turn one method into another under its name.
+        assertConfigError(try smallConfig("set-sac", ["grow": "gradient"]), "method set grows connections at random; gradient growth is method rigl")
+        assertConfigError(try smallConfig("rigl-sac", ["grow": "random"]), "method rigl grows connections by gradient; random growth is method set")
+        XCTAssertEqual(try smallConfig("tows-sac", ["grow": "gradient"]).agent.grow, .gradient, "TowS with RigL's growth stays an ablation")
         assertConfigError(try smallConfig("tows-sac", ["actor-lr": Double.nan]), "actor-lr must be finite, got nan")
         assertConfigError(try smallConfig("tows-sac", ["tau": Double.infinity]), "tau must be finite, got inf")
         assertConfigError(try smallConfig("tows-sac", ["er-epsilon": [1.0, -Double.infinity]]), "er-epsilon must be finite, got -inf")
