@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NeuralNet
+import SparrowCore
 
 /// `sparrow bench nn`: time of one training step (forward, backward, Adam) of a 23-256-256-1 MLP at batch 256 for
 /// the dense, truly sparse and masked-dense backends, and GFLOP/s of each kernel. A benchmark, never a test.
@@ -15,14 +16,17 @@ public struct BenchNN: ParsableCommand {
     @Option(help: "Threads: OpenBLAS's for the dense backend; row splits of the sparse kernels (as `train --threads`).")
     public var threads = 1
 
-    @Option(help: "Batch size.")
-    public var batch = 256
+    @Option(help: "Batch size (default: 256 for the MLP, 32 for nature-cnn: Dopamine's DQN batch).")
+    public var batch: Int?
+
+    @Option(help: "What to time: mlp (one training step of --widths, and its kernels) or nature-cnn (each of the Nature CNN's three convolutions on 4 × 84 × 84 frames: forward, input gradient, weight gradient, truly sparse against im2col + sgemm).")
+    public var network = BenchNetwork.mlp.rawValue
 
     @Option(parsing: .upToNextOption, help: "Layer widths, input first.")
     public var widths: [Int] = [23, 256, 256, 1]
 
-    @Option(parsing: .upToNextOption, help: "Densities for the sparse and masked backends.")
-    public var densities: [Double] = [1.0, 0.5, 0.2, 0.1, 0.05]
+    @Option(parsing: .upToNextOption, help: "Densities for the sparse and masked backends (default: 1 0.5 0.2 0.1 0.05 for the MLP, 0.1 0.05 for nature-cnn).")
+    public var densities: [Double] = []
 
     @Option(parsing: .upToNextOption,
             help: "CKernels bodies to time, one after the other in this run: \(KernelBody.allCases.map(\.rawValue).joined(separator: ", ")) (default: the widest this CPU runs).")
@@ -35,7 +39,12 @@ public struct BenchNN: ParsableCommand {
 
     public func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
-        guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
+        if BenchNetwork(rawValue: network) == nil {
+            let near = NearMiss.closest(to: network, among: BenchNetwork.allCases.map(\.rawValue)).map { "; did you mean \($0)?" } ?? ""
+            throw ValidationError("--network \(NearMiss.shown(network)) is not one of: "
+                                  + BenchNetwork.allCases.map(\.rawValue).joined(separator: ", ") + near)
+        }
+        if let batch, batch < 1 { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
         guard widths.count >= 2, widths.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--widths needs at least two positive sizes, got \(widths)")
         }
@@ -58,12 +67,16 @@ public struct BenchNN: ParsableCommand {
         for (i, body) in (kernelBody.isEmpty ? [KernelBody.best] : kernelBody).enumerated() {
             KernelBody.use(body)
             if i > 0 && !json { print("") }
-            measure()
+            switch BenchNetwork(rawValue: network)! {
+            case .mlp: measure()
+            case .natureCNN: measureConvolutions(NeuralNetBenchmark.natureLayers)
+            }
         }
     }
 
     private func measure() {
-        let B = batch, hidden = widths.count > 2 ? widths[1] : widths[0]
+        let densities = densities.isEmpty ? [1.0, 0.5, 0.2, 0.1, 0.05] : densities
+        let B = batch ?? 256, hidden = widths.count > 2 ? widths[1] : widths[0]
         let hiddenOut = widths.count > 2 ? widths[2] : widths[1]
         func emit(_ fields: [(String, Any)]) {
             let body = fields.map { k, v -> String in
@@ -135,6 +148,62 @@ public struct BenchNN: ParsableCommand {
             }
         }
     }
+}
+
+extension BenchNN {
+    /// Each convolution of a network, sparse at each density against dense, in one run: milliseconds per product,
+    /// useful GFLOP/s (live taps only) and the dense/sparse ratio.
+    private func measureConvolutions(_ layers: [ConvGeometry]) {
+        let densities = densities.isEmpty ? [0.1, 0.05] : densities
+        let B = batch ?? 32
+        var rows: [NeuralNetBenchmark.ConvLayerTiming] = []
+        for d in densities { for g in layers { rows.append(NeuralNetBenchmark.convLayer(g, batch: B, density: d, minimum: minimumTime)) } }
+        let products: [(String, KeyPath<NeuralNetBenchmark.ConvKernelSeconds, Double>)] =
+            [("forward", \.forward), ("input_gradient", \.inputGradient), ("weight_gradient", \.weightGradient)]
+        if json {
+            for r in rows {
+                for (name, key) in products {
+                    let s = r.sparse[keyPath: key], d = r.dense[keyPath: key]
+                    print("{\"network\":\"\(network)\",\"layer\":\"\(r.geometry)\",\"kernel\":\"\(name)\",\"batch\":\(B),"
+                          + String(format: "\"density\":%.6g,\"sparse_ms\":%.6g,\"dense_ms\":%.6g,\"speedup_vs_dense\":%.6g,", r.density, 1e3 * s, 1e3 * d, d / s)
+                          + String(format: "\"sparse_gflops\":%.6g,\"dense_gflops\":%.6g,\"gflops_ratio\":%.6g,", r.sparseFLOPs / s * 1e-9,
+                                   r.denseFLOPs / d * 1e-9, (r.sparseFLOPs / s) / (r.denseFLOPs / d))
+                          + "\"live_weights\":\(r.liveWeights),\"threads\":\(threads),\"kernel_body\":\"\(KernelBody.current.rawValue)\"}")
+                }
+            }
+            return
+        }
+        print("The Nature CNN's convolutions on 4 × 84 × 84 frames, batch \(B), one thread: truly sparse (live taps only) "
+              + "against dense (im2col + OpenBLAS sgemm); median times.")
+        print("CPU \(CPUInfo.current.summary); OpenBLAS core \(BLASCore.current.inUse); Sparrow kernels \(KernelBody.current.rawValue)")
+        print("density  layer                          kernel            sparse ms  dense ms  speedup  GFLOP/s sparse/dense")
+        for r in rows {
+            for (name, key) in products {
+                let s = r.sparse[keyPath: key], d = r.dense[keyPath: key]
+                print(String(format: "%7.2f  ", r.density) + pad("\(r.geometry)", 31) + pad(name, 16)
+                      + String(format: "  %9.3f  %8.3f  %6.2fx  %6.1f / %6.1f", 1e3 * s, 1e3 * d, d / s,
+                               r.sparseFLOPs / s * 1e-9, r.denseFLOPs / d * 1e-9))
+            }
+        }
+        for d in densities {
+            let these = rows.filter { $0.density == d }
+            let sparse = these.reduce(0) { $0 + $1.sparse.forward + $1.sparse.inputGradient + $1.sparse.weightGradient }
+            let dense = these.reduce(0) { $0 + $1.dense.forward + $1.dense.inputGradient + $1.dense.weightGradient }
+            print(String(format: "density %.2f, all three layers and products: sparse %.2f ms, dense %.2f ms (%.2fx)", d,
+                         1e3 * sparse, 1e3 * dense, dense / sparse))
+        }
+    }
+}
+
+/// The networks `sparrow bench nn` times.
+public enum BenchNetwork: String, CaseIterable {
+    case mlp
+    case natureCNN = "nature-cnn"
+}
+
+extension NeuralNetBenchmark {
+    /// The Nature CNN's convolutions on Atari's 4 stacked 84 × 84 frames.
+    static var natureLayers: [ConvGeometry] { ConvGeometry.natureCNN(frames: 4) }
 }
 
 extension KernelBody: ExpressibleByArgument {}

@@ -16,6 +16,29 @@ final class BenchCLITests: XCTestCase {
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--steps must be positive"), bad.stderr)
     }
+
+    /// `bench nn --network nature-cnn --json`: one line per density × convolution × product, with the keys scripts
+    /// read; the live weights are the density's share of each kernel. Speed itself is not asserted.
+    func testBenchNNConvolutionJSONLines() throws {
+        let r = try CLI.run(["bench", "nn", "--network", "nature-cnn", "--densities", "0.1", "--batch", "2",
+                             "--minimum-time", "0.0005", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.lines.count, 9, r.stdout)
+        let kernels = [8 * 8 * 4 * 32, 4 * 4 * 32 * 64, 3 * 3 * 64 * 64]
+        for (i, line) in r.lines.enumerated() {
+            let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], line)
+            XCTAssertEqual(o["network"] as? String, "nature-cnn")
+            XCTAssertEqual(o["kernel"] as? String, ["forward", "input_gradient", "weight_gradient"][i % 3])
+            XCTAssertEqual(o["batch"] as? Int, 2)
+            XCTAssertEqual(o["density"] as? Double, 0.1)
+            let live = try XCTUnwrap(o["live_weights"] as? Int)
+            XCTAssertEqual(Double(live), 0.1 * Double(kernels[i / 3]), accuracy: 1, line)
+            for key in ["sparse_ms", "dense_ms", "speedup_vs_dense", "sparse_gflops", "dense_gflops", "gflops_ratio"] {
+                XCTAssertGreaterThan(o[key] as? Double ?? 0, 0, "\(key) in \(line)")
+            }
+        }
+        assertCleanFailure(try CLI.run(["bench", "nn", "--network", "resnet"]), contains: "resnet")
+    }
 }
 
 /// The OpenBLAS kernel family (issue 10): a generic fallback is replaced on a CPU with AVX2, a user's
