@@ -87,7 +87,21 @@ public struct SweepSpec: Equatable, Sendable {
     }
 
     /// Every run of the grid, with its resolved config (so a bad value fails before anything starts).
-    public func runs() throws -> [RunPlan] {
+    /// A grid larger than this is refused before any run is built (`sparrow sweep --max-runs` raises it).
+    public static let defaultMaximumRuns = 10_000
+
+    /// The number of runs the grid's axes multiply to (before dense runs fold their sparsity axis), without building
+    /// them; saturates instead of overflowing.
+    public var gridSize: Int {
+        axes.reduce(1) { n, axis in n.multipliedReportingOverflow(by: max(axis.values.count, 1)).overflow ? Int.max : n * max(axis.values.count, 1) }
+    }
+
+    public func runs(maximum: Int = SweepSpec.defaultMaximumRuns) throws -> [RunPlan] {
+        guard gridSize <= maximum else {
+            let sizes = axes.map { "\($0.values.count) \($0.key)" }.joined(separator: " × ")
+            throw SweepError("the grid has \(gridSize == Int.max ? "more than \(Int.max)" : "\(gridSize)") runs (\(sizes)); "
+                             + "a sweep builds at most \(maximum) (--max-runs raises the bound)")
+        }
         var combos: [[String: Setting]] = [fixed]
         for axis in axes {
             combos = combos.flatMap { c in axis.values.map { v in c.merging([axis.key: v]) { $1 } } }

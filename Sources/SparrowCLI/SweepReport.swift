@@ -35,10 +35,13 @@ struct SweepRun: ParsableCommand {
     var dryRun = false
     @Option(name: [.customShort("j"), .long], help: "Local backend: runs at a time (default: number of cores).")
     var jobs: Int?
+    @Option(name: .customLong("max-runs"), help: "Refuse a grid of more runs than this (a typo in a grid can multiply it).")
+    var maxRuns: Int = SweepSpec.defaultMaximumRuns
 
     func validate() throws {
         guard ["local", "slurm"].contains(backend) else { throw ValidationError("--backend must be local or slurm, got '\(backend)'") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be positive, got \(jobs)") }
+        guard maxRuns >= 1 else { throw ValidationError("--max-runs must be positive, got \(maxRuns)") }
     }
 
     func run() throws {
@@ -46,7 +49,7 @@ struct SweepRun: ParsableCommand {
         let plans: [RunPlan]
         do {
             sweep = try SweepSpec(object: try Self.readSpec(spec), baseDirectory: FileManager.default.currentDirectoryPath)
-            plans = try sweep.runs()
+            plans = try sweep.runs(maximum: maxRuns)
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
         let todo = plans.filter { !$0.isFinished }
         let executable = Self.executable()
@@ -98,13 +101,8 @@ struct SweepRun: ParsableCommand {
     }
 
     static func readSpec(_ path: String) throws -> Any {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("cannot read sweep spec \(path)") }
-        do {
-            guard let object = try Yams.load(yaml: text) else { throw CLIError("sweep spec \(path) is empty") }
-            return object
-        } catch let e as CLIError { throw e } catch {
-            throw CLIError("sweep spec \(path) is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
-        }
+        guard let object = try SettingsFile.load(path, what: "sweep spec") else { throw CLIError("sweep spec \(path) is empty") }
+        return object
     }
 
     /// This very binary (the runs are `sparrow train` processes of the same build).

@@ -37,16 +37,7 @@ struct TrainOptions: ParsableArguments {
     }
 
     static func readConfigFile(_ path: String) throws -> [String: Any] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw CLIError("cannot read config file \(path)")
-        }
-        let object: Any?
-        if path.lowercased().hasSuffix(".json") {
-            object = try? JSONSerialization.jsonObject(with: Data(text.utf8))
-        } else {
-            do { object = try Yams.load(yaml: text) } catch { throw CLIError("config file \(path) is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")") }
-        }
-        guard let dict = object as? [String: Any] else {
+        guard let dict = try SettingsFile.load(path, what: "config file", jsonValues: true) as? [String: Any] else {
             throw CLIError("config file \(path) must hold a mapping of keys to values")
         }
         return dict

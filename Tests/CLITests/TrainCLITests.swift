@@ -202,6 +202,42 @@ final class TrainCLITests: XCTestCase {
         assertCleanFailure(try CLI.run(["eval", dir.appendingPathComponent("nothing").path]), contains: "no checkpoint or policy file at")
     }
 
+    /// Settings files are read with bounds and without silent choices: a key given twice (YAML or JSON, config or
+    /// sweep spec) is refused by name, a 1 KB alias bomb is refused before it fills memory, a file over 1 MiB before
+    /// it is read, and a sweep grid is counted before any run is built (--max-runs raises the bound).
+    func testSettingsFilesAreBoundedAndRefuseRepeatedKeys() throws {
+        let dir = try CLI.temporaryDirectory()
+        func file(_ name: String, _ text: String) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        assertCleanFailure(try CLI.run(["train", "--config", try file("dup.yaml", "steps: 100\nseed: 1\nsteps: 200\n")]),
+                           contains: "config file \(dir.path)/dup.yaml repeats the key 'steps'")
+        assertCleanFailure(try CLI.run(["train", "--config", try file("dup.json", "{\"steps\": 10, \"steps\": 20}")]),
+                           contains: "repeats the key 'steps'")
+        var bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        for (name, previous) in zip("bcdefg", "abcdef") { bomb += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 10).joined(separator: ", ") + "]\n" }
+        XCTAssertLessThan(bomb.utf8.count, 1024)
+        assertCleanFailure(try CLI.run(["train", "--config", try file("bomb.yaml", bomb)]), contains: "expands to more than 100000 values")
+        assertCleanFailure(try CLI.run(["train", "--config", try file("huge.json", "{\"env\": \"" + String(repeating: "H", count: 1_100_000) + "\"}")]),
+                           contains: "is 1100011 bytes; settings files are at most 1048576 bytes")
+
+        assertCleanFailure(try CLI.run(["sweep", try file("dup-sweep.yaml", "name: d\nroot: r\ngrid:\n  seed: [0, 1]\n  seed: [2, 3]\n"), "--dry-run"]),
+                           contains: "repeats the key 'grid.seed'")
+        let axes = ["seed", "steps", "batch-size", "tau", "gamma", "actor-lr", "critic-lr"]
+        let big = "name: big\nroot: r\ngrid:\n" + axes.map { "  \($0): [" + (1...10).map(String.init).joined(separator: ", ") + "]" }.joined(separator: "\n") + "\n"
+        let bigSpec = try file("big.yaml", big)
+        let started = Date()
+        assertCleanFailure(try CLI.run(["sweep", bigSpec, "--dry-run"]),
+                           contains: "the grid has 10000000 runs (10 actor-lr × 10 batch-size × 10 critic-lr × 10 gamma × 10 steps × 10 tau × 10 seed); a sweep builds at most 10000 (--max-runs raises the bound)")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "counted, not built")
+        let small = try file("small.yaml", "name: s\nroot: \(dir.path)/r\nset: {steps: 2000, start-steps: 500}\ngrid:\n  seed: [0, 1, 2]\n")
+        assertCleanFailure(try CLI.run(["sweep", small, "--dry-run", "--max-runs", "2"]), contains: "the grid has 3 runs (3 seed)")
+        let ok = try CLI.run(["sweep", small, "--dry-run", "--max-runs", "3"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+    }
+
     func testConfigFileKeysAreTheFlagNames() throws {
         let dir = try CLI.temporaryDirectory()
         let yaml = dir.appendingPathComponent("c.yaml")
