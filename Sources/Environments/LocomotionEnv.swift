@@ -43,6 +43,17 @@ public final class LocomotionEnv: Environment {
         let ranges = model.actuatorControlRanges
         self.actionSpace = BoxSpace(low: ranges.map(\.low), high: ranges.map(\.high))
         let n = task.observationSize(model)
+        if let custom = options.xmlFile, let stockPath = try? ModelFiles.path(for: id), stockPath != custom {
+            // A custom model (Gymnasium's xml_file) may change masses, lengths, gains; not what the task observes
+            // and actuates, or the run is reported as a task it is not.
+            let stock = try Model(contentsOf: stockPath)
+            let want = (try id.makeTask(options: options, model: stock).observationSize(stock), stock.actuatorControlRanges.count)
+            let got = (n, ranges.count)
+            guard got == want else {
+                throw EnvironmentError.invalidOption("the model \(custom) gives \(got.0) observations and \(got.1) actions; "
+                    + "\(id.name) has \(want.0) and \(want.1): --xml must be a variant of \(id.name)'s model")
+            }
+        }
         self.observationSpace = BoxSpace(unboundedDimension: n)
         self.initQpos = Array(simulation.qpos)
         self.initQvel = Array(simulation.qvel)

@@ -23,7 +23,7 @@ public final class EventFileWriter {
     public init(directory: String, keepingStepsUpTo step: Int?) throws {
         let fm = FileManager.default
         let existing = ((try? fm.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasPrefix(Self.prefix) && !$0.hasSuffix(".tmp") }.sorted()
+            .filter { $0.hasPrefix(Self.prefix) && !$0.hasSuffix(".tmp") && !$0.contains(".tmp-") }.sorted()
             .map { (directory as NSString).appendingPathComponent($0) }
         if let step, let first = existing.first {
             path = first
@@ -43,18 +43,15 @@ public final class EventFileWriter {
                 TFRecord.frame(r, into: &kept)
             }
             if !wroteVersion { kept = Self.versionRecord() + kept }
-            let tmp = first + ".tmp"
-            guard fm.createFile(atPath: tmp, contents: Data(kept)) else { throw CocoaError(.fileWriteUnknown) }
-            if rename(tmp, first) != 0 { throw CocoaError(.fileWriteUnknown) }
+            // Whole or not at all (a full disk leaves the old file), with the path and the reason on failure.
+            try AtomicFile.write(kept, to: first)
             for other in existing.dropFirst() { try? fm.removeItem(atPath: other) }
         } else {
             for file in existing { try? fm.removeItem(atPath: file) }
             let host = ProcessInfo.processInfo.hostName
             path = (directory as NSString).appendingPathComponent(
                 "\(Self.prefix)\(Int(Date().timeIntervalSince1970)).\(host)")
-            guard fm.createFile(atPath: path, contents: Data(Self.versionRecord())) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-            }
+            try AtomicFile.write(Self.versionRecord(), to: path)
         }
         handle = FileHandle(forWritingAtPath: path)
         handle?.seekToEndOfFile()

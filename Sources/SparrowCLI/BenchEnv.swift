@@ -42,7 +42,7 @@ struct BenchEnv: ParsableCommand {
     func run() throws {
         let tasks: [TaskID]
         do { tasks = try env.map { [try TaskID(name: $0)] } ?? TaskID.all } catch {
-            throw CLIError("\(error)")
+            throw CLIError(error)
         }
         if !json { print("env                   env steps/s   mj_step/s   overhead vs raw×frame_skip") }
         for task in tasks {
@@ -90,7 +90,7 @@ struct BenchEnv: ParsableCommand {
     /// stack) with uniformly random actions and a reset at each episode end, frames kept as bytes.
     private func report(_ game: AtariGame) throws {
         let env: AtariEnv
-        do { env = try AtariEnv(game, options: AtariOptions(), seed: 0) } catch { throw CLIError("\(error)") }
+        do { env = try AtariEnv(game, options: AtariOptions(), seed: 0) } catch { throw CLIError(error) }
         let n = env.actionSet.count
         var g = Generator(seed: 1)
         let actions = (0..<steps).map { _ in g.nextInt(below: n) }

@@ -84,13 +84,13 @@ struct BenchTrain: ParsableCommand {
         if !presetBatch { flags["batch-size"] = batchSize ?? (ownNetworks ? nil : 256) }
         let config: TrainConfig
         do { config = try TrainConfig.resolve(preset: preset, env: environment, file: nil, flags: flags) } catch {
-            throw CLIError("\(error)")
+            throw CLIError(error)
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-bench-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         threading.apply()
         let trainer: any TrainingLoop
-        do { trainer = try makeTrainer(config: config, runDirectory: dir, resume: false) } catch { throw CLIError("\(error)") }
+        do { trainer = try makeTrainer(config: config, runDirectory: dir, resume: false) } catch { throw CLIError(error) }
         _ = try trainer.run(progress: nil, stopAfter: startSteps, finalCheckpoint: false)  // fill the buffer, untimed
         // Phases are always timed (a few clock reads per step) so the JSON has the update share; --profile prints them.
         let profiler = StepProfiler()

@@ -44,7 +44,7 @@ struct Export: ParsableCommand {
         do {
             if let onnx { try RunDirectory.checkOutput(onnx, flag: "--onnx") }
             if let cFile { try RunDirectory.checkOutput(cFile, flag: "--c") }
-        } catch { throw CLIError("\(error)") }
+        } catch { throw CLIError(error) }
         let source = try PolicySource(path)
         let policy = source.agent.deterministicPolicy
         let config = source.config
@@ -73,7 +73,7 @@ struct Export: ParsableCommand {
                 print("wrote \(cFile) (\(bytes.count) bytes, \(layout.rawValue)): \(describe)")
             }
         } catch let e as CLIError { throw e } catch {
-            throw CLIError("\(error)")  // ExportError, AtomicFile.WriteError: one line each
+            throw CLIError(error)  // ExportError, AtomicFile.WriteError: one line each
         }
     }
 

@@ -36,7 +36,7 @@ enum KnobArguments {
                     text = arguments[i]
                     i += 1
                 }
-                do { values[name] = try knob.parse(text) } catch { throw CLIError("\(error)") }
+                do { values[name] = try knob.parse(text) } catch { throw CLIError(error) }
             } else {
                 throw CLIError("unknown option '--\(name)'\(suggestion(for: name)) (sparrow train --help lists the settings)")
             }

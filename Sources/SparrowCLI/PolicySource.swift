@@ -31,7 +31,7 @@ struct PolicySource {
                 try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
                 environment = try config.makeEnvironment()
             }
-        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+        } catch let e as CLIError { throw e } catch { throw CLIError(error) }
     }
 
     /// The file a policy argument names: a robot's pretrained policy, a run directory's checkpoint, or the path

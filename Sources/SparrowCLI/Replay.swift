@@ -111,12 +111,12 @@ struct Replay: ParsableCommand {
             if let out = exportPolicy { try RunDirectory.checkOutput(out, flag: "--export-policy") }
             if let record { try RunDirectory.checkOutput(record, flag: "--record", folderAllowed: true) }
             if let screenshot { try RunDirectory.checkOutput(screenshot, flag: "--screenshot") }
-        } catch { throw CLIError("\(error)") }
+        } catch { throw CLIError(error) }
         do {
             if let out = exportPolicy { return try export(to: out) }
             let (source, envName) = try loadSource()
             let session: ReplaySession
-            do { session = try makeReplaySession(envName: envName, source: source, seed: seed) } catch { throw CLIError("\(error)") }
+            do { session = try makeReplaySession(envName: envName, source: source, seed: seed) } catch { throw CLIError(error) }
             let effects = RenderEffects(shadows: shadows, reflections: reflections, antialiasing: antialias)
             if let record {
                 let options = RecordOptions(path: record, frames: frames, width: width ?? 640, height: height ?? 480,
@@ -146,7 +146,7 @@ struct Replay: ParsableCommand {
                              result.stepsSimulated, result.episodesFinished.count))
             }
         } catch let e as CLIError { throw e } catch let e as ValidationError { throw e } catch {
-            throw CLIError("\(error)")
+            throw CLIError(error)
         }
     }
 

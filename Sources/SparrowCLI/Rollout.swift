@@ -62,7 +62,7 @@ struct Rollout: ParsableCommand {
 
     func run() throws {
         let task: TaskID
-        do { task = try TaskID(name: env) } catch { throw CLIError("\(error)") }
+        do { task = try TaskID(name: env) } catch { throw CLIError(error) }
         switch task {
         case .locomotion(let id): try runRobot(id)
         case .classicControl(let id): try runClassicControl(id)
@@ -75,7 +75,7 @@ struct Rollout: ParsableCommand {
         if xml != nil { throw CLIError("--xml: \(EnvironmentError.notARobot(game.name))") }
         if initState != nil { throw CLIError("--init-state is not supported for Atari games") }
         let environment: AtariEnv
-        do { environment = try AtariEnv(game, options: try atari.options(), seed: seed) } catch { throw CLIError("\(error)") }
+        do { environment = try AtariEnv(game, options: try atari.options(), seed: seed) } catch { throw CLIError(error) }
         let n = environment.actionSet.count
         let actionList: [Int]
         if let actions {
@@ -97,7 +97,7 @@ struct Rollout: ParsableCommand {
             atariFields(&line, environment)
             return line
         }
-        do { try environment.resetFrames(seed: seed) } catch { throw CLIError("\(error)") }
+        do { try environment.resetFrames(seed: seed) } catch { throw CLIError(error) }
         out.write(resetLine().text)
         for (t, action) in actionList.enumerated() {
             let r: StepOutcome
@@ -111,7 +111,7 @@ struct Rollout: ParsableCommand {
             atariFields(&line, environment)
             out.write(line.text)
             if resetAtEnd && (r.terminated || r.truncated) {
-                do { try environment.resetFrames(seed: nil) } catch { throw CLIError("\(error)") }
+                do { try environment.resetFrames(seed: nil) } catch { throw CLIError(error) }
                 out.write(resetLine().text)
             }
         }
@@ -130,7 +130,7 @@ struct Rollout: ParsableCommand {
         let start: InitialState? = try initState.map { try readJSON($0, what: "init-state file ({\"qpos\": [...], \"qvel\": [...]})") }
 
         let environment: LocomotionEnv
-        do { environment = try LocomotionEnv(id, options: options) } catch { throw CLIError("\(error)") }
+        do { environment = try LocomotionEnv(id, options: options) } catch { throw CLIError(error) }
         _ = try environment.reset(seed: seed)
         if let start {
             do { _ = try environment.reset(qpos: start.qpos, qvel: start.qvel) } catch {

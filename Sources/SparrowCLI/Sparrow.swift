@@ -24,4 +24,6 @@ struct Bench: ParsableCommand {
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+    /// Any error in one line: a file-system failure as its path and reason in words (`ErrorText`).
+    init(_ error: Error) { description = ErrorText.describe(error) }
 }

@@ -50,7 +50,7 @@ struct SweepRun: ParsableCommand {
         do {
             sweep = try SweepSpec(object: try Self.readSpec(spec), baseDirectory: FileManager.default.currentDirectoryPath)
             plans = try sweep.runs(maximum: maxRuns)
-        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+        } catch let e as CLIError { throw e } catch { throw CLIError(error) }
         let todo = plans.filter { !$0.isFinished }
         let executable = Self.executable()
 
@@ -72,7 +72,7 @@ struct SweepRun: ParsableCommand {
                                    maxParallel: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
                                    interactive: isatty(STDOUT_FILENO) != 0)
             let outcome: LocalSweep.Outcome
-            do { outcome = try local.run() } catch { throw CLIError("\(error)") }
+            do { outcome = try local.run() } catch { throw CLIError(error) }
             if !outcome.failed.isEmpty {
                 throw CLIError("\(outcome.failed.count) of \(plans.count) runs failed (\(outcome.failed.prefix(3).joined(separator: ", "))); see: sparrow sweep status \(sweep.root)")
             }
@@ -97,7 +97,7 @@ struct SweepRun: ParsableCommand {
             try manifest.write(root: sweep.root)
             print("submitted job array \(id): \(todo.count) runs (\(plans.count - todo.count) already finished); "
                   + "script \(SlurmSweep.scriptPath(root: sweep.root)); follow with: sparrow sweep status \(sweep.root)")
-        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+        } catch let e as CLIError { throw e } catch { throw CLIError(error) }
     }
 
     static func readSpec(_ path: String) throws -> Any {
@@ -126,7 +126,7 @@ struct SweepStatusCommand: ParsableCommand {
 
     func run() throws {
         let statuses: [RunStatus]
-        do { statuses = try RunStatus.survey(root: Self.absolute(root)) } catch { throw CLIError("\(error)") }
+        do { statuses = try RunStatus.survey(root: Self.absolute(root)) } catch { throw CLIError(error) }
         var counts: [String: Int] = [:]
         for s in statuses { counts[s.state.rawValue, default: 0] += 1 }
         if json {
@@ -225,7 +225,7 @@ struct Report: ParsableCommand {
                 throw CLIError("--out \(folder) is a file; the report needs a folder (with --paper, a FILE.md)")
             }
         } else {
-            do { try RunDirectory.checkOutput(folder, flag: "--out") } catch { throw CLIError("\(error)") }
+            do { try RunDirectory.checkOutput(folder, flag: "--out") } catch { throw CLIError(error) }
         }
         do {
             let runs = try RunResults.load(roots: roots)
@@ -255,6 +255,6 @@ struct Report: ParsableCommand {
             print(report.markdown())
             if !duplicates.isEmpty { print("found twice, counted once: " + duplicates.joined(separator: ", ")) }
             print("wrote " + files.joined(separator: ", "))
-        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+        } catch let e as CLIError { throw e } catch { throw CLIError(error) }
     }
 }

@@ -36,7 +36,7 @@ struct Train: ParsableCommand {
         StopSignal.install()
         threading.apply()
         let trainer: any TrainingLoop
-        do { trainer = try makeTrainer(config: config, runDirectory: dir, resume: resume) } catch { throw CLIError("\(error)") }
+        do { trainer = try makeTrainer(config: config, runDirectory: dir, resume: resume) } catch { throw CLIError(error) }
         let mode: ProgressReporter.Mode? = progressBar.map { $0 ? .bar : .lines }
         let reporter = ProgressReporter(total: config.steps, label: "\(config.env) \(config.preset)", mode: mode)
         if trainer.step > 0 { reporter.message("resuming \(dir) at step \(trainer.step)") } else {
@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
             reporter.message("params-like \(p): " + nets.joined(separator: ", "))
         }
         let summary: TrainSummary
-        do { summary = try trainer.run(progress: reporter) } catch { throw CLIError("\(error)") }
+        do { summary = try trainer.run(progress: reporter) } catch { throw CLIError(error) }
         switch summary.outcome {
         case .finished:
             let score = summary.finalScore.map { String(format: "%.2f", $0) } ?? "n/a"
@@ -112,7 +112,7 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        do { if let record { try RunDirectory.checkOutput(record, flag: "--record") } } catch { throw CLIError("\(error)") }
+        do { if let record { try RunDirectory.checkOutput(record, flag: "--record") } } catch { throw CLIError(error) }
         let source = try PolicySource(path, env: env)
         threading.apply()
         let config = source.config
@@ -128,7 +128,7 @@ struct Eval: ParsableCommand {
             o.add("env", config.env); o.add("preset", config.preset); o.add("episodes", episodes)
             o.add("mean_return", e.meanReturn); o.add("std_return", e.stdReturn); o.add("returns", returns)
             print(o.text)
-        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+        } catch let e as CLIError { throw e } catch { throw CLIError(error) }
     }
 
     /// `--obs-noise`: every level from the same start states; a table, a JSON line and, for a run, its file.
@@ -142,14 +142,19 @@ struct Eval: ParsableCommand {
             guard CheckpointFile.isCheckpointFile(source.file) else {
                 throw CLIError("--noise-scale std measures each feature over the run's replay data; \(source.file) is a policy file without any: give the run or its checkpoint, or use --noise-scale absolute")
             }
-            do { unit = try TrainingCheckpoint.observationStandardDeviations(checkpoint: source.file) } catch { throw CLIError("\(error)") }
+            do { unit = try TrainingCheckpoint.observationStandardDeviations(checkpoint: source.file) } catch { throw CLIError(error) }
         }
         let noises = levels.enumerated().map { i, level in
             ObservationNoise(level: level, sigma: unit.map { $0 * level }, seed: seed &+ UInt64(i))
         }
+        // Policies read float32 observations: a σ near float's range (3.4e38) turns them into ±inf and the actions into
+        // NaN. 1e30 is far beyond any perturbation worth measuring and far below the overflow.
+        if let bad = noises.first(where: { $0.sigma.contains { $0 > 1e30 } }) {
+            throw CLIError("--obs-noise \(bad.level): σ up to \(bad.sigma.max()!) overflows the policy's float32 observations; levels must give σ ≤ 1e30")
+        }
         let returns: [[Double]]
         do { returns = try Evaluator(env: source.environment, episodes: episodes, seed: seed).returns(of: source.agent, underEach: noises) }
-        catch { throw CLIError("\(error)") }
+        catch { throw CLIError(error) }
         let intervals = returns.enumerated().map { i, r in
             Statistics.stratifiedBootstrap([r], reps: 10_000, seed: UInt64(i), aggregate: Statistics.mean)
         }
@@ -169,7 +174,7 @@ struct Eval: ParsableCommand {
         let folder = (source.file as NSString).deletingLastPathComponent
         let run = RunDirectory(folder.isEmpty ? "." : folder)
         if CheckpointFile.isCheckpointFile(source.file), FileManager.default.fileExists(atPath: run.config) {
-            do { try result.write(to: run.noiseRobustness) } catch { throw CLIError("\(error)") }
+            do { try result.write(to: run.noiseRobustness) } catch { throw CLIError(error) }
             print("wrote \(run.noiseRobustness)")
         }
     }

@@ -33,7 +33,7 @@ struct TrainOptions: ParsableArguments {
         let file = try config.map(Self.readConfigFile)
         do {
             return try TrainConfig.resolve(preset: preset, env: env, file: file, flags: try overrides())
-        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+        } catch let e as CLIError { throw e } catch { throw CLIError(error) }
     }
 
     static func readConfigFile(_ path: String) throws -> [String: Any] {

@@ -120,7 +120,7 @@ public struct CSVLog {
                 if let s = Int(line.prefix { $0 != "," }), s <= step { lines.append(String(line)) }
             }
         }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
     }
 
     /// One whole row or nothing (see `AtomicFile.appendWhole`); a failure (full disk) throws one line.

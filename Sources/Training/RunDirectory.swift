@@ -30,7 +30,16 @@ public struct RunDirectory: Sendable {
 
     public var hasCheckpoint: Bool { FileManager.default.fileExists(atPath: checkpoint) }
 
-    func create() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    /// The folder (and its parents); a failure is one line with the path and the reason.
+    func create() throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ConfigError("the run directory \(path) is a file, not a folder: choose another --run-dir")
+        }
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw ConfigError("cannot create the run directory: \(ErrorText.describe(error))")
+        }
+    }
 
     func writeConfig(_ config: TrainConfig) throws { try AtomicFile.write(try config.json(machine: .current), to: self.config) }
 

@@ -1,6 +1,7 @@
 import CMuJoCo
 import Foundation
 import SparrowCore
+import Training
 
 /// Settings of an offscreen recording.
 public struct RecordOptions: Sendable {
@@ -146,7 +147,7 @@ struct GIFSink: FrameSink {
 
     mutating func write(frame rgb: [UInt8], width: Int, height: Int, index: Int) throws { encoder.add(rgb: rgb) }
     mutating func finish() throws {
-        do { try AtomicFile.write(encoder.file, to: path) } catch { throw ViewerError("cannot write \(path): \(error)") }
+        do { try AtomicFile.write(encoder.file, to: path) } catch { throw ViewerError("cannot write \(path): \(ErrorText.describe(error))") }
     }
     mutating func abort() {}
 }

@@ -44,6 +44,13 @@ final class FaultTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint), "an earlier checkpoint is still there")
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/run").contains { $0.contains(".tmp") })
         for f in ["metrics.csv", "evaluations.csv"] { try assertWholeRows(dir.path + "/run/" + f) }
+        // Resuming while the disk is still full: one line naming a file and the reason, no Foundation dump, nothing lost.
+        let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        let stillFull = try runLimited(kilobytes: 1, train + ["--steps", "3000", "--checkpoint-every", "500", "--resume"], in: dir)
+        assertCleanFailure(stillFull, contains: "run/")
+        XCTAssertTrue(stillFull.stderr.contains("File too large"), stillFull.stderr)
+        XCTAssertFalse(stillFull.stderr.contains("Domain=") || stillFull.stderr.contains("UserInfo"), stillFull.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: checkpoint)), before, "the last checkpoint is intact")
         // The same flags and --resume, as a sweep restarts it.
         let resumed = try CLI.run(train.map { $0 == "run" ? dir.path + "/run" : $0 } + ["--steps", "3000", "--checkpoint-every", "500", "--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)

@@ -37,6 +37,8 @@ final class NoiseEvalCLITests: XCTestCase {
     func testBadInputIsOneLine() throws {
         assertCleanFailure(try CLI.run(["eval", "hopper", "--obs-noise", "0,-1"]), contains: "--obs-noise takes comma-separated noise levels ≥ 0")
         assertCleanFailure(try CLI.run(["eval", "hopper", "--obs-noise", "0,x"]), contains: "got '0,x'")
+        assertCleanFailure(try CLI.run(["eval", "hopper", "--episodes", "1", "--obs-noise", "0,1e308"]),
+                           contains: "--obs-noise 1e+308: σ up to 1e+308 overflows the policy's float32 observations; levels must give σ ≤ 1e30")
         assertCleanFailure(try CLI.run(["eval", "hopper", "--obs-noise", "0.1", "--noise-scale", "relative"]),
                            contains: "--noise-scale must be one of absolute, std, got relative")
         assertCleanFailure(try CLI.run(["eval", "hopper", "--obs-noise", "0.1", "--noise-scale", "std", "--episodes", "1"]),

@@ -69,6 +69,15 @@ final class RolloutCLITests: XCTestCase {
                            contains: "qpos has 2 values, the model needs 6")
         assertCleanFailure(try CLI.run(["rollout", "hopper", "--actions", good.path, "--xml", bad.path]),
                            contains: "cannot load MuJoCo model")
+        // A model that loads but is not a variant of the task's: refused with both sizes, not reported as Hopper-v5.
+        let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("models-xml")
+        assertCleanFailure(try CLI.run(["rollout", "hopper", "--actions", good.path, "--xml", models.appendingPathComponent("walker2d.xml").path]),
+                           contains: "walker2d.xml gives 17 observations and 6 actions; Hopper-v5 has 11 and 3: --xml must be a variant of Hopper-v5's model")
+        // A copy of the stock model elsewhere (a variant with the same sizes) is accepted.
+        let copy = dir.appendingPathComponent("my-hopper.xml")
+        try FileManager.default.copyItem(at: models.appendingPathComponent("hopper.xml"), to: copy)
+        XCTAssertEqual(try CLI.run(["rollout", "hopper", "--actions", good.path, "--xml", copy.path]).status, 0)
         let r = try CLI.run(["rollout", "hopper", "--actions", good.path, "--bogus"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("Unknown option '--bogus'"), r.stderr)

@@ -200,6 +200,13 @@ final class TrainCLITests: XCTestCase {
         assertCleanFailure(try CLI.run(["train", "--preset", "tows-sac"] + small + ["--run-dir", run, "--resume"]),
                            contains: "checksum mismatch")
         assertCleanFailure(try CLI.run(["eval", dir.appendingPathComponent("nothing").path]), contains: "no checkpoint or policy file at")
+        // A run directory that is a file: one line, not Foundation's NSCocoaErrorDomain dump.
+        let aFile = dir.appendingPathComponent("a-file").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: aFile, contents: Data("keep".utf8)))
+        assertCleanFailure(try CLI.run(["train"] + small + ["--run-dir", aFile]),
+                           contains: "the run directory \(aFile) is a file, not a folder: choose another --run-dir")
+        assertCleanFailure(try CLI.run(["train"] + small + ["--run-dir", aFile + "/run"]), contains: "cannot create the run directory: ")
+        XCTAssertEqual(try String(contentsOfFile: aFile, encoding: .utf8), "keep")
     }
 
     /// Settings files are read with bounds and without silent choices: a key given twice (YAML or JSON, config or

@@ -1,4 +1,5 @@
 import Foundation
+import Agents
 import SparrowCore
 import XCTest
 @testable import Training
@@ -171,5 +172,26 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(saved, config)
         let resumed = try Trainer(config: config, runDirectory: dir, resume: true)
         XCTAssertEqual(resumed.step, 500)  // the checkpoint before the first update
+    }
+
+    /// File-system failures read as the path and the reason in words, whatever Foundation wrapped them in.
+    func testFileSystemErrorsAreThePathAndTheReason() throws {
+        let full = NSError(domain: NSCocoaErrorDomain, code: NSFileWriteOutOfSpaceError,
+                           userInfo: [NSFilePathErrorKey: "/runs/a/metrics.csv",
+                                      NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))])
+        XCTAssertEqual(ErrorText.describe(full), "/runs/a/metrics.csv: no space left on device")
+        let exists = NSError(domain: NSCocoaErrorDomain, code: NSFileWriteFileExistsError, userInfo: [NSFilePathErrorKey: "afile"])
+        XCTAssertEqual(ErrorText.describe(exists), "afile: a file or folder of that name already exists")
+        XCTAssertEqual(ErrorText.describe(NSError(domain: NSPOSIXErrorDomain, code: Int(EACCES))), "permission denied")
+        // A real one: a folder inside a file.
+        let file = NSTemporaryDirectory() + "sparrow-errortext-\(getpid())"
+        FileManager.default.createFile(atPath: file, contents: Data())
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        XCTAssertThrowsError(try FileManager.default.createDirectory(atPath: file + "/x", withIntermediateDirectories: true)) {
+            let text = ErrorText.describe($0)
+            XCTAssertFalse(text.contains("Domain=") || text.contains("UserInfo"), text)
+            XCTAssertTrue(text.contains(file), text)
+        }
+        XCTAssertEqual(ErrorText.describe(ConfigError("own words")), "own words")
     }
 }
