@@ -1,5 +1,6 @@
 import Agents
 import Foundation
+import SparrowCore
 import Training
 
 /// One run directory as the report reads it.
@@ -45,6 +46,9 @@ public struct RunResult: Sendable {
     public var inputConnections: [InputConnectionsPoint] = []
     /// analysis.csv's whole-network measurements (gradient SNR, dormant fraction, recycled neurons) with their steps.
     public var analyses: [(step: Int, measurement: NetworkMeasurement)] = []
+    /// Rows of evaluations.csv that could not be read (cut, not numbers, NaN or infinite returns): left out of
+    /// every figure, counted so the report can say so.
+    public var skippedEvaluationRows = 0
 
     public init(name: String, directory: String = "", env: String, preset: String = "", algorithm: String, method: String,
                 sparsity: Double, seed: Int, steps: Int = 0, finished: Bool = true, evaluations: [EvaluationPoint] = [],
@@ -100,10 +104,12 @@ public struct RunResult: Sendable {
         sparsity = number(config, "sparsity") ?? 0
         seed = Int(number(config, "seed") ?? 0)
         steps = Int(number(config, "steps") ?? 0)
-        evaluations = Self.readEvaluations(file("evaluations.csv"))
+        (evaluations, skippedEvaluationRows) = try Self.readEvaluations(file("evaluations.csv"))
         let summary = object("summary.json")
         finished = summary != nil
-        finalScore = number(summary, "final_score") ?? (finished ? EvaluationPoint.finalScore(evaluations) : nil)
+        // A final score that is not a finite number is recomputed from the rows that could be read.
+        let stored = number(summary, "final_score").flatMap { $0.isFinite ? $0 : nil }
+        finalScore = stored ?? (finished ? EvaluationPoint.finalScore(evaluations) : nil)
         liveParameters = number(summary, "live_params")
         trainingFLOPs = number(summary, "training_flops")
         let logged = Self.readLastMetrics(file("metrics.csv"))
@@ -153,13 +159,26 @@ public struct RunResult: Sendable {
         }
     }
 
-    static func readEvaluations(_ path: String) -> [EvaluationPoint] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").dropFirst().compactMap { line in
-            let f = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard f.count >= 4, let step = Int(f[0]), let mean = Double(f[1]) else { return nil }
-            return EvaluationPoint(step: step, meanReturn: mean)
+    /// The readable rows of evaluations.csv (by its header's `step` and `mean_return` columns) and how many were
+    /// not; a file without those columns is not this run's evaluations (thrown, so the run is skipped by name).
+    static func readEvaluations(_ path: String) throws -> (rows: [EvaluationPoint], skipped: Int) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return ([], 0) }
+        let lines = text.split(separator: "\n")
+        guard let header = lines.first else { return ([], 0) }
+        let columns = header.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard let stepColumn = columns.firstIndex(of: "step"), let meanColumn = columns.firstIndex(of: "mean_return") else {
+            throw SweepError("\(path): no step and mean_return columns (header '\(NearMiss.shown(String(header)))')")
         }
+        var rows: [EvaluationPoint] = [], skipped = 0
+        for line in lines.dropFirst() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count == columns.count, let step = Int(f[stepColumn]), let mean = Double(f[meanColumn]), mean.isFinite else {
+                skipped += 1
+                continue
+            }
+            rows.append(EvaluationPoint(step: step, meanReturn: mean))
+        }
+        return (rows, skipped)
     }
 }
 
@@ -195,6 +214,37 @@ public enum RunResults {
 
     public static func load(root: String) throws -> [RunResult] {
         try runDirectories(root: root).map { try RunResult(directory: $0) }
+    }
+
+    /// What `load(roots:skipped:)` left out: a run directory it could not read, and why.
+    public struct Skipped: Equatable, Sendable {
+        public var directory: String
+        public var reason: String
+    }
+
+    /// The runs under several roots, leaving out (and listing) those that cannot be read instead of failing.
+    public static func load(roots: [String], skipped: inout [Skipped]) -> [RunResult] {
+        var runs: [RunResult] = []
+        for root in roots {
+            for directory in runDirectories(root: root) {
+                do { runs.append(try RunResult(directory: directory)) } catch {
+                    skipped.append(Skipped(directory: directory, reason: "\(error)"))
+                }
+            }
+        }
+        return runs
+    }
+
+    /// The warning lines a report prints for what it left out; empty when it read everything.
+    public static func warnings(runs: [RunResult], skipped: [Skipped]) -> [String] {
+        var lines = skipped.map { "warning: skipped run \($0.directory): \($0.reason)" }
+        let partial = runs.filter { $0.skippedEvaluationRows > 0 }
+        if !partial.isEmpty {
+            let rows = partial.reduce(0) { $0 + $1.skippedEvaluationRows }
+            lines.append("warning: skipped \(rows) unreadable evaluations.csv row\(rows == 1 ? "" : "s") (cut, not numbers, NaN or infinite) in "
+                         + "\(partial.count) run\(partial.count == 1 ? "" : "s"): " + partial.map(\.name).joined(separator: ", "))
+        }
+        return lines
     }
 
     /// The runs the sweep at `root` planned (its sweep.json) that have not started: no config.json in their

@@ -228,7 +228,10 @@ struct Report: ParsableCommand {
             do { try RunDirectory.checkOutput(folder, flag: "--out") } catch { throw CLIError(error) }
         }
         do {
-            let runs = try RunResults.load(roots: roots)
+            var skipped: [RunResults.Skipped] = []
+            let runs = RunResults.load(roots: roots, skipped: &skipped)
+            // Said first and on stderr, so a reader of the tables knows what they leave out.
+            for line in RunResults.warnings(runs: runs, skipped: skipped) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
             if let paper {
                 // Runs a sweep planned but has not started count as unfinished: listed, never dropped.
                 let all = runs + roots.flatMap(RunResults.planned(root:))

@@ -114,3 +114,40 @@ final class ReportReferenceFamilyTests: XCTestCase {
         XCTAssertTrue(md.contains("TowS-SAC 90% by Dense-SAC (dense-sac)"), md)
     }
 }
+
+/// `sparrow report` over runs it cannot fully read: rows that are cut, not numbers or NaN are left out and counted;
+/// a run whose evaluations.csv lacks the columns, or whose config.json is garbage, is left out by name; the rest is
+/// reported from what could be read.
+final class ReportSkipsUnreadableInputTests: XCTestCase {
+    func testUnreadableRowsAndRunsAreSkippedAndCounted() throws {
+        let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sparrow-skips-\(getpid())")
+        try? FileManager.default.removeItem(at: root)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let good = try PaperTableTests.writeRun(root: root, env: "Hopper-v5", seed: 0, level: 3000)
+        let partial = try PaperTableTests.writeRun(root: root, env: "Hopper-v5", seed: 1, level: 3100, omitFinalScore: true)
+        let partialCSV = root.appendingPathComponent("Hopper-v5_tows-sac_s0.9_seed1/evaluations.csv")
+        var text = try String(contentsOf: partialCSV, encoding: .utf8)
+        text += "1050000,nan,1.5,5\n1100000,inf,1.5,5\n1150000,abc,1.5,5\n1200000,31"  // NaN, infinite, not a number, cut
+        try text.write(to: partialCSV, atomically: true, encoding: .utf8)
+        try PaperTableTests.writeRun(root: root, env: "Hopper-v5", seed: 2, level: 3200)
+        try "foo,bar\n1,2\n".write(to: root.appendingPathComponent("Hopper-v5_tows-sac_s0.9_seed2/evaluations.csv"), atomically: true, encoding: .utf8)
+        try PaperTableTests.writeRun(root: root, env: "Hopper-v5", seed: 3, level: 3300)
+        try "{not json".write(to: root.appendingPathComponent("Hopper-v5_tows-sac_s0.9_seed3/config.json"), atomically: true, encoding: .utf8)
+
+        var skipped: [RunResults.Skipped] = []
+        let runs = RunResults.load(roots: [root.path], skipped: &skipped)
+        XCTAssertEqual(runs.map(\.seed), [0, 1])
+        XCTAssertEqual(runs[1].skippedEvaluationRows, 4)
+        XCTAssertEqual(runs[1].evaluations.count, partial.count, "the readable rows are all kept")
+        XCTAssertEqual(runs[1].finalScore!, PaperTableTests.finalScore(partial), accuracy: 1e-9)
+        XCTAssertEqual(runs[0].finalScore!, PaperTableTests.finalScore(good), accuracy: 1e-9)
+        XCTAssertEqual(skipped.map { ($0.directory as NSString).lastPathComponent },
+                       ["Hopper-v5_tows-sac_s0.9_seed2", "Hopper-v5_tows-sac_s0.9_seed3"])
+        XCTAssertTrue(skipped[0].reason.contains("no step and mean_return columns (header 'foo,bar')"), skipped[0].reason)
+        XCTAssertTrue(skipped[1].reason.contains("no readable config.json"), skipped[1].reason)
+        let warnings = RunResults.warnings(runs: runs, skipped: skipped)
+        XCTAssertEqual(warnings.count, 3)
+        XCTAssertEqual(warnings.last, "warning: skipped 4 unreadable evaluations.csv rows (cut, not numbers, NaN or infinite) in 1 run: Hopper-v5_tows-sac_s0.9_seed1")
+        XCTAssertTrue(RunResults.warnings(runs: [runs[0]], skipped: []).isEmpty)
+    }
+}
