@@ -83,7 +83,7 @@ public final class EventFileWriter {
         }
         guard !summary.value.isEmpty else { return }
         event.summary = summary
-        TFRecord.frame(try! event.serializedBytes(), into: &pending)
+        TFRecord.frame(try! event.serializedBytes(), into: &pending)  // plain fields (tag, float, step, time): encoding cannot fail
     }
 
     /// Writes the queued events to the file, whole or not at all (a failure, e.g. a full disk, throws one line and
