@@ -69,6 +69,8 @@ extension Agent {
     public var liveParameters: Int {
         trainedNetworks.reduce(0) { $0 + $1.network.cost.liveWeights + $1.network.cost.biases }
     }
+    /// Live weights of the trained networks, biases left out: how Sokar et al. count parameters.
+    public var liveWeights: Int { trainedNetworks.reduce(0) { $0 + $1.network.cost.liveWeights } }
     /// Networks by name (every one, targets included).
     public var namedNetworks: [(name: String, network: MLP)] { networks.map { ($0.name, $0.network) } }
 }

@@ -90,6 +90,9 @@ public struct PaperComparison: Sendable {
         public var stepsToDense: Double?
         public var reachedDense: Int = 0
         public var sparseFLOPs: Double?
+        /// Live weights without biases (Sokar et al.'s parameter count), mean over seeds.
+        public var sparseWeights: Double?
+        public var denseWeights: Double?
         public var denseFLOPs: Double?
         public var sparseWall: Double?
         public var denseWall: Double?
@@ -160,6 +163,8 @@ public struct PaperComparison: Sendable {
                 c.stepsToDense = reached.isEmpty ? nil : Statistics.mean(reached.map(Double.init))
             }
             c.sparseFLOPs = mean(row.finished, \.trainingFLOPs)
+            c.sparseWeights = mean(row.finished, \.liveWeights)
+            c.denseWeights = mean(row.dense, \.liveWeights)
             c.denseFLOPs = mean(row.dense, \.trainingFLOPs)
             c.sparseWall = mean(row.finished, \.wallTime)
             c.denseWall = mean(row.dense, \.wallTime)
@@ -177,10 +182,11 @@ public struct PaperComparison: Sendable {
         out += "**Sparse / dense**: mean final score over mean final score. Sokar et al.'s measures: **Last 10**: the mean "
         out += "of a run's last 10 evaluations (their score); **Curve area**: the mean return over training (area under the "
         out += "evaluation curve / steps); **Steps to dense**: the first evaluation step at which a sparse run reaches the "
-        out += "dense runs' mean final score (how many runs did). **Train FLOPs** and **wall time**: per run, mean over seeds.\n\n"
+        out += "dense runs' mean final score (how many runs did). **Weights**: live weights of the trained networks without biases, "
+        out += "as Sokar et al. count parameters. **Train FLOPs** and **wall time**: per run, mean over seeds.\n\n"
         let header = ["Robot", "Seeds (dense, sparse)", "Ours \(paper.denseLabel) IQM [95% CI]", "Ours \(paper.methodLabel) IQM [95% CI]",
                       "Sparse / dense", "Last 10 (dense, sparse)", "Curve area (dense, sparse)", "Steps to dense",
-                      "Train FLOPs (dense, sparse)", "Wall time (dense, sparse)", "Paper \(paper.denseLabel), \(paper.methodLabel) (v3)"]
+                      "Weights (dense, sparse)", "Train FLOPs (dense, sparse)", "Wall time (dense, sparse)", "Paper \(paper.denseLabel), \(paper.methodLabel) (v3)"]
         var lines = ["| " + header.joined(separator: " | ") + " |",
                      "| --- | --- |" + String(repeating: " ---: |", count: header.count - 2)]
         for c in comparisons {
@@ -198,6 +204,7 @@ public struct PaperComparison: Sendable {
             cells.append(pair(c.denseLast10, c.sparseLast10, Self.one))
             cells.append(pair(c.denseArea, c.sparseArea, Self.one))
             cells.append(toDense)
+            cells.append(pair(c.denseWeights, c.sparseWeights, { String(format: "%.0f", $0) }))
             cells.append(pair(c.denseFLOPs, c.sparseFLOPs, flops))
             cells.append(pair(c.denseWall, c.sparseWall, Self.duration))
             cells.append(paperScores)

@@ -20,6 +20,9 @@ public struct RunResult: Sendable {
     /// Mean of the last 10% of evaluations (summary.json's final_score).
     public var finalScore: Double?
     public var liveParameters: Double?
+    /// Live weights of the trained networks without biases (Sokar et al.'s count): summary.json's `live_weights`,
+    /// or counted from the checkpoint of a run made before that key.
+    public var liveWeights: Double?
     public var trainingFLOPs: Double?
     /// FLOPs of one action of the deterministic policy: 2 × the actor's live weights (forward, batch 1).
     public var inferenceFLOPs: Double?
@@ -111,6 +114,7 @@ public struct RunResult: Sendable {
         let stored = number(summary, "final_score").flatMap { $0.isFinite ? $0 : nil }
         finalScore = stored ?? (finished ? EvaluationPoint.finalScore(evaluations) : nil)
         liveParameters = number(summary, "live_params")
+        liveWeights = number(summary, "live_weights")
         trainingFLOPs = number(summary, "training_flops")
         let logged = Self.readLastMetrics(file("metrics.csv"))
         if let run = object("run.json"), let v = run["sparrow_version"] as? String {
@@ -130,6 +134,7 @@ public struct RunResult: Sendable {
         if finished, FileManager.default.fileExists(atPath: file("checkpoint.sparrow")),
            let (_, agent) = try? TrainingCheckpoint.loadAgent(checkpoint: file("checkpoint.sparrow")) {
             inferenceFLOPs = 2 * Double(agent.policyNetwork.cost.liveWeights)
+            if liveWeights == nil { liveWeights = Double(agent.liveWeights) }
         }
     }
 

@@ -46,7 +46,7 @@ public struct RunDirectory: Sendable {
     /// `summary.json`: the keys `sparrow report` reads (`final_score`, `live_params`, `training_flops`, …).
     func writeSummary(_ s: TrainSummary, config: TrainConfig, agent: any Agent, episodes: Int) throws {
         var o: [String: Any] = ["env": config.env, "preset": config.preset, "steps": s.step, "seed": config.seed,
-                                "evaluations": s.evaluations.count, "live_params": agent.liveParameters,
+                                "evaluations": s.evaluations.count, "live_params": agent.liveParameters, "live_weights": agent.liveWeights,
                                 "training_flops": agent.trainingFLOPs, "episodes": episodes]
         if let f = s.finalScore { o["final_score"] = f }
         if let last = s.evaluations.last { o["last_eval_return"] = last.meanReturn }

@@ -18,6 +18,12 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(config["preset"] as? String, "tows-sac")
         XCTAssertEqual(config["sparsity"] as? Double, 0.9)
         XCTAssertEqual(config["start-steps"] as? Int, 300)
+        // Parameters counted both ways: with biases (live_params) and weights only (live_weights, Sokar et al.'s count).
+        // InvertedPendulum (4 observations, 1 action), 256-256: the actor's biases 256 + 256 + 2 (mean, log σ), each
+        // critic's 256 + 256 + 1.
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as! [String: Any]
+        let params = try XCTUnwrap(summary["live_params"] as? Int), weights = try XCTUnwrap(summary["live_weights"] as? Int)
+        XCTAssertEqual(params - weights, 514 + 2 * 513)
         let metrics = try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8).split(separator: "\n")
         // The columns of before stay first and in order (a contract); the analyses' columns (2026-12-02) follow.
         XCTAssertEqual(metrics.first, "step,wall_time_s,steps_per_s,episode_return,eval_return,critic_loss,actor_loss,alpha,mean_q,live_params,actor_sparsity,critic_sparsity,training_flops"

@@ -166,6 +166,7 @@ final class PaperTableTests: XCTestCase {
                           name: "Humanoid-v5_dense-sac-0.9_seed0")
         var runs = try RunResults.load(roots: [root.path])
         for i in runs.indices where runs[i].preset == "dense-sac@0.9" { runs[i].paramsLike = 0.9 }
+        for i in runs.indices { runs[i].liveWeights = Double((runs[i].preset == "tows-sac" ? 100 : 1000) + 10 * runs[i].seed) }
         let table = PaperComparison(runs: runs, paper: .tows)
         let c = try XCTUnwrap(table.ownComparisons(reps: 500).first { $0.robot == "Humanoid" })
         let sparseFinal = sparse.map(Self.finalScore), denseFinal = dense.map(Self.finalScore)
@@ -181,9 +182,12 @@ final class PaperTableTests: XCTestCase {
         let reached = sparse.compactMap { v in v.firstIndex { $0 >= target }.map { Double(($0 + 1) * 50_000) } }
         XCTAssertEqual(c.reachedDense, reached.count)
         XCTAssertEqual(c.stepsToDense ?? .nan, Self.mean(reached), accuracy: 1e-9)
+        XCTAssertEqual(c.sparseWeights ?? .nan, 110, accuracy: 1e-9)
+        XCTAssertEqual(c.denseWeights ?? .nan, 1010, accuracy: 1e-9)
         XCTAssertEqual(table.row("Humanoid")?.dense.count, 3, "the params-matched run is left out")
         let md = table.markdown()
         XCTAssertTrue(md.contains("## Ours against ours"), md)
         XCTAssertTrue(md.contains("| Humanoid | 3, 3 |"), md)
+        XCTAssertTrue(md.contains("| 1010, 110 |"), md)
     }
 }
