@@ -91,6 +91,18 @@ extension Report {
         var env: String, key: Key, scale: String, sigmas: [Double], runMeans: [[Double]]
     }
 
+    /// The same curves with each run's returns divided by its own clean return (σ = 0), so policies of different
+    /// clean performance compare by how much of it they keep (issue 24, finding 7). Curves without σ = 0, or with a
+    /// run whose clean return is not positive, are left out.
+    var normalisedNoiseCurves: [NoiseCurve] {
+        noiseCurves.compactMap { c in
+            guard let zero = c.sigmas.firstIndex(of: 0), c.runMeans.allSatisfy({ $0[zero] > 0 }) else { return nil }
+            var n = c
+            n.runMeans = c.runMeans.map { r in r.map { $0 / r[zero] } }
+            return n
+        }
+    }
+
     var noiseCurves: [NoiseCurve] {
         var curves: [NoiseCurve] = []
         for env in envs {
@@ -110,15 +122,15 @@ extension Report {
     /// Graesser's Figure 6: return against the observation-noise level (mean over runs' mean returns, 95% bootstrap
     /// band over runs; one run: its own episodes' interval). One panel per env, noise scale and method, a line per
     /// sparsity (dense: full size and parameter-matched), the full dense network dashed in every panel.
-    public func returnVersusObservationNoise() -> Figure? {
-        let curves = noiseCurves
+    public func returnVersusObservationNoise(normalised: Bool = false) -> Figure? {
+        let curves = normalised ? normalisedNoiseCurves : noiseCurves
         guard !curves.isEmpty else { return nil }
         func line(_ curve: NoiseCurve, color: String, dashed: Bool = false) -> Figure.Series {
             let stats = curve.sigmas.indices.map { i -> Statistics.Interval in
                 Statistics.stratifiedBootstrap([curve.runMeans.map { $0[i] }], reps: 2000, seed: UInt64(i), aggregate: Statistics.mean)
             }
             var low = stats.map(\.lower), high = stats.map(\.upper)
-            if curve.runMeans.count == 1, let run = cell(curve.env, curve.key)?.runs.compactMap(\.noiseRobustness).first {
+            if !normalised, curve.runMeans.count == 1, let run = cell(curve.env, curve.key)?.runs.compactMap(\.noiseRobustness).first {
                 low = run.ciLow; high = run.ciHigh
             }
             return .init(label: curve.key.label, color: color, x: curve.sigmas, y: stats.map(\.estimate),
@@ -128,7 +140,8 @@ extension Report {
         let panels = groups.sorted { $0.key < $1.key }.map { _, group -> Figure.Panel in
             let first = group[0]
             var p = Figure.Panel(title: "\(first.env) \(first.key.methodLabel)",
-                                 xLabel: first.scale == "std" ? "noise σ (× feature std)" : "noise σ", yLabel: "mean return")
+                                 xLabel: first.scale == "std" ? "noise σ (× feature std)" : "noise σ",
+                                 yLabel: normalised ? "return / clean return" : "mean return")
             let sorted = group.sorted { $0.key < $1.key }
             for (i, curve) in sorted.enumerated() {
                 p.series.append(line(curve, color: curve.key.isDenseReference ? Figure.palette[0] : Figure.palette[1 + i % (Figure.palette.count - 1)]))
@@ -139,7 +152,8 @@ extension Report {
             }
             return p
         }
-        return Figure(title: "Return under Gaussian observation noise (95% bootstrap CI)", panels: panels)
+        return Figure(title: normalised ? "Return under Gaussian observation noise as a fraction of each policy's clean return (95% bootstrap CI)"
+                          : "Return under Gaussian observation noise (95% bootstrap CI)", panels: panels)
     }
 
     /// The noise table of report.md: mean return per noise level (rows) and method (columns), per env and scale.
@@ -151,11 +165,24 @@ extension Report {
                 + "(mean return over runs' mean returns):\n\n"
             out += "| σ | " + group.map { $0.key.label }.joined(separator: " | ") + " |\n"
             out += "| ---: |" + String(repeating: " ---: |", count: group.count) + "\n"
-            _ = name
             for s in sigmas {
                 let cells = group.map { c -> String in
                     guard let i = c.sigmas.firstIndex(of: s) else { return "–" }
                     return String(format: "%.1f", Statistics.mean(c.runMeans.map { $0[i] }))
+                }
+                out += "| \(Figure.compact(s)) | " + cells.joined(separator: " | ") + " |\n"
+            }
+            // The same as a fraction of each policy's own clean return: policies of different clean return compare by
+            // what they keep, as the paper's matched-return comparison intends.
+            let normalised = normalisedNoiseCurves.filter { "\($0.env)|\($0.scale)" == name }
+            guard !normalised.isEmpty else { continue }
+            out += "\nAs a fraction of each policy's clean return (σ = 0), mean over runs:\n\n"
+            out += "| σ | " + normalised.map { $0.key.label }.joined(separator: " | ") + " |\n"
+            out += "| ---: |" + String(repeating: " ---: |", count: normalised.count) + "\n"
+            for s in sigmas {
+                let cells = normalised.map { c -> String in
+                    guard let i = c.sigmas.firstIndex(of: s) else { return "–" }
+                    return String(format: "%.2f", Statistics.mean(c.runMeans.map { $0[i] }))
                 }
                 out += "| \(Figure.compact(s)) | " + cells.joined(separator: " | ") + " |\n"
             }
@@ -255,7 +282,10 @@ extension Report {
                                             ("return_vs_actor_critic_ratio", returnVersusActorCriticRatio()),
                                             ("noise_feature_connections", noiseFeatureConnections()),
                                             ("analyses_over_training", analysesOverTraining())]
-        if noise { figures.append(("return_vs_observation_noise", returnVersusObservationNoise())) }
+        if noise {
+            figures.append(("return_vs_observation_noise", returnVersusObservationNoise()))
+            figures.append(("return_vs_observation_noise_normalised", returnVersusObservationNoise(normalised: true)))
+        }
         return figures.compactMap { name, f in f.map { (name, $0) } }
     }
 }

@@ -96,6 +96,13 @@ final class AnalysisFigureTests: XCTestCase {
         let md = report.markdown()
         XCTAssertTrue(md.contains("| 0.5 | 249.5 |"), md)
         XCTAssertTrue(md.contains("return_vs_observation_noise.png"), md)
+        // Normalised by each policy's own clean return (finding 7): every run here keeps 1/2 at σ 0.5 and 1/4 at 1.
+        let g = try XCTUnwrap(report.returnVersusObservationNoise(normalised: true))
+        XCTAssertEqual(g.panels[0].yLabel, "return / clean return")
+        XCTAssertEqual(try XCTUnwrap(g.panels[0].series.first { $0.label == "Dense-DQN" }).y, [1, 0.5, 0.25])
+        XCTAssertTrue(md.contains("As a fraction of each policy's clean return"), md)
+        XCTAssertTrue(md.contains("| 0.5 | 0.50 |"), md)
+        XCTAssertTrue(md.contains("return_vs_observation_noise_normalised.png"), md)
         let pic = try XCTUnwrap(report.noiseFeatureConnections())
         XCTAssertEqual(pic.panels.count, 3, "critic panels only (no actor numbers), one per group")
         XCTAssertEqual(pic.panels[0].series.map(\.y), [[30, 41], [20, 10]], "mean over the three runs")
