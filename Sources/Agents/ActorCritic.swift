@@ -2,26 +2,6 @@ import Foundation
 import NeuralNet
 import SparrowCore
 
-/// What one gradient update reports (for the metrics file).
-public struct UpdateMetrics: Equatable, Sendable {
-    public var criticLoss: Double = .nan
-    public var actorLoss: Double = .nan
-    public var alpha: Double = .nan
-    public var alphaLoss: Double = .nan
-    public var meanQ: Double = .nan
-    public init() {}
-}
-
-/// A loss turned NaN or infinite: training must stop; the last good checkpoint stays as it was.
-public struct NonFiniteLossError: Error, CustomStringConvertible, Equatable {
-    public let update: Int
-    public let network: String
-    public let value: Double
-    public var description: String {
-        "the \(network) loss became \(value) at training update \(update); stopping (the last checkpoint is intact)"
-    }
-}
-
 /// The machinery SAC and TD3 share: actor, twin critics and their targets built from the config, Adam, the
 /// sparse-training schedules (topology evolution or pruning), critic regression on a replay batch, accounting and
 /// (de)serialisation. SAC.swift and TD3.swift hold only their own update rules.
@@ -265,26 +245,3 @@ public class ActorCriticAgent {
         networks = listNetworks()
     }
 }
-
-/// Builds the off-policy agent a config names, for an environment's observation size and actions: SAC and TD3 need
-/// a box of continuous actions, DQN discrete ones.
-public func makeAgent(config: AgentConfig, observationSize: Int, actions: ActionSpace,
-                      totalUpdates: Int, seed: UInt64) throws -> any OffPolicyAgent {
-    switch (config.algorithm, actions) {
-    case (.sac, .box(let box)):
-        return try SAC(config: config, observationSize: observationSize, actionLow: box.low, actionHigh: box.high,
-                       totalUpdates: totalUpdates, seed: seed)
-    case (.td3, .box(let box)):
-        return try TD3(config: config, observationSize: observationSize, actionLow: box.low, actionHigh: box.high,
-                       totalUpdates: totalUpdates, seed: seed)
-    case (.dqn, .discrete(let n)):
-        return try DQN(config: config, observationSize: observationSize, choices: n, totalUpdates: totalUpdates, seed: seed)
-    case (.sac, .discrete), (.td3, .discrete):
-        throw ConfigError("algorithm \(config.algorithm.rawValue) needs continuous (box) actions; for discrete actions use dqn")
-    case (.dqn, .box):
-        throw ConfigError("algorithm dqn needs discrete actions; for continuous (box) actions use sac or td3")
-    case (.ppo, _):
-        throw ConfigError("algorithm ppo learns on-policy, from rollouts, not from a replay buffer (see `PPO`)")
-    }
-}
-

@@ -135,7 +135,7 @@ func trainingSteps(_ preset: String, env: String, windows: [Int]) throws -> [Cou
     let config = try TrainConfig.resolve(preset: preset, env: env, file: nil, flags: flags)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-alloc-\(getpid())-\(preset)").path
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let trainer = try Trainer(config: config, runDirectory: dir, resume: false)
+    let trainer = try OffPolicyTrainer(config: config, runDirectory: dir, resume: false)
     var done = start + warm
     _ = try trainer.run(stopAfter: done, finalCheckpoint: false)
     return try windows.map { n in

@@ -1,3 +1,4 @@
+import Agents
 import Foundation
 import SparrowCore
 
@@ -37,5 +38,24 @@ public struct NoiseRobustness: Codable, Equatable, Sendable {
 
     public static func read(_ path: String) -> NoiseRobustness? {
         FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(NoiseRobustness.self, from: $0) }
+    }
+}
+
+extension TrainingCheckpoint {
+    /// Per-feature standard deviations of the observations a run trained on (`sparrow eval --noise-scale std`):
+    /// over the observations in the checkpoint's replay buffer (off-policy), or PPO's observation normaliser
+    /// (every observation it has seen; the rollout holds only the last ones).
+    public static func observationStandardDeviations(checkpoint path: String) throws -> [Double] {
+        let (config, _) = try CheckpointFile.read(path)
+        if config.agent.algorithm.isOnPolicy {
+            guard let ppo = try loadAgent(checkpoint: path).agent as? PPO else { throw CheckpointError("checkpoint \(path): not a ppo agent") }
+            return ppo.observationStats.variance.map { $0.squareRoot() }
+        }
+        let env = try config.makeEnvironment()
+        let agent = try AgentFactory.makeAgent(config: config, env: env)
+        let buffer = AgentFactory.makeReplayBuffer(config: config, env: env)
+        _ = try restore(from: path, config: config, agent: agent, env: env, buffer: buffer)
+        guard buffer.count > 1 else { throw CheckpointError("checkpoint \(path) holds \(buffer.count) observations: too few for a standard deviation") }
+        return buffer.observationStandardDeviations()
     }
 }

@@ -4,11 +4,11 @@ import Foundation
 import NeuralNet
 import SparrowCore
 
-/// The on-policy training loop (PPO), sibling of the off-policy `Trainer` and sharing its `TrainingSession`
+/// The on-policy training loop (PPO), sibling of the `OffPolicyTrainer` and sharing its `TrainingSession`
 /// (environments, evaluation, logs, checkpoints, the lock): collect `rollout-steps` environment steps with the
 /// sampled policy, then learn from them for `epochs` passes of minibatches, and again, until `steps`.
 ///
-/// Evaluation, metrics rows and checkpoints fall on environment steps as in `Trainer`; at the step that fills the
+/// Evaluation, metrics rows and checkpoints fall on environment steps as in `OffPolicyTrainer`; at the step that fills the
 /// rollout they come after its learning phase. A stop signal is honoured between environment steps and between
 /// minibatches, and the checkpoint holds the rollout and the epoch/minibatch position (`RolloutBuffer`), so a run
 /// stopped while collecting or in the middle of an epoch continues exactly.
@@ -32,7 +32,7 @@ public final class OnPolicyTrainer: TrainingLoop {
 
     public init(config: TrainConfig, runDirectory: String, resume: Bool) throws {
         session = try TrainingSession(config: config, runDirectory: runDirectory)
-        agent = try TrainingCheckpoint.makePPO(config: config, env: session.env)
+        agent = try AgentFactory.makePPO(config: config, env: session.env)
         rollout = RolloutBuffer(capacity: config.agent.rolloutSteps, observationSize: session.env.observationSpace.dimension,
                                 actionSize: session.env.actions.componentCount)
         try session.open(agent: agent, memory: rollout, resume: resume)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One live training process per run directory: an exclusive `flock` on `run.lock`, held by the `Trainer` from
+/// One live training process per run directory: an exclusive `flock` on `run.lock`, held by the training loop from
 /// `init` until its run finishes or a stop signal ends it (or the trainer goes away). A second `sparrow train` on the same directory (a double launch, a SLURM requeue racing its
 /// predecessor) stops with one line naming the holder instead of interleaving checkpoints and metrics. The
 /// kernel drops the lock when the holder exits, however it dies, so a stale `run.lock` never blocks a resume.

@@ -9,7 +9,7 @@ public struct TrainingError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A training loop as the CLI, sweeps and benchmarks drive it: the off-policy `Trainer` or the `OnPolicyTrainer`.
+/// A training loop as the CLI, sweeps and benchmarks drive it: the `OffPolicyTrainer` or the `OnPolicyTrainer`.
 public protocol TrainingLoop: AnyObject {
     var config: TrainConfig { get }
     var runDirectory: String { get }
@@ -34,12 +34,12 @@ extension TrainingLoop {
 public func makeTrainer(config: TrainConfig, runDirectory: String, resume: Bool) throws -> any TrainingLoop {
     config.agent.algorithm.isOnPolicy
         ? try OnPolicyTrainer(config: config, runDirectory: runDirectory, resume: resume)
-        : try Trainer(config: config, runDirectory: runDirectory, resume: resume)
+        : try OffPolicyTrainer(config: config, runDirectory: runDirectory, resume: resume)
 }
 
 /// What every training loop shares, whatever it learns from: the environments and the evaluator, the run
 /// directory with its lock, logs and checkpoint, and the loop state (step, episodes, evaluations, generator, the
-/// current observation). `Trainer` and `OnPolicyTrainer` own one each and add their agent, their memory (replay
+/// current observation). `OffPolicyTrainer` and `OnPolicyTrainer` own one each and add their agent, their memory (replay
 /// buffer or rollout) and the body of the loop.
 final class TrainingSession {
     let config: TrainConfig

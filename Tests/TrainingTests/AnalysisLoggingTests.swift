@@ -72,7 +72,7 @@ final class AnalysisLoggingTests: XCTestCase {
         let config = try smallConfig("set-sac", ["steps": 1000])
         let dir = temporaryRunDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Trainer(config: config, runDirectory: dir, resume: false).run()
+        try OffPolicyTrainer(config: config, runDirectory: dir, resume: false).run()
         XCTAssertEqual(try rows(dir, "analysis.csv").count, 0)
         let metrics = try rows(dir, "metrics.csv")
         for key in ["actor_snr", "critic_snr", "actor_dormant", "critic_dormant", "actor_input_real", "actor_input_noise",

@@ -59,7 +59,7 @@ final class BadInputTests: XCTestCase {
         let dir = temporaryRunDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let sacOnCartPole = try smallConfig("dense-dqn", env: "CartPole-v1", ["algorithm": "sac"])
-        assertConfigError(try Trainer(config: sacOnCartPole, runDirectory: dir, resume: false),
+        assertConfigError(try OffPolicyTrainer(config: sacOnCartPole, runDirectory: dir, resume: false),
                           "CartPole-v1 has discrete actions and algorithm sac needs continuous ones")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "nothing was written")
         assertConfigError(try smallConfig("set-ppo", env: "CartPole-v1", ["start-steps": 0]),
@@ -115,12 +115,12 @@ final class BadInputTests: XCTestCase {
         let config = try smallConfig("tows-sac", ["steps": 700])
         let dir = temporaryRunDirectory("reject\(line)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Trainer(config: config, runDirectory: dir, resume: false).run()
+        try OffPolicyTrainer(config: config, runDirectory: dir, resume: false).run()
         let path = dir + "/checkpoint.sparrow"
         var bytes = try AtomicFile.read(path)
         mutate(&bytes)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsError(try Trainer(config: config, runDirectory: dir, resume: true), line: line) { error in
+        XCTAssertThrowsError(try OffPolicyTrainer(config: config, runDirectory: dir, resume: true), line: line) { error in
             XCTAssertTrue("\(error)".contains(fragment), "'\(fragment)' not in \(error)", line: line)
             XCTAssertFalse("\(error)".contains("\n"), line: line)
         }
@@ -139,21 +139,21 @@ final class BadInputTests: XCTestCase {
         let config = try smallConfig("tows-sac", ["steps": 700])
         let dir = temporaryRunDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Trainer(config: config, runDirectory: dir, resume: false).run()
+        try OffPolicyTrainer(config: config, runDirectory: dir, resume: false).run()
         let before = try AtomicFile.read(dir + "/checkpoint.sparrow")
         var otherEnv = config; otherEnv.env = "Hopper-v5"
-        XCTAssertThrowsError(try Trainer(config: otherEnv, runDirectory: dir, resume: true)) {
+        XCTAssertThrowsError(try OffPolicyTrainer(config: otherEnv, runDirectory: dir, resume: true)) {
             XCTAssertTrue("\($0)".contains("is for env InvertedPendulum-v5, not Hopper-v5"), "\($0)")
         }
         let td3 = try smallConfig("tows-td3", ["steps": 700])
-        XCTAssertThrowsError(try Trainer(config: td3, runDirectory: dir, resume: true)) {
+        XCTAssertThrowsError(try OffPolicyTrainer(config: td3, runDirectory: dir, resume: true)) {
             XCTAssertTrue("\($0)".contains("is for algorithm sac, not td3"), "\($0)")
         }
         var other = config; other.agent.batchSize = 7
-        XCTAssertThrowsError(try Trainer(config: other, runDirectory: dir, resume: true)) {
+        XCTAssertThrowsError(try OffPolicyTrainer(config: other, runDirectory: dir, resume: true)) {
             XCTAssertTrue("\($0)".contains("batch-size"), "\($0)")
         }
-        XCTAssertThrowsError(try Trainer(config: config, runDirectory: dir, resume: false)) {
+        XCTAssertThrowsError(try OffPolicyTrainer(config: config, runDirectory: dir, resume: false)) {
             XCTAssertTrue("\($0)".contains("already holds a run"), "\($0)")
         }
         XCTAssertEqual(try AtomicFile.read(dir + "/checkpoint.sparrow"), before)
@@ -164,13 +164,13 @@ final class BadInputTests: XCTestCase {
         let config = try smallConfig("dense-sac", ["steps": 2000, "checkpoint-every": 100, "reward-scale": 1e38])
         let dir = temporaryRunDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        XCTAssertThrowsError(try Trainer(config: config, runDirectory: dir, resume: false).run()) { error in
+        XCTAssertThrowsError(try OffPolicyTrainer(config: config, runDirectory: dir, resume: false).run()) { error in
             XCTAssertTrue("\(error)".contains("step 501"), "\(error)")
             XCTAssertTrue("\(error)".contains("critic1 loss became"), "\(error)")
         }
         let (saved, _) = try CheckpointFile.read(dir + "/checkpoint.sparrow")
         XCTAssertEqual(saved, config)
-        let resumed = try Trainer(config: config, runDirectory: dir, resume: true)
+        let resumed = try OffPolicyTrainer(config: config, runDirectory: dir, resume: true)
         XCTAssertEqual(resumed.step, 500)  // the checkpoint before the first update
     }
 

@@ -39,7 +39,7 @@ final class CheckpointVersion1Tests: XCTestCase {
         XCTAssertEqual(try version(path), 1)
         let oldSize = try AtomicFile.read(path).count
         let (config, _) = try CheckpointFile.read(path)
-        let trainer = try Trainer(config: config, runDirectory: dir, resume: true)
+        let trainer = try OffPolicyTrainer(config: config, runDirectory: dir, resume: true)
         XCTAssertEqual(trainer.step, 1395)
         XCTAssertEqual(trainer.buffer.count, 800)
         let summary = try trainer.run()
@@ -60,11 +60,11 @@ final class CheckpointVersion1Tests: XCTestCase {
         let straight = try fixtureRun("straight"), split = try fixtureRun("split")
         defer { try? FileManager.default.removeItem(atPath: straight); try? FileManager.default.removeItem(atPath: split) }
         let (config, _) = try CheckpointFile.read(straight + "/checkpoint.sparrow")
-        try Trainer(config: config, runDirectory: straight, resume: true).run()
-        let first = try Trainer(config: config, runDirectory: split, resume: true).run(stopAfter: 2222)
+        try OffPolicyTrainer(config: config, runDirectory: straight, resume: true).run()
+        let first = try OffPolicyTrainer(config: config, runDirectory: split, resume: true).run(stopAfter: 2222)
         XCTAssertEqual(first.outcome, .interrupted)
         XCTAssertEqual(try version(split + "/checkpoint.sparrow"), 2)
-        try Trainer(config: config, runDirectory: split, resume: true).run()
+        try OffPolicyTrainer(config: config, runDirectory: split, resume: true).run()
         XCTAssertEqual(try deterministicMetrics(straight), try deterministicMetrics(split))
         XCTAssertEqual(try file(straight, "evaluations.csv"), try file(split, "evaluations.csv"))
     }

@@ -17,7 +17,7 @@ final class DQNLearningTests: XCTestCase {
                                                  flags: ["steps": budget, "checkpoint-every": budget, "seed": seed])
             let dir = temporaryRunDirectory("learn\(preset)\(seed)")
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let trainer = try Trainer(config: config, runDirectory: dir, resume: false)
+            let trainer = try OffPolicyTrainer(config: config, runDirectory: dir, resume: false)
             while trainer.step < budget, (trainer.evaluations.last?.meanReturn ?? 0) < 475 {
                 _ = try trainer.run(stopAfter: trainer.step + config.evalEvery, finalCheckpoint: false)
             }

@@ -13,7 +13,7 @@ final class LearningTests: XCTestCase {
         let config = try TrainConfig.resolve(preset: preset, env: "InvertedPendulum-v5", file: nil, flags: f)
         let dir = temporaryRunDirectory("learn\(preset)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let summary = try Trainer(config: config, runDirectory: dir, resume: false).run()
+        let summary = try OffPolicyTrainer(config: config, runDirectory: dir, resume: false).run()
         let best = summary.evaluations.map(\.meanReturn).max() ?? 0
         XCTAssertGreaterThanOrEqual(best, 900, "\(preset): evaluations \(summary.evaluations.map(\.meanReturn))", line: line)
     }

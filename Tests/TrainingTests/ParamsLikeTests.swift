@@ -18,7 +18,7 @@ final class ParamsLikeTests: XCTestCase {
         c.env = env
         if let sparsity { c.agent.sparsity = sparsity }
         c.agent.bufferSize = 1000
-        return try TrainingCheckpoint.makeAgent(config: c, env: try c.makeEnvironment())
+        return try AgentFactory.makeAgent(config: c, env: try c.makeEnvironment())
     }
 
     func testDenseNetworksComeClosestToTheSparseLiveParameters() throws {

@@ -20,13 +20,13 @@ final class ResumeAndDeterminismTests: XCTestCase {
         let straight = temporaryRunDirectory("straight\(preset)"), resumed = temporaryRunDirectory("resumed\(preset)")
         defer { try? FileManager.default.removeItem(atPath: straight); try? FileManager.default.removeItem(atPath: resumed) }
 
-        let a = try Trainer(config: config, runDirectory: straight, resume: false).run()
+        let a = try OffPolicyTrainer(config: config, runDirectory: straight, resume: false).run()
         XCTAssertEqual(a.outcome, .finished)
 
-        let first = try Trainer(config: config, runDirectory: resumed, resume: false).run(stopAfter: interruptAt)
+        let first = try OffPolicyTrainer(config: config, runDirectory: resumed, resume: false).run(stopAfter: interruptAt)
         XCTAssertEqual(first.outcome, .interrupted)
         XCTAssertEqual(first.step, interruptAt)
-        let second = try Trainer(config: config, runDirectory: resumed, resume: true)
+        let second = try OffPolicyTrainer(config: config, runDirectory: resumed, resume: true)
         XCTAssertEqual(second.step, interruptAt)
         let b = try second.run()
 
@@ -139,9 +139,9 @@ final class ResumeAndDeterminismTests: XCTestCase {
         var c1 = c0; c1.seed = 1
         let d = (0..<3).map { temporaryRunDirectory("det\($0)") }
         defer { for x in d { try? FileManager.default.removeItem(atPath: x) } }
-        try Trainer(config: c0, runDirectory: d[0], resume: false).run()
-        try Trainer(config: c0, runDirectory: d[1], resume: false).run()
-        try Trainer(config: c1, runDirectory: d[2], resume: false).run()
+        try OffPolicyTrainer(config: c0, runDirectory: d[0], resume: false).run()
+        try OffPolicyTrainer(config: c0, runDirectory: d[1], resume: false).run()
+        try OffPolicyTrainer(config: c1, runDirectory: d[2], resume: false).run()
         XCTAssertEqual(try deterministicMetrics(d[0]), try deterministicMetrics(d[1]))
         XCTAssertEqual(try networkState(d[0]), try networkState(d[1]))
         XCTAssertNotEqual(try networkState(d[0]), try networkState(d[2]))
@@ -152,7 +152,7 @@ final class ResumeAndDeterminismTests: XCTestCase {
         let config = try smallConfig("dense-sac", ["steps": 1200])
         let dir = temporaryRunDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let t = try Trainer(config: config, runDirectory: dir, resume: true)  // nothing to resume: fresh
+        let t = try OffPolicyTrainer(config: config, runDirectory: dir, resume: true)  // nothing to resume: fresh
         XCTAssertEqual(t.step, 0)
         StopSignal.set(true)
         let s = try t.run()
@@ -160,7 +160,7 @@ final class ResumeAndDeterminismTests: XCTestCase {
         XCTAssertEqual(s.outcome, .interrupted)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/checkpoint.sparrow"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/summary.json"))
-        XCTAssertEqual(try Trainer(config: config, runDirectory: dir, resume: true).run().outcome, .finished)
+        XCTAssertEqual(try OffPolicyTrainer(config: config, runDirectory: dir, resume: true).run().outcome, .finished)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/summary.json"))
     }
 }

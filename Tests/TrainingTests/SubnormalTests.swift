@@ -13,7 +13,7 @@ final class SubnormalTests: XCTestCase {
         let config = try smallConfig("tows-sac", env: "Hopper-v5",
                                      ["steps": 5000, "start-steps": 1000, "eval-every": 10_000, "batch-size": 64,
                                       "checkpoint-every": 10_000, "log-every": 1000])
-        let trainer = try Trainer(config: config, runDirectory: dir, resume: false)
+        let trainer = try OffPolicyTrainer(config: config, runDirectory: dir, resume: false)
         try trainer.run(finalCheckpoint: false)
         XCTAssertEqual(trainer.agent.updates, 4000)
         var checked = 0

@@ -19,11 +19,11 @@ final class ThreadsTests: XCTestCase {
         let one = temporaryRunDirectory("one\(preset)"), two = temporaryRunDirectory("two\(preset)")
         defer { try? FileManager.default.removeItem(atPath: one); try? FileManager.default.removeItem(atPath: two) }
         Parallel.setThreads(1)
-        let a = try Trainer(config: config, runDirectory: one, resume: false).run()
+        let a = try OffPolicyTrainer(config: config, runDirectory: one, resume: false).run()
         // Two threads, interrupted and resumed half-way with two threads again.
         Parallel.setThreads(2)
-        _ = try Trainer(config: config, runDirectory: two, resume: false).run(stopAfter: 1111)
-        let b = try Trainer(config: config, runDirectory: two, resume: true).run()
+        _ = try OffPolicyTrainer(config: config, runDirectory: two, resume: false).run(stopAfter: 1111)
+        let b = try OffPolicyTrainer(config: config, runDirectory: two, resume: true).run()
         XCTAssertEqual(a.evaluations, b.evaluations, preset)
         XCTAssertEqual(try deterministicMetrics(one), try deterministicMetrics(two), preset)
         XCTAssertEqual(try networkState(one), try networkState(two), preset)

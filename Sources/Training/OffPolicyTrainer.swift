@@ -12,10 +12,11 @@ import SparrowCore
 ///   `TrainingSession` (TrainingSession.swift); the on-policy sibling is `OnPolicyTrainer`;
 /// - evaluation: `Evaluator` (Evaluator.swift), also used by `sparrow eval`;
 /// - the run directory's files and `summary.json`: `RunDirectory` (RunDirectory.swift); the logs: `RunLogs`;
-/// - the checkpoint byte layout, restore and agent loading: `TrainingCheckpoint` and `LoopState` (Checkpoint.swift);
+/// - the checkpoint byte layout, restore and agent loading: `TrainingCheckpoint` (Checkpoint.swift), the loop's own
+///   state `LoopState` (LoopState.swift), the agent and buffer a config names: `AgentFactory` (AgentFactory.swift);
 /// - the environment: any `TrainingEnvironment`; a discrete-action agent (DQN) changes only how `act` and the
 ///   replay buffer hold an action (one Float index).
-public final class Trainer: TrainingLoop {
+public final class OffPolicyTrainer: TrainingLoop {
     public var config: TrainConfig { session.config }
     let session: TrainingSession
     public var runDirectory: String { session.directory.path }
@@ -37,8 +38,8 @@ public final class Trainer: TrainingLoop {
     public init(config: TrainConfig, runDirectory: String, resume: Bool) throws {
         session = try TrainingSession(config: config, runDirectory: runDirectory)
         let env = session.env
-        agent = try TrainingCheckpoint.makeOffPolicyAgent(config: config, env: env)
-        buffer = TrainingCheckpoint.makeReplayBuffer(config: config, env: env)
+        agent = try AgentFactory.makeOffPolicyAgent(config: config, env: env)
+        buffer = AgentFactory.makeReplayBuffer(config: config, env: env)
         batch = ReplayBatch(size: config.agent.batchSize, observationSize: buffer.observationSize, actionSize: buffer.actionSize)
         try session.open(agent: agent, memory: buffer, resume: resume)
     }
@@ -95,3 +96,6 @@ public final class Trainer: TrainingLoop {
         return try session.finish(agent: agent, memory: buffer, finalCheckpoint: finalCheckpoint, reporter: reporter)
     }
 }
+
+/// The name this loop had before the on-policy one arrived, kept for code written against it.
+public typealias Trainer = OffPolicyTrainer
