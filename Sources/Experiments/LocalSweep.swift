@@ -8,12 +8,19 @@ import Glibc
 /// to RUN/train.log, with a compact view of every active run. Finished runs are skipped; the others start with
 /// `--resume`, so interrupted ones continue from their checkpoint. SIGINT/SIGTERM stop launching and ask every
 /// running child to checkpoint (they exit cleanly); running the sweep again continues.
+///
+/// Two sweeps on one root (or a sweep and a `sparrow train` by hand) share the work safely: the run lock lets one
+/// process train a run, a child refused with `RunInUseError.exitStatus` counts as "running elsewhere" (neither done
+/// nor failed), and train.log is opened for appending so every writer's lines arrive whole.
 public final class LocalSweep {
     public struct Outcome: Equatable, Sendable {
+        /// Finished before this sweep could start them (by an earlier sweep or, meanwhile, another process).
         public var skipped = 0
         public var finished = 0
         public var failed: [String] = []
         public var interrupted = 0
+        /// Runs another process was training when this sweep's child tried: not failed, not done.
+        public var elsewhere: [String] = []
     }
 
     struct Active {
@@ -63,6 +70,11 @@ public final class LocalSweep {
             }
             while !stopping && active.count < maxParallel && !queue.isEmpty {
                 let plan = queue.removeFirst()
+                if plan.isFinished {  // another process finished it since the sweep started
+                    outcome.skipped += 1
+                    if !interactive { write("skipped  \(plan.name) (finished elsewhere)") }
+                    continue
+                }
                 do {
                     active.append(try launch(plan))
                     if !interactive { write("started  \(plan.name)\(plan.hasCheckpoint ? " (resuming)" : "")") }
@@ -76,9 +88,18 @@ public final class LocalSweep {
             for a in active {
                 if a.process.isRunning { still.append(a); continue }
                 let status = a.process.terminationStatus
-                try? FileManager.default.removeItem(atPath: Self.pidPath(a.plan.directory))
-                Self.appendLog(a.plan.logPath, "== exit status \(status) at \(Self.timestamp()) ==")
-                if a.plan.isFinished {
+                Self.removePID(a.process.processIdentifier, directory: a.plan.directory)
+                let refused = a.process.terminationReason == .exit && status == RunInUseError.exitStatus
+                Self.appendLog(a.plan.logPath, "== exit status \(status) at \(Self.timestamp())\(refused ? ": running elsewhere" : "") ==")
+                if refused && a.plan.isFinished {
+                    outcome.skipped += 1
+                    if !interactive { write("skipped  \(a.plan.name) (finished elsewhere)") }
+                } else if refused {
+                    outcome.elsewhere.append(a.plan.name)
+                    let holder = RunLockHolder.read(directory: a.plan.directory).map { " (\($0))" } ?? ""
+                    write((interactive ? "\r\u{1B}[K" : "") + "elsewhere \(a.plan.name): another process is training it\(holder)")
+                    if interactive { drawnLines = 0 }
+                } else if a.plan.isFinished {
                     outcome.finished += 1
                     if !interactive { write("done     \(a.plan.name)\(Self.scoreText(a.plan))") }
                 } else if status == 0 {
@@ -111,15 +132,19 @@ public final class LocalSweep {
             if !active.isEmpty || !queue.isEmpty { usleep(200_000) }
         }
         write("sweep: \(outcome.finished) finished, \(outcome.skipped) skipped (already finished), "
-              + "\(outcome.interrupted) stopped with a checkpoint, \(outcome.failed.count) failed")
+              + "\(outcome.interrupted) stopped with a checkpoint, "
+              + (outcome.elsewhere.isEmpty ? "" : "\(outcome.elsewhere.count) running elsewhere, ")
+              + "\(outcome.failed.count) failed")
         return outcome
     }
 
     func launch(_ plan: RunPlan) throws -> Active {
         try FileManager.default.createDirectory(atPath: plan.directory, withIntermediateDirectories: true)
-        Self.appendLog(plan.logPath, "== sparrow sweep (local): \(plan.hasCheckpoint ? "resuming" : "starting") at \(Self.timestamp()) ==")
-        guard let log = FileHandle(forWritingAtPath: plan.logPath) else { throw SweepError("cannot write \(plan.logPath)") }
-        log.seekToEndOfFile()
+        Self.appendLog(plan.logPath, "== sparrow sweep (local, pid \(getpid())): \(plan.hasCheckpoint ? "resuming" : "starting") at \(Self.timestamp()) ==")
+        // The child appends too (O_APPEND is on the open file it inherits): its lines land whole after anyone else's.
+        let fd = open(plan.logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SweepError("cannot write \(plan.logPath): \(String(cString: strerror(errno)))") }
+        let log = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = plan.trainArguments
@@ -134,8 +159,9 @@ public final class LocalSweep {
 
     /// The compact view: a header line, then one line per active run (bar, steps, latest evaluation).
     static func view(active: [RunPlan], waiting: Int, outcome: Outcome, total: Int) -> [String] {
-        var lines = ["[\(outcome.finished + outcome.skipped)/\(total) done, \(active.count) running, \(waiting) waiting, "
-                     + "\(outcome.failed.count) failed]"]
+        var lines = ["[\(outcome.finished + outcome.skipped)/\(total) done, \(active.count) running, "
+                     + (outcome.elsewhere.isEmpty ? "" : "\(outcome.elsewhere.count) running elsewhere, ")
+                     + "\(waiting) waiting, \(outcome.failed.count) failed]"]
         let width = active.map(\.name.count).max() ?? 0
         for plan in active {
             let progress = RunLog.progress(plan.directory)
@@ -159,12 +185,23 @@ public final class LocalSweep {
 
     static func timestamp() -> String { ISO8601DateFormatter().string(from: Date()) }
 
+    /// Removes RUN/run.pid if it still names `pid` (another sweep may have written its own child's since).
+    static func removePID(_ pid: Int32, directory: String) {
+        let path = pidPath(directory)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) == pid else { return }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Appends one whole line with one write to an O_APPEND descriptor, so lines of other writers (another sweep,
+    /// a train child) never split it or land on it. (Not `AtomicFile.appendWhole`: cutting a failed write back
+    /// could cut another writer's lines.)
     static func appendLog(_ path: String, _ line: String) {
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: path) else { return }
-        h.seekToEndOfFile()
-        h.write(Data((line + "\n").utf8))
-        try? h.close()
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
     }
 }
 

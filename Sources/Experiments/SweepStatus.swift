@@ -1,10 +1,11 @@
 import Foundation
+import Training
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Where each run of a sweep stands, from its directory (summary.json, train.log, run.pid, metrics.csv) and,
-/// for SLURM sweeps, squeue/sacct where they answer.
+/// Where each run of a sweep stands, from its directory (summary.json, train.log, run.pid, run.lock, metrics.csv)
+/// and, for SLURM sweeps, squeue/sacct where they answer.
 public struct RunStatus: Equatable, Sendable {
     public enum State: String, Sendable, CaseIterable { case pending, running, done, failed }
     public var name: String
@@ -58,8 +59,13 @@ public struct RunStatus: Equatable, Sendable {
            let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0 {
             s.state = .running; s.detail = progressText; return s
         }
+        // Whoever trains it (another sweep on this root, a `sparrow train` by hand) holds its run lock.
+        if let holder = RunLockHolder.read(directory: directory), holder.isAliveHere {
+            s.state = .running; s.detail = "\(progressText) (\(holder))"; return s
+        }
         let log = path("train.log")
-        let exit = RunLog.lastExitStatus(log)
+        // A child refused because another process held the run is no failure of the run.
+        let exit = RunLog.lastExitStatus(log).flatMap { $0 == RunInUseError.exitStatus ? nil : $0 }
         let slurmFailed: Set = ["FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "CANCELLED", "BOOT_FAIL", "DEADLINE", "PREEMPTED"]
         if let exit, exit != 0 {
             s.state = .failed

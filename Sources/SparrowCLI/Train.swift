@@ -13,7 +13,8 @@ struct Train: ParsableCommand {
         discussion: """
             Settings resolve as: preset (the paper's hyperparameters) ← --config file ← flags. The run directory \
             receives config.json, metrics.csv, evaluations.csv, checkpoint.sparrow and, when done, summary.json. \
-            SIGINT/SIGTERM write a checkpoint and exit; --resume continues exactly where the run stopped.
+            SIGINT/SIGTERM write a checkpoint and exit; --resume continues exactly where the run stopped. A run \
+            directory another process is training in is refused with exit status 75.
             """ + "\n\n" + KnobArguments.help)
 
     @OptionGroup var options: TrainOptions
@@ -36,7 +37,11 @@ struct Train: ParsableCommand {
         StopSignal.install()
         threading.apply()
         let trainer: any TrainingLoop
-        do { trainer = try makeTrainer(config: config, runDirectory: dir, resume: resume) } catch { throw CLIError(error) }
+        do { trainer = try makeTrainer(config: config, runDirectory: dir, resume: resume) }
+        catch let e as RunInUseError {  // the usual one line, but its own exit status: a sweep counts it "running elsewhere"
+            FileHandle.standardError.write(Data("Error: \(e)\n".utf8))
+            throw ExitCode(RunInUseError.exitStatus)
+        } catch { throw CLIError(error) }
         let mode: ProgressReporter.Mode? = progressBar.map { $0 ? .bar : .lines }
         let reporter = ProgressReporter(total: config.steps, label: "\(config.env) \(config.preset)", mode: mode)
         if trainer.step > 0 { reporter.message("resuming \(dir) at step \(trainer.step)") } else {

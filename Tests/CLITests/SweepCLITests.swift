@@ -72,4 +72,142 @@ final class SweepCLITests: XCTestCase {
         XCTAssertEqual(runs.first?["state"] as? String, "failed")
         XCTAssertTrue((runs.first?["detail"] as? String ?? "").hasPrefix("Error:"), "\(runs)")
     }
+    /// Two `sparrow sweep --jobs 1` processes on one root, the second started while the first trains its first run
+    /// (a third of it done, so the two never race for the same finished run): each run trains once, in one of them;
+    /// the other counts it "running elsewhere" (or, if it finished first, skipped), and both exit 0. Every
+    /// train.log holds whole lines only, and every line each writer wrote: both sweeps' header and footer lines,
+    /// the training child's start and end lines, the refused child's one error line.
+    func testTwoSweepersOnOneRootShareTheRunsAndEveryLogLineArrivesWhole() throws {
+        let dir = try CLI.temporaryDirectory()
+        let spec = dir.appendingPathComponent("sweep.yaml").path
+        let steps = 30000  // about 3 s alone on one core
+        try """
+            root: \(dir.path)/root
+            grid:
+              seed: [0, 1]
+              env: InvertedPendulum-v5
+              preset: tows-sac
+              steps: \(steps)
+              start-steps: 500
+              eval-every: 10000
+              eval-episodes: 1
+              log-every: 2000
+              hidden: [32, 32]
+
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let names = ["InvertedPendulum-v5_tows-sac_s0.9_seed0", "InvertedPendulum-v5_tows-sac_s0.9_seed1"]
+        let runDirs = names.map { dir.appendingPathComponent("root/\($0)").path }
+
+        func startSweep(_ label: String) throws -> (Process, String) {
+            let out = dir.appendingPathComponent("\(label).out").path
+            FileManager.default.createFile(atPath: out, contents: nil)
+            let p = Process()
+            p.executableURL = CLI.executable
+            p.arguments = ["sweep", spec, "--backend", "local", "--jobs", "1"]
+            p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+            p.standardError = p.standardOutput
+            try p.run()
+            return (p, out)
+        }
+        let (first, firstOut) = try startSweep("first")
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        // The second starts once the first's child holds run 0 and has trained a third of it.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, progressStep(runDirs[0]) < steps / 3, first.isRunning { usleep(50_000) }
+        XCTAssertGreaterThanOrEqual(progressStep(runDirs[0]), steps / 3, "the first sweep did not get going")
+        let (second, secondOut) = try startSweep("second")
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        first.waitUntilExit()
+        second.waitUntilExit()
+        let outputs = [try String(contentsOfFile: firstOut, encoding: .utf8), try String(contentsOfFile: secondOut, encoding: .utf8)]
+        let sweeps = [first, second]
+        for (p, out) in zip(sweeps, outputs) {
+            XCTAssertEqual(p.terminationStatus, 0, out)
+            XCTAssertFalse(out.contains("failed   "), out)
+            XCTAssertTrue(out.contains(", 0 failed"), out)
+        }
+        // Run 0: the first trained it, the second found it running.
+        XCTAssertTrue(outputs[0].contains("done     \(names[0])"), outputs[0])
+        XCTAssertTrue(outputs[1].contains("elsewhere \(names[0]): another process is training it (pid "), outputs[1])
+        XCTAssertTrue(outputs[1].contains("running elsewhere, 0 failed"), outputs[1])
+        // Run 1: the second trained it; the first found it running, or already finished.
+        XCTAssertTrue(outputs[1].contains("done     \(names[1])"), outputs[1])
+        let firstOnRun1Elsewhere = outputs[0].contains("elsewhere \(names[1])")
+        XCTAssertTrue(firstOnRun1Elsewhere || outputs[0].contains("skipped  \(names[1]) (finished elsewhere)"), outputs[0])
+        // Between them, each run finished exactly once.
+        XCTAssertEqual(outputs.map { $0.components(separatedBy: "\ndone     ").count - 1 }.reduce(0, +), 2, outputs.joined())
+
+        for (i, run) in runDirs.enumerated() {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/summary.json"), names[i])
+            let rows = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            XCTAssertEqual(rows.compactMap { Int($0.prefix { $0 != "," }) }, Array(stride(from: 2000, through: steps, by: 2000)),
+                           "\(names[i]): metrics.csv has every row once")
+
+            // Every line of train.log is one whole line of a known writer; each writer's lines are all there.
+            let log = try String(contentsOfFile: run + "/train.log", encoding: .utf8)
+            XCTAssertTrue(log.hasSuffix("\n"), log)
+            let trainer = i == 0 ? first : second, other = i == 0 ? second : first
+            let otherLaunched = i == 0 || firstOnRun1Elsewhere
+            let kinds: [(String, (Substring) -> Bool, Int)] = [
+                ("trainer's sweep header", { $0.hasPrefix("== sparrow sweep (local, pid \(trainer.processIdentifier)): starting at ") && $0.hasSuffix(" ==") }, 1),
+                ("other sweep's header", { $0.hasPrefix("== sparrow sweep (local, pid \(other.processIdentifier)): ") && $0.hasSuffix(" ==") }, otherLaunched ? 1 : 0),
+                ("train start", { $0 == "training tows-sac on InvertedPendulum-v5 for \(steps) steps → \(run)" }, 1),
+                ("train progress", { $0.hasPrefix("InvertedPendulum-v5 tows-sac step ") && $0.contains(" steps/s eta ") }, -1),
+                ("train end", { $0.hasPrefix("done: \(steps) steps, final score ") && $0.hasSuffix("; \(run)") }, 1),
+                ("refusal", { $0.hasPrefix("Error: \(run) is in use by another training process (pid ") && $0.hasSuffix("or use another --run-dir") }, otherLaunched ? 1 : 0),
+                ("trainer's footer", { $0.hasPrefix("== exit status 0 at ") && $0.hasSuffix(" ==") && !$0.contains("elsewhere") }, 1),
+                ("refused footer", { $0.hasPrefix("== exit status 75 at ") && $0.hasSuffix(": running elsewhere ==") }, otherLaunched ? 1 : 0),
+            ]
+            var counts = [Int](repeating: 0, count: kinds.count)
+            for line in log.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                guard let k = kinds.firstIndex(where: { $0.1(line) }) else { XCTFail("\(names[i]): a line no writer wrote whole: '\(line)'"); continue }
+                counts[k] += 1
+            }
+            // -1: at least one (the progress line comes at the end and every 30 s).
+            let expected = kinds.map(\.2)
+            XCTAssertEqual(zip(counts, expected).map { $1 < 0 && $0 > 0 ? -1 : $0 }, expected, "\(names[i]) train.log, lines per writer \(kinds.map(\.0)):\n\(log)")
+        }
+        let s = try status(dir.appendingPathComponent("root").path)
+        XCTAssertEqual(s["counts"] as? [String: Int], ["done": 2, "running": 0, "pending": 0, "failed": 0])
+    }
+
+    /// A run another process trains (here a plain `sparrow train` on the run's directory) is "running" in
+    /// `sweep status` from its run lock, and a sweep on the root counts it "running elsewhere" and exits 0.
+    func testRunTrainedByAnotherProcessIsRunningElsewhereNotFailed() throws {
+        let dir = try CLI.temporaryDirectory()
+        let spec = dir.appendingPathComponent("sweep.yaml").path
+        try "root: \(dir.path)/root\ngrid:\n  seed: [0]\n\(Self.tiny)\n".write(toFile: spec, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("root/InvertedPendulum-v5_tows-sac_s0.9_seed0").path
+        let holder = Process()
+        holder.executableURL = CLI.executable
+        holder.arguments = ["train", "--run-dir", run, "--env", "InvertedPendulum-v5", "--preset", "tows-sac", "--hidden", "32,32",
+                            "--steps", "10000000", "--start-steps", "200", "--eval-every", "1000000", "--no-progress"]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, !FileManager.default.fileExists(atPath: run + "/metrics.csv") { usleep(50_000) }  // it holds the lock
+
+        let root = dir.appendingPathComponent("root").path
+        var s = try status(root)
+        XCTAssertEqual(s["counts"] as? [String: Int], ["done": 0, "running": 1, "pending": 0, "failed": 0])
+        let r = try CLI.run(["sweep", spec, "--backend", "local"])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("elsewhere InvertedPendulum-v5_tows-sac_s0.9_seed0: another process is training it (pid \(holder.processIdentifier) on host "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("sweep: 0 finished, 0 skipped (already finished), 0 stopped with a checkpoint, 1 running elsewhere, 0 failed"), r.stdout)
+        XCTAssertTrue(holder.isRunning, "the holder keeps training")
+        s = try status(root)
+        XCTAssertEqual(s["counts"] as? [String: Int], ["done": 0, "running": 1, "pending": 0, "failed": 0], "the refused attempt is no failure")
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        s = try status(root)
+        XCTAssertEqual(s["counts"] as? [String: Int], ["done": 0, "running": 0, "pending": 1, "failed": 0], "a dead holder's run is pending")
+    }
+
+    /// The step of a run's last metrics row (0 before the first).
+    func progressStep(_ run: String) -> Int {
+        guard let text = try? String(contentsOfFile: run + "/metrics.csv", encoding: .utf8) else { return 0 }
+        return text.split(separator: "\n").last.flatMap { Int($0.prefix { $0 != "," }) } ?? 0
+    }
 }

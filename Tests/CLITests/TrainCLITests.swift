@@ -107,6 +107,7 @@ final class TrainCLITests: XCTestCase {
         let configBefore = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
         let second = try CLI.run(args + ["--resume"])
         assertCleanFailure(second, contains: "is in use by another training process (pid \(first.processIdentifier) on host ")
+        XCTAssertEqual(second.status, 75, "the run-in-use exit status a sweep counts as running elsewhere")
         XCTAssertTrue(first.isRunning, "the holder keeps training")
         XCTAssertEqual(try String(contentsOfFile: dir + "/config.json", encoding: .utf8), configBefore)
 
