@@ -80,7 +80,7 @@ public final class LocalSweep {
                     if !interactive { write("started  \(plan.name)\(plan.hasCheckpoint ? " (resuming)" : "")") }
                 } catch {
                     outcome.failed.append(plan.name)
-                    write("failed   \(plan.name): cannot start: \(error)")
+                    write("failed   \(plan.name): cannot start: \(ErrorText.describe(error))")
                 }
             }
             // Collect finished children.
