@@ -12,6 +12,7 @@ final class PPOTests: XCTestCase {
         c.algorithm = .ppo
         c.method = method
         c.sparsity = method == .dense ? 0 : sparsity
+        c.grow = method == .rigl ? .gradient : .random  // the method names its growth (AgentConfig.validate)
         c.distribution = .erk
         c.denseOutputLayer = false
         c.hidden = [16, 16]
