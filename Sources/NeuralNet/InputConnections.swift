@@ -7,8 +7,8 @@ extension MLP {
         return liveFans(shape: first.shape, positions: first.positions).fanOut
     }
 
-    /// Mean of `inputConnections` over the input features in `features` (nil for an empty range).
-    public func meanInputConnections(_ features: Range<Int>) -> Double? {
+    /// Mean of `inputConnections` over the input features in `features` (nil when there are none).
+    public func meanInputConnections<Features: Collection>(_ features: Features) -> Double? where Features.Element == Int {
         guard !features.isEmpty else { return nil }
         let counts = inputConnections
         return Double(features.reduce(0) { $0 + counts[$1] }) / Double(features.count)

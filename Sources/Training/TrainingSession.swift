@@ -181,15 +181,9 @@ final class TrainingSession {
         (row.actorSNR, row.criticSNR, row.actorDormant, row.criticDormant) =
             (latest.actorSNR, latest.criticSNR, latest.actorDormant, latest.criticDormant)
         if let noisy = env as? NoiseFeaturesEnvironment {
-            let real = 0..<noisy.realFeatures, noise = noisy.realFeatures..<(noisy.realFeatures + noisy.noiseFeatures)
-            if let actor = agent.networks.first(where: { $0.role == .policy })?.network {
-                row.actorInputReal = actor.meanInputConnections(real)
-                row.actorInputNoise = actor.meanInputConnections(noise)
-            }
-            if let critic = agent.valueNetworks.first {
-                row.criticInputReal = critic.meanInputConnections(real)
-                row.criticInputNoise = critic.meanInputConnections(noise)
-            }
+            let c = NoiseFeatureConnections(agent: agent, realFeatures: noisy.realFeatures, noiseFeatures: noisy.noiseFeatures)
+            (row.actorInputReal, row.actorInputNoise, row.criticInputReal, row.criticInputNoise) =
+                (c.actorReal, c.actorNoise, c.criticReal, c.criticNoise)
         }
         try logs.append(row)
     }

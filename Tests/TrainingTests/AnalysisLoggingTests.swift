@@ -80,4 +80,23 @@ final class AnalysisLoggingTests: XCTestCase {
             XCTAssertTrue(metrics.allSatisfy { $0[key] == "" }, key)
         }
     }
+
+    /// ANF's per-feature averages: the critic's real features include its action inputs (they are signal, not
+    /// noise); held to direct counts over the first layers of a sparse SAC on a noise-feature env.
+    func testNoiseFeatureConnectionsCountTheCriticsActionInputsAsReal() throws {
+        let config = try smallConfig("tows-sac", ["noise-features": 0.5])
+        let env = try config.makeEnvironment()
+        let agent = try AgentFactory.makeAgent(config: config, env: env)
+        let n = 4, k = 4  // InvertedPendulum: 4 real features, as many noise features at 0.5
+        XCTAssertEqual(env.observationSpace.dimension, n + k)
+        let c = NoiseFeatureConnections(agent: agent, realFeatures: n, noiseFeatures: k)
+        let actor = agent.policyNetwork.inputConnections, critic = agent.valueNetworks[0].inputConnections
+        XCTAssertEqual(critic.count, n + k + 1, "observation, noise, then the one action")
+        func mean(_ v: [Int]) -> Double { Double(v.reduce(0, +)) / Double(v.count) }
+        XCTAssertEqual(c.actorReal!, mean(Array(actor[0..<n])), accuracy: 1e-12)
+        XCTAssertEqual(c.actorNoise!, mean(Array(actor[n..<(n + k)])), accuracy: 1e-12)
+        XCTAssertEqual(c.criticReal!, mean(Array(critic[0..<n]) + [critic[n + k]]), accuracy: 1e-12)
+        XCTAssertEqual(c.criticNoise!, mean(Array(critic[n..<(n + k)])), accuracy: 1e-12)
+        XCTAssertNotEqual(c.criticReal!, mean(Array(critic[0..<n])), "the action input changes the average here")
+    }
 }
