@@ -185,7 +185,7 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(ErrorText.describe(NSError(domain: NSPOSIXErrorDomain, code: Int(EACCES))), "permission denied")
         // A real one: a folder inside a file.
         let file = NSTemporaryDirectory() + "sparrow-errortext-\(getpid())"
-        FileManager.default.createFile(atPath: file, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
         defer { try? FileManager.default.removeItem(atPath: file) }
         XCTAssertThrowsError(try FileManager.default.createDirectory(atPath: file + "/x", withIntermediateDirectories: true)) {
             let text = ErrorText.describe($0)
