@@ -21,15 +21,18 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         case uniform, er, erk
         /// Sokar's Erdős–Rényi with per-layer ε (λ): density = ε(n_in + n_out)/(n_in·n_out), from `er-epsilon`.
         case erEpsilon = "er-epsilon"
+        /// Each layer's sparsity given outright (`layer-sparsity`, input layer first), e.g. ANF's 80%-sparse input
+        /// layer with dense hidden and output layers: `--distribution per-layer --layer-sparsity 0.8,0,0`.
+        case perLayer = "per-layer"
 
-        /// The layer-sparsity rule that spreads a network's budget (nil for `er-epsilon`, whose densities come from
-        /// each layer's ε instead of a budget).
+        /// The layer-sparsity rule that spreads a network's budget (nil for `er-epsilon` and `per-layer`, whose
+        /// densities come from each layer's ε or given sparsity instead of a budget).
         public var budgetRule: SparsityDistribution? {
             switch self {
             case .uniform: return .uniform
             case .er: return .erdosRenyi
             case .erk: return .erdosRenyiKernel
-            case .erEpsilon: return nil
+            case .erEpsilon, .perLayer: return nil
             }
         }
     }
@@ -66,6 +69,8 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     public var distribution: Distribution = .uniform
     /// Sokar's λ per layer for `er-epsilon` (one per sparse layer from the input side).
     public var erEpsilon: [Double] = [7, 64]
+    /// The sparsity of each layer, input layer first, for distribution `per-layer` (`sparsity` is then unused).
+    public var layerSparsity: [Double] = []
     public var denseInputLayer = false
     public var denseOutputLayer = true
     public var backend: LayerBackend = .sparse
@@ -195,6 +200,7 @@ public struct AgentConfig: Codable, Equatable, Sendable {
                  valid: .ifSet(.unitOpen)),
             Knob("distribution", \.distribution, "How a network's budget is spread over its layers."),
             Knob("er-epsilon", \.erEpsilon, "Sokar's λ per sparse layer (distribution er-epsilon)."),
+            Knob("layer-sparsity", \.layerSparsity, "Each layer's sparsity, input layer first (distribution per-layer; e.g. 0.8,0,0: ANF's sparse input layer)."),
             Knob("dense-input", \.denseInputLayer, "Keep the first layer dense."),
             Knob("dense-output", \.denseOutputLayer, "Keep the output layer dense."),
             Knob("backend", \.backend, "sparse: truly sparse storage; masked: dense weights × mask; dense."),
@@ -317,6 +323,18 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         }
         if method == .prune {
             try check(distribution != .erEpsilon, "method prune spreads its final sparsity by uniform, er or erk; er-epsilon fixes densities instead")
+            try check(distribution != .perLayer, "method prune spreads its final sparsity by uniform, er or erk; per-layer fixes sparsities instead")
+        }
+        if distribution == .perLayer {
+            let layers = hidden.count + 1
+            try check(layerSparsity.count == layers,
+                      "distribution per-layer needs --layer-sparsity with one value per layer (\(layers) for hidden \(hidden.map(String.init).joined(separator: ","))), got \(layerSparsity.count)")
+            if let bad = layerSparsity.first(where: { !($0 >= 0 && $0 < 1) }) {
+                try check(false, "layer-sparsity values must be in [0, 1), got \(bad)")
+            }
+            try check(method != .dense, "method dense takes no sparsity; distribution per-layer needs a sparse method (static, tows, set, rigl, ds)")
+        } else {
+            try check(layerSparsity.isEmpty, "layer-sparsity is for distribution per-layer (got distribution \(distribution.spelling))")
         }
         if algorithm.isOnPolicy {
             try check(rolloutSteps % batchSize == 0,

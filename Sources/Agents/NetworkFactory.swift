@@ -122,6 +122,8 @@ public struct NetworkFactory {
                     densities = try layerDensities(shapes: shapes, sparsity: sparsity, distribution: distribution,
                                                    dense: forcedDense)
                 } catch { throw ConfigError("cannot reach sparsity \(sparsity) for layers \(widths): \(error)") }
+            } else if config.distribution == .perLayer {  // given outright, no budget
+                densities = shapes.indices.map { l in forcedDense.contains(l) ? 1 : 1 - config.layerSparsity[l] }
             } else {  // er-epsilon: each layer's density from its ε, no budget
                 var k = 0
                 densities = shapes.indices.map { l in

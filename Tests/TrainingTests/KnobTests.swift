@@ -34,7 +34,7 @@ final class KnobTests: XCTestCase {
                                   "rollout-steps", "epochs", "gae-lambda", "clip-ratio", "value-coef", "entropy-coef",
                                   "max-grad-norm", "lr-decay", "normalize-observations", "normalize-rewards", "init-std",
                                   "noise-features", "log-snr-every", "log-dormant-every", "dormant-tau", "redo-every", "redo-tau",
-                                  "decay-biases", "target-entropy-per-action"]
+                                  "decay-biases", "target-entropy-per-action", "layer-sparsity"]
         for file in files {
             let data = try Data(contentsOf: fixtures.appendingPathComponent(file))
             let old = try JSONSerialization.jsonObject(with: data) as! NSDictionary
@@ -78,7 +78,7 @@ final class KnobTests: XCTestCase {
         XCTAssertEqual(TargetTopology.spellings, ["copy", "maintain"])
         XCTAssertEqual(LayerBackend.spellings, ["dense", "sparse", "masked"])
         XCTAssertEqual(MomentPolicy.spellings, ["masked", "unmasked"])
-        XCTAssertEqual(AgentConfig.Distribution.spellings, ["uniform", "er", "erk", "er-epsilon"])
+        XCTAssertEqual(AgentConfig.Distribution.spellings, ["uniform", "er", "erk", "er-epsilon", "per-layer"])
         XCTAssertEqual(AgentConfig.Method.spellings, ["dense", "static", "ds", "tows", "set", "rigl", "prune"])
         XCTAssertEqual(TrainConfig.knob("init")?.choices, WeightInit.spellings)
         XCTAssertNil(TrainConfig.knob("steps")?.choices)

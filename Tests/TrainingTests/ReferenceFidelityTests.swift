@@ -75,4 +75,47 @@ final class ReferenceFidelityTests: XCTestCase {
         XCTAssertNil(Presets.family(ofPreset: "nope"))
         for name in Presets.names { XCTAssertNotNil(Presets.family(ofPreset: name), name) }
     }
+
+    /// Issue 24 finding 4: ANF's configuration — the input layer 80% sparse, hidden and output layers dense — as
+    /// `--distribution per-layer --layer-sparsity 0.8,0,0`: exactly those layers sparse in every trained network, and
+    /// a short TowS run evolves the input layer's topology at a constant live count while the others stay dense.
+    func testPerLayerSparsityRunsANFsSparseInputLayer() throws {
+        let config = try smallConfig("tows-sac", ["distribution": "per-layer", "layer-sparsity": [0.8, 0.0, 0.0],
+                                                  "steps": 2000, "update-interval": 100])
+        let dir = NSTemporaryDirectory() + "sparrow-per-layer-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let trainer = try OffPolicyTrainer(config: config, runDirectory: dir, resume: false)
+        func check(_ agent: any Agent) -> [[Position]] {
+            var inputTopologies: [[Position]] = []
+            for n in agent.trainedNetworks {
+                let layers = n.network.layers
+                XCTAssertEqual(layers.count, 3, n.name)
+                let first = layers[0]
+                XCTAssertEqual(first.backend, .sparse, n.name)
+                XCTAssertEqual(first.liveConnections, first.shape.count - Int((0.8 * Double(first.shape.count)).rounded(.down)), n.name)
+                for l in layers.dropFirst() { XCTAssertEqual(l.backend, .dense, "\(n.name): hidden and output layers dense") }
+                inputTopologies.append(first.positions)
+            }
+            return inputTopologies
+        }
+        let before = check(trainer.trainedAgent)
+        try trainer.run()
+        let after = check(trainer.trainedAgent)
+        XCTAssertNotEqual(before, after, "TowS moved connections of the sparse input layers")
+    }
+
+    func testPerLayerSparsityIsCheckedWhereItIsGiven() {
+        func refused(_ flags: [String: Any], _ fragment: String, line: UInt = #line) {
+            XCTAssertThrowsError(try smallConfig("tows-sac", flags), line: line) {
+                XCTAssertTrue("\($0)".contains(fragment), "\($0)", line: line)
+            }
+        }
+        refused(["distribution": "per-layer", "layer-sparsity": [0.8, 0.0]],
+                "distribution per-layer needs --layer-sparsity with one value per layer (3 for hidden 256,256), got 2")
+        refused(["distribution": "per-layer", "layer-sparsity": [0.8, 1.0, 0.0]], "layer-sparsity values must be in [0, 1), got 1.0")
+        refused(["layer-sparsity": [0.8, 0.0, 0.0]], "layer-sparsity is for distribution per-layer (got distribution")
+        XCTAssertThrowsError(try smallConfig("prune-sac", ["distribution": "per-layer", "layer-sparsity": [0.8, 0.0, 0.0]])) {
+            XCTAssertTrue("\($0)".contains("per-layer fixes sparsities"), "\($0)")
+        }
+    }
 }
