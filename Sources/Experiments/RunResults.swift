@@ -136,6 +136,20 @@ public struct RunResult: Sendable {
             inferenceFLOPs = 2 * Double(agent.policyNetwork.cost.liveWeights)
             if liveWeights == nil { liveWeights = Double(agent.liveWeights) }
         }
+        if liveWeights == nil, let config = Self.weightsKeptFromStart(directory) { liveWeights = config }
+    }
+
+    /// Live weights of a run made before summary.json had `live_weights` and kept without its checkpoint, from its
+    /// config alone: the agent it describes, built again, has the count the run kept throughout — for every method
+    /// whose topology updates keep the count (not pruning, not a final drop without regrowth); nil otherwise.
+    static func weightsKeptFromStart(_ directory: String) -> Double? {
+        let path = (directory as NSString).appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: path),
+              let config = try? JSONDecoder().decode(TrainConfig.self, from: data),
+              config.agent.method != .prune, !config.agent.finalDrop,
+              let env = try? config.makeEnvironment(),
+              let agent = try? AgentFactory.makeAgent(config: config, env: env) else { return nil }
+        return Double(agent.liveWeights)
     }
 
     /// Step and wall_time_s of metrics.csv's last complete row (its first two columns).

@@ -1,4 +1,5 @@
 import Experiments
+import Training
 import Foundation
 import XCTest
 
@@ -149,5 +150,28 @@ final class ReportSkipsUnreadableInputTests: XCTestCase {
         XCTAssertEqual(warnings.count, 3)
         XCTAssertEqual(warnings.last, "warning: skipped 4 unreadable evaluations.csv rows (cut, not numbers, NaN or infinite) in 1 run: Hopper-v5_tows-sac_s0.9_seed1")
         XCTAssertTrue(RunResults.warnings(runs: [runs[0]], skipped: []).isEmpty)
+    }
+}
+
+/// Weights-only counts for runs kept without their checkpoint from before summary.json had `live_weights`: rebuilt
+/// from config.json for methods that keep their count, and left unknown for pruning.
+final class WeightsFromConfigTests: XCTestCase {
+    func testWeightsOfAnOldRunAreRebuiltFromItsConfigUnlessItPrunes() throws {
+        for (preset, rebuilt) in [("tows-sac", true), ("prune-sac", false)] {
+            let dir = NSTemporaryDirectory() + "sparrow-weights-\(getpid())-\(preset)"
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let config = try TrainConfig.resolve(preset: preset, env: "InvertedPendulum-v5", file: nil,
+                                                 flags: ["steps": 1200, "start-steps": 500, "eval-every": 600, "eval-episodes": 1])
+            try OffPolicyTrainer(config: config, runDirectory: dir, resume: false).run()
+            let summaryPath = dir + "/summary.json"
+            var summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
+            let weights = try XCTUnwrap(summary["live_weights"] as? Int)
+            XCTAssertEqual(try RunResult(directory: dir).liveWeights, Double(weights), "\(preset): from summary.json")
+            summary["live_weights"] = nil  // as written before the key existed
+            try JSONSerialization.data(withJSONObject: summary).write(to: URL(fileURLWithPath: summaryPath))
+            XCTAssertEqual(try RunResult(directory: dir).liveWeights, Double(weights), "\(preset): from the checkpoint")
+            try FileManager.default.removeItem(atPath: dir + "/checkpoint.sparrow")
+            XCTAssertEqual(try RunResult(directory: dir).liveWeights, rebuilt ? Double(weights) : nil, "\(preset): from config.json")
+        }
     }
 }
