@@ -7,7 +7,14 @@ import SparrowCore
 /// (de)serialisation. SAC.swift and TD3.swift hold only their own update rules.
 public class ActorCriticAgent {
     public let config: AgentConfig
+    /// Real observation features: what the environment gives and the replay buffer stores.
     public let observationSize: Int
+    /// Noise features drawn afresh for every forward pass (ANF's `--fake_features`; `noise-features-mode network`):
+    /// i.i.d. N(0, 1) input rows after the observation rows of the actor's and each critic's input, never stored.
+    /// 0 without them (or when the environment adds them, which makes them part of `observationSize`).
+    public let noiseInputs: Int
+    /// Draws the noise features (its own stream, so the agent's other draws are those of a run without them).
+    var noiseGenerator: Generator
     public let actionSize: Int
     public let bounds: ActionBounds
     /// Gradient updates performed so far; the step of every schedule.
@@ -43,19 +50,22 @@ public class ActorCriticAgent {
     public let analyses: NetworkAnalyses
 
     init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double], totalUpdates: Int,
-         actorOutputs: Int, targetActor: Bool, seed: UInt64) throws {
+         actorOutputs: Int, targetActor: Bool, seed: UInt64, noiseInputs: Int = 0) throws {
         try config.validate()
         self.config = config
         analyses = NetworkAnalyses(config: config)
         self.observationSize = observationSize
+        self.noiseInputs = noiseInputs
+        noiseGenerator = Generator(seed: seed).derived(0x4e4f495345)  // "NOISE", as NoiseFeaturesEnvironment
         self.actionSize = actionLow.count
         bounds = ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) })
         var g = Generator(seed: seed)
         let factory = NetworkFactory(config: config, totalUpdates: totalUpdates)
-        let (actorSparsity, criticSparsity) = try factory.budgets(observationSize: observationSize,
+        let inputs = observationSize + noiseInputs
+        let (actorSparsity, criticSparsity) = try factory.budgets(observationSize: inputs,
                                                                   actionSize: actionLow.count, actorOutputs: actorOutputs)
-        let actorSpec = try factory.spec(input: observationSize, output: actorOutputs, sparsity: actorSparsity)
-        let criticSpec = try factory.spec(input: observationSize + actionSize, output: 1, sparsity: criticSparsity)
+        let actorSpec = try factory.spec(input: inputs, output: actorOutputs, sparsity: actorSparsity)
+        let criticSpec = try factory.spec(input: inputs + actionSize, output: 1, sparsity: criticSparsity)
         actor = MLP(spec: actorSpec, generator: &g)
         critics = [MLP(spec: criticSpec, generator: &g), MLP(spec: criticSpec, generator: &g)]
         targetCritics = critics.map { $0.copy() }
@@ -98,26 +108,35 @@ public class ActorCriticAgent {
 
     // MARK: shared steps
 
-    /// Writes (s, a) into a critic's input rows: observation rows first, then action rows (feature-major).
+    /// Input rows before the action rows: the observation, then the noise features if the agent draws them.
+    var observationRows: Int { observationSize + noiseInputs }
+
+    /// Writes a batch of observations (feature-major) into a network's input, followed by fresh noise features when
+    /// the agent draws them (ANF: every forward pass sees new noise; the replay buffer holds only the real part).
+    func loadObservations(_ input: UnsafeMutablePointer<Float>, from observations: UnsafePointer<Float>, batch B: Int) {
+        input.update(from: observations, count: observationSize * B)
+        for i in 0..<(noiseInputs * B) { input[observationSize * B + i] = Float(noiseGenerator.normal()) }
+    }
+
+    /// Writes (s, a) into a critic's input rows: observation rows first (with the noise features), then action rows
+    /// (feature-major). Not thread-safe with noise features: fill inputs before any `Parallel` section.
     func fillCriticInput(_ ws: Workspace, observations: UnsafePointer<Float>, actions: UnsafePointer<Float>) {
         let B = ws.batch
-        ws.input.pointer.update(from: observations, count: observationSize * B)
-        (ws.input.pointer + observationSize * B).update(from: actions, count: actionSize * B)
+        loadObservations(ws.input.pointer, from: observations, batch: B)
+        (ws.input.pointer + observationRows * B).update(from: actions, count: actionSize * B)
     }
 
     /// The action rows of a critic's input (observation rows first): the only input gradient an actor step needs.
-    var criticActionRows: Range<Int> { observationSize..<(observationSize + actionSize) }
+    var criticActionRows: Range<Int> { observationRows..<(observationRows + actionSize) }
 
     /// targetQ[b] ← min_k Q̄_k(s′_b, a′_b), with a′ the next-state actions already in `batchAction`.
     /// The target critics run side by side with `--threads` > 1 (`Parallel`); the minimum is taken afterwards in
     /// critic order, so the result does not depend on the thread count.
     func fillMinTargetQ(nextObservations: UnsafePointer<Float>) {
         let B = batchSize
-        Parallel.forEach(targetCritics.count) { k in
-            let ws = targetCritics[k].workspace(batch: B)
-            fillCriticInput(ws, observations: nextObservations, actions: batchAction.pointer)
-            targetCritics[k].forward(ws)
-        }
+        // Inputs in critic order first (noise features draw from one generator), then the forward passes side by side.
+        for target in targetCritics { fillCriticInput(target.workspace(batch: B), observations: nextObservations, actions: batchAction.pointer) }
+        Parallel.forEach(targetCritics.count) { k in targetCritics[k].forward(targetCritics[k].workspace(batch: B)) }
         for b in 0..<B { targetQ[b] = .infinity }
         for target in targetCritics {
             let q = target.workspace(batch: B).output
@@ -130,9 +149,9 @@ public class ActorCriticAgent {
     /// the agent's generator) follow in critic order. The critics share nothing, so this computes exactly what
     /// step-then-evolve per critic in turn does.
     func trainCritics(_ batch: ReplayBatch) throws -> (loss: Double, meanQ: Double) {
+        for critic in critics { fillCriticInput(critic.workspace(batch: batchSize), observations: batch.observations, actions: batch.actions) }
         Parallel.forEach(critics.count) { k in
             let critic = critics[k], ws = critic.workspace(batch: batchSize)
-            fillCriticInput(ws, observations: batch.observations, actions: batch.actions)
             critic.forward(ws)
             let loss = meanSquaredError(prediction: ws.output.pointer, target: targetQ.pointer, count: batchSize,
                                         gradient: ws.outputGradient.pointer)
@@ -217,6 +236,7 @@ public class ActorCriticAgent {
     func loadObservation(_ observation: UnsafeBufferPointer<Double>, into ws: Workspace) {
         precondition(observation.count == observationSize)
         for i in 0..<observationSize { ws.input[i] = Float(observation[i]) }
+        for i in 0..<noiseInputs { ws.input[observationSize + i] = Float(noiseGenerator.normal()) }
     }
 
     // MARK: checkpoint state
@@ -227,6 +247,7 @@ public class ActorCriticAgent {
         w.write(generator.stateWords)
         w.write(trainingFLOPs)
         for n in networks { w.write(bytes: try NetworkArchive.encode(n.network)) }
+        if noiseInputs > 0 { w.write(noiseGenerator.stateWords) }  // only then: checkpoints of other runs are unchanged
     }
 
     func decodeState(from r: inout ByteReader) throws {
@@ -243,5 +264,10 @@ public class ActorCriticAgent {
         targetCritics = take(targetCritics.count)
         targetActors = take(targetActors.count)
         networks = listNetworks()
+        if noiseInputs > 0 {
+            let noise = try r.read([UInt64].self)
+            guard noise.count == 4 else { throw FormatError.corrupt("noise-feature generator state") }
+            noiseGenerator = Generator(stateWords: noise)
+        }
     }
 }

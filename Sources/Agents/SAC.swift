@@ -24,7 +24,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
     var targetEntropy: Double { config.targetEntropy ?? config.targetEntropyPerAction * Double(actionSize) }
 
     public init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
-                totalUpdates: Int, seed: UInt64) throws {
+                totalUpdates: Int, seed: UInt64, noiseInputs: Int = 0) throws {
         let bounding: LogStdBounding = config.logStdBounding == .tanh
             ? .tanhRescale(min: Float(config.logStdMin), max: Float(config.logStdMax))
             : .clamp(min: Float(config.logStdMin), max: Float(config.logStdMax))
@@ -35,7 +35,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         head = GaussianTanhHead(bounds: ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) }),
                                 logStd: bounding)
         try super.init(config: config, observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh,
-                       totalUpdates: totalUpdates, actorOutputs: 2 * A, targetActor: false, seed: seed)
+                       totalUpdates: totalUpdates, actorOutputs: 2 * A, targetActor: false, seed: seed, noiseInputs: noiseInputs)
     }
 
     public func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
@@ -59,7 +59,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
     private func samplePolicy(_ observations: UnsafePointer<Float>) -> Workspace {
         let B = batchSize
         let ws = actor.workspace(batch: B)
-        ws.input.pointer.update(from: observations, count: observationSize * B)
+        loadObservations(ws.input.pointer, from: observations, batch: B)
         actor.forward(ws)
         for i in 0..<actionSize * B { batchNoise[i] = Float(generator.normal()) }
         head.sample(ws.output.pointer, noise: batchNoise.pointer, batch: B, action: batchAction.pointer,
@@ -94,11 +94,9 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         profiler?.enter(.actorUpdate)
         let actorWS = samplePolicy(batch.observations)
         let q1 = critics[0].workspace(batch: B), q2 = critics[1].workspace(batch: B)
-        Parallel.forEach(2) { k in
-            let ws = k == 0 ? q1 : q2
-            fillCriticInput(ws, observations: batch.observations, actions: batchAction.pointer)
-            critics[k].forward(ws)
-        }
+        fillCriticInput(q1, observations: batch.observations, actions: batchAction.pointer)
+        fillCriticInput(q2, observations: batch.observations, actions: batchAction.pointer)
+        Parallel.forEach(2) { k in critics[k].forward(k == 0 ? q1 : q2) }
         // ∂min(Q₁, Q₂)/∂a is ∂Q_k/∂a of whichever critic is smaller (critic 1 on ties), so each sample is
         // differentiated through that critic only: the samples are split by argmin and each critic's backward
         // runs on its share (half the work of two full-batch backward passes with zero gradients).
@@ -124,7 +122,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
                 let sub = critics[k].gather(k == 0 ? q1 : q2, columns: samples)
                 for i in 0..<n { sub.outputGradient[i] = -invB }
                 critics[k].backward(sub, parameterGradients: false, inputGradient: true, inputRows: criticActionRows)
-                let offset = observationSize * n
+                let offset = observationRows * n
                 for j in 0..<actionSize {
                     for (i, b) in samples.enumerated() { actionGradient[j * B + Int(b)] = sub.inputGradient[offset + j * n + i] }
                 }

@@ -17,10 +17,11 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
     public var policyHead: PolicyHeadKind { .deterministicTanh }
 
     public init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
-                totalUpdates: Int, seed: UInt64) throws {
+                totalUpdates: Int, seed: UInt64, noiseInputs: Int = 0) throws {
         head = DeterministicTanhHead(bounds: ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) }))
         try super.init(config: config, observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh,
-                       totalUpdates: totalUpdates, actorOutputs: actionLow.count, targetActor: true, seed: seed)
+                       totalUpdates: totalUpdates, actorOutputs: actionLow.count, targetActor: true, seed: seed,
+                       noiseInputs: noiseInputs)
     }
 
     public func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
@@ -55,7 +56,7 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
 
         // 1. Target with smoothed target-policy actions.
         let tws = targetActor.workspace(batch: B)
-        tws.input.pointer.update(from: batch.nextObservations, count: observationSize * B)
+        loadObservations(tws.input.pointer, from: batch.nextObservations, batch: B)
         targetActor.forward(tws)
         head.action(tws.output.pointer, batch: B, into: batchAction.pointer)
         for j in 0..<actionSize {
@@ -77,7 +78,7 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
         if actorStep {
             profiler?.enter(.actorUpdate)
             let aws = actor.workspace(batch: B)
-            aws.input.pointer.update(from: batch.observations, count: observationSize * B)
+            loadObservations(aws.input.pointer, from: batch.observations, batch: B)
             actor.forward(aws)
             head.action(aws.output.pointer, batch: B, into: batchAction.pointer)
             let q = critics[0].workspace(batch: B)
@@ -88,7 +89,7 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
             loss /= Double(B)
             guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "actor", value: loss) }
             critics[0].backward(q, parameterGradients: false, inputGradient: true, inputRows: criticActionRows)
-            let offset = observationSize * B
+            let offset = observationRows * B
             for i in 0..<actionSize * B { actionGradient[i] = q.inputGradient[offset + i] }
             head.backward(aws.output.pointer, batch: B, actionGradient: actionGradient.pointer, into: aws.outputGradient.pointer)
             actor.backward(aws)

@@ -32,7 +32,9 @@ public enum AgentFactory {
         if algorithm.actsDiscretely != (env.actions.choices != nil) {
             throw ConfigError(Presets.mismatch(env: config.env, actions: env.actions, algorithm: algorithm))
         }
-        return try Agents.makeAgent(config: config.agent, observationSize: env.observationSpace.dimension, actions: env.actions,
-                             totalUpdates: config.totalUpdates, seed: config.seed)
+        let n = env.observationSpace.dimension
+        return try Agents.makeAgent(config: config.agent, observationSize: n, actions: env.actions,
+                                    totalUpdates: config.totalUpdates, seed: config.seed,
+                                    noiseInputs: config.agentNoiseInputs(realFeatures: n))
     }
 }

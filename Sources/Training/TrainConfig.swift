@@ -20,7 +20,16 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var logEvery = 1000
     /// Fraction of each observation that is i.i.d. N(0, 1) noise features (Grooten et al.'s ANF; 0 = none).
     public var noiseFeatures: Double = 0
+    /// Where the noise features come from (issue 24, finding 4).
+    public var noiseFeaturesMode: NoiseFeaturesMode = .environment
     public var agent = AgentConfig()
+
+    /// `environment`: the environment appends them at every step, so they are stored in the replay buffer and
+    /// replayed unchanged (Sparrow's first reading of ANF). `network`: the agent draws them afresh for every forward
+    /// pass of every network and stores only real observations, as ANF's code does (SAC and TD3).
+    public enum NoiseFeaturesMode: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue {
+        case environment, network
+    }
 
     public init() {}
 
@@ -43,6 +52,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         Knob("log-every", \.logEvery, "Steps between metrics rows.", valid: .positive),
         Knob("noise-features", \.noiseFeatures, "Fraction of the observation made of N(0,1) noise features (ANF; at most 0.99).",
              valid: .range(0, 0.99)),
+        Knob("noise-features-mode", \.noiseFeaturesMode,
+             "environment: appended by the environment, stored and replayed; network: drawn afresh at every forward pass, only real observations stored (ANF's code; sac and td3)."),
     ])
 
     public static let knobs: [Knob<TrainConfig>] = sections.flatMap(\.knobs)
@@ -63,6 +74,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard startSteps < steps else {
             throw ConfigError("start-steps (\(startSteps)) must be below steps (\(steps)): no training would happen")
         }
+        if noiseFeaturesMode == .network, noiseFeatures > 0, agent.algorithm != .sac, agent.algorithm != .td3 {
+            throw ConfigError("noise-features-mode network draws noise features in the networks of sac and td3 (ANF); \(agent.algorithm.rawValue) takes them from the environment: use noise-features-mode environment")
+        }
         if agent.algorithm.isOnPolicy {
             guard startSteps == 0 else {
                 throw ConfigError("start-steps (\(startSteps)) is for off-policy algorithms; \(agent.algorithm.rawValue) acts with its policy from the first step: use 0")
@@ -79,7 +93,15 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public func makeEnvironment(seed: UInt64 = 0) throws -> any TrainingEnvironment {
         if case .atari? = try? TaskID(name: env) { throw ConfigError(Presets.atariNotTrainable(env)) }
         let base = try makeTrainingEnvironment(env, seed: seed)
-        return noiseFeatures > 0 ? NoiseFeaturesEnvironment(base, fraction: noiseFeatures, seed: seed) : base
+        return noiseFeatures > 0 && noiseFeaturesMode == .environment
+            ? NoiseFeaturesEnvironment(base, fraction: noiseFeatures, seed: seed) : base
+    }
+
+    /// Noise features the agent draws itself for an environment with `realFeatures` observation features (mode
+    /// `network`; 0 otherwise): as many as the environment would append.
+    public func agentNoiseInputs(realFeatures: Int) -> Int {
+        noiseFeatures > 0 && noiseFeaturesMode == .network
+            ? NoiseFeaturesEnvironment.count(realFeatures: realFeatures, fraction: noiseFeatures) : 0
     }
 
     /// Gradient updates the run performs: one per env step after the start steps (off-policy), or per minibatch of

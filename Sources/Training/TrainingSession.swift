@@ -180,8 +180,10 @@ final class TrainingSession {
         row.trainingFLOPs = agent.trainingFLOPs
         (row.actorSNR, row.criticSNR, row.actorDormant, row.criticDormant) =
             (latest.actorSNR, latest.criticSNR, latest.actorDormant, latest.criticDormant)
-        if let noisy = env as? NoiseFeaturesEnvironment {
-            let c = NoiseFeatureConnections(agent: agent, realFeatures: noisy.realFeatures, noiseFeatures: noisy.noiseFeatures)
+        let (real, noise): (Int, Int) = (env as? NoiseFeaturesEnvironment).map { ($0.realFeatures, $0.noiseFeatures) }
+            ?? (env.observationSpace.dimension, config.agentNoiseInputs(realFeatures: env.observationSpace.dimension))
+        if noise > 0 {
+            let c = NoiseFeatureConnections(agent: agent, realFeatures: real, noiseFeatures: noise)
             (row.actorInputReal, row.actorInputNoise, row.criticInputReal, row.criticInputNoise) =
                 (c.actorReal, c.actorNoise, c.criticReal, c.criticNoise)
         }

@@ -34,7 +34,7 @@ final class KnobTests: XCTestCase {
                                   "rollout-steps", "epochs", "gae-lambda", "clip-ratio", "value-coef", "entropy-coef",
                                   "max-grad-norm", "lr-decay", "normalize-observations", "normalize-rewards", "init-std",
                                   "noise-features", "log-snr-every", "log-dormant-every", "dormant-tau", "redo-every", "redo-tau",
-                                  "decay-biases", "target-entropy-per-action", "layer-sparsity"]
+                                  "decay-biases", "target-entropy-per-action", "layer-sparsity", "noise-features-mode"]
         for file in files {
             let data = try Data(contentsOf: fixtures.appendingPathComponent(file))
             let old = try JSONSerialization.jsonObject(with: data) as! NSDictionary

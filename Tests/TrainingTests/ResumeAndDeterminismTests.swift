@@ -1,4 +1,4 @@
-import Agents
+@testable import Agents
 import Foundation
 import NeuralNet
 import SparrowCore
@@ -48,6 +48,50 @@ final class ResumeAndDeterminismTests: XCTestCase {
     /// With noise features the noise is part of the resumed state: the resumed run draws what the straight one did.
     func testExactResumeWithNoiseFeatures() throws {
         try checkExactResume("ss-sac", interruptAt: 1777, ["noise-features": 0.8, "steps": 2500])
+    }
+    /// Noise features drawn by the networks (ANF's way): the noise generator is part of the agent's checkpoint, so
+    /// the resumed run's forward passes see what the straight one's did; TD3 too (target actor, delayed steps).
+    func testExactResumeWithNoiseFeaturesDrawnByTheNetworks() throws {
+        try checkExactResume("tows-sac", interruptAt: 1777, ["noise-features": 0.8, "noise-features-mode": "network",
+                                                             "steps": 2500, "update-interval": 200])
+        try checkExactResume("tows-td3", interruptAt: 1333, ["noise-features": 0.5, "noise-features-mode": "network",
+                                                             "steps": 2000, "update-interval": 200])
+    }
+
+    /// ANF (issue 24, finding 4): with noise-features-mode network the replay buffer stores only the real
+    /// observation while the networks read real + noise inputs, and two forward passes over the same stored
+    /// transition see different noise (fresh N(0, 1) draws), the real rows unchanged.
+    func testNetworkDrawnNoiseFeaturesAreFreshAtEveryForwardPassAndNeverStored() throws {
+        let config = try smallConfig("tows-sac", ["noise-features": 0.8, "noise-features-mode": "network"])
+        let dir = temporaryRunDirectory("anf")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let trainer = try OffPolicyTrainer(config: config, runDirectory: dir, resume: false)
+        let n = 4, k = 16  // InvertedPendulum: 4 real features; 0.8 of the input is noise
+        XCTAssertEqual(trainer.buffer.observationSize, n, "the buffer stores real observations only")
+        let agent = try XCTUnwrap(trainer.agent as? ActorCriticAgent)
+        XCTAssertEqual(agent.noiseInputs, k)
+        XCTAssertEqual(agent.actor.layers[0].shape.fanIn, n + k)
+        XCTAssertEqual(agent.critics[0].layers[0].shape.fanIn, n + k + 1)
+        let B = 64
+        var stored = [Float](repeating: 0, count: n * B)
+        var g = Generator(seed: 3)
+        for i in stored.indices { stored[i] = Float(g.normal()) }
+        var first = [Float](repeating: 0, count: (n + k) * B), second = first
+        stored.withUnsafeBufferPointer { s in
+            first.withUnsafeMutableBufferPointer { agent.loadObservations($0.baseAddress!, from: s.baseAddress!, batch: B) }
+            second.withUnsafeMutableBufferPointer { agent.loadObservations($0.baseAddress!, from: s.baseAddress!, batch: B) }
+        }
+        XCTAssertEqual(Array(first[0..<(n * B)]), stored)
+        XCTAssertEqual(Array(second[0..<(n * B)]), stored)
+        let a = Array(first[(n * B)...]), b = Array(second[(n * B)...])
+        XCTAssertEqual(zip(a, b).filter { $0 == $1 }.count, 0, "every noise input is drawn again")
+        let mean = a.reduce(0, +) / Float(a.count), variance = a.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(a.count)
+        XCTAssertEqual(mean, 0, accuracy: 0.06); XCTAssertEqual(variance, 1, accuracy: 0.08)
+        // The environment is the plain task, and acting draws noise too (the policy reads n + k inputs).
+        XCTAssertEqual(try config.makeEnvironment().observationSpace.dimension, n)
+        XCTAssertThrowsError(try smallConfig("set-dqn", env: "CartPole-v1", ["noise-features": 0.5, "noise-features-mode": "network"])) {
+            XCTAssertTrue("\($0)".contains("noise-features-mode network draws noise features in the networks of sac and td3"), "\($0)")
+        }
     }
     /// Gradient SNR, dormant fractions and ReDo on: the resumed run logs and recycles exactly as the straight one
     /// (ReDo draws from the agent's generator; metrics rows repeat the latest measurement, read back from

@@ -35,4 +35,9 @@ final class ThreadsTests: XCTestCase {
     func testDenseSACSameWithTwoThreads() throws { try checkThreadCountsAgree("dense-sac") }
     func testRigLSACSameWithTwoThreads() throws { try checkThreadCountsAgree("rigl-sac") }
     func testDSTD3SameWithTwoThreads() throws { try checkThreadCountsAgree("ds-td3") }
+    /// Noise features drawn by the networks come from one generator: every critic's input is filled in critic order
+    /// before the critics run side by side, so the draws do not depend on the thread count.
+    func testNetworkDrawnNoiseFeaturesSameWithTwoThreads() throws {
+        try checkThreadCountsAgree("tows-sac", ["noise-features": 0.5, "noise-features-mode": "network"])
+    }
 }
