@@ -100,7 +100,7 @@ final class SweepCLITests: XCTestCase {
 
         func startSweep(_ label: String) throws -> (Process, String) {
             let out = dir.appendingPathComponent("\(label).out").path
-            FileManager.default.createFile(atPath: out, contents: nil)
+            XCTAssertTrue(FileManager.default.createFile(atPath: out, contents: nil))
             let p = Process()
             p.executableURL = CLI.executable
             p.arguments = ["sweep", spec, "--backend", "local", "--jobs", "1"]
