@@ -158,6 +158,7 @@ public final class DQN: OffPolicyAgent {
         countFLOPs()
         var m = UpdateMetrics()
         m.criticLoss = loss
+        m.tdLoss = loss
         m.meanQ = meanQ
         return m
     }

@@ -313,7 +313,7 @@ public final class PPO: Agent {
 
         // Policy loss and its gradients.
         actor.forward(aws)
-        var (policyLoss, _) = rho.values.withUnsafeBufferPointer { r in
+        var (policyLoss, clipFraction, approxKL) = rho.values.withUnsafeBufferPointer { r in
             policy.clippedSurrogate(aws.output.pointer, rho: r.baseAddress!, actions: batchActions.pointer,
                                     oldLogProb: batchOldLogProb.pointer, advantages: batchAdvantages.pointer, batch: B,
                                     clip: Float(config.clipRatio), scratch: batchLogProb.pointer,
@@ -357,6 +357,9 @@ public final class PPO: Agent {
         var metrics = UpdateMetrics()
         metrics.actorLoss = policyLoss
         metrics.criticLoss = valueLoss
+        metrics.valueLoss = valueLoss
+        metrics.approxKL = approxKL
+        metrics.clipFraction = clipFraction
         return metrics
     }
 
@@ -408,6 +411,8 @@ public final class PPO: Agent {
         w.write(rho.values); w.write(rho.firstMoment); w.write(rho.secondMoment); w.write(rho.step)
         w.write(lastUpdate != nil)
         if let u = lastUpdate { w.write(u.actorLoss); w.write(u.criticLoss) }
+        // Added later, at the end: a checkpoint from before ends here and reads back without them.
+        if let u = lastUpdate { w.write(u.approxKL); w.write(u.clipFraction) }
     }
 
     public func decode(from r: inout ByteReader) throws {
@@ -431,9 +436,14 @@ public final class PPO: Agent {
             var u = UpdateMetrics()
             u.actorLoss = try r.read(Double.self)
             u.criticLoss = try r.read(Double.self)
+            u.valueLoss = u.criticLoss
             lastUpdate = u
         } else {
             lastUpdate = nil
+        }
+        if lastUpdate != nil, !r.isAtEnd {  // the PPO diagnostics, in checkpoints written since they were added
+            lastUpdate!.approxKL = try r.read(Double.self)
+            lastUpdate!.clipFraction = try r.read(Double.self)
         }
         networks = listNetworks()
     }

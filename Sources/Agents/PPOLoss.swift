@@ -66,17 +66,20 @@ public struct GaussianPolicy: Sendable {
     }
 
     /// The clipped surrogate loss of a minibatch; writes ∂loss/∂output ([A][B]) and ∂loss/∂ρ (A values, overwritten).
-    /// Returns the loss and the fraction of samples whose ratio was clipped (a PPO diagnostic).
+    /// Returns the loss, the fraction of samples whose ratio was clipped and CleanRL's approximate KL divergence
+    /// mean((ρ − 1) − log ρ) between the policy that collected the rollout and this one (PPO diagnostics).
     public func clippedSurrogate(_ output: UnsafePointer<Float>, rho: UnsafePointer<Float>, actions: UnsafePointer<Float>,
                                  oldLogProb: UnsafePointer<Float>, advantages: UnsafePointer<Float>, batch B: Int,
                                  clip epsilon: Float, scratch logProb: UnsafeMutablePointer<Float>,
                                  outputGradient: UnsafeMutablePointer<Float>, rhoGradient: UnsafeMutablePointer<Float>)
-        -> (loss: Double, clipFraction: Double) {
+        -> (loss: Double, clipFraction: Double, approxKL: Double) {
         self.logProb(output, rho: rho, actions: actions, batch: B, into: logProb)
-        var loss = 0.0, clipped = 0
+        var loss = 0.0, clipped = 0, kl = 0.0
         // Reuse the log-prob scratch for ∂loss/∂log π per sample.
         for b in 0..<B {
-            let ratio = Foundation.exp(logProb[b] - oldLogProb[b]), adv = advantages[b]
+            let logRatio = logProb[b] - oldLogProb[b]
+            let ratio = Foundation.exp(logRatio), adv = advantages[b]
+            kl += Double(ratio - 1 - logRatio)
             let bounded = min(max(ratio, 1 - epsilon), 1 + epsilon)
             let unclippedTerm = ratio * adv, clippedTerm = bounded * adv
             if bounded != ratio { clipped += 1 }
@@ -96,6 +99,6 @@ public struct GaussianPolicy: Sendable {
             }
             rhoGradient[j] = dRho
         }
-        return (loss / Double(B), Double(clipped) / Double(B))
+        return (loss / Double(B), Double(clipped) / Double(B), kl / Double(B))
     }
 }

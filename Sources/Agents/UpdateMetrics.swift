@@ -9,6 +9,13 @@ public struct UpdateMetrics: Equatable, Sendable {
     public var alpha: Double = .nan
     public var alphaLoss: Double = .nan
     public var meanQ: Double = .nan
+    /// DQN's TD loss (also in `criticLoss`, the column it always filled).
+    public var tdLoss: Double = .nan
+    /// PPO's value loss (also in `criticLoss`), and CleanRL's diagnostics of its policy step: the approximate KL
+    /// divergence mean((ρ − 1) − log ρ) and the fraction of samples whose ratio ρ was clipped.
+    public var valueLoss: Double = .nan
+    public var approxKL: Double = .nan
+    public var clipFraction: Double = .nan
     public init() {}
 }
 

@@ -26,16 +26,23 @@ public struct MetricsRow: Equatable, Sendable {
     /// The latest τ-dormant fractions over all hidden neurons (`--log-dormant-every`; empty when off).
     public var actorDormant: Double?
     public var criticDormant: Double?
-    /// With `noise-features`: mean live input-layer connections per real and per noise feature (critic: of the
-    /// observation's features; its action inputs are not counted). Empty without noise features.
+    /// With `noise-features`: mean live input-layer connections per real and per noise feature (the critic's real
+    /// features include its action inputs, as ANF counts them). Empty without noise features.
     public var actorInputReal: Double?
     public var actorInputNoise: Double?
     public var criticInputReal: Double?
     public var criticInputNoise: Double?
+    /// Each algorithm's own names (added after the columns above, which keep their meaning): DQN's TD loss, PPO's
+    /// value loss, approximate KL and clip fraction. Empty for the algorithms without them.
+    public var tdLoss: Double?
+    public var valueLoss: Double?
+    public var approxKL: Double?
+    public var clipFraction: Double?
 
     public static let header = "step,wall_time_s,steps_per_s,episode_return,eval_return,critic_loss,actor_loss,alpha,"
         + "mean_q,live_params,actor_sparsity,critic_sparsity,training_flops,actor_snr,critic_snr,actor_dormant,"
-        + "critic_dormant,actor_input_real,actor_input_noise,critic_input_real,critic_input_noise"
+        + "critic_dormant,actor_input_real,actor_input_noise,critic_input_real,critic_input_noise,"
+        + "td_loss,value_loss,approx_kl,clip_fraction"
 
     public var csv: String {
         func f(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "" } ?? "" }
@@ -43,7 +50,8 @@ public struct MetricsRow: Equatable, Sendable {
                 f(evalReturn), f(criticLoss), f(actorLoss), f(alpha), f(meanQ), String(liveParameters),
                 String(format: "%.6f", actorSparsity), String(format: "%.6f", criticSparsity),
                 String(format: "%.6e", trainingFLOPs), f(actorSNR), f(criticSNR), f(actorDormant), f(criticDormant),
-                f(actorInputReal), f(actorInputNoise), f(criticInputReal), f(criticInputNoise)].joined(separator: ",")
+                f(actorInputReal), f(actorInputNoise), f(criticInputReal), f(criticInputNoise),
+                f(tdLoss), f(valueLoss), f(approxKL), f(clipFraction)].joined(separator: ",")
     }
 }
 

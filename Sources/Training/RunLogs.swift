@@ -26,6 +26,10 @@ import Interop
 ///     actor_input_noise  noise_features/actor_connections_per_noise_feature
 ///     critic_input_real  noise_features/critic_connections_per_real_feature
 ///     critic_input_noise noise_features/critic_connections_per_noise_feature
+///     td_loss            losses/td_loss              (DQN)
+///     value_loss         losses/value_loss           (PPO)
+///     approx_kl          losses/approx_kl            (PPO, CleanRL's name)
+///     clip_fraction      losses/clip_fraction        (PPO; CleanRL's clipfrac)
 ///
 /// analysis.csv's rows are tagged `analysis/NETWORK/QUANTITY` (`…/layerL` for one hidden layer), e.g.
 /// `analysis/critic1/gradient_snr`; metrics.csv's actor_snr, critic_snr, actor_dormant and critic_dormant columns
@@ -86,7 +90,9 @@ public final class RunLogs {
          ("noise_features/actor_connections_per_real_feature", row.actorInputReal),
          ("noise_features/actor_connections_per_noise_feature", row.actorInputNoise),
          ("noise_features/critic_connections_per_real_feature", row.criticInputReal),
-         ("noise_features/critic_connections_per_noise_feature", row.criticInputNoise)]
+         ("noise_features/critic_connections_per_noise_feature", row.criticInputNoise),
+         ("losses/td_loss", row.tdLoss), ("losses/value_loss", row.valueLoss), ("losses/approx_kl", row.approxKL),
+         ("losses/clip_fraction", row.clipFraction)]
     }
 
     public static func scalars(of e: Evaluation) -> [(String, Double?)] {

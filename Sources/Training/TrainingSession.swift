@@ -173,6 +173,7 @@ final class TrainingSession {
             row.actorLoss = u.actorLoss
             row.alpha = u.alpha
             row.meanQ = u.meanQ
+            (row.tdLoss, row.valueLoss, row.approxKL, row.clipFraction) = (u.tdLoss, u.valueLoss, u.approxKL, u.clipFraction)
         }
         row.liveParameters = agent.liveParameters
         row.actorSparsity = weightSparsity([agent.policyNetwork])

@@ -73,10 +73,17 @@ final class PPOMathTests: XCTestCase {
         let B = 32, A = policy.actionCount, clip: Float = 0.2
         var m = minibatch(policy: policy, B: B, seed: 4)
         var scratch = [Float](repeating: 0, count: B), dOut = [Float](repeating: 0, count: A * B), dRho = [Float](repeating: 0, count: A)
-        let (value, fraction) = policy.clippedSurrogate(m.output, rho: m.rho, actions: m.actions, oldLogProb: m.oldLogProb,
-                                                        advantages: m.advantages, batch: B, clip: clip, scratch: &scratch,
-                                                        outputGradient: &dOut, rhoGradient: &dRho)
+        let (value, fraction, approxKL) = policy.clippedSurrogate(m.output, rho: m.rho, actions: m.actions, oldLogProb: m.oldLogProb,
+                                                                  advantages: m.advantages, batch: B, clip: clip, scratch: &scratch,
+                                                                  outputGradient: &dOut, rhoGradient: &dRho)
         XCTAssertEqual(value, loss(policy, m, B: B, clip: clip), accuracy: 1e-6)
+        // CleanRL's approx_kl, computed directly: mean((ρ − 1) − log ρ) ≥ 0; and the clip fraction counted directly.
+        var lp = [Float](repeating: 0, count: B)
+        policy.logProb(m.output, rho: m.rho, actions: m.actions, batch: B, into: &lp)
+        let logRatios = (0..<B).map { Double(lp[$0] - m.oldLogProb[$0]) }
+        XCTAssertEqual(approxKL, logRatios.map { exp($0) - 1 - $0 }.reduce(0, +) / Double(B), accuracy: 1e-6)
+        XCTAssertGreaterThan(approxKL, 0)
+        XCTAssertEqual(fraction, Double(logRatios.filter { abs(exp($0) - 1) > Double(clip) }.count) / Double(B), accuracy: 1e-9)
         XCTAssertGreaterThan(fraction, 0.1, "some ratios should be clipped")
         XCTAssertLessThan(fraction, 0.9, "some ratios should not be clipped")
         XCTAssertTrue(dOut.contains(0), "clipped samples have no gradient")

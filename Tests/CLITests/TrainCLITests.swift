@@ -27,7 +27,8 @@ final class TrainCLITests: XCTestCase {
         let metrics = try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8).split(separator: "\n")
         // The columns of before stay first and in order (a contract); the analyses' columns (2026-12-02) follow.
         XCTAssertEqual(metrics.first, "step,wall_time_s,steps_per_s,episode_return,eval_return,critic_loss,actor_loss,alpha,mean_q,live_params,actor_sparsity,critic_sparsity,training_flops"
-                       + ",actor_snr,critic_snr,actor_dormant,critic_dormant,actor_input_real,actor_input_noise,critic_input_real,critic_input_noise")
+                       + ",actor_snr,critic_snr,actor_dormant,critic_dormant,actor_input_real,actor_input_noise,critic_input_real,critic_input_noise"
+                       + ",td_loss,value_loss,approx_kl,clip_fraction")
         XCTAssertEqual(metrics.count, 1 + 6)
 
         let e = try CLI.run(["eval", dir, "--episodes", "3", "--seed", "5"])

@@ -99,4 +99,29 @@ final class AnalysisLoggingTests: XCTestCase {
         XCTAssertEqual(c.criticNoise!, mean(Array(critic[n..<(n + k)])), accuracy: 1e-12)
         XCTAssertNotEqual(c.criticReal!, mean(Array(critic[0..<n])), "the action input changes the average here")
     }
+
+    /// Issue 22 part 2: DQN and PPO log under their own names beside the columns they always filled — DQN's
+    /// td_loss is its critic_loss; PPO's value_loss is its critic_loss, its approx_kl a non-negative KL estimate and
+    /// its clip_fraction a fraction; SAC leaves them empty.
+    func testEachAlgorithmLogsItsOwnLossNames() throws {
+        func lastRow(_ config: TrainConfig) throws -> [String: String] {
+            let dir = temporaryRunDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            _ = try makeTrainer(config: config, runDirectory: dir, resume: false).run()
+            return try XCTUnwrap(try rows(dir, "metrics.csv").last)
+        }
+        let dqn = try lastRow(try smallConfig("set-dqn", env: "CartPole-v1", ["steps": 1500, "hidden": [32, 32]]))
+        XCTAssertEqual(Double(dqn["td_loss"] ?? ""), Double(dqn["critic_loss"] ?? "-"))
+        XCTAssertNotNil(Double(dqn["td_loss"] ?? ""))
+        for key in ["value_loss", "approx_kl", "clip_fraction"] { XCTAssertEqual(dqn[key], "", "dqn \(key)") }
+        let ppo = try lastRow(try smallConfig("set-ppo", ["steps": 1024, "start-steps": 0, "rollout-steps": 256,
+                                                          "eval-every": 512, "log-every": 256, "checkpoint-every": 1024]))
+        XCTAssertEqual(Double(ppo["value_loss"] ?? ""), Double(ppo["critic_loss"] ?? "-"))
+        let kl = try XCTUnwrap(Double(ppo["approx_kl"] ?? "")), clipped = try XCTUnwrap(Double(ppo["clip_fraction"] ?? ""))
+        XCTAssertTrue(kl >= 0 && kl.isFinite, "approx_kl \(kl)")
+        XCTAssertTrue(clipped >= 0 && clipped <= 1, "clip_fraction \(clipped)")
+        XCTAssertEqual(ppo["td_loss"], "")
+        let sac = try lastRow(try smallConfig("tows-sac", ["steps": 1000]))
+        for key in ["td_loss", "value_loss", "approx_kl", "clip_fraction"] { XCTAssertEqual(sac[key], "", "sac \(key)") }
+    }
 }

@@ -32,6 +32,8 @@ METRICS_TAGS = {  # metrics.csv column -> tag (Sources/Training/RunLogs.swift)
     "actor_input_noise": "noise_features/actor_connections_per_noise_feature",
     "critic_input_real": "noise_features/critic_connections_per_real_feature",
     "critic_input_noise": "noise_features/critic_connections_per_noise_feature",
+    "td_loss": "losses/td_loss", "value_loss": "losses/value_loss", "approx_kl": "losses/approx_kl",
+    "clip_fraction": "losses/clip_fraction",
 }
 EVAL_TAGS = {"mean_return": "charts/eval_return", "std_return": "charts/eval_return_std", "episodes": "charts/eval_episodes"}
 # Half a unit of the CSV's last printed digit (MetricsRow.csv), beside float32's own rounding.
@@ -52,7 +54,8 @@ def read_csv(path):
 
 
 def close(col, csv_value, event_value):
-    tol = max(ABS_TOL.get(col, 0.0), abs(csv_value) * max(REL_TOL.get(col, 0.0), 2e-7), 1e-30)
+    # The CSV's rounding and float32's add up (42379.55 printed 42379.5, stored 42379.55078 in the event file).
+    tol = ABS_TOL.get(col, 0.0) + abs(csv_value) * max(REL_TOL.get(col, 0.0), 2e-7) + 1e-30
     return abs(csv_value - event_value) <= tol
 
 
