@@ -195,21 +195,6 @@ static inline float sc_hsum8(__m256 a) {
 #define VMASK(n) sc_mask8(n)
 #define VHSUM(v) sc_hsum8(v)
 #include "conv_body.h"
-#undef CB
-#undef V
-#undef VM
-#undef VLEN
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VMLOAD
-#undef VSTORE
-#undef VMSTORE
-#undef VFMA
-#undef VADD
-#undef VMAX0
-#undef VMASK
-#undef VHSUM
 SC_AVX2_END
 
 SC_AVX512_BEGIN
@@ -229,21 +214,6 @@ SC_AVX512_BEGIN
 #define VMASK(n) ((__mmask16)((1u << (n)) - 1u))
 #define VHSUM(v) _mm512_reduce_add_ps(v)
 #include "conv_body.h"
-#undef CB
-#undef V
-#undef VM
-#undef VLEN
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VMLOAD
-#undef VSTORE
-#undef VMSTORE
-#undef VFMA
-#undef VADD
-#undef VMAX0
-#undef VMASK
-#undef VHSUM
 SC_AVX512_END
 #endif
 

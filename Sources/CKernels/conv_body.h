@@ -7,6 +7,7 @@
 //   VZERO() VSET1(x) VLOAD(p) VMLOAD(m, p) VSTORE(p, v) VMSTORE(p, m, v) VFMA(a, b, c) = a·b + c, VMAX0(v)
 //   VMASK(n)            the first n lanes (0 ≤ n ≤ VLEN)
 //   VHSUM(v)            Σ of the lanes
+// and this file undefines them all at its end.
 //
 // Blocking (XNNPACK f32-spmm style, with the batch as the contiguous dimension): an output channel's taps are
 // walked once per block of CP output positions × 2 vectors of samples; the CP·2 accumulators stay in registers,
@@ -189,3 +190,20 @@ static void CB(conv_weight_gradient)(const sk_conv_shape *s, int B, const int32_
 #undef CP
 #undef CT
 #undef CBAND
+
+/* The including file's parameters, undefined here so each instruction set can define them afresh. */
+#undef CB
+#undef V
+#undef VM
+#undef VLEN
+#undef VZERO
+#undef VSET1
+#undef VLOAD
+#undef VMLOAD
+#undef VSTORE
+#undef VMSTORE
+#undef VFMA
+#undef VADD
+#undef VMAX0
+#undef VMASK
+#undef VHSUM

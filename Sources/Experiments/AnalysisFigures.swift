@@ -159,33 +159,33 @@ extension Report {
     /// The noise table of report.md: mean return per noise level (rows) and method (columns), per env and scale.
     func noiseMarkdown() -> String {
         var out = ""
+        let normalisedCurves = normalisedNoiseCurves  // once: it walks every run's results
         for (name, group) in Dictionary(grouping: noiseCurves, by: { "\($0.env)|\($0.scale)" }).sorted(by: { $0.key < $1.key }) {
             let sigmas = group.flatMap(\.sigmas).reduce(into: [Double]()) { if !$0.contains($1) { $0.append($1) } }.sorted()
             out += "\n**\(group[0].env)**, noise σ \(group[0].scale == "std" ? "× each feature's std" : "in observation units") "
                 + "(mean return over runs' mean returns):\n\n"
-            out += "| σ | " + group.map { $0.key.label }.joined(separator: " | ") + " |\n"
-            out += "| ---: |" + String(repeating: " ---: |", count: group.count) + "\n"
-            for s in sigmas {
-                let cells = group.map { c -> String in
-                    guard let i = c.sigmas.firstIndex(of: s) else { return "–" }
-                    return String(format: "%.1f", Statistics.mean(c.runMeans.map { $0[i] }))
-                }
-                out += "| \(Figure.compact(s)) | " + cells.joined(separator: " | ") + " |\n"
-            }
+            out += Self.noiseTable(group, sigmas: sigmas, format: "%.1f")
             // The same as a fraction of each policy's own clean return: policies of different clean return compare by
             // what they keep, as the paper's matched-return comparison intends.
-            let normalised = normalisedNoiseCurves.filter { "\($0.env)|\($0.scale)" == name }
+            let normalised = normalisedCurves.filter { "\($0.env)|\($0.scale)" == name }
             guard !normalised.isEmpty else { continue }
             out += "\nAs a fraction of each policy's clean return (σ = 0), mean over runs:\n\n"
-            out += "| σ | " + normalised.map { $0.key.label }.joined(separator: " | ") + " |\n"
-            out += "| ---: |" + String(repeating: " ---: |", count: normalised.count) + "\n"
-            for s in sigmas {
-                let cells = normalised.map { c -> String in
-                    guard let i = c.sigmas.firstIndex(of: s) else { return "–" }
-                    return String(format: "%.2f", Statistics.mean(c.runMeans.map { $0[i] }))
-                }
-                out += "| \(Figure.compact(s)) | " + cells.joined(separator: " | ") + " |\n"
+            out += Self.noiseTable(normalised, sigmas: sigmas, format: "%.2f")
+        }
+        return out
+    }
+
+    /// One noise table: a row per σ, a column per curve, each cell the mean over runs at that σ ("–" where a curve
+    /// did not measure it).
+    static func noiseTable(_ curves: [NoiseCurve], sigmas: [Double], format: String) -> String {
+        var out = "| σ | " + curves.map { $0.key.label }.joined(separator: " | ") + " |\n"
+        out += "| ---: |" + String(repeating: " ---: |", count: curves.count) + "\n"
+        for s in sigmas {
+            let cells = curves.map { c -> String in
+                guard let i = c.sigmas.firstIndex(of: s) else { return "–" }
+                return String(format: format, Statistics.mean(c.runMeans.map { $0[i] }))
             }
+            out += "| \(Figure.compact(s)) | " + cells.joined(separator: " | ") + " |\n"
         }
         return out
     }

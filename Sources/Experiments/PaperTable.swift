@@ -187,8 +187,7 @@ public struct PaperComparison: Sendable {
         let header = ["Robot", "Seeds (dense, sparse)", "Ours \(paper.denseLabel) IQM [95% CI]", "Ours \(paper.methodLabel) IQM [95% CI]",
                       "Sparse / dense", "Last 10 (dense, sparse)", "Curve area (dense, sparse)", "Steps to dense",
                       "Weights (dense, sparse)", "Train FLOPs (dense, sparse)", "Wall time (dense, sparse)", "Paper \(paper.denseLabel), \(paper.methodLabel) (v3)"]
-        var lines = ["| " + header.joined(separator: " | ") + " |",
-                     "| --- | --- |" + String(repeating: " ---: |", count: header.count - 2)]
+        var tableRows: [[String]] = []
         for c in comparisons {
             let row = self.row(c.robot)!
             func pair(_ a: Double?, _ b: Double?, _ f: (Double) -> String) -> String { "\(a.map(f) ?? "–"), \(b.map(f) ?? "–")" }
@@ -208,9 +207,9 @@ public struct PaperComparison: Sendable {
             cells.append(pair(c.denseFLOPs, c.sparseFLOPs, flops))
             cells.append(pair(c.denseWall, c.sparseWall, Self.duration))
             cells.append(paperScores)
-            lines.append("| " + cells.joined(separator: " | ") + " |")
+            tableRows.append(cells)
         }
-        return out + lines.joined(separator: "\n") + "\n\n"
+        return out + Report.markdownTable(header, tableRows) + "\n"
     }
 
     public func row(_ robot: String) -> Row? { rows.first { $0.robot.lowercased() == robot.lowercased() } }
