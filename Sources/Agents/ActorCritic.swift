@@ -189,11 +189,11 @@ public class ActorCriticAgent {
     func countFLOPs(actorSteps: Double) {
         let B = batchSize
         func forward(_ n: MLP) -> Double {
-            n.layers.reduce(0.0) { $0 + Double(LayerCost(shape: $1.shape, liveWeights: $1.liveConnections).forwardFLOPs(batch: B)) }
+            n.layers.reduce(0.0) { $0 + Double($1.cost.forwardFLOPs(batch: B)) }
         }
         func training(_ n: MLP) -> Double {
             n.layers.enumerated().reduce(0.0) { sum, e in
-                let c = LayerCost(shape: e.element.shape, liveWeights: e.element.liveConnections)
+                let c = e.element.cost
                 return sum + Double(c.forwardFLOPs(batch: B) + c.backwardFLOPs(batch: B, inputGradient: e.offset > 0))
             }
         }

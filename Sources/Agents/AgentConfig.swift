@@ -44,11 +44,21 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     /// DQN's regression loss on the TD error.
     public enum TDLoss: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case huber, squared }
     public enum LogStdBoundingName: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case tanh, clamp }
+    /// The shape of the networks: fully connected layers, or DQN's convolutional Q network on stacked frames.
+    public enum Network: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue {
+        /// `hidden` fully connected layers.
+        case mlp
+        /// The Nature CNN (Mnih et al. 2015) as Dopamine's and rigl/rl's `NatureDQNNetwork`: 32·8×8/4, 64·4×4/2,
+        /// 64·3×3/1 convolutions with "SAME" padding on the stacked 84×84 frames (scaled to [0, 1] on the way in),
+        /// then the `hidden` fully connected layers (512) and the output; ReLU throughout.
+        case natureCNN = "nature-cnn"
+    }
 
     public var algorithm: Algorithm = .sac
     public var method: Method = .dense
 
     // Networks
+    public var network: Network = .mlp
     public var hidden: [Int] = [256, 256]
     public var activation: ActivationName = .relu
     public var leakySlope: Double = 0.01
@@ -117,6 +127,12 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     public var decayBiases = true
     public var adamEpsilon: Double = 1e-8
     public var rewardScale: Double = 1
+    /// Environment steps per gradient update once learning starts (Dopamine's `update_period`: 4); updates happen
+    /// at the steps that are multiples of it.
+    public var updateEvery = 1
+    /// Rewards are clipped to [−c, c] before they are stored and learned from (Dopamine's Atari runner: 1); the
+    /// returns the run reports are the environment's own. nil: no clipping.
+    public var rewardClip: Double? = nil
 
     // SAC
     public var alpha: Double = 0.2
@@ -143,6 +159,11 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     public var epsilonStart: Double = 1
     public var epsilonFinal: Double = 0.01
     public var epsilonDecay: Double = 0
+    /// ε decays over this many environment steps after the start steps instead (Dopamine's `epsilon_decay_period`
+    /// 250 000, counted in agent steps whatever the run's length); nil: `epsilonDecay`.
+    public var epsilonDecaySteps: Int? = nil
+    /// ε of the evaluation policy (Dopamine's `epsilon_eval` 0.001); 0: greedy.
+    public var evalEpsilon: Double = 0
 
     // PPO (the minibatch is `batch-size`; the policy trains with actor-lr, the value network with critic-lr)
     /// Environment steps per iteration (one rollout), then `epochs` passes over it in minibatches.
@@ -185,6 +206,7 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             Knob("method", \.method, "Sparse-training method."),
         ]),
         KnobSection("Networks", [
+            Knob("network", \.network, "mlp: fully connected layers; nature-cnn: DQN's convolutional Q network on Atari frames (then --hidden)."),
             Knob("hidden", \.hidden, "Hidden widths, comma-separated.", valid: .positiveList),
             Knob("activation", \.activation, "Hidden-layer activation."),
             Knob("leaky-slope", \.leakySlope, "LeakyReLU negative slope.", valid: .unitOpen),
@@ -247,6 +269,8 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             Knob("decay-biases", \.decayBiases, "Weight decay on biases too (PyTorch); off: kernels only (Keras, TF-Agents)."),
             Knob("adam-eps", \.adamEpsilon, "Adam's ε.", valid: .positive),
             Knob("reward-scale", \.rewardScale, "Rewards are multiplied by this before learning."),
+            Knob("update-every", \.updateEvery, "Environment steps per gradient update (Dopamine's update period).", valid: .positive),
+            Knob("reward-clip", \.rewardClip, "Clip rewards to [-c, c] before learning (Dopamine's Atari: 1).", valid: .ifSet(.positive)),
         ]),
         KnobSection("SAC", [
             Knob("alpha", \.alpha, "Temperature (the initial value when auto-tuned).", valid: .nonNegative),
@@ -270,6 +294,9 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             Knob("epsilon-final", \.epsilonFinal, "ε-greedy: ε after the decay.", valid: .unitClosed),
             Knob("epsilon-decay", \.epsilonDecay, "Fraction of the updates over which ε decays linearly (0: final at once).",
                  valid: .unitClosed),
+            Knob("epsilon-decay-steps", \.epsilonDecaySteps, "Environment steps after the start steps over which ε decays (overrides epsilon-decay).",
+                 valid: .ifSet(.positive)),
+            Knob("eval-epsilon", \.evalEpsilon, "ε of the evaluation policy (Dopamine: 0.001; 0: greedy).", valid: .unitClosed),
         ]),
         KnobSection("PPO (minibatch: batch-size; policy: actor-lr, value network: critic-lr)", [
             Knob("rollout-steps", \.rolloutSteps, "Environment steps per iteration.", valid: .positive),
@@ -336,7 +363,16 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         } else {
             try check(layerSparsity.isEmpty, "layer-sparsity is for distribution per-layer (got distribution \(distribution.spelling))")
         }
+        if network == .natureCNN {
+            try check(algorithm == .dqn, "network nature-cnn is DQN's Q network on Atari frames; algorithm \(algorithm.rawValue) uses network mlp")
+            try check(logSNREvery == 0 && logDormantEvery == 0 && redoEvery == 0,
+                      "the gradient SNR, dormant-neuron and ReDo analyses are written for fully connected layers; network nature-cnn takes none of log-snr-every, log-dormant-every, redo-every")
+            try check(paramsLike == nil, "params-like shrinks fully connected widths; network nature-cnn has fixed convolutions")
+            try check(distribution != .perLayer && distribution != .erEpsilon,
+                      "network nature-cnn spreads its sparsity by uniform, er or erk")
+        }
         if algorithm.isOnPolicy {
+            try check(updateEvery == 1, "update-every is for off-policy algorithms; \(algorithm.rawValue) learns once per rollout")
             try check(rolloutSteps % batchSize == 0,
                       "rollout-steps (\(rolloutSteps)) must be a multiple of batch-size (\(batchSize)), the PPO minibatch")
         }

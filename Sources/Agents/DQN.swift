@@ -48,6 +48,9 @@ public final class DQN: OffPolicyAgent {
     let batchSize: Int
     /// The regression targets of the current batch.
     let targets: FloatBuffer
+    /// What every observation value is multiplied by on its way into the Q network: 1/255 for the Nature CNN, whose
+    /// frames arrive as bytes 0…255 (Dopamine's and rigl/rl's `x / 255` inside the network), else 1.
+    public let inputScale: Float
     public private(set) var trainingFLOPs: Double = 0
     public var profiler: StepProfiler?
     public let analyses: NetworkAnalyses
@@ -73,8 +76,10 @@ public final class DQN: OffPolicyAgent {
         evolution = factory.evolution
         pruning = try factory.pruningSchedules(for: spec, sparsity: sparsity)
         targetTopology = factory.targetTopology
-        epsilon = EpsilonSchedule(start: config.epsilonStart, final: config.epsilonFinal,
-                                  decayUpdates: Int(config.epsilonDecay * Double(max(totalUpdates, 1))))
+        let decay = config.epsilonDecaySteps.map { $0 / max(config.updateEvery, 1) }
+            ?? Int(config.epsilonDecay * Double(max(totalUpdates, 1)))
+        epsilon = EpsilonSchedule(start: config.epsilonStart, final: config.epsilonFinal, decayUpdates: decay)
+        inputScale = config.network == .natureCNN ? 1 / 255 : 1
         generator = g.derived(0x5EED)
         batchSize = config.batchSize
         targets = FloatBuffer(count: config.batchSize)
@@ -86,16 +91,20 @@ public final class DQN: OffPolicyAgent {
          AgentNetwork(name: "target_q", role: .target(of: "q"), network: targetQ, optimizer: nil)]
     }
 
-    /// ε-greedy (`deterministic`: greedy) action index, written as one Float.
+    /// ε-greedy action index, written as one Float; `deterministic` (evaluation) uses `eval-epsilon`, greedy at 0
+    /// (no random draw then, so greedy evaluations leave the generator alone).
     public func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
         Subnormals.flushed {
-            if !deterministic && generator.nextDouble() < epsilon.value(afterUpdates: updates) {
+            let explore = deterministic
+                ? config.evalEpsilon > 0 && generator.nextDouble() < config.evalEpsilon
+                : generator.nextDouble() < epsilon.value(afterUpdates: updates)
+            if explore {
                 action[0] = Float(generator.nextInt(below: choices))
                 return
             }
             let ws = q.workspace(batch: 1)
             precondition(observation.count == observationSize)
-            for i in 0..<observationSize { ws.input[i] = Float(observation[i]) }
+            for i in 0..<observationSize { ws.input[i] = Float(observation[i]) * inputScale }
             q.forward(ws)
             action[0] = Float(argmax(ws.output.pointer, count: choices))
         }
@@ -115,7 +124,7 @@ public final class DQN: OffPolicyAgent {
 
         // 1. Targets from the target network.
         let tws = targetQ.workspace(batch: B)
-        tws.input.pointer.update(from: batch.nextObservations, count: observationSize * B)
+        load(batch.nextObservations, into: tws)
         targetQ.forward(tws)
         for b in 0..<B {
             let best = tws.output[argmax(tws.output.pointer + b, count: n, stride: B) * B + b]
@@ -124,7 +133,7 @@ public final class DQN: OffPolicyAgent {
 
         // 2. Regression of Q(s, a) on the taken actions only: the other outputs get zero gradient.
         let ws = q.workspace(batch: B)
-        ws.input.pointer.update(from: batch.observations, count: observationSize * B)
+        load(batch.observations, into: ws)
         q.forward(ws)
         ws.outputGradient.pointer.update(repeating: 0, count: n * B)
         var loss = 0.0, meanQ = 0.0
@@ -163,16 +172,23 @@ public final class DQN: OffPolicyAgent {
         return m
     }
 
+    /// A batch of observations into a workspace's input, scaled by `inputScale`.
+    private func load(_ observations: UnsafePointer<Float>, into ws: Workspace) {
+        let n = observationSize * batchSize, input = ws.input.pointer
+        if inputScale == 1 { input.update(from: observations, count: n); return }
+        for i in 0..<n { input[i] = observations[i] * inputScale }
+    }
+
     /// As the papers count (`LayerCost`): the Q network's training and the target network's forward pass.
     func countFLOPs() {
         let B = batchSize
         var flops = 0.0
         for (l, layer) in q.layers.enumerated() {
-            let c = LayerCost(shape: layer.shape, liveWeights: layer.liveConnections)
+            let c = layer.cost
             flops += Double(c.forwardFLOPs(batch: B) + c.backwardFLOPs(batch: B, inputGradient: l > 0))
         }
         for layer in targetQ.layers {
-            flops += Double(LayerCost(shape: layer.shape, liveWeights: layer.liveConnections).forwardFLOPs(batch: B))
+            flops += Double(layer.cost.forwardFLOPs(batch: B))
         }
         trainingFLOPs += flops
     }

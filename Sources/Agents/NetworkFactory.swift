@@ -94,9 +94,23 @@ public struct NetworkFactory {
 
     /// The spec of one network (input → hidden… → output) at `sparsity`.
     public func spec(input: Int, output: Int, sparsity: Double) throws -> MLPSpec {
-        let widths = [input] + (try hiddenWidths(input: input, output: output)) + [output]
-        try Self.checkSize(widths: widths, what: "a network of widths \(widths.map(String.init).joined(separator: ","))")
-        let shapes = (0..<widths.count - 1).map { LayerShape(fanIn: widths[$0], fanOut: widths[$0 + 1]) }
+        var widths: [Int], convolutions: [ConvGeometry] = []
+        switch config.network {
+        case .mlp:
+            widths = [input] + (try hiddenWidths(input: input, output: output)) + [output]
+        case .natureCNN:
+            let frame = Self.atariFrameSide * Self.atariFrameSide
+            guard input % frame == 0 else {
+                throw ConfigError("network nature-cnn reads stacked \(Self.atariFrameSide)×\(Self.atariFrameSide) frames; an observation of \(input) values is not")
+            }
+            convolutions = ConvGeometry.natureCNN(frames: input / frame)
+            widths = [input] + convolutions.map(\.outputCount) + config.hidden + [output]
+        }
+        try Self.checkSize(widths: Array(widths[convolutions.count...]),
+                           what: "a network of widths \(widths.map(String.init).joined(separator: ","))")
+        let shapes = (0..<widths.count - 1).map { l in
+            l < convolutions.count ? convolutions[l].kernelShape : LayerShape(fanIn: widths[l], fanOut: widths[l + 1])
+        }
         let initialization = config.initialization
         let topology: InitialTopology = config.bernoulliTopology ? .bernoulli : .exactCount
         func dense() -> LayerSpec { LayerSpec(backend: .dense, density: 1, initialization: initialization) }
@@ -105,7 +119,7 @@ public struct NetworkFactory {
         if config.denseInputLayer { forcedDense.insert(0) }
         if config.denseOutputLayer { forcedDense.insert(shapes.count - 1) }
 
-        let layers: [LayerSpec]
+        var layers: [LayerSpec]
         if isDense || (sparsity == 0 && config.method != .prune && config.distribution.budgetRule != nil) {
             layers = shapes.map { _ in dense() }
         } else if config.method == .prune {
@@ -139,8 +153,12 @@ public struct NetworkFactory {
                                 topology: topology, momentPolicy: config.moments)
             }
         }
+        for l in convolutions.indices { layers[l].convolution = convolutions[l] }
         return MLPSpec(widths: widths, activation: activation, outputActivation: .identity, layers: layers)
     }
+
+    /// The side of an Atari observation frame (`AtariOptions.screenSize`; Agents does not import Environments).
+    static let atariFrameSide = 84
 
     /// Dynamic topology for ds, tows, set and rigl; nil for the others.
     public var evolution: TopologyEvolution? {

@@ -390,7 +390,7 @@ public final class PPO: Agent {
         var flops = 0.0
         for net in [actor, value] {
             for (l, layer) in net.layers.enumerated() {
-                let c = LayerCost(shape: layer.shape, liveWeights: layer.liveConnections)
+                let c = layer.cost
                 flops += Double(c.forwardFLOPs(batch: B) + c.backwardFLOPs(batch: B, inputGradient: l > 0))
             }
         }

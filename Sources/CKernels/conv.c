@@ -38,19 +38,27 @@ void sk_conv_tap_offsets(const sk_conv_shape *s, int nnz, const int32_t *idx, in
     }
 }
 
-void sk_conv_pad(int C, int H, int W, int pad, int B, const float *X, float *XP) {
-    const long Hp = H + 2 * pad, Wp = W + 2 * pad, row = (long)W * B;
+void sk_conv_pad_asymmetric(int C, int H, int W, int pad, int trailing, int B, const float *X, float *XP) {
+    const long Hp = H + pad + trailing, Wp = W + pad + trailing, row = (long)W * B;
     memset(XP, 0, sizeof(float) * (size_t)(C * Hp * Wp * B));
     for (long c = 0; c < C; c++)
         for (long h = 0; h < H; h++)
             memcpy(XP + ((c * Hp + h + pad) * Wp + pad) * B, X + (c * H + h) * row, sizeof(float) * (size_t)row);
 }
 
-void sk_conv_crop(int C, int H, int W, int pad, int B, const float *XP, float *X) {
-    const long Hp = H + 2 * pad, Wp = W + 2 * pad, row = (long)W * B;
+void sk_conv_crop_asymmetric(int C, int H, int W, int pad, int trailing, int B, const float *XP, float *X) {
+    const long Hp = H + pad + trailing, Wp = W + pad + trailing, row = (long)W * B;
     for (long c = 0; c < C; c++)
         for (long h = 0; h < H; h++)
             memcpy(X + (c * H + h) * row, XP + ((c * Hp + h + pad) * Wp + pad) * B, sizeof(float) * (size_t)row);
+}
+
+void sk_conv_pad(int C, int H, int W, int pad, int B, const float *X, float *XP) {
+    sk_conv_pad_asymmetric(C, H, W, pad, pad, B, X, XP);
+}
+
+void sk_conv_crop(int C, int H, int W, int pad, int B, const float *XP, float *X) {
+    sk_conv_crop_asymmetric(C, H, W, pad, pad, B, XP, X);
 }
 
 void sk_conv_im2col(const sk_conv_shape *s, int B, const float *X, float *COL) {

@@ -10,25 +10,41 @@
 
 /// One 2-D convolution (cross-correlation, as PyTorch `Conv2d` / TF `conv2d`): `inChannels` × `height` × `width`
 /// in, `outChannels` × `outputHeight` × `outputWidth` out, a `kernelHeight` × `kernelWidth` kernel moved by
-/// `stride` along both axes over the input with `padding` zeros on every side.
+/// `stride` along both axes over the input with `padding` zeros before (top, left) and `trailingPadding` after
+/// (bottom, right) — equal unless TF's "SAME" padding needs one more at the end (`same(...)`).
 public struct ConvGeometry: Codable, Equatable, Hashable, Sendable, CustomStringConvertible {
     public var inChannels: Int, height: Int, width: Int
     public var outChannels: Int
     public var kernelHeight: Int, kernelWidth: Int
     public var stride: Int, padding: Int
+    /// Zeros after the input (bottom rows, right columns).
+    public var trailingPadding: Int
 
     public init(inChannels: Int, height: Int, width: Int, outChannels: Int, kernelHeight: Int, kernelWidth: Int,
-                stride: Int = 1, padding: Int = 0) {
+                stride: Int = 1, padding: Int = 0, trailingPadding: Int? = nil) {
+        let trailingPadding = trailingPadding ?? padding
         precondition(inChannels > 0 && height > 0 && width > 0 && outChannels > 0,
                      "a convolution needs positive channels and input size, got \(inChannels)×\(height)×\(width) → \(outChannels)")
-        precondition(kernelHeight > 0 && kernelWidth > 0 && stride > 0 && padding >= 0,
-                     "kernel \(kernelHeight)×\(kernelWidth), stride \(stride), padding \(padding) are not a valid convolution")
-        precondition(height + 2 * padding >= kernelHeight && width + 2 * padding >= kernelWidth,
-                     "kernel \(kernelHeight)×\(kernelWidth) is larger than the padded input \(height + 2 * padding)×\(width + 2 * padding)")
+        precondition(kernelHeight > 0 && kernelWidth > 0 && stride > 0 && padding >= 0 && trailingPadding >= 0,
+                     "kernel \(kernelHeight)×\(kernelWidth), stride \(stride), padding \(padding)/\(trailingPadding) are not a valid convolution")
+        let pad = padding + trailingPadding
+        precondition(height + pad >= kernelHeight && width + pad >= kernelWidth,
+                     "kernel \(kernelHeight)×\(kernelWidth) is larger than the padded input \(height + pad)×\(width + pad)")
         self.inChannels = inChannels; self.height = height; self.width = width
         self.outChannels = outChannels
         self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
-        self.stride = stride; self.padding = padding
+        self.stride = stride; self.padding = padding; self.trailingPadding = trailingPadding
+    }
+
+    /// TF's `padding='SAME'` (Keras Conv2D, Dopamine's and rigl/rl's Nature CNN and Impala stacks): ⌈H / stride⌉
+    /// outputs per axis; the total padding max((out − 1)·stride + K − H, 0) is split with the smaller half before
+    /// (`pad_top = total // 2`), so an odd total puts the extra zero at the bottom/right. Square inputs and kernels.
+    public static func same(inChannels: Int, size: Int, outChannels: Int, kernel: Int, stride: Int = 1) -> ConvGeometry {
+        let out = (size + stride - 1) / stride
+        let total = max((out - 1) * stride + kernel - size, 0)
+        return ConvGeometry(inChannels: inChannels, height: size, width: size, outChannels: outChannels,
+                            kernelHeight: kernel, kernelWidth: kernel, stride: stride, padding: total / 2,
+                            trailingPadding: total - total / 2)
     }
 
     /// A square kernel.
@@ -38,8 +54,10 @@ public struct ConvGeometry: Codable, Equatable, Hashable, Sendable, CustomString
                   kernelWidth: kernel, stride: stride, padding: padding)
     }
 
-    public var paddedHeight: Int { height + 2 * padding }
-    public var paddedWidth: Int { width + 2 * padding }
+    public var paddedHeight: Int { height + padding + trailingPadding }
+    public var paddedWidth: Int { width + padding + trailingPadding }
+    /// Whether the input is padded at all (the layers then pad into scratch).
+    public var isPadded: Bool { padding > 0 || trailingPadding > 0 }
     /// ⌊(H + 2·pad − KH) / stride⌋ + 1, as PyTorch (dilation 1).
     public var outputHeight: Int { (paddedHeight - kernelHeight) / stride + 1 }
     public var outputWidth: Int { (paddedWidth - kernelWidth) / stride + 1 }
@@ -56,7 +74,10 @@ public struct ConvGeometry: Codable, Equatable, Hashable, Sendable, CustomString
     public var fanOut: Int { outChannels * kernelHeight * kernelWidth }
     /// The kernel as a matrix: one row per output channel, one column per (ci, kh, kw). Live taps are positions
     /// in it (`row · fanIn + column`), so topologies, ERK counts and initialisers written for dense layers apply.
-    public var kernelShape: LayerShape { LayerShape(fanIn: fanIn, fanOut: outChannels) }
+    public var kernelShape: LayerShape {
+        LayerShape(inChannels: inChannels, outChannels: outChannels,
+                   kernel: LayerShape.KernelWindow(height: kernelHeight, width: kernelWidth))
+    }
     /// Dense kernel weights, C_out·C_in·KH·KW.
     public var weightCount: Int { outChannels * fanIn }
     /// The kernel's dimensions as TF stores them ([KH, KW, C_in, C_out]): what RigL's ERK sums and multiplies.
@@ -75,15 +96,24 @@ public struct ConvGeometry: Codable, Equatable, Hashable, Sendable, CustomString
 
     public var description: String {
         "\(inChannels)×\(height)×\(width) → \(outChannels)·\(kernelHeight)×\(kernelWidth)/\(stride)"
-            + (padding > 0 ? " pad \(padding)" : "") + " → \(outChannels)×\(outputHeight)×\(outputWidth)"
+            + (padding > 0 || trailingPadding > 0
+               ? " pad \(padding)" + (trailingPadding != padding ? "/\(trailingPadding)" : "") : "")
+            + " → \(outChannels)×\(outputHeight)×\(outputWidth)"
     }
 
-    /// The Nature CNN's three convolutions (Mnih et al. 2015; Dopamine's `NatureDQNNetwork`) on `frames` stacked
-    /// 84 × 84 frames: 32·8×8/4, 64·4×4/2, 64·3×3/1, no padding ("VALID"): 84 → 20 → 9 → 7.
-    public static func natureCNN(frames: Int = 4) -> [ConvGeometry] {
-        [ConvGeometry(inChannels: frames, height: 84, width: 84, outChannels: 32, kernel: 8, stride: 4),
-         ConvGeometry(inChannels: 32, height: 20, width: 20, outChannels: 64, kernel: 4, stride: 2),
-         ConvGeometry(inChannels: 64, height: 9, width: 9, outChannels: 64, kernel: 3, stride: 1)]
+    /// The Nature CNN's three convolutions (Mnih et al. 2015) on `frames` stacked 84 × 84 frames: 32·8×8/4,
+    /// 64·4×4/2, 64·3×3/1. `same` (the default) pads as Dopamine's and rigl/rl's `NatureDQNNetwork` do
+    /// (`padding='same'`): 84 → 21 → 11 → 11, 7744 features into the dense layer (rigl/rl's `dense1: (7744, 512)`);
+    /// without, as Mnih et al.'s and CleanRL's ("VALID"): 84 → 20 → 9 → 7, 3136 features.
+    public static func natureCNN(frames: Int = 4, same: Bool = true) -> [ConvGeometry] {
+        guard same else {
+            return [ConvGeometry(inChannels: frames, height: 84, width: 84, outChannels: 32, kernel: 8, stride: 4),
+                    ConvGeometry(inChannels: 32, height: 20, width: 20, outChannels: 64, kernel: 4, stride: 2),
+                    ConvGeometry(inChannels: 64, height: 9, width: 9, outChannels: 64, kernel: 3, stride: 1)]
+        }
+        return [ConvGeometry.same(inChannels: frames, size: 84, outChannels: 32, kernel: 8, stride: 4),
+                ConvGeometry.same(inChannels: 32, size: 21, outChannels: 64, kernel: 4, stride: 2),
+                ConvGeometry.same(inChannels: 64, size: 11, outChannels: 64, kernel: 3, stride: 1)]
     }
 }
 

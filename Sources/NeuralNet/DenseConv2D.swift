@@ -17,6 +17,8 @@ public final class DenseConv2D {
     public let weight: ParameterTensor
     public let bias: ParameterTensor
     private let columns = GrowingBuffer(), paddedInput = GrowingBuffer(), paddedInputGradient = GrowingBuffer()
+    /// Scratch of a maintain-sparsity target update on this (target) layer; not part of its state.
+    var dropKeyScratch: [UInt64] = []
 
     /// A dense conv (`mask == nil`) or a masked-dense one. `weights` are OIHW, C_out × C_in × KH × KW row-major.
     public init(geometry: ConvGeometry, weights: [Float], biases: [Float], mask: [Float]? = nil,
@@ -56,9 +58,10 @@ public final class DenseConv2D {
 
     private func padded(_ x: UnsafePointer<Float>, batch: Int) -> UnsafePointer<Float> {
         let g = geometry
-        guard g.padding > 0 else { return x }
+        guard g.isPadded else { return x }
         let p = paddedInput.pointer(count: g.inChannels * g.paddedHeight * g.paddedWidth * batch)
-        sk_conv_pad(Int32(g.inChannels), Int32(g.height), Int32(g.width), Int32(g.padding), Int32(batch), x, p)
+        sk_conv_pad_asymmetric(Int32(g.inChannels), Int32(g.height), Int32(g.width), Int32(g.padding),
+                               Int32(g.trailingPadding), Int32(batch), x, p)
         return UnsafePointer(p)
     }
 
@@ -106,10 +109,11 @@ public final class DenseConv2D {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.fanIn), Int32(n), Int32(g.outChannels), 1,
                         w.baseAddress, Int32(g.fanIn), dY, Int32(n), 0, col, Int32(n))
         }
-        if g.padding > 0 {
+        if g.isPadded {
             let target = paddedInputGradient.pointer(count: g.inChannels * g.paddedHeight * g.paddedWidth * batch)
             sk_conv_col2im(&s, Int32(batch), col, target)
-            sk_conv_crop(Int32(g.inChannels), Int32(g.height), Int32(g.width), Int32(g.padding), Int32(batch), target, dx)
+            sk_conv_crop_asymmetric(Int32(g.inChannels), Int32(g.height), Int32(g.width), Int32(g.padding),
+                                    Int32(g.trailingPadding), Int32(batch), target, dx)
         } else {
             sk_conv_col2im(&s, Int32(batch), col, dx)
         }
@@ -118,4 +122,57 @@ public final class DenseConv2D {
             inputActivation.backward(dx, output: x!, count: g.inputCount * batch, into: dx)
         }
     }
+}
+
+// MARK: - A layer of a network
+
+/// See `SparseConv2D`'s conformance: the kernel matrix is the layer's `shape`.
+extension DenseConv2D: Layer {
+    public var shape: LayerShape { geometry.kernelShape }
+    public var inputWidth: Int { geometry.inputCount }
+    public var outputWidth: Int { geometry.outputCount }
+    public var usesPerSample: Int { geometry.outputPositions }
+    public var convolution: ConvGeometry? { geometry }
+
+    public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
+                              inputActivation: Activation, input x: UnsafePointer<Float>, rows: Range<Int>) {
+        precondition(rows == 0..<geometry.inputCount,
+                     "a convolution's input gradient covers its whole input (rows \(rows) of \(geometry.inputCount))")
+        inputGradient(outputGradient: dZ, batch: batch, into: dx, inputActivation: inputActivation, input: Optional(x))
+    }
+
+    public func denseWeightGradient(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) -> [Float] {
+        convolutionDenseWeightGradient(geometry, outputGradient: dZ, input: x, batch: batch)
+    }
+
+    public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
+        applyMasked(plan, to: weight, positions: positions, grownValues: grownValues, keepRegrown: keepRegrown)
+    }
+}
+
+/// RigL's grow score of a convolution: dY·COLᵀ, the gradient of every kernel tap, live or not (C_out × C_in·KH·KW,
+/// row-major, as `Layer.denseWeightGradient`). Allocates its scratch: topology-update steps only.
+func convolutionDenseWeightGradient(_ g: ConvGeometry, outputGradient dY: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+                                    batch: Int) -> [Float] {
+    var s = SparseConv2D.cShape(g)
+    let n = g.outputPositions * batch
+    var padded = [Float](), col = [Float](repeating: 0, count: g.fanIn * n)
+    var grad = [Float](repeating: 0, count: g.weightCount)
+    if g.isPadded {
+        padded = [Float](repeating: 0, count: g.inChannels * g.paddedHeight * g.paddedWidth * batch)
+        sk_conv_pad_asymmetric(Int32(g.inChannels), Int32(g.height), Int32(g.width), Int32(g.padding),
+                               Int32(g.trailingPadding), Int32(batch), x, &padded)
+    }
+    col.withUnsafeMutableBufferPointer { c in
+        if g.isPadded {
+            padded.withUnsafeBufferPointer { sk_conv_im2col(&s, Int32(batch), $0.baseAddress, c.baseAddress) }
+        } else {
+            sk_conv_im2col(&s, Int32(batch), x, c.baseAddress)
+        }
+        grad.withUnsafeMutableBufferPointer { gw in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(g.outChannels), Int32(g.fanIn), Int32(n), 1,
+                        dY, Int32(n), c.baseAddress, Int32(n), 0, gw.baseAddress, Int32(g.fanIn))
+        }
+    }
+    return grad
 }

@@ -46,6 +46,23 @@ public protocol Layer: AnyObject {
     /// before the update (dropped and immediately regrown) keeps its value and moments when `keepRegrown` is
     /// true (RigL `reinit_when_same=False`, ANF and Sokar code).
     func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool)
+    /// Features per sample in and out: `shape.fanIn` and `shape.fanOut` for a fully connected layer, the C·H·W of
+    /// the input and output maps for a convolution (whose `shape` is its kernel matrix).
+    var inputWidth: Int { get }
+    var outputWidth: Int { get }
+    /// How often each live weight is applied per sample: 1, or OH·OW for a convolution (FLOPs per live weight).
+    var usesPerSample: Int { get }
+    /// The convolution this layer computes; nil for a fully connected layer.
+    var convolution: ConvGeometry? { get }
+}
+
+extension Layer {
+    public var inputWidth: Int { shape.fanIn }
+    public var outputWidth: Int { shape.fanOut }
+    public var usesPerSample: Int { 1 }
+    public var convolution: ConvGeometry? { nil }
+    /// The papers' cost of this layer (`LayerCost`): live weights, biases, and their uses per sample.
+    public var cost: LayerCost { LayerCost(shape: shape, liveWeights: liveConnections, usesPerSample: usesPerSample) }
 }
 
 extension Layer {
@@ -74,7 +91,7 @@ extension Layer {
     public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
                               inputActivation: Activation, input x: UnsafePointer<Float>) {
         inputGradient(outputGradient: dZ, batch: batch, into: dx, inputActivation: inputActivation, input: x,
-                      rows: 0..<shape.fanIn)
+                      rows: 0..<inputWidth)
     }
     public func apply(_ plan: TopologyPlan, grownValues: [Float]) { apply(plan, grownValues: grownValues, keepRegrown: true) }
     public var density: Double { Double(liveConnections) / Double(shape.fanIn * shape.fanOut) }
@@ -184,36 +201,43 @@ public final class DenseLayer: Layer {
     }
 
     public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
-        guard var mask = weight.mask else { preconditionFailure("topology updates need a sparse or masked layer") }
-        precondition(grownValues.count == plan.grown.count)
-        let old = positions
-        var w = weight.values, m = weight.firstMoment, v = weight.secondMoment
-        let resetMoments = weight.momentPolicy == .masked
-        var keep = [Bool](repeating: false, count: old.count)
-        for k in plan.kept { keep[k] = true }
-        var wasLive = [Bool](repeating: false, count: w.count)
-        for (k, p) in old.enumerated() {
-            wasLive[Int(p)] = true
-            if !keep[k] {  // dropped
-                mask[Int(p)] = 0
-                w[Int(p)] = 0
-                if resetMoments { m[Int(p)] = 0; v[Int(p)] = 0 }
-            }
-        }
-        for (j, p) in plan.grown.enumerated() {
-            let i = Int(p)
-            precondition(mask[i] == 0, "grown position \(p) is already live")
-            mask[i] = 1
-            if keepRegrown && wasLive[i] {
-                w[i] = weight.values[i]
-                m[i] = weight.firstMoment[i]; v[i] = weight.secondMoment[i]
-            } else {
-                w[i] = grownValues[j]
-                if resetMoments { m[i] = 0; v[i] = 0 }
-            }
-        }
-        weight.replace(values: w, firstMoment: m, secondMoment: v, mask: mask)
+        applyMasked(plan, to: weight, positions: positions, grownValues: grownValues, keepRegrown: keepRegrown)
     }
+}
+
+/// A topology plan on a masked-dense weight tensor (`DenseLayer`, `DenseConv2D`): dropped positions get value 0
+/// and mask 0 (moments zeroed under `.masked`), grown ones mask 1 with `grownValues` (or, dropped and regrown with
+/// `keepRegrown`, their old value and moments). `positions` are the live positions before the plan.
+func applyMasked(_ plan: TopologyPlan, to weight: ParameterTensor, positions old: [Position], grownValues: [Float],
+                 keepRegrown: Bool) {
+    guard var mask = weight.mask else { preconditionFailure("topology updates need a sparse or masked layer") }
+    precondition(grownValues.count == plan.grown.count)
+    var w = weight.values, m = weight.firstMoment, v = weight.secondMoment
+    let resetMoments = weight.momentPolicy == .masked
+    var keep = [Bool](repeating: false, count: old.count)
+    for k in plan.kept { keep[k] = true }
+    var wasLive = [Bool](repeating: false, count: w.count)
+    for (k, p) in old.enumerated() {
+        wasLive[Int(p)] = true
+        if !keep[k] {  // dropped
+            mask[Int(p)] = 0
+            w[Int(p)] = 0
+            if resetMoments { m[Int(p)] = 0; v[Int(p)] = 0 }
+        }
+    }
+    for (j, p) in plan.grown.enumerated() {
+        let i = Int(p)
+        precondition(mask[i] == 0, "grown position \(p) is already live")
+        mask[i] = 1
+        if keepRegrown && wasLive[i] {
+            w[i] = weight.values[i]
+            m[i] = weight.firstMoment[i]; v[i] = weight.secondMoment[i]
+        } else {
+            w[i] = grownValues[j]
+            if resetMoments { m[i] = 0; v[i] = 0 }
+        }
+    }
+    weight.replace(values: w, firstMoment: m, secondMoment: v, mask: mask)
 }
 
 // MARK: - Truly sparse
@@ -372,22 +396,10 @@ public final class SparseLayer: Layer {
     }
 
     public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
-        precondition(grownValues.count == plan.grown.count)
-        let merge = mergeTopology(oldPositions: positions, plan: plan, keepRegrownState: keepRegrown)
-        let n = merge.positions.count
-        var w = [Float](repeating: 0, count: n), m = w, v = w
-        var g = 0  // index into plan.grown / grownValues, advanced on every grown position in merge order
-        let grownSet = plan.grown
-        for (j, p) in merge.positions.enumerated() {
-            var grownValue: Float = 0
-            if g < grownSet.count && grownSet[g] == p { grownValue = grownValues[g]; g += 1 }
-            let k = merge.source[j]
-            if k < 0 { w[j] = grownValue; continue }  // a new connection: chosen value, zero moments
-            w[j] = weight.values[k]; m[j] = weight.firstMoment[k]; v[j] = weight.secondMoment[k]
-        }
-        index = SparseIndex(shape: shape, positions: merge.positions)  // validates order, uniqueness and range
-        positions = merge.positions
-        weight.replace(values: w, firstMoment: m, secondMoment: v, mask: nil)
+        let merged = applyTrulySparse(plan, to: weight, positions: positions, grownValues: grownValues,
+                                      keepRegrown: keepRegrown)
+        index = SparseIndex(shape: shape, positions: merged)  // validates order, uniqueness and range
+        positions = merged
     }
 
     /// Replaces topology, values and moments at once (target networks, loading).
@@ -415,4 +427,27 @@ public final class SparseLayer: Layer {
             weight.replace(values: weight.values, firstMoment: z, secondMoment: z, mask: nil)
         }
     }
+}
+
+/// A topology plan on a truly sparse weight tensor (`SparseLayer`, `SparseConv2D`), whose `values[k]` belongs to
+/// `positions[k]`: kept connections keep value and moments, new ones get their `grownValues` entry and zero moments
+/// (a dropped-and-regrown one keeps its state with `keepRegrown`). Returns the new positions, ascending; the caller
+/// rebuilds its index from them.
+func applyTrulySparse(_ plan: TopologyPlan, to weight: ParameterTensor, positions: [Position], grownValues: [Float],
+                      keepRegrown: Bool) -> [Position] {
+    precondition(grownValues.count == plan.grown.count)
+    let merge = mergeTopology(oldPositions: positions, plan: plan, keepRegrownState: keepRegrown)
+    let n = merge.positions.count
+    var w = [Float](repeating: 0, count: n), m = w, v = w
+    var g = 0  // index into plan.grown / grownValues, advanced on every grown position in merge order
+    let grownSet = plan.grown
+    for (j, p) in merge.positions.enumerated() {
+        var grownValue: Float = 0
+        if g < grownSet.count && grownSet[g] == p { grownValue = grownValues[g]; g += 1 }
+        let k = merge.source[j]
+        if k < 0 { w[j] = grownValue; continue }  // a new connection: chosen value, zero moments
+        w[j] = weight.values[k]; m[j] = weight.firstMoment[k]; v[j] = weight.secondMoment[k]
+    }
+    weight.replace(values: w, firstMoment: m, secondMoment: v, mask: nil)
+    return merge.positions
 }

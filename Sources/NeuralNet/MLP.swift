@@ -9,9 +9,12 @@ public enum InitialTopology: String, Codable, Sendable {
     case bernoulli
 }
 
-/// One layer of an `MLPSpec`.
+/// One layer of an `MLPSpec`: fully connected, or a 2-D convolution when `convolution` is set.
 public struct LayerSpec: Codable, Equatable, Sendable {
     public var backend: LayerBackend
+    /// The convolution this layer computes (nil: fully connected). Its input and output feature counts are the
+    /// spec's widths on either side; its weights are the kernel matrix `convolution.kernelShape`.
+    public var convolution: ConvGeometry?
     /// Fraction of live connections (1 for dense layers).
     public var density: Double
     public var initialization: WeightInit
@@ -23,16 +26,19 @@ public struct LayerSpec: Codable, Equatable, Sendable {
 
     public init(backend: LayerBackend, density: Double = 1, initialization: WeightInit = .pytorchLinear,
                 biasInitialization: WeightInit? = nil, topology: InitialTopology = .exactCount,
-                momentPolicy: MomentPolicy = .masked) {
+                momentPolicy: MomentPolicy = .masked, convolution: ConvGeometry? = nil) {
         precondition(density > 0 && density <= 1, "density \(density) is outside (0, 1]")
         precondition(backend != .dense || density == 1, "a dense layer has density 1 (got \(density))")
         self.backend = backend; self.density = density; self.initialization = initialization
         self.biasInitialization = biasInitialization ?? initialization
         self.topology = topology; self.momentPolicy = momentPolicy
+        self.convolution = convolution
     }
 }
 
-/// A multilayer perceptron: `widths` = [input, hidden…, output], one `LayerSpec` per weight matrix.
+/// A feed-forward network: `widths` = [input, hidden…, output] features per sample, one `LayerSpec` per weight
+/// tensor. Named for the multilayer perceptrons it first described; a layer may be a convolution (the Nature CNN
+/// is three of them and two fully connected layers), whose widths are its flattened feature maps.
 public struct MLPSpec: Codable, Equatable, Sendable {
     public var widths: [Int]
     public var activation: Activation
@@ -44,6 +50,11 @@ public struct MLPSpec: Codable, Equatable, Sendable {
         precondition(widths.count >= 2 && layers.count == widths.count - 1,
                      "\(widths.count) widths need \(widths.count - 1) layer specs, got \(layers.count)")
         precondition(activation.slope >= 0 && outputActivation.slope >= 0, "LeakyReLU slopes must be ≥ 0")
+        for (l, layer) in layers.enumerated() {
+            guard let g = layer.convolution else { continue }
+            precondition(widths[l] == g.inputCount && widths[l + 1] == g.outputCount,
+                         "layer \(l) convolution \(g) needs widths \(g.inputCount) → \(g.outputCount), got \(widths[l]) → \(widths[l + 1])")
+        }
         self.widths = widths; self.activation = activation; self.outputActivation = outputActivation
         self.layers = layers
     }
@@ -59,7 +70,10 @@ public struct MLPSpec: Codable, Equatable, Sendable {
                                             momentPolicy: momentPolicy) })
     }
 
-    public var shapes: [LayerShape] { (0..<layers.count).map { LayerShape(fanIn: widths[$0], fanOut: widths[$0 + 1]) } }
+    /// Each layer's weight matrix: fanIn × fanOut, or a convolution's kernel matrix.
+    public var shapes: [LayerShape] {
+        (0..<layers.count).map { layers[$0].convolution?.kernelShape ?? LayerShape(fanIn: widths[$0], fanOut: widths[$0 + 1]) }
+    }
 }
 
 /// Activation and gradient buffers of one batch size, allocated once and reused by every step.
@@ -132,7 +146,7 @@ public final class MLP {
             let w = initialWeights(shape: shape, positions: positions, method: ls.initialization, generator: &generator)
             let b = initialBiases(shape: shape, method: ls.biasInitialization, generator: &generator)
             layers.append(MLP.makeLayer(backend: ls.backend, shape: shape, positions: positions, values: w, biases: b,
-                                        momentPolicy: ls.momentPolicy))
+                                        momentPolicy: ls.momentPolicy, convolution: ls.convolution))
         }
     }
 
@@ -144,8 +158,22 @@ public final class MLP {
         self.layers = layers
     }
 
+    /// The layer of one spec entry: its backend's storage, fully connected or a convolution.
     static func makeLayer(backend: LayerBackend, shape: LayerShape, positions: [Position], values: [Float],
-                          biases: [Float], momentPolicy: MomentPolicy) -> any Layer {
+                          biases: [Float], momentPolicy: MomentPolicy, convolution: ConvGeometry? = nil) -> any Layer {
+        if let g = convolution {
+            switch backend {
+            case .sparse:
+                return SparseConv2D(geometry: g, positions: positions, values: values, biases: biases)
+            case .masked:
+                var w = [Float](repeating: 0, count: g.weightCount), m = w
+                for (k, p) in positions.enumerated() { w[Int(p)] = values[k]; m[Int(p)] = 1 }
+                return DenseConv2D(geometry: g, weights: w, biases: biases, mask: m, momentPolicy: momentPolicy)
+            case .dense:
+                precondition(positions.count == g.weightCount, "a dense convolution needs every tap")
+                return DenseConv2D(geometry: g, weights: values, biases: biases)
+            }
+        }
         switch backend {
         case .sparse:
             return SparseLayer(shape: shape, positions: positions, values: values, biases: biases)
@@ -208,7 +236,7 @@ public final class MLP {
                 layer.inputGradient(outputGradient: dZ.pointer, batch: B, into: ws.gradients[l].pointer,
                                     inputActivation: l > 0 ? activation(ofLayer: l - 1) : .identity,
                                     input: ws.activations[l].pointer,
-                                    rows: l > 0 ? 0..<layer.shape.fanIn : (inputRows ?? 0..<layer.shape.fanIn))
+                                    rows: l > 0 ? 0..<layer.inputWidth : (inputRows ?? 0..<layer.inputWidth))
             }
         }
     }
@@ -261,7 +289,7 @@ extension MLPSpec {
         MLPSpec(widths: widths, activation: activation, outputActivation: outputActivation,
                 layers: zip(self.layers, layers).map { ls, layer in
                     LayerSpec(backend: layer.backend, density: max(layer.density, 1e-9), initialization: ls.initialization,
-                              topology: ls.topology)
+                              topology: ls.topology, convolution: ls.convolution)
                 })
     }
 }
@@ -270,13 +298,16 @@ extension MLP {
     /// A copy for acting only (no optimizer state), with masked layers stored truly sparse: what policy files hold.
     /// It computes the same outputs.
     public func trulySparse() -> MLP {
-        let copies: [any Layer] = layers.map { layer in
+        let copies: [any Layer] = zip(layers, spec.layers).map { layer, ls in
             switch layer.backend {
             case .dense:
-                return DenseLayer(shape: layer.shape, weights: layer.weight.values, biases: layer.bias.values)
+                return MLP.makeLayer(backend: .dense, shape: layer.shape, positions: layer.positions,
+                                     values: layer.weight.values, biases: layer.bias.values, momentPolicy: .masked,
+                                     convolution: ls.convolution)
             case .sparse, .masked:
-                return SparseLayer(shape: layer.shape, positions: layer.positions, values: layer.liveWeights,
-                                   biases: layer.bias.values)
+                return MLP.makeLayer(backend: .sparse, shape: layer.shape, positions: layer.positions,
+                                     values: layer.liveWeights, biases: layer.bias.values, momentPolicy: .masked,
+                                     convolution: ls.convolution)
             }
         }
         return MLP(spec: spec.withBackends(of: copies), layers: copies)

@@ -107,6 +107,12 @@ public enum NetworkArchive {
         guard spec.widths.count >= 2, spec.widths.allSatisfy({ $0 > 0 }), spec.layers.count == spec.widths.count - 1 else {
             throw NetworkArchiveError.invalid("spec widths \(spec.widths)")
         }
+        for (l, layer) in spec.layers.enumerated() {
+            guard let g = layer.convolution else { continue }
+            guard spec.widths[l] == g.inputCount, spec.widths[l + 1] == g.outputCount else {
+                throw NetworkArchiveError.invalid("layer \(l) convolution \(g) does not fit widths \(spec.widths[l]) → \(spec.widths[l + 1])")
+            }
+        }
         var layers: [any Layer] = []
         for (l, shape) in spec.shapes.enumerated() {
             let kind = try p.read(UInt8.self)
@@ -119,14 +125,20 @@ public enum NetworkArchive {
                 guard positions.count == weight.values.count, isAscending(positions, below: shape.count) else {
                     throw NetworkArchiveError.invalid("layer \(l) positions")
                 }
-                layer = SparseLayer(shape: shape, positions: positions, values: weight.values, biases: bias.values)
+                layer = MLP.makeLayer(backend: .sparse, shape: shape, positions: positions, values: weight.values,
+                                      biases: bias.values, momentPolicy: weight.policy, convolution: spec.layers[l].convolution)
             case 0, 2:
                 guard weight.values.count == shape.count, (kind == 0) == (weight.mask == nil),
                       weight.mask.map({ $0.count == shape.count }) ?? true else {
                     throw NetworkArchiveError.invalid("layer \(l) dense arrays")
                 }
-                layer = DenseLayer(shape: shape, weights: weight.values, biases: bias.values, mask: weight.mask,
-                                   momentPolicy: weight.policy)
+                if let g = spec.layers[l].convolution {
+                    layer = DenseConv2D(geometry: g, weights: weight.values, biases: bias.values, mask: weight.mask,
+                                        momentPolicy: weight.policy)
+                } else {
+                    layer = DenseLayer(shape: shape, weights: weight.values, biases: bias.values, mask: weight.mask,
+                                       momentPolicy: weight.policy)
+                }
             default:
                 throw NetworkArchiveError.invalid("layer \(l) backend code \(kind)")
             }

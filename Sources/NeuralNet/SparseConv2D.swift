@@ -101,9 +101,10 @@ public final class SparseConv2D {
     /// x padded into scratch (or x itself without padding).
     private func padded(_ x: UnsafePointer<Float>, batch: Int) -> UnsafePointer<Float> {
         let g = geometry
-        guard g.padding > 0 else { return x }
+        guard g.isPadded else { return x }
         let p = paddedInput.pointer(count: g.inChannels * g.paddedHeight * g.paddedWidth * batch)
-        sk_conv_pad(Int32(g.inChannels), Int32(g.height), Int32(g.width), Int32(g.padding), Int32(batch), x, p)
+        sk_conv_pad_asymmetric(Int32(g.inChannels), Int32(g.height), Int32(g.width), Int32(g.padding),
+                               Int32(g.trailingPadding), Int32(batch), x, p)
         return UnsafePointer(p)
     }
 
@@ -149,7 +150,7 @@ public final class SparseConv2D {
                               inputActivation: Activation = .identity, input x: UnsafePointer<Float>? = nil) {
         let g = geometry
         var s = Self.cShape(g)
-        let target = g.padding > 0
+        let target = g.isPadded
             ? paddedInputGradient.pointer(count: g.inChannels * g.paddedHeight * g.paddedWidth * batch) : dx
         index.rowPointer.withUnsafeBufferPointer { ptr in
             tapOffsets.withUnsafeBufferPointer { off in
@@ -158,12 +159,45 @@ public final class SparseConv2D {
                 }
             }
         }
-        if g.padding > 0 {
-            sk_conv_crop(Int32(g.inChannels), Int32(g.height), Int32(g.width), Int32(g.padding), Int32(batch), target, dx)
+        if g.isPadded {
+            sk_conv_crop_asymmetric(Int32(g.inChannels), Int32(g.height), Int32(g.width), Int32(g.padding),
+                                    Int32(g.trailingPadding), Int32(batch), target, dx)
         }
         if inputActivation != .identity {
             precondition(x != nil, "an input activation's derivative needs the layer input")
             inputActivation.backward(dx, output: x!, count: g.inputCount * batch, into: dx)
         }
+    }
+}
+
+// MARK: - A layer of a network
+
+/// Through the `Layer` protocol a convolution is one more layer of an `MLP`: its `shape` is the kernel matrix
+/// (`geometry.kernelShape`), so topologies, ERK, initialisers, SET/RigL plans, pruning and target networks written
+/// for fully connected layers apply to its live taps unchanged; its activations are the flattened feature maps.
+extension SparseConv2D: Layer {
+    public var shape: LayerShape { geometry.kernelShape }
+    public var inputWidth: Int { geometry.inputCount }
+    public var outputWidth: Int { geometry.outputCount }
+    public var usesPerSample: Int { geometry.outputPositions }
+    public var convolution: ConvGeometry? { geometry }
+
+    public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
+                              inputActivation: Activation, input x: UnsafePointer<Float>, rows: Range<Int>) {
+        precondition(rows == 0..<geometry.inputCount,
+                     "a convolution's input gradient covers its whole input (rows \(rows) of \(geometry.inputCount))")
+        inputGradient(outputGradient: dZ, batch: batch, into: dx, inputActivation: inputActivation, input: Optional(x))
+    }
+
+    public func denseWeightGradient(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) -> [Float] {
+        convolutionDenseWeightGradient(geometry, outputGradient: dZ, input: x, batch: batch)
+    }
+
+    public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
+        let merged = applyTrulySparse(plan, to: weight, positions: positions, grownValues: grownValues,
+                                      keepRegrown: keepRegrown)
+        index = SparseIndex(shape: geometry.kernelShape, positions: merged)
+        positions = merged
+        tapOffsets = Self.offsets(geometry, index)
     }
 }

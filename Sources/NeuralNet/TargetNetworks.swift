@@ -24,6 +24,11 @@ extension MLP {
             case let d as DenseLayer:
                 out = DenseLayer(shape: d.shape, weights: d.weight.values, biases: d.bias.values, mask: d.weight.mask,
                                  momentPolicy: d.weight.momentPolicy)
+            case let s as SparseConv2D:
+                out = SparseConv2D(geometry: s.geometry, positions: s.positions, values: s.weight.values, biases: s.bias.values)
+            case let d as DenseConv2D:
+                out = DenseConv2D(geometry: d.geometry, weights: d.weight.values, biases: d.bias.values, mask: d.weight.mask,
+                                  momentPolicy: d.weight.momentPolicy)
             default: preconditionFailure("unknown layer type")
             }
             for (a, b) in [(out.weight, layer.weight), (out.bias, layer.bias)] {
@@ -48,45 +53,76 @@ extension MLP {
                 case .maintainSparsity:
                     ts.softUpdateMaintainingSparsity(online: os, tau: tau)
                 case .copyOnline:
-                    if ts.positions == os.positions {
-                        blend(ts.weight, os.weight.values, tau)
+                    softUpdateCopyingTopology(ts, online: os, tau: tau) { ts.reset(positions: $0, values: $1) }
+                }
+            case let (ts as SparseConv2D, os as SparseConv2D):
+                switch topology {
+                case .maintainSparsity:
+                    var p = ts.positions, v = ts.weight.values
+                    if NeuralNet.softUpdateMaintainingSparsity(targetPositions: &p, targetValues: &v, onlinePositions: os.positions,
+                                                               onlineValues: os.weight.values, tau: tau) {
+                        ts.reset(positions: p, values: v)
                     } else {
-                        // Values of the old target at the online positions (0 where absent), then blend.
-                        var old = [Float](repeating: 0, count: os.positions.count)
-                        var i = 0
-                        for (k, p) in os.positions.enumerated() {
-                            while i < ts.positions.count && ts.positions[i] < p { i += 1 }
-                            if i < ts.positions.count && ts.positions[i] == p { old[k] = ts.weight.values[i] }
-                        }
-                        ts.reset(positions: os.positions, values: old)
-                        blend(ts.weight, os.weight.values, tau)
+                        ts.weight.setValues(v)
                     }
+                case .copyOnline:
+                    softUpdateCopyingTopology(ts, online: os, tau: tau) { ts.reset(positions: $0, values: $1) }
                 }
             case let (td as DenseLayer, od as DenseLayer):
-                guard let onlineMask = od.weight.mask else { blend(td.weight, od.weight.values, tau); continue }
-                switch topology {
-                case .copyOnline:
-                    // In place: blend, then zero what the online mask drops; the target shares the online mask's
-                    // storage (copy-on-write: it is copied only when the online topology next changes).
-                    blend(td.weight, od.weight.values, tau)
-                    td.weight.values.withUnsafeMutableBufferPointer { w in
-                        onlineMask.withUnsafeBufferPointer { m in for i in 0..<w.count { w[i] *= m[i] } }
-                    }
-                    td.weight.setMask(onlineMask, liveCount: od.liveConnections)
-                case .maintainSparsity:
-                    // Move the arrays out so they are uniquely referenced and update in place (no copies).
-                    var w = [Float](), m = [Float]()
-                    swap(&w, &td.weight.values)
-                    if td.weight.mask != nil { swap(&m, &td.weight.mask!) } else { m = onlineMask }
-                    let live = NeuralNet.softUpdateMaintainingSparsityInPlace(target: &w, mask: &m, online: od.weight.values, tau: tau,
-                                                                              keys: &td.dropKeyScratch)
-                    swap(&w, &td.weight.values)
-                    td.weight.setMask(m, liveCount: live)
-                }
+                softUpdateDense(td.weight, online: od.weight, onlineLive: od.liveConnections, tau: tau, topology: topology,
+                                keys: &td.dropKeyScratch)
+            case let (td as DenseConv2D, od as DenseConv2D):
+                softUpdateDense(td.weight, online: od.weight, onlineLive: od.liveConnections, tau: tau, topology: topology,
+                                keys: &td.dropKeyScratch)
             default:
                 preconditionFailure("target and online layer types differ")
             }
         }
+    }
+}
+
+/// RigL / TF-Agents' soft update of a truly sparse target that takes the online topology: the old target's values
+/// at the online positions (0 where absent) blended toward the online values. `reset` installs a new topology.
+private func softUpdateCopyingTopology(_ target: any Layer, online: any Layer, tau: Float,
+                                       reset: ([Position], [Float]) -> Void) {
+    let tp = target.positions, op = online.positions
+    if tp == op {
+        blend(target.weight, online.weight.values, tau)
+        return
+    }
+    var old = [Float](repeating: 0, count: op.count)
+    var i = 0
+    for (k, p) in op.enumerated() {
+        while i < tp.count && tp[i] < p { i += 1 }
+        if i < tp.count && tp[i] == p { old[k] = target.weight.values[i] }
+    }
+    reset(op, old)
+    blend(target.weight, online.weight.values, tau)
+}
+
+/// The soft update of a dense or masked-dense weight tensor (`DenseLayer`, `DenseConv2D`) toward its online twin,
+/// following `topology` when the online one is masked.
+private func softUpdateDense(_ target: ParameterTensor, online: ParameterTensor, onlineLive: Int, tau: Float,
+                             topology: TargetTopology, keys: inout [UInt64]) {
+    guard let onlineMask = online.mask else { blend(target, online.values, tau); return }
+    switch topology {
+    case .copyOnline:
+        // In place: blend, then zero what the online mask drops; the target shares the online mask's
+        // storage (copy-on-write: it is copied only when the online topology next changes).
+        blend(target, online.values, tau)
+        target.values.withUnsafeMutableBufferPointer { w in
+            onlineMask.withUnsafeBufferPointer { m in for i in 0..<w.count { w[i] *= m[i] } }
+        }
+        target.setMask(onlineMask, liveCount: onlineLive)
+    case .maintainSparsity:
+        // Move the arrays out so they are uniquely referenced and update in place (no copies).
+        var w = [Float](), m = [Float]()
+        swap(&w, &target.values)
+        if target.mask != nil { swap(&m, &target.mask!) } else { m = onlineMask }
+        let live = NeuralNet.softUpdateMaintainingSparsityInPlace(target: &w, mask: &m, online: online.values, tau: tau,
+                                                                  keys: &keys)
+        swap(&w, &target.values)
+        target.setMask(m, liveCount: live)
     }
 }
 

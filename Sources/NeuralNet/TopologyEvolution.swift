@@ -98,6 +98,6 @@ extension MLP {
 
     /// Parameter and FLOP accounting of the current topology.
     public var cost: NetworkCost {
-        networkCost(layers.map { LayerCost(shape: $0.shape, liveWeights: $0.liveConnections) })
+        networkCost(layers.map { $0.cost })
     }
 }

@@ -11,6 +11,16 @@ public enum AgentFactory {
                      actionSize: env.actions.componentCount)
     }
 
+    /// What an off-policy run stores its transitions in: newest frames only for an environment of stacked frames
+    /// (Atari), else the vector `ReplayBuffer`.
+    public static func makeTransitionMemory(config: TrainConfig, env: any TrainingEnvironment) -> any TransitionMemory {
+        if let frames = env as? any FrameEnvironment {
+            let capacity = max(min(config.agent.bufferSize, config.steps), frames.frameStack + 1)
+            return FrameReplayMemory(capacity: capacity, frameSize: frames.frameSize, stackSize: frames.frameStack)
+        }
+        return makeReplayBuffer(config: config, env: env)
+    }
+
     /// The agent `config` names, sized for `env`: PPO or an off-policy one.
     public static func makeAgent(config: TrainConfig, env: any TrainingEnvironment) throws -> any Agent {
         config.agent.algorithm.isOnPolicy ? try makePPO(config: config, env: env) : try makeOffPolicyAgent(config: config, env: env)

@@ -23,7 +23,7 @@ public final class OffPolicyTrainer: TrainingLoop {
     var env: any TrainingEnvironment { session.env }
     public let agent: any OffPolicyAgent
     public var trainedAgent: any Agent { agent }
-    let buffer: ReplayBuffer
+    let buffer: any TransitionMemory
     let batch: ReplayBatch
     public var step: Int { session.step }
     public var evaluations: [Evaluation] { session.loop.evaluations }
@@ -39,7 +39,7 @@ public final class OffPolicyTrainer: TrainingLoop {
         session = try TrainingSession(config: config, runDirectory: runDirectory)
         let env = session.env
         agent = try AgentFactory.makeOffPolicyAgent(config: config, env: env)
-        buffer = AgentFactory.makeReplayBuffer(config: config, env: env)
+        buffer = AgentFactory.makeTransitionMemory(config: config, env: env)
         batch = ReplayBatch(size: config.agent.batchSize, observationSize: buffer.observationSize, actionSize: buffer.actionSize)
         try session.open(agent: agent, memory: buffer, resume: resume)
     }
@@ -56,6 +56,7 @@ public final class OffPolicyTrainer: TrainingLoop {
         var actionD = [Double](repeating: 0, count: nu)
         var next = [Double](repeating: 0, count: env.observationSpace.dimension)
         let actions = env.actions
+        let updateEvery = config.agent.updateEvery, rewardClip = config.agent.rewardClip
 
         while step < config.steps {
             if session.stopRequested(stopAfter: stopAfter) {
@@ -74,13 +75,13 @@ public final class OffPolicyTrainer: TrainingLoop {
             for j in 0..<nu { actionD[j] = Double(action[j]) }
             try session.stepEnvironment(actionD, next: &next, profiler: profiler) { o, n, outcome in
                 action.withUnsafeBufferPointer { a in
-                    buffer.add(observation: o, action: a, reward: outcome.reward, nextObservation: n,
-                               terminated: outcome.terminated)
+                    buffer.add(observation: o, action: a, reward: rewardClip.map { min(max(outcome.reward, -$0), $0) } ?? outcome.reward,
+                               nextObservation: n, terminated: outcome.terminated, truncated: outcome.truncated)
                 }
             }
 
-            // Learn.
-            if step > config.startSteps {
+            // Learn: every `update-every` steps after the start steps.
+            if step > config.startSteps && step % updateEvery == 0 && buffer.canSample {
                 profiler?.enter(.replay)
                 buffer.sample(into: batch, generator: &session.loop.generator)
                 do { lastUpdate = try agent.update(batch) } catch let e as NonFiniteLossError {

@@ -31,15 +31,21 @@ public enum Presets {
     public static let names = ["dense-sac", "dense-sac-graesser", "dense-td3", "ss-sac", "ss-td3", "ds-sac", "ds-td3",
                                "tows-sac", "tows-td3", "set-sac", "rigl-sac", "prune-sac",
                                "dense-dqn", "static-dqn", "set-dqn", "rigl-dqn", "prune-dqn",
-                               "dense-ppo", "static-ppo", "set-ppo", "rigl-ppo", "prune-ppo"]
+                               "dense-ppo", "static-ppo", "set-ppo", "rigl-ppo", "prune-ppo",
+                               "dense-dqn-atari", "static-dqn-atari", "set-dqn-atari", "rigl-dqn-atari", "prune-dqn-atari"]
 
     /// A preset's config for an env. A preset whose algorithm does not fit the env's actions (tows-sac on
     /// CartPole, dense-dqn on Hopper) is a one-line error naming the presets that fit.
     public static func config(named name: String, env: String) throws -> TrainConfig {
         let task: TaskID
         do { task = try TaskID(name: env) } catch { throw ConfigError("\(error)") }
-        if case .atari = task { throw ConfigError(atariNotTrainable(task.name)) }
         let c = try base(named: name, task: task)
+        let atari: Bool
+        if case .atari = task { atari = true } else { atari = false }
+        if atari != (c.agent.network == .natureCNN) {
+            let fitting = names.filter { ((try? base(named: $0, task: nil))?.agent.network == .natureCNN) == atari }
+            throw ConfigError("preset \(name) is for \(atari ? "vector observations" : "Atari frames (ALE/<Game>-v5)"); presets for \(task.name): \(fitting.joined(separator: ", "))")
+        }
         if c.agent.algorithm.actsDiscretely != task.hasDiscreteActions {
             throw ConfigError("preset \(name): " + mismatch(env: task.name, discrete: task.hasDiscreteActions,
                                                             algorithm: c.agent.algorithm))
@@ -56,7 +62,7 @@ public enum Presets {
         let base = name.split(separator: "@").first.map { String($0).lowercased() } ?? ""
         guard names.contains(base) else { return nil }
         if base == "dense-sac-graesser" || ["set-sac", "rigl-sac", "prune-sac"].contains(base)
-            || base.hasSuffix("-dqn") || base.hasSuffix("-ppo") { return .graesser }
+            || base.hasSuffix("-dqn") || base.hasSuffix("-dqn-atari") || base.hasSuffix("-ppo") { return .graesser }
         return .anf
     }
 
@@ -64,14 +70,6 @@ public enum Presets {
     /// loss (`tf.nn.scale_regularization_loss` sums), whose gradient is 2·l2·w, so Sparrow's `g += wd·w` needs
     /// wd = 2·l2. The one place that factor is written.
     public static func kerasL2(_ l2: Double) -> Double { 2 * l2 }
-
-    /// Why an Atari game cannot be trained yet: its 4×84×84 observations as `[Double]` in today's replay buffer would
-    /// take 225 GB for 1M transitions, and the MLP agents have no convolutions. Issue 27's uint8 frame buffer and the
-    /// next issue's convolutional DQN lift this; rollout and bench env work now.
-    public static func atariNotTrainable(_ env: String) -> String {
-        "\(env): training on Atari games is not supported yet (it needs the uint8 frame replay buffer and "
-            + "convolutional networks still to come); `sparrow rollout` and `sparrow bench env` run it"
-    }
 
     /// The algorithm of a preset (nil for an unknown name).
     public static func algorithm(ofPreset name: String) -> AgentConfig.Algorithm? {
@@ -112,6 +110,11 @@ public enum Presets {
         case "set-dqn": return graesserDQN(method: .set)
         case "rigl-dqn": return graesserDQN(method: .rigl)
         case "prune-dqn": return graesserDQN(method: .prune)
+        case "dense-dqn-atari": return graesserAtariDQN(method: .dense)
+        case "static-dqn-atari": return graesserAtariDQN(method: .static)
+        case "set-dqn-atari": return graesserAtariDQN(method: .set)
+        case "rigl-dqn-atari": return graesserAtariDQN(method: .rigl)
+        case "prune-dqn-atari": return graesserAtariDQN(method: .prune)
         case "dense-ppo": return graesserPPO(method: .dense)
         case "static-ppo": return graesserPPO(method: .static)
         case "set-ppo": return graesserPPO(method: .set)
@@ -301,6 +304,65 @@ public enum Presets {
         a.decayBiases = false
         a.tdLoss = .huber
         a.epsilonStart = 1; a.epsilonFinal = 0.01; a.epsilonDecay = 0
+        c.agent = a
+        return c
+    }
+
+    /// Graesser et al.'s DQN on Atari: rigl/rl `sparsetrain_configs/dqn_atari_{dense,static,set,rigl,prune}.gin`
+    /// over Dopamine's `dqn.gin`, with rigl/rl's `SparseDQNAgent` and `NatureDQNNetwork` (`dqn_agents.py`):
+    /// - Dopamine's Atari: sticky actions 0.25 (`ALE/<Game>-v5`), frame skip 4 with the max-pool of the last two
+    ///   frames, 84×84 grayscale, 4 stacked frames, no no-op starts (`noop-max` 0; Dopamine has none), 27 000-step
+    ///   (108 000-frame) episodes, no terminal on life loss; rewards clipped to [−1, 1] for learning.
+    /// - 40 iterations × 250 000 agent steps = 10M steps (`steps`); 20 000 steps before learning
+    ///   (`min_replay_history`, acting uniformly at random as ε = 1 there), then one update every 4 steps
+    ///   (`update_period`): 2.495M updates; batch 32; replay 1M; γ 0.99; target network copied every 8000 agent
+    ///   steps = 2000 updates; ε from 1 to 0.01 over 250 000 steps after the start, 0.001 in evaluation.
+    /// - Adam (`tf.train.AdamOptimizer`, lr 2.5e-4, ε 1e-8); Huber loss (δ 1), mean over the batch; weight decay 0.
+    /// - Nature CNN with "SAME" padding (7744 features into the 512-unit layer), Keras' Glorot-uniform kernels and
+    ///   zero biases; frames scaled to [0, 1] in the network.
+    /// - Sparse: ERK over all five layers (`init_masks.mask_init_method = 'erdos_renyi_kernel'`, conv kernels by
+    ///   their [KH, KW, C_in, C_out] dimensions); static 95% with the dense (Glorot) init masked, as its gin file
+    ///   sets no `fixed_sparse_init`; SET and RigL 90% with the sparsity-aware init (`fixed_sparse_init = True`),
+    ///   mask updates every 5000 updates from the first, drop fraction 0.3 cosine-decayed, the last at 2M of the
+    ///   2.5M updates (`update-stop` 0.8); grown weights 0. Pruning: ERK 95% final, from 500k to 2M updates
+    ///   (0.2 to 0.8) every 5000, masked backend, dense init.
+    /// - Evaluation: Dopamine evaluates for 125 000 steps after each 250 000-step iteration and reports the mean
+    ///   return of the episodes it finishes; Sparrow evaluates every 250 000 steps over `eval-episodes` 10 whole
+    ///   episodes (ε 0.001) on its evaluation env, the same policy measured by episodes rather than a step budget.
+    static func graesserAtariDQN(method: AgentConfig.Method) -> TrainConfig {
+        var c = TrainConfig()
+        c.steps = 10_000_000
+        c.startSteps = 20_000
+        c.evalEvery = 250_000
+        c.evalEpisodes = 10
+        c.checkpointEvery = 250_000
+        c.logEvery = 10_000
+        c.noopMax = 0
+        var a = AgentConfig()
+        a.algorithm = .dqn
+        a.network = .natureCNN
+        a.method = method
+        a.sparsity = method == .dense ? 0 : method == .static || method == .prune ? 0.95 : 0.9
+        a.hidden = [512]
+        a.activation = .relu
+        riglSparseTraining(&a, lastUpdate: 0.8, pruneBegin: 0.2, pruneFrequency: 5000)
+        a.updateInterval = 5000
+        a.dropFraction = 0.3
+        a.initialization = method == .set || method == .rigl ? .sparsityAware : .xavierUniform
+        a.batchSize = 32
+        a.bufferSize = 1_000_000
+        a.gamma = 0.99
+        a.tau = 1
+        a.updateEvery = 4
+        a.targetUpdateInterval = 2000
+        a.criticLR = 2.5e-4
+        a.adamEpsilon = 1e-8
+        a.weightDecay = 0
+        a.decayBiases = false
+        a.tdLoss = .huber
+        a.rewardClip = 1
+        a.epsilonStart = 1; a.epsilonFinal = 0.01; a.epsilonDecaySteps = 250_000
+        a.evalEpsilon = 0.001
         c.agent = a
         return c
     }

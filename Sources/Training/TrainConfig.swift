@@ -23,6 +23,12 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Where the noise features come from (issue 24, finding 4).
     public var noiseFeaturesMode: NoiseFeaturesMode = .environment
     public var agent = AgentConfig()
+    /// Atari settings (ALE/… envs only; nil: Gymnasium's v5 + AtariPreprocessing defaults, `AtariOptions`).
+    public var noopMax: Int? = nil
+    public var repeatActionProbability: Double? = nil
+    public var maxEpisodeFrames: Int? = nil
+    public var terminalOnLifeLoss: Bool? = nil
+    public var fullActionSpace: Bool? = nil
 
     /// `environment`: the environment appends them at every step, so they are stored in the replay buffer and
     /// replayed unchanged (Sparrow's first reading of ANF). `network`: the agent draws them afresh for every forward
@@ -37,7 +43,29 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// keys of a run's `config.json`. `env` and `preset` are keys too, but the command line gives them their own
     /// options (they choose the preset that the other values start from).
     public static let sections: [KnobSection<TrainConfig>] =
-        [run] + AgentConfig.sections.map { $0.lifted(through: \TrainConfig.agent) }
+        [run, atari] + AgentConfig.sections.map { $0.lifted(through: \TrainConfig.agent) }
+
+    /// The Atari environment's knobs (the flags of `sparrow rollout` for Atari, by the same names).
+    static let atari = KnobSection<TrainConfig>("Atari (ALE/<Game>-v5; default: Gymnasium's v5 under AtariPreprocessing)", [
+        Knob("noop-max", \.noopMax, "Up to this many no-ops at reset (default 30; Dopamine: 0).", valid: .ifSet(.nonNegative)),
+        Knob("repeat-action-probability", \.repeatActionProbability, "Sticky-action probability (default 0.25).",
+             valid: .ifSet(.unitClosed)),
+        Knob("max-episode-frames", \.maxEpisodeFrames, "Truncate episodes at this many emulator frames (default 108000; 0: none).",
+             valid: .ifSet(.nonNegative)),
+        Knob("terminal-on-life-loss", \.terminalOnLifeLoss, "End episodes (terminated) when a life is lost (default off)."),
+        Knob("full-action-space", \.fullActionSpace, "All 18 actions instead of the game's minimal set (default off)."),
+    ])
+
+    /// The Atari options of the run: `AtariOptions`' defaults overridden by the knobs that are set.
+    public var atariOptions: AtariOptions {
+        var o = AtariOptions()
+        if let v = noopMax { o.noopMax = v }
+        if let v = repeatActionProbability { o.repeatActionProbability = v }
+        if let v = maxEpisodeFrames { o.maxEpisodeFrames = v }
+        if let v = terminalOnLifeLoss { o.terminalOnLifeLoss = v }
+        if let v = fullActionSpace { o.fullActionSpace = v }
+        return o
+    }
 
     /// The loop's own knobs.
     static let run = KnobSection<TrainConfig>("Run", [
@@ -70,7 +98,20 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     /// The loop's ranges and rules, then the agent's (`AgentConfig.validate`, which checks its own knobs).
     public func validate() throws {
-        for knob in Self.run.knobs { try knob.validate(self) }
+        for knob in Self.run.knobs + Self.atari.knobs { try knob.validate(self) }
+        let isAtari: Bool
+        if case .atari? = try? TaskID(name: env) { isAtari = true } else { isAtari = false }
+        if !isAtari, let set = Self.atari.knobs.first(where: { $0.value(in: self) != nil }) {
+            throw ConfigError("\(set.key) is an Atari setting; env \(env) is not an ALE/<Game>-v5 game")
+        }
+        if isAtari {
+            guard agent.network == .natureCNN else {
+                throw ConfigError("\(env) trains DQN's convolutional Q network: use a *-dqn-atari preset or --network nature-cnn (got network \(agent.network.rawValue))")
+            }
+            guard noiseFeatures == 0 else { throw ConfigError("noise-features is for vector observations; \(env) observes frames") }
+        } else if agent.network == .natureCNN {
+            throw ConfigError("network nature-cnn reads stacked Atari frames; env \(env) is not an ALE/<Game>-v5 game")
+        }
         guard startSteps < steps else {
             throw ConfigError("start-steps (\(startSteps)) must be below steps (\(steps)): no training would happen")
         }
@@ -91,7 +132,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// The run's environment (`env`; with `noise-features`, wrapped in `NoiseFeaturesEnvironment`), seeded.
     /// Everything that trains, evaluates, resumes or exports a run builds its environment here.
     public func makeEnvironment(seed: UInt64 = 0) throws -> any TrainingEnvironment {
-        if case .atari? = try? TaskID(name: env) { throw ConfigError(Presets.atariNotTrainable(env)) }
+        if case .atari(let game)? = try? TaskID(name: env) {
+            do { return try AtariEnv(game, options: atariOptions, seed: seed) } catch let e as EnvironmentError {
+                throw ConfigError("\(e)")
+            }
+        }
         let base = try makeTrainingEnvironment(env, seed: seed)
         return noiseFeatures > 0 && noiseFeaturesMode == .environment
             ? NoiseFeaturesEnvironment(base, fraction: noiseFeatures, seed: seed) : base
@@ -104,10 +149,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             ? NoiseFeaturesEnvironment.count(realFeatures: realFeatures, fraction: noiseFeatures) : 0
     }
 
-    /// Gradient updates the run performs: one per env step after the start steps (off-policy), or per minibatch of
-    /// every epoch of every full rollout (on-policy; a partial last rollout is collected but not learned from).
+    /// Gradient updates the run performs: one per `update-every` env steps after the start steps (off-policy: at
+    /// the steps s > start-steps that are multiples of it), or per minibatch of every epoch of every full rollout
+    /// (on-policy; a partial last rollout is collected but not learned from).
     public var totalUpdates: Int {
-        guard agent.algorithm.isOnPolicy else { return steps - startSteps }
+        guard agent.algorithm.isOnPolicy else {
+            let u = max(agent.updateEvery, 1)
+            return steps / u - startSteps / u
+        }
         return iterations * agent.updatesPerIteration
     }
 

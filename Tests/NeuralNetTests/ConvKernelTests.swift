@@ -16,6 +16,8 @@ final class ConvKernelTests: XCTestCase {
         ConvGeometry(inChannels: 10, height: 6, width: 5, outChannels: 3, kernel: 3, stride: 1),
         ConvGeometry(inChannels: 6, height: 7, width: 9, outChannels: 9, kernel: 3, stride: 1, padding: 1),
         ConvGeometry(inChannels: 3, height: 5, width: 6, outChannels: 4, kernelHeight: 2, kernelWidth: 3, stride: 2, padding: 1),
+        // TF "SAME" with an odd total padding (1 before, 2 after), as the Nature CNN's second convolution on 21×21.
+        ConvGeometry.same(inChannels: 5, size: 9, outChannels: 6, kernel: 4, stride: 2),
     ]
     /// 1 (acting; the portable body on every machine), 32 (training), and sizes around both vector widths' tails.
     let batches = [1, 32, 9, 17, 35]
@@ -43,7 +45,14 @@ final class ConvKernelTests: XCTestCase {
     }
 
     func testGeometryOfTheNatureAndImpalaConvolutions() {
-        let nature = ConvGeometry.natureCNN()
+        // Dopamine's and rigl/rl's padding='same': 84 → 21 → 11 → 11 and 7744 features (rigl/rl's dense1 (7744, 512));
+        // TF puts the odd zero of conv2's total padding 3 at the bottom/right.
+        let same = ConvGeometry.natureCNN()
+        XCTAssertEqual(same.map { [$0.outputHeight, $0.outputWidth] }, [[21, 21], [11, 11], [11, 11]])
+        XCTAssertEqual(same.map { [$0.padding, $0.trailingPadding] }, [[2, 2], [1, 2], [1, 1]])
+        XCTAssertEqual(same[2].outputCount, 7744)
+        XCTAssertEqual(geometries[5].outputHeight, 5, "⌈9/2⌉")
+        let nature = ConvGeometry.natureCNN(same: false)
         XCTAssertEqual(nature.map { [$0.outputHeight, $0.outputWidth] }, [[20, 20], [9, 9], [7, 7]])
         XCTAssertEqual(nature.map(\.fanIn), [4 * 64, 32 * 16, 64 * 9])
         XCTAssertEqual(nature.map(\.fanOut), [32 * 64, 64 * 16, 64 * 9])
@@ -51,8 +60,8 @@ final class ConvKernelTests: XCTestCase {
         XCTAssertEqual(nature[2].outputCount, 3136, "the flattened Nature CNN feature size")
         XCTAssertEqual(nature[0].forwardFLOPs(liveWeights: 100, batch: 32), 2 * 100 * 400 * 32)
         // Impala's "same" 3×3/1 convolution keeps the size; PyTorch's floor drops rows no window reaches.
-        let same = ConvGeometry(inChannels: 16, height: 42, width: 41, outChannels: 32, kernel: 3, padding: 1)
-        XCTAssertEqual([same.outputHeight, same.outputWidth], [42, 41])
+        let impala = ConvGeometry(inChannels: 16, height: 42, width: 41, outChannels: 32, kernel: 3, padding: 1)
+        XCTAssertEqual([impala.outputHeight, impala.outputWidth], [42, 41])
         XCTAssertEqual([geometries[0].outputHeight, geometries[0].outputWidth], [3, 4])
         XCTAssertEqual([geometries[4].outputHeight, geometries[4].outputWidth], [3, 3])
     }
@@ -65,7 +74,9 @@ final class ConvKernelTests: XCTestCase {
         // KH·KW enter the product but only KH + KW the sum: below RigL's plain ER for conv ((C_in + C_out)/(C_in·C_out),
         // kernel dimensions ignored) and below ER on the flattened C_out × (C_in·KH·KW) matrix.
         XCTAssertLessThan(g.erkRawProbability, Double(32 + 64) / Double(32 * 64))
-        XCTAssertLessThan(g.erkRawProbability, erdosRenyiEpsilonDensity(shape: g.kernelShape, epsilon: 1))
+        XCTAssertLessThan(g.erkRawProbability, erdosRenyiEpsilonDensity(shape: LayerShape(fanIn: g.fanIn, fanOut: g.outChannels), epsilon: 1))
+        // The kernel matrix knows its window, so the ER-family densities of a conv layer use the kernel formula.
+        XCTAssertEqual(erdosRenyiEpsilonDensity(shape: g.kernelShape, epsilon: 1), g.erkRawProbability, accuracy: 1e-15)
         for shape in [LayerShape(fanIn: 3136, fanOut: 512), LayerShape(fanIn: 512, fanOut: 18)] {
             XCTAssertEqual(riglERKRawProbability(dimensions: [shape.fanIn, shape.fanOut]),
                            erdosRenyiEpsilonDensity(shape: shape, epsilon: 1), accuracy: 1e-15)
@@ -79,8 +90,10 @@ final class ConvKernelTests: XCTestCase {
             let x = g.floats(geometry.inputCount * batch)
             let hp = geometry.paddedHeight, wp = geometry.paddedWidth, c = geometry.inChannels
             var xp = [Float](repeating: .nan, count: c * hp * wp * batch), back = [Float](repeating: .nan, count: x.count)
-            sk_conv_pad(Int32(c), Int32(geometry.height), Int32(geometry.width), Int32(geometry.padding), Int32(batch), x, &xp)
-            sk_conv_crop(Int32(c), Int32(geometry.height), Int32(geometry.width), Int32(geometry.padding), Int32(batch), xp, &back)
+            sk_conv_pad_asymmetric(Int32(c), Int32(geometry.height), Int32(geometry.width), Int32(geometry.padding),
+                                   Int32(geometry.trailingPadding), Int32(batch), x, &xp)
+            sk_conv_crop_asymmetric(Int32(c), Int32(geometry.height), Int32(geometry.width), Int32(geometry.padding),
+                                    Int32(geometry.trailingPadding), Int32(batch), xp, &back)
             XCTAssertEqual(back, x)
             XCTAssertEqual(xp.reduce(0) { $0 + abs($1) }, x.reduce(0) { $0 + abs($1) }, accuracy: 1e-3, "the ring is zeros")
             // ⟨im2col(xp), u⟩ = ⟨xp, col2im(u)⟩.
@@ -248,7 +261,7 @@ final class ConvKernelTests: XCTestCase {
     /// difference is exact up to rounding.
     func testSparseConvGradientsMatchFiniteDifferences() { withEachKernelBody { body in
         var g = Generator(seed: 25)
-        for (geometry, batch) in [(geometries[3], 9), (geometries[1], 8), (geometries[4], 1), (geometries[0], 2)] {
+        for (geometry, batch) in [(geometries[3], 9), (geometries[1], 8), (geometries[4], 1), (geometries[0], 2), (geometries[5], 3)] {
             let c = randomCase(geometry, density: 0.5, generator: &g)
             let layer = c.layer
             let x = g.floats(geometry.inputCount * batch), cy = g.floats(geometry.outputCount * batch)

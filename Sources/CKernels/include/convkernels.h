@@ -53,6 +53,10 @@ void sk_conv_weight_gradient(const sk_conv_shape *s, int B, const int32_t *ptr, 
 void sk_conv_pad(int C, int H, int W, int pad, int B, const float *X, float *XP);
 /// The inverse view: X (C·H·W·B) = the interior of XP (C·(H+2·pad)·(W+2·pad)·B); the ring is dropped.
 void sk_conv_crop(int C, int H, int W, int pad, int B, const float *XP, float *X);
+/// The same with `pad` zeros before (top rows, left columns) and `trailing` after (bottom, right): TF's "SAME"
+/// padding puts the odd zero at the end. XP is C·(H+pad+trailing)·(W+pad+trailing)·B floats.
+void sk_conv_pad_asymmetric(int C, int H, int W, int pad, int trailing, int B, const float *X, float *XP);
+void sk_conv_crop_asymmetric(int C, int H, int W, int pad, int trailing, int B, const float *XP, float *X);
 
 /// The dense baseline's column matrix (im2col) of a padded input: COL is (C_in·KH·KW) × (OH·OW·B), row
 /// (ci·KH + kh)·KW + kw, column (oh·OW + ow)·B + b, holding X[ci][oh·s + kh][ow·s + kw][b]. Then the forward

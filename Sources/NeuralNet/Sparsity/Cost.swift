@@ -14,18 +14,28 @@
 ///
 /// Parameters: Sokar reports live weights only (dense TD3 HalfCheetah: 214 784 = actor + two critics, no biases,
 /// no targets); Graesser counts live weights + biases. Both are available.
+///
+/// A convolution applies each live weight at every output position: `usesPerSample` = OH·OW multiplies every FLOP
+/// count (RigL's conv FLOPs), not the parameter counts.
 public struct LayerCost: Codable, Equatable, Sendable {
     public var shape: LayerShape
     public var liveWeights: Int
     public var biases: Int
+    /// Uses of each weight per sample (nil: 1, a fully connected layer; optional so saved costs read as before).
+    public var outputPositions: Int?
 
-    public init(shape: LayerShape, liveWeights: Int, hasBias: Bool = true) {
+    public init(shape: LayerShape, liveWeights: Int, hasBias: Bool = true, usesPerSample: Int = 1) {
         precondition(liveWeights >= 0 && liveWeights <= shape.count,
                      "live weights must be in 0...\(shape.count), got \(liveWeights)")
+        precondition(usesPerSample >= 1, "a weight is used at least once per sample, got \(usesPerSample)")
         self.shape = shape
         self.liveWeights = liveWeights
         self.biases = hasBias ? shape.fanOut : 0
+        self.outputPositions = usesPerSample == 1 ? nil : usesPerSample
     }
+
+    /// Uses of each weight per sample.
+    public var usesPerSample: Int { outputPositions ?? 1 }
 
     /// A dense layer.
     public init(dense shape: LayerShape, hasBias: Bool = true) {
@@ -35,13 +45,13 @@ public struct LayerCost: Codable, Equatable, Sendable {
     /// Live weights + biases (Graesser's count).
     public var parameters: Int { liveWeights + biases }
 
-    public func forwardFLOPs(batch: Int) -> Int { 2 * liveWeights * batch }
+    public func forwardFLOPs(batch: Int) -> Int { 2 * liveWeights * usesPerSample * batch }
 
     public func backwardFLOPs(batch: Int, inputGradient: Bool = true) -> Int {
-        (inputGradient ? 4 : 2) * liveWeights * batch
+        (inputGradient ? 4 : 2) * liveWeights * usesPerSample * batch
     }
 
-    public func denseGradientFLOPs(batch: Int) -> Int { 2 * shape.count * batch }
+    public func denseGradientFLOPs(batch: Int) -> Int { 2 * shape.count * usesPerSample * batch }
 }
 
 /// Totals over a network (or an agent: pass the actor's and every critic's layers).

@@ -66,9 +66,11 @@ public func layerDensities(shapes: [LayerShape], sparsity: Double, distribution:
     }
 }
 
-/// Erdős–Rényi raw keep-probability `(n_in + n_out) / (n_in · n_out)`, computed as both references do.
+/// Erdős–Rényi raw keep-probability `(n_in + n_out) / (n_in · n_out)`, computed as both references do; for a
+/// convolution RigL's Erdős–Rényi-Kernel Σ dims / Π dims over [KH, KW, C_in, C_out] (`riglERKRawProbability`).
 @inline(__always) private func erdosRenyiRaw(_ s: LayerShape) -> Double {
-    Double(s.fanIn + s.fanOut) / Double(s.fanIn * s.fanOut)
+    if s.kernel != nil { return riglERKRawProbability(dimensions: s.tensorDimensions) }
+    return Double(s.fanIn + s.fanOut) / Double(s.fanIn * s.fanOut)
 }
 
 /// ANF `compute_sparsity_per_layer` without the fixed-input-layer option.

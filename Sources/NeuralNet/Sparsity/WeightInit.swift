@@ -55,7 +55,7 @@ public func initialWeights(shape: LayerShape, positions: [Position], method: Wei
         let bound = 1 / Double(shape.fanIn).squareRoot()
         return positions.map { _ in Float(generator.uniform(-bound, bound)) }
     case .xavierUniform:
-        let bound = (6 / Double(shape.fanIn + shape.fanOut)).squareRoot()
+        let bound = (6 / Double(shape.fanIn + shape.kerasFanOut)).squareRoot()
         return positions.map { _ in Float(generator.uniform(-bound, bound)) }
     case .heTruncatedNormal:
         let sigma = (2 / Double(shape.fanIn)).squareRoot() / 0.87962566103423978
@@ -113,12 +113,21 @@ public func orthogonalMatrix(rows: Int, columns: Int, generator: inout Generator
 }
 
 /// Live fans: `fanIn[row]` = live inputs of each output unit, `fanOut[column]` = live outputs of each input unit.
+/// For a convolution an input unit is a channel, as RigL's `unit_scaled_init` sums the mask over the kernel window
+/// first: every column of input channel c (its KH·KW taps) gets channel c's live fan-out.
 public func liveFans(shape: LayerShape, positions: [Position]) -> (fanIn: [Int], fanOut: [Int]) {
     var fanIn = [Int](repeating: 0, count: shape.fanOut)
     var fanOut = [Int](repeating: 0, count: shape.fanIn)
     for p in positions {
         fanIn[shape.row(of: p)] += 1
         fanOut[shape.column(of: p)] += 1
+    }
+    let taps = shape.receptiveField
+    if taps > 1 {
+        for c in stride(from: 0, to: shape.fanIn, by: taps) {
+            let channel = fanOut[c..<(c + taps)].reduce(0, +)
+            for j in c..<(c + taps) { fanOut[j] = channel }
+        }
     }
     return (fanIn, fanOut)
 }
