@@ -85,7 +85,7 @@ let package = Package(
         // The interactive GLFW window and offscreen recording of policies (issue 5).
         .target(name: "Viewer", dependencies: ["MuJoCo", "CGLFW", "CMuJoCo", "Environments", "Training", "Agents", "SparrowCore"]),
         // Sweeps (local, SLURM) and paper-style reports: IQM, bootstrap intervals, tables, plots (issue 6).
-        .target(name: "Experiments", dependencies: ["Training", "Agents", "SparrowCore"]),
+        .target(name: "Experiments", dependencies: ["Training", "Agents", "Environments", "SparrowCore"]),
         // Command implementations (a library so tests can drive them in-process too).
         .target(name: "SparrowCLI", dependencies: [
             "MuJoCo", "Environments", "NeuralNet", "Agents", "Training", "Interop", "Viewer", "Experiments", "SparrowCore",
@@ -111,7 +111,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Environments", "Training", "SparrowCore", "SparrowTestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Training", "Agents", "NeuralNet", "SparrowCore"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "SparrowCore"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Environments", "SparrowCore"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCLI", "sparrow", "sparrow-alloc-probe", "SparrowTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -302,7 +302,7 @@ extension Report {
         try put("report.md", markdown())
         try put("results.csv", csv())
         let figures = [("learning_curves", learningCurves()), ("iqm", iqmBars()), ("return_vs_sparsity", returnVersusSparsity())]
-            + analysisFigures(noise: includeNoise)
+            + analysisFigures(noise: includeNoise) + humanNormalizedFigures()
         for (name, figure) in figures {
             try put("\(name).svg", figure.svg())
             let svg = (directory as NSString).appendingPathComponent("\(name).svg")

@@ -9,6 +9,7 @@ import Training
 /// - Across envs: rliable's IQM of normalised scores over runs × envs with a stratified bootstrap (runs resampled
 ///   within each env), as Agarwal et al. recommend.
 /// - Live parameters and training/inference FLOPs are shown relative to the dense cell of the same env and algorithm.
+/// - Atari envs ("ALE/Pong-v5"): also the human-normalised score per cell and its IQM across games (`AtariScores`).
 public struct Report: Sendable {
     /// The group a run belongs to in the tables and plots.
     public struct Key: Hashable, Comparable, Sendable {
@@ -94,6 +95,9 @@ public struct Report: Sendable {
         public var parametersVsDense: Double?
         public var trainingFLOPsVsDense: Double?
         public var inferenceFLOPsVsDense: Double?
+        /// Atari only: (score − random) / (human − random) per run (nil for other envs and games outside `AtariScores`).
+        public var humanNormalized: [Double]?
+        public var humanNormalizedIQM: Statistics.Interval?
     }
 
     /// One method × sparsity across every env it ran on.
@@ -105,6 +109,9 @@ public struct Report: Sendable {
         public var parametersVsDense: Double?
         public var trainingFLOPsVsDense: Double?
         public var inferenceFLOPsVsDense: Double?
+        /// IQM of human-normalised scores over runs × the Atari games among `envs`, stratified bootstrap (nil
+        /// without one; envs that are not Atari games do not enter it).
+        public var humanNormalizedIQM: Statistics.Interval?
     }
 
     public var envs: [String]
@@ -166,6 +173,11 @@ public struct Report: Sendable {
                 cell.parametersVsDense = ratio(\.liveParameters)
                 cell.trainingFLOPsVsDense = ratio(\.trainingFLOPs)
                 cell.inferenceFLOPsVsDense = ratio(\.inferenceFLOPs)
+                if let reference = AtariScores.entry(env: env) {
+                    let h = scores.map(reference.normalize)
+                    cell.humanNormalized = h
+                    cell.humanNormalizedIQM = Statistics.stratifiedBootstrap([h], reps: reps, seed: seed)
+                }
                 cells.append(cell)
             }
         }
@@ -173,6 +185,7 @@ public struct Report: Sendable {
         aggregates = keys.map { key in
             let mine = cells.filter { $0.key == key }
             let normalized = mine.compactMap(\.normalized)
+            let humanNormalized = mine.compactMap(\.humanNormalized)
             func meanRatio(_ f: (Cell) -> Double?) -> Double? {
                 let v = mine.compactMap(f)
                 return v.count == mine.count ? Statistics.mean(v) : nil
@@ -181,7 +194,9 @@ public struct Report: Sendable {
                              normalizedIQM: normalized.count == mine.count ? Statistics.stratifiedBootstrap(normalized, reps: reps, seed: seed) : nil,
                              parametersVsDense: meanRatio(\.parametersVsDense),
                              trainingFLOPsVsDense: meanRatio(\.trainingFLOPsVsDense),
-                             inferenceFLOPsVsDense: meanRatio(\.inferenceFLOPsVsDense))
+                             inferenceFLOPsVsDense: meanRatio(\.inferenceFLOPsVsDense),
+                             humanNormalizedIQM: humanNormalized.isEmpty ? nil
+                                : Statistics.stratifiedBootstrap(humanNormalized, reps: reps, seed: seed))
         }
     }
 
@@ -227,6 +242,7 @@ public struct Report: Sendable {
             rows.append(row)
         }
         out += Self.markdownTable(header, rows)
+        out += humanNormalizedMarkdown()
         out += "\n## IQM of the final return per environment\n\nIQM [95% bootstrap CI over runs] of the raw final return; "
         out += "in parentheses the same for the dense-normalised score.\n\n"
         header = ["Method", "Sparsity"] + envs
@@ -268,6 +284,9 @@ public struct Report: Sendable {
         var lines = ["env,algorithm,method,sparsity,runs,mean,std,iqm,iqm_low,iqm_high,normalized_mean,normalized_iqm,"
                      + "normalized_iqm_low,normalized_iqm_high,live_params,params_vs_dense,training_flops,"
                      + "training_flops_vs_dense,inference_flops,inference_flops_vs_dense,params_like,actor_critic_ratio"]
+        // Atari runs add their human-normalised columns at the end; other sweeps keep the columns they always had.
+        let atari = hasHumanNormalizedScores
+        if atari { lines[0] += "," + Self.humanNormalizedCSVColumns }
         func f(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "" }
         for key in keys {
             for env in envs {
@@ -278,7 +297,7 @@ public struct Report: Sendable {
                                         f(c.normalizedIQM?.lower), f(c.normalizedIQM?.upper), f(c.liveParameters),
                                         f(c.parametersVsDense), f(c.trainingFLOPs), f(c.trainingFLOPsVsDense),
                                         f(c.inferenceFLOPs), f(c.inferenceFLOPsVsDense), f(key.paramsLike), f(key.actorCriticRatio)]
-                lines.append(fields.joined(separator: ","))
+                lines.append((fields + (atari ? humanNormalizedCSVFields(c).map(f) : [])).joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -169,7 +169,10 @@ struct Report: ParsableCommand {
             parameter-matched dense runs, --params-like), return_vs_actor_critic_ratio.svg (runs differing in \
             --actor-critic-ratio), noise_feature_connections.svg (runs with --noise-features) and, with --noise, \
             return_vs_observation_noise.svg (and PNGs where rsvg-convert or ImageMagick is installed). Only finished runs (summary.json) enter the numbers. Several \
-            ROOTs are read as one set of runs.
+            ROOTs are read as one set of runs. Runs on Atari games (ALE/<Game>-v5) also get the human-normalised score \
+            (score − random) / (human − random), with DQN Zoo's Atari-57 random and human scores: per cell beside the \
+            raw return and as the IQM over runs × games with a stratified-bootstrap interval (report.md's Atari \
+            section, results.csv's last four columns, hns_iqm_vs_sparsity.svg).
             --paper tows instead prints our TowS-SAC 90% runs beside the paper's table (Grooten et al.: TowS-SAC 90% \
             and Dense-SAC on Hopper, HalfCheetah, Walker2d, Ant, Humanoid; gym v3): per robot the final score (mean \
             ± std over seeds), best evaluation, steps reached, the paper's two numbers and ours as a percentage of \
