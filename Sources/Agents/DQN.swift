@@ -56,7 +56,9 @@ public final class DQN: OffPolicyAgent {
     public let analyses: NetworkAnalyses
     public private(set) var networks: [AgentNetwork] = []
     public var policyHead: PolicyHeadKind { .argmax }
-    public var deterministicPolicy: DeterministicPolicy { DeterministicPolicy(network: q, output: .argmax(choices: choices)) }
+    public var deterministicPolicy: DeterministicPolicy {
+        DeterministicPolicy(inputScale: inputScale, network: q, output: .argmax(choices: choices))
+    }
 
     public init(config: AgentConfig, observationSize: Int, choices: Int, totalUpdates: Int, seed: UInt64) throws {
         try config.validate()

@@ -6,7 +6,8 @@ import NeuralNet
 /// (`Agent.deterministicPolicy`), so an exporter needs no knowledge of SAC, TD3, PPO or DQN:
 ///
 ///     x  = observation                                      (Double)
-///     x' = clip((x − mean)/std, ±clip)  if normalised (PPO)  (in Double, then Float; otherwise Float(x))
+///     x' = clip((x − mean)/std, ±clip)  if normalised (PPO)  (in Double, then Float; otherwise Float(x)·inputScale,
+///                                                           the Nature CNN's 1/255 on frame bytes)
 ///     z  = network(x')                                      (Float; truly sparse layers stay sparse)
 ///     action_j = tanh(z_j)·scale_j + offset_j, j < A        (.squashed: SAC's mean, TD3, PPO's mean)
 ///     action   = argmax_j z_j (the first on ties)           (.argmax: DQN)
@@ -39,10 +40,12 @@ public struct DeterministicPolicy {
     }
 
     public let normalization: InputNormalization?
+    /// What each observation value is multiplied by before the network (1, or DQN's 1/255 for Atari frames).
+    public let inputScale: Float
     public let network: MLP
     public let output: Output
 
-    public init(normalization: InputNormalization? = nil, network: MLP, output: Output) {
+    public init(normalization: InputNormalization? = nil, inputScale: Float = 1, network: MLP, output: Output) {
         switch output {
         case .squashed(let scale, let offset):
             precondition(scale.count == offset.count && scale.count <= network.outputWidth)
@@ -50,7 +53,8 @@ public struct DeterministicPolicy {
             precondition(n == network.outputWidth)
         }
         precondition(normalization.map { $0.mean.count == network.inputWidth } ?? true)
-        self.normalization = normalization; self.network = network; self.output = output
+        precondition(normalization == nil || inputScale == 1, "a normalised input is not scaled as well")
+        self.normalization = normalization; self.inputScale = inputScale; self.network = network; self.output = output
     }
 
     public var observationSize: Int { network.inputWidth }
@@ -59,7 +63,7 @@ public struct DeterministicPolicy {
     public func input(_ observation: UnsafeBufferPointer<Double>, into x: UnsafeMutablePointer<Float>) {
         precondition(observation.count == observationSize)
         guard let n = normalization else {
-            for i in 0..<observation.count { x[i] = Float(observation[i]) }
+            for i in 0..<observation.count { x[i] = Float(observation[i]) * inputScale }
             return
         }
         for i in 0..<observation.count {

@@ -43,7 +43,10 @@ public enum Presets {
         let atari: Bool
         if case .atari = task { atari = true } else { atari = false }
         if atari != (c.agent.network == .natureCNN) {
-            let fitting = names.filter { ((try? base(named: $0, task: nil))?.agent.network == .natureCNN) == atari }
+            let fitting = names.filter {
+                guard let a = (try? base(named: $0, task: nil))?.agent else { return false }
+                return (a.network == .natureCNN) == atari && a.algorithm.actsDiscretely == task.hasDiscreteActions
+            }
             throw ConfigError("preset \(name) is for \(atari ? "vector observations" : "Atari frames (ALE/<Game>-v5)"); presets for \(task.name): \(fitting.joined(separator: ", "))")
         }
         if c.agent.algorithm.actsDiscretely != task.hasDiscreteActions {
@@ -130,7 +133,8 @@ public enum Presets {
     /// 90% sparsity), so parameter-matched baselines sweep like any preset.
     static func parameterMatched(_ name: String, at: String.Index, task: TaskID?) throws -> TrainConfig {
         let base = String(name[..<at]), suffix = String(name[name.index(after: at)...])
-        let dense = names.filter { $0.hasPrefix("dense-") }
+        // The Nature CNN has fixed convolutions, so its dense preset has no parameter-matched twin.
+        let dense = names.filter { $0.hasPrefix("dense-") && !$0.hasSuffix("-atari") }
         guard dense.contains(base.lowercased()) else {
             throw ConfigError("preset \(name): only dense presets take @SPARSITY (\(dense.map { $0 + "@0.9" }.joined(separator: ", ")))")
         }

@@ -95,8 +95,11 @@ final class BadInputTests: XCTestCase {
             let algorithm = Presets.algorithm(ofPreset: name)
             let discrete = algorithm?.actsDiscretely ?? false, onPolicy = algorithm?.isOnPolicy ?? false
             // PPO: two rollouts of 256 steps, no random start steps.
-            let flags: [String: Any] = onPolicy ? ["steps": 512, "start-steps": 0, "rollout-steps": 256] : ["steps": 600]
-            let c = try smallConfig(name, env: discrete ? "CartPole-v1" : "Hopper-v5", flags)
+            // Atari presets: a short Breakout run (the Nature CNN on frames, a small frame memory).
+            let atari = name.hasSuffix("-atari")
+            let flags: [String: Any] = onPolicy ? ["steps": 512, "start-steps": 0, "rollout-steps": 256]
+                : atari ? ["steps": 600, "start-steps": 300, "buffer-size": 600, "max-episode-frames": 800] : ["steps": 600]
+            let c = try smallConfig(name, env: atari ? "ALE/Breakout-v5" : discrete ? "CartPole-v1" : "Hopper-v5", flags)
             let dir = temporaryRunDirectory("preset\(name)")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let t = try makeTrainer(config: c, runDirectory: dir, resume: false)

@@ -20,7 +20,10 @@ final class KnobTests: XCTestCase {
         let base = try! JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainConfig())) as! [String: Any]
         XCTAssertEqual(Set(base.keys), Set(TrainConfig.keys).subtracting(["actor-sparsity", "critic-sparsity", "actor-critic-ratio",
                                                                              "update-stop", "target-entropy",
-                                                                             "value-activation", "params-like"]),
+                                                                             "value-activation", "params-like", "reward-clip",
+                                                                             "epsilon-decay-steps", "noop-max",
+                                                                             "repeat-action-probability", "max-episode-frames",
+                                                                             "terminal-on-life-loss", "full-action-space"]),
                        "optional knobs that are unset write no key")
     }
 
@@ -34,7 +37,8 @@ final class KnobTests: XCTestCase {
                                   "rollout-steps", "epochs", "gae-lambda", "clip-ratio", "value-coef", "entropy-coef",
                                   "max-grad-norm", "lr-decay", "normalize-observations", "normalize-rewards", "init-std",
                                   "noise-features", "log-snr-every", "log-dormant-every", "dormant-tau", "redo-every", "redo-tau",
-                                  "decay-biases", "target-entropy-per-action", "layer-sparsity", "noise-features-mode"]
+                                  "decay-biases", "target-entropy-per-action", "layer-sparsity", "noise-features-mode",
+                                  "network", "update-every", "eval-epsilon"]
         for file in files {
             let data = try Data(contentsOf: fixtures.appendingPathComponent(file))
             let old = try JSONSerialization.jsonObject(with: data) as! NSDictionary

@@ -2,7 +2,9 @@
 """Holds `sparrow export`'s ONNX models and C files to onnxruntime and the C compiler.
 
 Trains short runs with the `sparrow` binary given — SAC (TowS, truly sparse, LeakyReLU) and TD3 (static, masked
-layers) on HalfCheetah-v5, PPO (SET, observation normaliser) on HalfCheetah-v5, DQN (RigL) on CartPole-v1 — and
+layers) on HalfCheetah-v5, PPO (SET, observation normaliser) on HalfCheetah-v5, DQN (RigL) on CartPole-v1, and DQN
+(SET, the truly sparse Nature CNN) on ALE/Breakout-v5 when Sparrow has Atari support (ONNX only: the C export
+writes fully connected policies; 200 observations of 28 224 frame bytes each) — and
 takes the pretrained Hopper policy file in assets/, so a run directory, a checkpoint file and a policy file are
 each exported. For each policy it records 1000 observations and actions with `sparrow eval --record`, then:
 
@@ -46,6 +48,13 @@ TRAINED = {
     "dqn-rigl-cartpole": (["--env", "CartPole-v1", "--preset", "rigl-dqn", "--steps", "3000", "--start-steps", "1000",
                            "--eval-every", "3000"], "run", 300),
 }
+# Convolutional policies: ONNX only, fewer (large) observations; greedy evaluation so eval's actions are the network's.
+ATARI = {
+    "dqn-set-natureCNN-breakout": (["--env", "ALE/Breakout-v5", "--preset", "set-dqn-atari", "--steps", "600",
+                                    "--start-steps", "300", "--eval-every", "600", "--eval-epsilon", "0",
+                                    "--buffer-size", "600", "--max-episode-frames", "2000"], "checkpoint", 1),
+}
+ATARI_OBSERVATIONS = 200
 ZOO = {"zoo-hopper-policy-file": (os.path.join(REPO, "assets", "hopper-tows-sac-0.9.policy"), 2)}
 
 failures = []
@@ -129,20 +138,27 @@ def check_actions(name, what, got, sparrow_actions, q_values=None):
     return float(len(differ))
 
 
-def check_policy(name, sparrow, path, episodes, work):
+def check_policy(name, sparrow, path, episodes, work, observations=OBSERVATIONS, c_export=True):
     rec = os.path.join(work, "eval.jsonl")
     run([sparrow, "eval", path, "--episodes", str(episodes), "--record", rec])
     obs, sparrow_actions = recorded(rec)
-    if len(obs) < OBSERVATIONS:
-        fail(f"{name}: sparrow eval recorded {len(obs)} steps in {episodes} episodes, need {OBSERVATIONS}")
+    if len(obs) < observations:
+        fail(f"{name}: sparrow eval recorded {len(obs)} steps in {episodes} episodes, need {observations}")
         return None
-    obs, sparrow_actions = obs[:OBSERVATIONS], sparrow_actions[:OBSERVATIONS]
+    obs, sparrow_actions = obs[:observations], sparrow_actions[:observations]
 
     onnx_path, c_path, dense_path = (os.path.join(work, f) for f in ("policy.onnx", "policy.c", "policy_dense.c"))
-    run([sparrow, "export", path, "--onnx", onnx_path, "--c", c_path])
-    run([sparrow, "export", path, "--c", dense_path, "--c-layout", "dense"])
     csc_path = os.path.join(work, "policy_csc.c")
-    run([sparrow, "export", path, "--c", csc_path, "--c-layout", "csc"])
+    if c_export:
+        run([sparrow, "export", path, "--onnx", onnx_path, "--c", c_path])
+        run([sparrow, "export", path, "--c", dense_path, "--c-layout", "dense"])
+        run([sparrow, "export", path, "--c", csc_path, "--c-layout", "csc"])
+    else:
+        run([sparrow, "export", path, "--onnx", onnx_path])
+        p = subprocess.run([sparrow, "export", path, "--c", c_path], capture_output=True, text=True)
+        if p.returncode == 0 or len(p.stderr.strip().splitlines()) != 1 or "--onnx" not in p.stderr:
+            fail(f"{name}: the C export of a convolutional policy should be refused in one line naming --onnx, got "
+                 f"exit {p.returncode}: {p.stderr.strip()[-300:]}")
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -165,6 +181,9 @@ def check_policy(name, sparrow, path, episodes, work):
         fail(f"{name}: onnxruntime's batch-of-one actions differ from its batched ones")
 
     row = {"policy": name, "onnx_bytes": os.path.getsize(onnx_path), "onnx_max_error": onnx_err}
+    if not c_export:
+        row["onnxruntime_ns_per_action"] = round(time_onnx(session, obs), 1)
+        return row
     n_actions = sparrow_actions.shape[1]
     for layout, c_file in (("csr", c_path), ("csc", csc_path), ("dense", dense_path)):
         exe = os.path.join(work, f"harness_{layout}")
@@ -204,6 +223,20 @@ def main():
         run([sparrow, "train", *train_args, *SHORT, "--run-dir", run_dir])
         path = run_dir if export_what == "run" else os.path.join(run_dir, "checkpoint.sparrow")
         rows.append(check_policy(name, sparrow, path, episodes, work))
+    # Atari: skipped when this build has no ALE.
+    for name, (train_args, export_what, episodes) in ATARI.items():
+        work = os.path.join(args.root, name)
+        os.makedirs(work)
+        run_dir = os.path.join(work, "run")
+        try:
+            run([sparrow, "train", *train_args, *SHORT, "--run-dir", run_dir])
+        except RuntimeError as e:
+            if "Atari support is not built" in str(e):
+                print(f"skip {name}: Sparrow was built without Atari support")
+                continue
+            raise
+        path = run_dir if export_what == "run" else os.path.join(run_dir, "checkpoint.sparrow")
+        rows.append(check_policy(name, sparrow, path, episodes, work, ATARI_OBSERVATIONS, c_export=False))
     for name, (policy_file, episodes) in ZOO.items():
         work = os.path.join(args.root, name)
         os.makedirs(work)
@@ -212,7 +245,8 @@ def main():
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1
-    print(f"ok: {len(rows)} policies; onnxruntime and cc agree with sparrow eval to {TOLERANCE} on {OBSERVATIONS} observations each")
+    print(f"ok: {len(rows)} policies; onnxruntime and cc agree with sparrow eval to {TOLERANCE} on {OBSERVATIONS} observations each "
+          f"({ATARI_OBSERVATIONS} for the convolutional ones, onnxruntime only)")
     return 0
 
 

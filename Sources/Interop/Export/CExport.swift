@@ -28,6 +28,9 @@ public enum CExport {
     }
 
     public static func source(_ policy: DeterministicPolicy, layout: Layout = .csr, comment: [String]) throws -> String {
+        if policy.network.layers.contains(where: { $0.convolution != nil }) || policy.inputScale != 1 {
+            throw ExportError("the C export writes fully connected policies; this one has convolutions (the Nature CNN): export it with --onnx")
+        }
         let layers = PolicyLayer.layers(of: policy.network)
         for (l, layer) in layers.enumerated() where !(layer.values + layer.biases).allSatisfy(\.isFinite) {
             throw ExportError("layer \(l) of the policy holds a non-finite weight or bias; it cannot be written as C")

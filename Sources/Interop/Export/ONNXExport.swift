@@ -11,8 +11,9 @@ import SwiftProtobuf
 ///            or int64 [batch] with "q_values" float32 [batch, choices]   (argmax: DQN)
 ///
 /// The graph does what Sparrow does, in the same precision: PPO's normalisation (Sub, Div, Clip) in float64, a
-/// Cast to float32, then per layer Gemm(x, W, b, transB = 1) and its activation (Relu, LeakyRelu, Tanh), then the
-/// head. A layer with absent connections stores W as a *sparse initializer* (ONNX `SparseTensorProto`: the live
+/// Cast to float32 (DQN's Atari frames then Mul by 1/255), then per layer Gemm(x, W, b, transB = 1) — or, for the
+/// Nature CNN's convolutions, Reshape to NCHW, Conv (OIHW kernel, strides, TF "SAME" pads) and a Flatten before the
+/// first fully connected layer — and its activation (Relu, LeakyRelu, Tanh), then the head. A layer with absent connections stores W as a *sparse initializer* (ONNX `SparseTensorProto`: the live
 /// values and their linearised positions), so the file stays truly sparse; runtimes densify it when they load it.
 public enum ONNXExport {
     public static let opsetVersion: Int64 = 17
@@ -43,17 +44,41 @@ public enum ONNXExport {
             x = g.node("Clip", [x, "obs_clip_min", "obs_clip_max"], "obs_normalized")
         }
         x = g.node("Cast", [x], "x0", attributes: [intAttribute("to", Int64(ElementType.float.rawValue))])
+        if policy.inputScale != 1 {  // the Nature CNN's frames: bytes 0…255 to [0, 1]
+            g.initializer("input_scale", floats: [policy.inputScale], dims: [])
+            x = g.node("Mul", [x, "input_scale"], "x0.scaled")
+        }
 
         let layers = PolicyLayer.layers(of: policy.network)
         for (l, layer) in layers.enumerated() {
             let w = "layer\(l).weight", b = "layer\(l).bias"
+            // A convolution's kernel is OIHW, the order Sparrow flattens it in; its positions index the same order.
+            let dims = layer.convolution.map { [$0.outChannels, $0.inChannels, $0.kernelHeight, $0.kernelWidth] }
+                ?? [layer.fanOut, layer.fanIn]
             if layer.isSparse {
-                g.sparseInitializer(w, values: layer.values, positions: layer.positions, dims: [layer.fanOut, layer.fanIn])
+                g.sparseInitializer(w, values: layer.values, positions: layer.positions, dims: dims)
             } else {
-                g.initializer(w, floats: layer.values, dims: [layer.fanOut, layer.fanIn])
+                g.initializer(w, floats: layer.values, dims: dims)
             }
             g.initializer(b, floats: layer.biases, dims: [layer.fanOut])
-            x = g.node("Gemm", [x, w, b], "layer\(l).linear", attributes: [intAttribute("transB", 1)])
+            if let c = layer.convolution {
+                // Sparrow's flat features are NCHW flattened ((c·H + h)·W + w): reshape into the first convolution,
+                // flatten after the last (a fully connected layer reads the same order).
+                if l == 0 || layers[l - 1].convolution == nil {
+                    g.initializer("layer\(l).input_shape", int64s: [0, Int64(c.inChannels), Int64(c.height), Int64(c.width)], dims: [4])
+                    x = g.node("Reshape", [x, "layer\(l).input_shape"], "layer\(l).nchw")
+                }
+                let p = Int64(c.padding), t = Int64(c.trailingPadding)
+                x = g.node("Conv", [x, w, b], "layer\(l).conv", attributes: [
+                    intsAttribute("kernel_shape", [Int64(c.kernelHeight), Int64(c.kernelWidth)]),
+                    intsAttribute("strides", [Int64(c.stride), Int64(c.stride)]),
+                    intsAttribute("pads", [p, p, t, t])])
+            } else {
+                if l > 0, layers[l - 1].convolution != nil {
+                    x = g.node("Flatten", [x], "layer\(l).flat", attributes: [intAttribute("axis", 1)])
+                }
+                x = g.node("Gemm", [x, w, b], "layer\(l).linear", attributes: [intAttribute("transB", 1)])
+            }
             switch layer.activation {
             case .identity: break
             case .relu: x = g.node("Relu", [x], "layer\(l).relu")
@@ -119,6 +144,12 @@ public enum ONNXExport {
     static func intAttribute(_ name: String, _ value: Int64) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto()
         a.name = name; a.type = .int; a.i = value
+        return a
+    }
+
+    static func intsAttribute(_ name: String, _ values: [Int64]) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name; a.type = .ints; a.ints = values
         return a
     }
 

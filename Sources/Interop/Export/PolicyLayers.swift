@@ -10,6 +10,8 @@ struct PolicyLayer {
     let values: [Float]
     let biases: [Float]
     let activation: Activation
+    /// The convolution this layer computes (its weights are then the OIHW kernel, fanOut × fanIn = C_out × C_in·KH·KW).
+    let convolution: ConvGeometry?
     /// The layer's CSR and CSC index (NeuralNet's own: row pointers, column indices, column pointers, row indices).
     let index: SparseIndex
 
@@ -41,6 +43,7 @@ struct PolicyLayer {
             return PolicyLayer(fanIn: layer.shape.fanIn, fanOut: layer.shape.fanOut, positions: positions,
                                values: layer.liveWeights, biases: layer.bias.values,
                                activation: l == network.layers.count - 1 ? network.spec.outputActivation : network.spec.activation,
+                               convolution: layer.convolution,
                                index: SparseIndex(shape: layer.shape, positions: positions))
         }
     }
