@@ -39,14 +39,14 @@ public final class FrameReplayMemory: TransitionMemory {
     public var observationSize: Int { frames.observationSize }
     public let actionSize = 1
     public var count: Int { frames.count }
-    private var frame: [UInt8], nextFrame: [UInt8], state: [UInt8], nextState: [UInt8]
+    private var frame: [UInt8], nextFrame: [UInt8]
+    /// Scratch of `sample`: the batch's stacks, one sample after another.
+    private var states: [UInt8] = [], nextStates: [UInt8] = []
 
     public init(capacity: Int, frameSize: Int, stackSize: Int) {
         frames = FrameReplayBuffer(capacity: capacity, frameSize: frameSize, stackSize: stackSize)
         frame = [UInt8](repeating: 0, count: frameSize)
         nextFrame = frame
-        state = [UInt8](repeating: 0, count: frameSize * stackSize)
-        nextState = state
     }
 
     public func add(observation: UnsafeBufferPointer<Double>, action: UnsafeBufferPointer<Float>, reward: Double,
@@ -70,22 +70,26 @@ public final class FrameReplayMemory: TransitionMemory {
     public func sample(into batch: ReplayBatch, generator: inout Generator) {
         precondition(batch.observationSize == observationSize && batch.actionSize == 1)
         let B = batch.size, n = observationSize
-        for b in 0..<B {
-            let t = frames.sampleSlot(generator: &generator)
-            state.withUnsafeMutableBufferPointer { s in
-                nextState.withUnsafeMutableBufferPointer { frames.gather(slot: t, state: s.baseAddress!, nextState: $0.baseAddress!) }
-            }
-            state.withUnsafeBufferPointer { s in
-                nextState.withUnsafeBufferPointer { s1 in
-                    for i in 0..<n {
-                        batch.observations[i * B + b] = Float(s[i])
-                        batch.nextObservations[i * B + b] = Float(s1[i])
+        if states.count < B * n { states = [UInt8](repeating: 0, count: B * n); nextStates = states }
+        // Gather each sample's stacks contiguously, then write the feature-major batch row by row (sequential
+        // stores; a per-sample pass would store with a stride of B floats across 28 224 rows).
+        states.withUnsafeMutableBufferPointer { s in
+            nextStates.withUnsafeMutableBufferPointer { s1 in
+                for b in 0..<B {
+                    let t = frames.sampleSlot(generator: &generator)
+                    frames.gather(slot: t, state: s.baseAddress! + b * n, nextState: s1.baseAddress! + b * n)
+                    batch.actions[b] = Float(frames.action(at: t))
+                    batch.rewards[b] = frames.reward(at: t)
+                    batch.notTerminated[b] = frames.terminated(at: t) ? 0 : 1
+                }
+                for i in 0..<n {
+                    let o = batch.observations + i * B, o1 = batch.nextObservations + i * B
+                    for b in 0..<B {
+                        o[b] = Float(s[b * n + i])
+                        o1[b] = Float(s1[b * n + i])
                     }
                 }
             }
-            batch.actions[b] = Float(frames.action(at: t))
-            batch.rewards[b] = frames.reward(at: t)
-            batch.notTerminated[b] = frames.terminated(at: t) ? 0 : 1
         }
     }
 

@@ -40,10 +40,19 @@ void sk_conv_tap_offsets(const sk_conv_shape *s, int nnz, const int32_t *idx, in
 
 void sk_conv_pad_asymmetric(int C, int H, int W, int pad, int trailing, int B, const float *X, float *XP) {
     const long Hp = H + pad + trailing, Wp = W + pad + trailing, row = (long)W * B;
-    memset(XP, 0, sizeof(float) * (size_t)(C * Hp * Wp * B));
-    for (long c = 0; c < C; c++)
-        for (long h = 0; h < H; h++)
-            memcpy(XP + ((c * Hp + h + pad) * Wp + pad) * B, X + (c * H + h) * row, sizeof(float) * (size_t)row);
+    // Only the ring is zeroed (the interior is overwritten): top rows, then per interior row its left and right
+    // pads, then bottom rows — the padded input is rebuilt for every forward pass of a batch.
+    for (long c = 0; c < C; c++) {
+        float *xc = XP + c * Hp * Wp * B;
+        memset(xc, 0, sizeof(float) * (size_t)(pad * Wp * B));
+        for (long h = 0; h < H; h++) {
+            float *r = xc + (h + pad) * Wp * B;
+            memset(r, 0, sizeof(float) * (size_t)(pad * B));
+            memcpy(r + pad * B, X + (c * H + h) * row, sizeof(float) * (size_t)row);
+            memset(r + (pad + W) * B, 0, sizeof(float) * (size_t)(trailing * B));
+        }
+        memset(xc + (H + pad) * Wp * B, 0, sizeof(float) * (size_t)(trailing * Wp * B));
+    }
 }
 
 void sk_conv_crop_asymmetric(int C, int H, int W, int pad, int trailing, int B, const float *XP, float *X) {

@@ -19,7 +19,7 @@ public struct BenchNN: ParsableCommand {
     @Option(help: "Batch size (default: 256 for the MLP, 32 for nature-cnn: Dopamine's DQN batch).")
     public var batch: Int?
 
-    @Option(help: "What to time: mlp (one training step of --widths, and its kernels) or nature-cnn (each of the Nature CNN's three convolutions on 4 × 84 × 84 frames: forward, input gradient, weight gradient, truly sparse against im2col + sgemm).")
+    @Option(help: "What to time: mlp (one training step of --widths, and its kernels) or nature-cnn (each of the Nature CNN's three convolutions on 4 × 84 × 84 frames: forward, input gradient, weight gradient, truly sparse against im2col + sgemm; then one whole DQN update, dense against sparse at 1 − each density with ERK and uniform layers).")
     public var network = BenchNetwork.mlp.rawValue
 
     @Option(parsing: .upToNextOption, help: "Layer widths, input first.")
@@ -69,7 +69,11 @@ public struct BenchNN: ParsableCommand {
             if i > 0 && !json { print("") }
             switch BenchNetwork(rawValue: network)! {
             case .mlp: measure()
-            case .natureCNN: measureConvolutions(NeuralNetBenchmark.natureLayers)
+            case .natureCNN:
+                measureConvolutions(NeuralNetBenchmark.natureLayers)
+                // The whole update at the preset's sparsities: 90% and the matching 1 − density of each given density.
+                let d = densities.isEmpty ? [0.1, 0.05] : densities.filter { $0 < 1 }
+                try measureDQNUpdates(sparsities: d.map { (1 - $0 + 1e-12).rounded(toPlaces: 6) }, batch: batch ?? 32)
             }
         }
     }
@@ -207,3 +211,11 @@ extension NeuralNetBenchmark {
 }
 
 extension KernelBody: ExpressibleByArgument {}
+
+extension Double {
+    /// Rounded to `places` decimals (1 − 0.1 is 0.9, not 0.9000000000000000222).
+    func rounded(toPlaces places: Int) -> Double {
+        let f = pow(10, Double(places))
+        return (self * f).rounded() / f
+    }
+}
