@@ -154,24 +154,32 @@ public final class FrameReplayBuffer {
 
     /// The whole buffer for an exact resume: shape, positions, the stored slots, the live finals rows (at their
     /// ring positions, which the final indices name) and the pending frame.
-    public func encode(into w: inout ByteWriter) {
-        w.write(capacity); w.write(frameSize); w.write(stackSize)
-        w.write(count); w.write(cursor); w.write(lastEnded); w.write(finalsTail); w.write(finalsCount)
-        w.write(UnsafeBufferPointer(start: frames, count: count * frameSize))
-        w.write(UnsafeBufferPointer(start: actions, count: count))
-        w.write(UnsafeBufferPointer(start: rewards, count: count))
-        w.write(UnsafeBufferPointer(start: terminals, count: count))
-        w.write(UnsafeBufferPointer(start: episodeSteps, count: count))
-        w.write(UnsafeBufferPointer(start: finalIndex, count: count))
+    public func encode(into w: inout ByteWriter) { withEncodedChunks { w.append($0) } }
+
+    /// `encode`'s bytes as pieces that point into this buffer's storage (valid only during `body`), so a
+    /// checkpoint of 7 GB of frames is checksummed and written without a copy of them. The one description of the
+    /// layout: `encode` is built on it.
+    public func withEncodedChunks<R>(_ body: (ByteChunks) throws -> R) rethrows -> R {
+        var c = ByteChunks()
+        c.write(capacity); c.write(frameSize); c.write(stackSize)
+        c.write(count); c.write(cursor); c.write(lastEnded); c.write(finalsTail); c.write(finalsCount)
+        c.write(UnsafeBufferPointer(start: frames, count: count * frameSize))
+        c.write(UnsafeBufferPointer(start: actions, count: count))
+        c.write(UnsafeBufferPointer(start: rewards, count: count))
+        c.write(UnsafeBufferPointer(start: terminals, count: count))
+        c.write(UnsafeBufferPointer(start: episodeSteps, count: count))
+        c.write(UnsafeBufferPointer(start: finalIndex, count: count))
         for i in 0..<finalsCount {
             let row = (finalsTail + i) % capacity
-            w.write(UnsafeBufferPointer(start: finals + row * frameSize, count: frameSize))
+            c.write(UnsafeBufferPointer(start: finals + row * frameSize, count: frameSize))
         }
-        w.write(UnsafeBufferPointer(start: pending, count: frameSize))
+        c.write(UnsafeBufferPointer(start: pending, count: frameSize))
+        return try withExtendedLifetime(self) { try body(c) }
     }
 
-    /// Restores what `encode` wrote into a buffer of the same shape; a foreign or damaged state is an error and
-    /// leaves nothing half-read behind in the positions (the contents are then meaningless; discard the buffer).
+    /// Restores what `encode` wrote into a buffer of the same shape, reading each array straight into the storage
+    /// (no temporary copy); a foreign or damaged state is an error and leaves nothing half-read behind in the
+    /// positions (the contents are then meaningless; discard the buffer).
     public func decode(from r: inout ByteReader) throws {
         let shape = (try r.read(Int.self), try r.read(Int.self), try r.read(Int.self))
         guard shape == (capacity, frameSize, stackSize) else {
@@ -185,9 +193,9 @@ public final class FrameReplayBuffer {
             throw FormatError.corrupt("frame replay buffer positions")
         }
         func restore<T: BitwiseCopyable>(_ p: UnsafeMutablePointer<T>, _ expected: Int) throws {
-            let a = try r.read([T].self)
-            guard a.count == expected else { throw FormatError.corrupt("frame replay buffer: \(a.count) values, expected \(expected)") }
-            a.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: expected) }
+            try r.read(into: p, count: expected) {
+                FormatError.corrupt("frame replay buffer: \($0) values, expected \(expected)")
+            }
         }
         try restore(frames, n * frameSize)
         try restore(actions, n); try restore(rewards, n); try restore(terminals, n)
@@ -199,4 +207,11 @@ public final class FrameReplayBuffer {
 
     /// Resident bytes once full, without finals (one frame per ended episode comes on top).
     public var bytesPerTransition: Int { frameSize + 4 + 4 + 1 + 4 + 4 }
+}
+
+extension FrameReplayMemory {
+    /// The frame buffer's pieces (the default, `encode` into one array, would copy 7 GB).
+    public func withEncodedChunks<R>(_ body: (ByteChunks) throws -> R) rethrows -> R {
+        try frames.withEncodedChunks(body)
+    }
 }

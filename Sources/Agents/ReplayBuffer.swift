@@ -182,23 +182,31 @@ public final class ReplayBuffer: TrainingMemory {
     /// count, cursor; then s, a, r, terminated of slots 0..<count; the final index of each of those slots
     /// (renumbered so 0 is the oldest live final); the live finals, oldest first; the pending row (empty when
     /// count = 0).
-    public func encode(into w: inout ByteWriter) {
-        w.write(Self.compactLayoutTag)
-        w.write(capacity); w.write(observationSize); w.write(actionSize); w.write(count); w.write(cursor)
-        w.write(UnsafeBufferPointer(start: observations, count: count * observationSize))
-        w.write(UnsafeBufferPointer(start: actions, count: count * actionSize))
-        w.write(UnsafeBufferPointer(start: rewards, count: count))
-        w.write(UnsafeBufferPointer(start: terminals, count: count))
-        w.write((0..<count).map { i -> Int32 in
+    public func encode(into w: inout ByteWriter) { withEncodedChunks { w.append($0) } }
+
+    /// `encode`'s bytes as pieces that point into this buffer's storage (valid only during `body`), so a checkpoint
+    /// is checksummed and written without a copy of the buffer. The one description of the layout: `encode` is
+    /// built on it.
+    public func withEncodedChunks<R>(_ body: (ByteChunks) throws -> R) rethrows -> R {
+        let os = observationSize
+        var c = ByteChunks()
+        c.write(Self.compactLayoutTag)
+        c.write(capacity); c.write(observationSize); c.write(actionSize); c.write(count); c.write(cursor)
+        c.write(UnsafeBufferPointer(start: observations, count: count * os))
+        c.write(UnsafeBufferPointer(start: actions, count: count * actionSize))
+        c.write(UnsafeBufferPointer(start: rewards, count: count))
+        c.write(UnsafeBufferPointer(start: terminals, count: count))
+        // Renumbered, so computed here rather than borrowed (4 bytes per transition).
+        c.write((0..<count).map { i -> Int32 in
             finalIndex[i] < 0 ? -1 : Int32((Int(finalIndex[i]) - finalsTail + capacity) % capacity)
         })
-        var live = [Float](repeating: 0, count: finalsCount * observationSize)
-        for k in 0..<finalsCount {
-            let row = (finalsTail + k) % capacity
-            for f in 0..<observationSize { live[k * observationSize + f] = finals[row * observationSize + f] }
-        }
-        w.write(live)
-        w.write(UnsafeBufferPointer(start: pending, count: count > 0 ? observationSize : 0))
+        // The live finals as one array, oldest first: the ring's rows from its tail, in at most two pieces.
+        c.write(finalsCount * os)
+        let first = min(finalsCount, capacity - finalsTail)
+        c.borrow(UnsafeRawBufferPointer(UnsafeBufferPointer(start: finals + finalsTail * os, count: first * os)))
+        c.borrow(UnsafeRawBufferPointer(UnsafeBufferPointer(start: finals, count: (finalsCount - first) * os)))
+        c.write(UnsafeBufferPointer(start: pending, count: count > 0 ? os : 0))
+        return try withExtendedLifetime(self) { try body(c) }
     }
 
     /// Restores contents saved by `encode` (compact layout), or by the two-copy buffer of checkpoint version 1
@@ -217,46 +225,64 @@ public final class ReplayBuffer: TrainingMemory {
         guard (0...capacity).contains(n), (0..<capacity).contains(c), n == capacity || c == n else {
             throw FormatError.corrupt("replay buffer counters")
         }
-        func read<T: BitwiseCopyable>(_: T.Type, _ expected: Int) throws -> [T] {
-            let a = try r.read([T].self)
+        guard compact else { return try decodeVersion1(from: &r, count: n, cursor: c) }
+
+        // First pass: every count and the final indices are checked and nothing is copied, so refused data leaves
+        // the buffer as it was. Then each array is read straight into the storage (no temporary copies).
+        func sizeError(_: Int) -> FormatError { .corrupt("replay buffer array size") }
+        var probe = r
+        func skip(_ expected: Int) throws {
+            guard try probe.skipArray(of: Float.self) == expected else { throw sizeError(0) }
+        }
+        try skip(n * os); try skip(n * asz); try skip(n); try skip(n)
+        let index = try probe.read([Int32].self)
+        guard index.count == n else { throw sizeError(index.count) }
+        let liveValues = try probe.skipArray(of: Float.self)
+        guard liveValues % os == 0 else { throw sizeError(liveValues) }
+        try skip(n > 0 ? os : 0)
+        // Finals are numbered in transition order, each used once; the newest transition's s′ is pending.
+        let oldest = n == capacity ? c : 0
+        var expected: Int32 = 0
+        for k in 0..<n {
+            let f = index[(oldest + k) % capacity]
+            guard f == -1 || (f == expected && k < n - 1) else { throw FormatError.corrupt("replay buffer final indices") }
+            if f >= 0 { expected += 1 }
+        }
+        guard Int(expected) == liveValues / os else { throw FormatError.corrupt("replay buffer final indices") }
+
+        try r.read(into: observations, count: n * os, mismatch: sizeError)
+        try r.read(into: actions, count: n * asz, mismatch: sizeError)
+        try r.read(into: rewards, count: n, mismatch: sizeError)
+        try r.read(into: terminals, count: n, mismatch: sizeError)
+        try r.read(into: finalIndex, count: n, mismatch: sizeError)
+        try r.read(into: finals, count: liveValues, mismatch: sizeError)
+        try r.read(into: pending, count: n > 0 ? os : 0, mismatch: sizeError)
+        commit(count: n, cursor: c, finals: liveValues / os)
+    }
+
+    /// The two-copy layout of checkpoint version 1 after its header (small buffers of MuJoCo runs: read through
+    /// temporary arrays). s′ is shared with the successor's s where they are bit-identical (as `add` does).
+    private func decodeVersion1(from r: inout ByteReader, count n: Int, cursor c: Int) throws {
+        let os = observationSize
+        func read(_ expected: Int) throws -> [Float] {
+            let a = try r.read([Float].self)
             guard a.count == expected else { throw FormatError.corrupt("replay buffer array size") }
             return a
         }
-        let obs = try read(Float.self, n * os)
-        var next: [Float] = [], a: [Float], rew: [Float], term: [Float], index: [Int32] = [], live: [Float] = []
-        if !compact { next = try read(Float.self, n * os) }
-        a = try read(Float.self, n * asz)
-        rew = try read(Float.self, n)
-        term = try read(Float.self, n)
+        let obs = try read(n * os), next = try read(n * os), a = try read(n * actionSize)
+        let rew = try read(n), term = try read(n)
         let oldest = n == capacity ? c : 0
-        var pendingRow: [Float]
-        if compact {
-            index = try read(Int32.self, n)
-            live = try r.read([Float].self)
-            guard live.count % os == 0 else { throw FormatError.corrupt("replay buffer array size") }
-            pendingRow = try read(Float.self, n > 0 ? os : 0)
-            // Finals are numbered in transition order, each used once; the newest transition's s′ is pending.
-            var expected: Int32 = 0
-            for k in 0..<n {
-                let f = index[(oldest + k) % capacity]
-                guard f == -1 || (f == expected && k < n - 1) else { throw FormatError.corrupt("replay buffer final indices") }
-                if f >= 0 { expected += 1 }
+        var index = [Int32](repeating: -1, count: n), live: [Float] = []
+        for k in 0..<max(n - 1, 0) {
+            let i = (oldest + k) % capacity, j = (i + 1) % capacity
+            let same = (0..<os).allSatisfy { next[i * os + $0].bitPattern == obs[j * os + $0].bitPattern }
+            if !same {
+                index[i] = Int32(live.count / os)
+                live += next[(i * os)..<(i * os + os)]
             }
-            guard Int(expected) == live.count / os else { throw FormatError.corrupt("replay buffer final indices") }
-        } else {
-            // Two copies: share s′ with the successor's s where they are bit-identical (as `add` does).
-            index = [Int32](repeating: -1, count: n)
-            for k in 0..<max(n - 1, 0) {
-                let i = (oldest + k) % capacity, j = (i + 1) % capacity
-                let same = (0..<os).allSatisfy { next[i * os + $0].bitPattern == obs[j * os + $0].bitPattern }
-                if !same {
-                    index[i] = Int32(live.count / os)
-                    live += next[(i * os)..<(i * os + os)]
-                }
-            }
-            let newest = (oldest + n - 1 + capacity) % capacity
-            pendingRow = n > 0 ? Array(next[(newest * os)..<(newest * os + os)]) : []
         }
+        let newest = (oldest + n - 1 + capacity) % capacity
+        let pendingRow = n > 0 ? Array(next[(newest * os)..<(newest * os + os)]) : []
         obs.withUnsafeBufferPointer { observations.update(from: $0.baseAddress!, count: $0.count) }
         a.withUnsafeBufferPointer { actions.update(from: $0.baseAddress!, count: $0.count) }
         rew.withUnsafeBufferPointer { rewards.update(from: $0.baseAddress!, count: $0.count) }
@@ -264,8 +290,13 @@ public final class ReplayBuffer: TrainingMemory {
         index.withUnsafeBufferPointer { finalIndex.update(from: $0.baseAddress!, count: $0.count) }
         live.withUnsafeBufferPointer { finals.update(from: $0.baseAddress!, count: $0.count) }
         pendingRow.withUnsafeBufferPointer { pending.update(from: $0.baseAddress!, count: $0.count) }
+        commit(count: n, cursor: c, finals: live.count / os)
+    }
+
+    /// The positions after a decode: the live finals are rows 0..<finals.
+    private func commit(count n: Int, cursor c: Int, finals rows: Int) {
         finalsTail = 0
-        finalsCount = live.count / os
+        finalsCount = rows
         finalsTouched = max(finalsTouched, finalsCount)
         count = n
         cursor = c

@@ -133,4 +133,16 @@ public final class RolloutBuffer: TrainingMemory {
 public protocol TrainingMemory: AnyObject {
     func encode(into w: inout ByteWriter)
     func decode(from r: inout ByteReader) throws
+    /// `encode`'s bytes as `ByteChunks`, valid only during `body`: what a checkpoint is written from. The replay
+    /// buffers lend pieces of their own storage (no copy of gigabytes); the default encodes into one array, which is
+    /// fine for the rollout (a few MB).
+    func withEncodedChunks<R>(_ body: (ByteChunks) throws -> R) rethrows -> R
+}
+
+extension TrainingMemory {
+    public func withEncodedChunks<R>(_ body: (ByteChunks) throws -> R) rethrows -> R {
+        var w = ByteWriter()
+        encode(into: &w)
+        return try body(ByteChunks(w.bytes))
+    }
 }

@@ -18,18 +18,26 @@ public enum CheckpointFile {
     public static let fileName = "checkpoint.sparrow"
 
     public static func write(config: TrainConfig, payload: [UInt8], to path: String) throws {
-        var body = ByteWriter()
-        body.write(try config.json())
-        try AtomicFile.write(ChecksummedFrame.frame(magic: magic, version: version, payload: body.bytes + payload), to: path)
+        try write(config: config, payload: ByteChunks(payload), to: path)
     }
 
-    /// Reads and verifies a checkpoint; returns its config and the rest of the payload.
+    /// Writes the config then `payload`'s pieces, streamed to the file: nothing of the payload's size is built in
+    /// memory (`ChecksummedFrame.write`).
+    public static func write(config: TrainConfig, payload: ByteChunks, to path: String) throws {
+        var body = ByteChunks()
+        body.write(try config.json())
+        body.append(payload)
+        try ChecksummedFrame.write(magic: magic, version: version, payload: body, to: path)
+    }
+
+    /// Reads and verifies a checkpoint; returns its config and the rest of the payload. The file is mapped, not
+    /// copied: the checksum is computed where it lies and the reader decodes from the mapping (`MappedFile`).
     public static func read(_ path: String) throws -> (config: TrainConfig, payload: ByteReader) {
-        let bytes: [UInt8]
-        do { bytes = try AtomicFile.read(path) } catch { throw CheckpointError("cannot read checkpoint \(path)") }
+        let file: MappedFile
+        do { file = try MappedFile(path) } catch { throw CheckpointError("cannot read checkpoint \(path)") }
         do {
-            var payload = ByteReader(try ChecksummedFrame.unframe(bytes, magic: magic, versions: readableVersions,
-                                                                  kind: "Sparrow checkpoint").payload)
+            var payload = try ChecksummedFrame.unframe(ByteReader(file), magic: magic, versions: readableVersions,
+                                                       kind: "Sparrow checkpoint").payload
             let json = try payload.read(String.self)
             let config = try JSONDecoder().decode(TrainConfig.self, from: Data(json.utf8))
             return (config, payload)
@@ -70,11 +78,16 @@ public enum TrainingCheckpoint {
         var agentBytes = ByteWriter()
         try agent.encode(into: &agentBytes)
         var w = ByteWriter()
-        w.write(bytes: agentBytes.bytes)
         loop.encode(into: &w, elapsed: elapsed)
         env.encodeState(into: &w)
-        buffer.encode(into: &w)
-        try CheckpointFile.write(config: config, payload: w.bytes, to: path)
+        // The buffer (gigabytes for Atari) lends its storage: the file is written from it, never from a copy.
+        try buffer.withEncodedChunks { memory in
+            var payload = ByteChunks()
+            payload.write(bytes: agentBytes.bytes)
+            payload.append(w.bytes)
+            payload.append(memory)
+            try CheckpointFile.write(config: config, payload: payload, to: path)
+        }
     }
 
     /// Restores agent, environment and buffer from the checkpoint at `path` and returns the loop state. The
