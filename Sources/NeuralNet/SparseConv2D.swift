@@ -32,8 +32,25 @@ public final class SparseConv2D {
     /// Live taps, ascending positions in `geometry.kernelShape`.
     public private(set) var positions: [Position]
     /// Per live tap (CSR order): (ci·H_p + kh)·W_p + kw in the padded input.
-    private var tapOffsets: [Int32]
+    private var tapOffsets: [Int32] { didSet { transposed = nil } }  // every topology change passes here
     private let paddedInput = GrowingBuffer(), paddedInputGradient = GrowingBuffer()
+
+    /// How `inputGradient` computes dX.
+    public enum InputGradientMethod: String, Sendable, CaseIterable {
+        /// Each live tap's products added into dX (`sk_conv_input_gradient`): any stride; a load, FMA and store
+        /// per tap, position and vector.
+        case scatter
+        /// For stride 1: dX is the forward convolution of dY with the kernel transposed (channels swapped) and
+        /// flipped, "same"-padded by K − 1 − padding, so the forward kernel's register-accumulated loop does it
+        /// (`transposedForward`). Taken automatically where it applies.
+        case transposedForward
+    }
+    /// The method `inputGradient` uses: `.transposedForward` where the geometry allows it (stride 1, padding at
+    /// most K − 1 on each side), else `.scatter`. Tests set it to hold both to the twins.
+    public var inputGradientMethod: InputGradientMethod
+    /// The transposed-and-flipped twin of `.transposedForward` and, per twin tap, the index of its value here;
+    /// rebuilt after a topology change, its values gathered at each use.
+    private var transposed: (layer: SparseConv2D, source: [Int32])?
 
     /// `positions` strictly ascending in `geometry.kernelShape`; `values[k]` is the weight at `positions[k]`.
     public init(geometry: ConvGeometry, positions: [Position], values: [Float], biases: [Float]) {
@@ -44,8 +61,41 @@ public final class SparseConv2D {
         self.positions = positions
         weight = ParameterTensor(values: values)
         bias = ParameterTensor(values: biases)
+        inputGradientMethod = Self.canTranspose(geometry) ? .transposedForward : .scatter
         tapOffsets = []
         tapOffsets = Self.offsets(geometry, index)
+    }
+
+    /// Whether the input gradient can run as a forward convolution (`.transposedForward`).
+    public static func canTranspose(_ g: ConvGeometry) -> Bool {
+        g.stride == 1 && g.kernelHeight == g.kernelWidth && g.padding <= g.kernelHeight - 1
+            && g.trailingPadding <= g.kernelHeight - 1
+    }
+
+    /// The twin: C_out × OH × OW in, C_in × H × W out, stride 1, padding K − 1 − p before and K − 1 − t after; the
+    /// live tap (co, ci, kh, kw) becomes (ci, co, K − 1 − kh, K − 1 − kw). dX[i] = Σ_kh W[kh]·dY[i + p − kh] is then
+    /// Σ_kh' W'[kh']·dY_padded[i + kh'].
+    private func transposedTwin() -> (layer: SparseConv2D, source: [Int32]) {
+        if let t = transposed { return t }
+        let g = geometry, k = g.kernelHeight, taps = k * k
+        let twinGeometry = ConvGeometry(inChannels: g.outChannels, height: g.outputHeight, width: g.outputWidth,
+                                        outChannels: g.inChannels, kernelHeight: k, kernelWidth: k, stride: 1,
+                                        padding: k - 1 - g.padding, trailingPadding: k - 1 - g.trailingPadding)
+        let twinFanIn = g.outChannels * taps
+        var pairs: [(Position, Int32)] = positions.enumerated().map { slot, p in
+            let co = Int(p) / g.fanIn, column = Int(p) % g.fanIn
+            let ci = column / taps, kh = column % taps / k, kw = column % k
+            let twinColumn = co * taps + (k - 1 - kh) * k + (k - 1 - kw)
+            return (Position(ci * twinFanIn + twinColumn), Int32(slot))
+        }
+        pairs.sort { $0.0 < $1.0 }
+        let layer = SparseConv2D(geometry: twinGeometry, positions: pairs.map(\.0),
+                                 values: [Float](repeating: 0, count: pairs.count),
+                                 biases: [Float](repeating: 0, count: g.inChannels))
+        layer.inputGradientMethod = .scatter
+        let t = (layer, pairs.map(\.1))
+        transposed = t
+        return t
     }
 
     /// From a dense OIHW kernel (C_out × C_in × KH × KW, row-major) and a 0/1 mask of the same size: the taps where
@@ -149,6 +199,23 @@ public final class SparseConv2D {
     public func inputGradient(outputGradient dY: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
                               inputActivation: Activation = .identity, input x: UnsafePointer<Float>? = nil) {
         let g = geometry
+        defer {
+            if inputActivation != .identity {
+                precondition(x != nil, "an input activation's derivative needs the layer input")
+                inputActivation.backward(dx, output: x!, count: g.inputCount * batch, into: dx)
+            }
+        }
+        if inputGradientMethod == .transposedForward {
+            precondition(Self.canTranspose(g), "the input gradient of \(g) cannot run as a forward convolution")
+            let twin = transposedTwin()
+            twin.layer.weight.values.withUnsafeMutableBufferPointer { tw in
+                weight.values.withUnsafeBufferPointer { w in
+                    for (j, k) in twin.source.enumerated() { tw[j] = w[Int(k)] }
+                }
+            }
+            twin.layer.forward(dY, batch: batch, into: dx, activation: .identity)
+            return
+        }
         var s = Self.cShape(g)
         let target = g.isPadded
             ? paddedInputGradient.pointer(count: g.inChannels * g.paddedHeight * g.paddedWidth * batch) : dx
@@ -162,10 +229,6 @@ public final class SparseConv2D {
         if g.isPadded {
             sk_conv_crop_asymmetric(Int32(g.inChannels), Int32(g.height), Int32(g.width), Int32(g.padding),
                                     Int32(g.trailingPadding), Int32(batch), target, dx)
-        }
-        if inputActivation != .identity {
-            precondition(x != nil, "an input activation's derivative needs the layer input")
-            inputActivation.backward(dx, output: x!, count: g.inputCount * batch, into: dx)
         }
     }
 }

@@ -131,10 +131,16 @@ final class ConvKernelTests: XCTestCase {
                 assertClose(y, ref.map { max($0, 0) }, tolerance: 1e-5, "forward ReLU " + msg)
                 XCTAssertTrue(ref.contains { $0 < 0 } && ref.contains { $0 > 0 }, "the ReLU check sees both signs")
 
-                var dx = [Float](repeating: .nan, count: geometry.inputCount * batch)
-                dY.withUnsafeBufferPointer { d in dx.withUnsafeMutableBufferPointer { layer.inputGradient(outputGradient: d.baseAddress!, batch: batch, into: $0.baseAddress!) } }
-                assertClose(dx, ReferenceConv.inputGradient(geometry, weights: dense, dY: dY, batch: batch), tolerance: 1e-5,
-                            "input gradient " + msg)
+                // Both input-gradient methods where the geometry has two (stride 1): the scatter kernel and the
+                // forward kernel on the transposed, flipped twin.
+                for method in SparseConv2D.canTranspose(geometry) ? SparseConv2D.InputGradientMethod.allCases : [.scatter] {
+                    layer.inputGradientMethod = method
+                    var dx = [Float](repeating: .nan, count: geometry.inputCount * batch)
+                    dY.withUnsafeBufferPointer { d in dx.withUnsafeMutableBufferPointer { layer.inputGradient(outputGradient: d.baseAddress!, batch: batch, into: $0.baseAddress!) } }
+                    assertClose(dx, ReferenceConv.inputGradient(geometry, weights: dense, dY: dY, batch: batch), tolerance: 1e-5,
+                                "input gradient (\(method)) " + msg)
+                }
+                XCTAssertEqual(SparseConv2D.canTranspose(geometry), geometry.stride == 1, "\(geometry)")
 
                 layer.weight.gradients = [Float](repeating: .nan, count: c.positions.count)
                 dY.withUnsafeBufferPointer { d in x.withUnsafeBufferPointer { layer.computeGradients(outputGradient: d.baseAddress!, input: $0.baseAddress!, batch: batch) } }

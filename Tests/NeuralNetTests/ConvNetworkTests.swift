@@ -117,6 +117,9 @@ final class ConvNetworkTests: XCTestCase {
             XCTAssertEqual(s.liveWeights, m.liveWeights, "layer \(l)")
         }
         assertClose(sparse.predict(x, batch: batch), masked.predict(x, batch: batch), tolerance: 1e-4)
+        // The stride-1 convolution's input gradient runs on its transposed twin, rebuilt for the new topology.
+        XCTAssertEqual((sparse.layers[1] as! SparseConv2D).inputGradientMethod, .transposedForward)
+        assertClose(lossAndBackward(sparse, x, c, batch: batch).1, lossAndBackward(masked, x, c, batch: batch).1, tolerance: 1e-4)
     }
 
     /// Archives keep the convolutions: a decoded network has the same layers, state and outputs; a target copied
