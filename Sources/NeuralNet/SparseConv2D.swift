@@ -1,4 +1,7 @@
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Scratch for a batch-sized intermediate (a padded input, a column matrix): grown to the largest batch seen and
 /// reused, so alternating batch sizes (acting at 1, training at 32) allocate only the first time each size grows.
@@ -44,9 +47,15 @@ public final class SparseConv2D {
         /// flipped, "same"-padded by K − 1 − padding, so the forward kernel's register-accumulated loop does it
         /// (`transposedForward`). Taken automatically where it applies.
         case transposedForward
+        /// For stride s > 1 with s dividing the kernel size: the s² phases of dX (rows i with (i + padding) mod s
+        /// = a, columns likewise b) are each a stride-1 forward convolution of dY with the kernel's taps of that
+        /// phase, transposed and flipped; one twin convolution with s²·C_in output channels computes all of them,
+        /// and a copy puts each phase's rows and columns in place (`phaseTwin`). Taken automatically where it applies.
+        case phaseForward
     }
     /// The method `inputGradient` uses: `.transposedForward` where the geometry allows it (stride 1, padding at
-    /// most K − 1 on each side), else `.scatter`. Tests set it to hold both to the twins.
+    /// most K − 1 on each side), `.phaseForward` for a larger stride that divides the kernel, else `.scatter`.
+    /// Tests set it to hold each to the twins.
     public var inputGradientMethod: InputGradientMethod
     /// The transposed-and-flipped twin of `.transposedForward` and, per twin tap, the index of its value here;
     /// rebuilt after a topology change, its values gathered at each use.
@@ -61,7 +70,8 @@ public final class SparseConv2D {
         self.positions = positions
         weight = ParameterTensor(values: values)
         bias = ParameterTensor(values: biases)
-        inputGradientMethod = Self.canTranspose(geometry) ? .transposedForward : .scatter
+        inputGradientMethod = Self.canTranspose(geometry) ? .transposedForward
+            : Self.phaseTwinGeometry(geometry) != nil ? .phaseForward : .scatter
         tapOffsets = []
         tapOffsets = Self.offsets(geometry, index)
     }
@@ -70,6 +80,56 @@ public final class SparseConv2D {
     public static func canTranspose(_ g: ConvGeometry) -> Bool {
         g.stride == 1 && g.kernelHeight == g.kernelWidth && g.padding <= g.kernelHeight - 1
             && g.trailingPadding <= g.kernelHeight - 1
+    }
+
+    /// The input-gradient methods this geometry can use, `.scatter` first.
+    public static func inputGradientMethods(_ g: ConvGeometry) -> [InputGradientMethod] {
+        [.scatter] + (canTranspose(g) ? [.transposedForward] : []) + (phaseTwinGeometry(g) != nil ? [.phaseForward] : [])
+    }
+
+    /// `.phaseForward`'s twin: C_out × OH × OW in, s²·C_in × Q × Q out with Q = ⌈(H + padding)/s⌉, kernel M = K/s,
+    /// stride 1, padding M − 1 before and Q − OH after; nil where the method does not apply (stride 1, s not dividing
+    /// K, a non-square input or kernel, or Q < OH).
+    static func phaseTwinGeometry(_ g: ConvGeometry) -> ConvGeometry? {
+        let s = g.stride, k = g.kernelHeight
+        guard s > 1, k == g.kernelWidth, k % s == 0, g.height == g.width else { return nil }
+        let m = k / s, q = (g.height + g.padding + s - 1) / s
+        guard q >= g.outputHeight, g.outputHeight == g.outputWidth else { return nil }
+        return ConvGeometry(inChannels: g.outChannels, height: g.outputHeight, width: g.outputWidth,
+                            outChannels: s * s * g.inChannels, kernelHeight: m, kernelWidth: m, stride: 1,
+                            padding: m - 1, trailingPadding: q - g.outputHeight)
+    }
+
+    /// The phase twin and, per twin tap, the index of its value here: the live tap (co, ci, kh, kw) goes to row
+    /// (a·s + b)·C_in + ci with a = kh mod s, b = kw mod s, column (co·M + M − 1 − kh/s)·M + M − 1 − kw/s.
+    /// dX[i] = Σ_m W[a + s·m]·dY[q − m] for i = s·q + a − padding is then Σ_m' W'[m']·dY_padded[q + m'].
+    private func phaseTwin() -> (layer: SparseConv2D, source: [Int32]) {
+        if let t = transposed { return t }
+        let g = geometry, twinGeometry = Self.phaseTwinGeometry(g)!
+        let s = g.stride, k = g.kernelHeight, m = k / s, taps = k * k
+        let twinFanIn = g.outChannels * m * m
+        var pairs: [(Position, Int32)] = positions.enumerated().map { slot, p in
+            let co = Int(p) / g.fanIn, column = Int(p) % g.fanIn
+            let ci = column / taps, kh = column % taps / k, kw = column % k
+            let row = ((kh % s) * s + kw % s) * g.inChannels + ci
+            let twinColumn = (co * m + m - 1 - kh / s) * m + m - 1 - kw / s
+            return (Position(row * twinFanIn + twinColumn), Int32(slot))
+        }
+        pairs.sort { $0.0 < $1.0 }
+        let layer = SparseConv2D(geometry: twinGeometry, positions: pairs.map(\.0),
+                                 values: [Float](repeating: 0, count: pairs.count),
+                                 biases: [Float](repeating: 0, count: twinGeometry.outChannels))
+        layer.inputGradientMethod = .scatter
+        let t = (layer, pairs.map(\.1))
+        transposed = t
+        return t
+    }
+
+    /// A twin's values from this layer's: twin tap j holds value `source[j]`.
+    private static func gather(_ values: [Float], into twin: SparseConv2D, source: [Int32]) {
+        twin.weight.values.withUnsafeMutableBufferPointer { tw in
+            values.withUnsafeBufferPointer { w in for (j, k) in source.enumerated() { tw[j] = w[Int(k)] } }
+        }
     }
 
     /// The twin: C_out × OH × OW in, C_in × H × W out, stride 1, padding K − 1 − p before and K − 1 − t after; the
@@ -205,15 +265,38 @@ public final class SparseConv2D {
                 inputActivation.backward(dx, output: x!, count: g.inputCount * batch, into: dx)
             }
         }
-        if inputGradientMethod == .transposedForward {
+        switch inputGradientMethod {
+        case .scatter: break
+        case .transposedForward:
             precondition(Self.canTranspose(g), "the input gradient of \(g) cannot run as a forward convolution")
             let twin = transposedTwin()
-            twin.layer.weight.values.withUnsafeMutableBufferPointer { tw in
-                weight.values.withUnsafeBufferPointer { w in
-                    for (j, k) in twin.source.enumerated() { tw[j] = w[Int(k)] }
+            Self.gather(weight.values, into: twin.layer, source: twin.source)
+            twin.layer.forward(dY, batch: batch, into: dx, activation: .identity)
+            return
+        case .phaseForward:
+            guard let tg = Self.phaseTwinGeometry(g) else { preconditionFailure("the input gradient of \(g) has no phase twin") }
+            let twin = phaseTwin()
+            Self.gather(weight.values, into: twin.layer, source: twin.source)
+            let out = paddedInputGradient.pointer(count: tg.outputCount * batch)
+            twin.layer.forward(dY, batch: batch, into: out, activation: .identity)
+            // Phase (a, b)'s output (ci, q, r) is dX[ci][s·q + a − padding][s·r + b − padding] where that is inside.
+            let s = g.stride, q = tg.outputHeight, h = g.height, w = g.width, bytes = batch * MemoryLayout<Float>.stride
+            for a in 0..<s {
+                for b in 0..<s {
+                    for ci in 0..<g.inChannels {
+                        let plane = out + (((a * s + b) * g.inChannels + ci) * q * q) * batch
+                        for qi in 0..<q {
+                            let i = s * qi + a - g.padding
+                            guard i >= 0 && i < h else { continue }
+                            for ri in 0..<q {
+                                let j = s * ri + b - g.padding
+                                guard j >= 0 && j < w else { continue }
+                                memcpy(dx + ((ci * h + i) * w + j) * batch, plane + (qi * q + ri) * batch, bytes)
+                            }
+                        }
+                    }
                 }
             }
-            twin.layer.forward(dY, batch: batch, into: dx, activation: .identity)
             return
         }
         var s = Self.cShape(g)

@@ -18,6 +18,8 @@ final class ConvKernelTests: XCTestCase {
         ConvGeometry(inChannels: 3, height: 5, width: 6, outChannels: 4, kernelHeight: 2, kernelWidth: 3, stride: 2, padding: 1),
         // TF "SAME" with an odd total padding (1 before, 2 after), as the Nature CNN's second convolution on 21×21.
         ConvGeometry.same(inChannels: 5, size: 9, outChannels: 6, kernel: 4, stride: 2),
+        // The Nature CNN's first convolution shape, small: 8×8/4 "SAME" (2 and 2) on 13×13.
+        ConvGeometry.same(inChannels: 3, size: 13, outChannels: 5, kernel: 8, stride: 4),
     ]
     /// 1 (acting; the portable body on every machine), 32 (training), and sizes around both vector widths' tails.
     let batches = [1, 32, 9, 17, 35]
@@ -133,7 +135,7 @@ final class ConvKernelTests: XCTestCase {
 
                 // Both input-gradient methods where the geometry has two (stride 1): the scatter kernel and the
                 // forward kernel on the transposed, flipped twin.
-                for method in SparseConv2D.canTranspose(geometry) ? SparseConv2D.InputGradientMethod.allCases : [.scatter] {
+                for method in SparseConv2D.inputGradientMethods(geometry) {
                     layer.inputGradientMethod = method
                     var dx = [Float](repeating: .nan, count: geometry.inputCount * batch)
                     dY.withUnsafeBufferPointer { d in dx.withUnsafeMutableBufferPointer { layer.inputGradient(outputGradient: d.baseAddress!, batch: batch, into: $0.baseAddress!) } }
@@ -141,6 +143,7 @@ final class ConvKernelTests: XCTestCase {
                                 "input gradient (\(method)) " + msg)
                 }
                 XCTAssertEqual(SparseConv2D.canTranspose(geometry), geometry.stride == 1, "\(geometry)")
+                XCTAssertEqual(c.layer.inputGradientMethod, SparseConv2D.inputGradientMethods(geometry).last!, "the fastest is the default")
 
                 layer.weight.gradients = [Float](repeating: .nan, count: c.positions.count)
                 dY.withUnsafeBufferPointer { d in x.withUnsafeBufferPointer { layer.computeGradients(outputGradient: d.baseAddress!, input: $0.baseAddress!, batch: batch) } }
