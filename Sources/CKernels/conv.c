@@ -80,6 +80,7 @@ void sk_conv_im2col(const sk_conv_shape *s, int B, const float *X, float *COL) {
                     const float *x = X + ((ci * s->in_height + oh * st + kh) * s->in_width + kw) * B;
                     float *c = col + oh * OW * B;
                     if (st == 1) { memcpy(c, x, sizeof(float) * (size_t)(OW * B)); continue; }
+                    if (B == 1) { for (long ow = 0; ow < OW; ow++) c[ow] = x[ow * st]; continue; }  // acting: no call per value
                     for (long ow = 0; ow < OW; ow++) memcpy(c + ow * B, x + ow * st * B, sizeof(float) * (size_t)B);
                 }
 }

@@ -36,7 +36,7 @@ public final class SparseConv2D {
     public private(set) var positions: [Position]
     /// Per live tap (CSR order): (ci·H_p + kh)·W_p + kw in the padded input.
     private var tapOffsets: [Int32] { didSet { transposed = nil } }  // every topology change passes here
-    private let paddedInput = GrowingBuffer(), paddedInputGradient = GrowingBuffer()
+    private let paddedInput = GrowingBuffer(), paddedInputGradient = GrowingBuffer(), columns = GrowingBuffer()
 
     /// How `inputGradient` computes dX.
     public enum InputGradientMethod: String, Sendable, CaseIterable {
@@ -223,6 +223,7 @@ public final class SparseConv2D {
                         activation: Activation = .identity) {
         var s = Self.cShape(geometry)
         let xp = padded(x, batch: batch)
+        if batch == 1 { return forwardOneSample(xp, into: y, activation: activation) }
         let relu = activation == .relu
         index.rowPointer.withUnsafeBufferPointer { ptr in
             tapOffsets.withUnsafeBufferPointer { off in
@@ -235,6 +236,29 @@ public final class SparseConv2D {
             }
         }
         if !relu && activation != .identity { activation.apply(y, count: geometry.outputCount * batch, into: y) }
+    }
+
+    /// Batch 1 (acting): the conv kernels vectorise over samples, so one sample would fill one lane of each vector.
+    /// Instead the padded input's column matrix (C_in·KH·KW × OH·OW, im2col) goes through the fully connected sparse
+    /// kernel (`sk_spmm`) with the output positions as its vectorised dimension; its output, C_out × OH·OW, is the
+    /// layer's [C][H][W] output for the one sample.
+    private func forwardOneSample(_ xp: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, activation: Activation) {
+        var s = Self.cShape(geometry)
+        let n = geometry.outputPositions
+        let col = columns.pointer(count: geometry.fanIn * n)
+        sk_conv_im2col(&s, 1, xp, col)
+        let post = activation.fusedForward
+        index.rowPointer.withUnsafeBufferPointer { ptr in
+            index.columnIndex.withUnsafeBufferPointer { idx in
+                weight.values.withUnsafeBufferPointer { w in
+                    bias.values.withUnsafeBufferPointer { b in
+                        sk_spmm(Int32(geometry.outChannels), ptr.baseAddress, idx.baseAddress, w.baseAddress, nil,
+                                col, Int32(n), Int32(n), b.baseAddress, y, Int32(n), post ?? 0, activation.slope, nil)
+                    }
+                }
+            }
+        }
+        if post == nil && activation != .identity { activation.apply(y, count: geometry.outputCount, into: y) }
     }
 
     /// Weight gradients at live taps and bias gradients from dY = ∂L/∂y (C_out·OH·OW × batch) and the layer input x;
