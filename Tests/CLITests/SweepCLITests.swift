@@ -19,6 +19,29 @@ final class SweepCLITests: XCTestCase {
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
     }
 
+    /// Every sweep spec committed in sweeps/ (the Atari grids included) expands, and every run's settings resolve to
+    /// a valid config: a spec a user submits to SLURM must not fail on run 812. Dry runs, roots moved to a temporary
+    /// folder.
+    func testEveryCommittedSweepSpecExpands() throws {
+        let sweeps = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("sweeps")
+        let files = try FileManager.default.contentsOfDirectory(atPath: sweeps.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertTrue(files.contains("graesser-dqn-atari.yaml") && files.contains("atari-dqn-evidence.yaml"), "\(files)")
+        let dir = try CLI.temporaryDirectory()
+        for file in files {
+            let text = try String(contentsOf: sweeps.appendingPathComponent(file), encoding: .utf8)
+            let moved = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                line.hasPrefix("root:") ? "root: \(dir.path)/\(file)" : String(line)
+            }.joined(separator: "\n")
+            let spec = dir.appendingPathComponent(file).path
+            try moved.write(toFile: spec, atomically: true, encoding: .utf8)
+            let r = try CLI.run(["sweep", spec, "--backend", "local", "--dry-run"])
+            XCTAssertEqual(r.status, 0, "\(file): \(r.stderr)")
+            XCTAssertGreaterThan(r.lines.filter { $0.hasPrefix("start") }.count, 0, file)
+            if file == "graesser-dqn-atari.yaml" { XCTAssertEqual(r.lines.filter { $0.hasPrefix("start") }.count, 1275) }
+        }
+    }
+
     func testLocalSweepRunsTwoRunsSkipsThemWhenRerunAndReports() throws {
         let dir = try CLI.temporaryDirectory()
         let spec = dir.appendingPathComponent("sweep.yaml").path
