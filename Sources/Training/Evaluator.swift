@@ -13,20 +13,27 @@ public struct Evaluator {
     /// The first reset of every evaluation uses this seed, so each evaluation starts from the same states (as
     /// Sokar's code reseeds its evaluation env); the following episodes continue the env's own stream.
     public let seed: UInt64
+    /// Dopamine's evaluation phase instead of a count of episodes: whole episodes until at least this many steps
+    /// have been taken (the last episode runs to its end, as Dopamine's `_run_one_phase`); nil: `episodes`.
+    public let minimumSteps: Int?
 
-    public init(env: any Environment, episodes: Int, seed: UInt64) {
+    public init(env: any Environment, episodes: Int, seed: UInt64, minimumSteps: Int? = nil) {
         precondition(episodes > 0, "an evaluation needs at least one episode")
-        self.env = env; self.episodes = episodes; self.seed = seed
+        precondition(minimumSteps.map { $0 > 0 } ?? true, "an evaluation phase needs at least one step")
+        self.env = env; self.episodes = episodes; self.seed = seed; self.minimumSteps = minimumSteps
     }
 
-    /// Returns of `episodes` deterministic episodes. With `noise`, the agent sees each observation with that
+    /// Returns of `episodes` deterministic episodes (or of the episodes of a `minimumSteps` phase). With `noise`, the agent sees each observation with that
     /// noise added (the environment itself is untouched). `observe`, if given, sees every step before it is taken:
     /// (episode, t, the observation the agent saw, action) — `sparrow eval --record`.
     public func returns(of agent: any Agent, noise: ObservationNoise? = nil,
                         observe: ((Int, Int, [Double], [Float]) -> Void)? = nil) throws -> [Double] {
         var returns: [Double] = []
         var action = [Float](repeating: 0, count: env.actions.componentCount)
-        for k in 0..<episodes {
+        var steps = 0
+        var k = 0
+        while minimumSteps.map({ steps < $0 }) ?? (k < episodes) {
+            defer { k += 1 }
             var obs = try env.reset(seed: k == 0 ? seed : nil).observation
             var total = 0.0
             var t = 0
@@ -36,6 +43,7 @@ public struct Evaluator {
                 seen.withUnsafeBufferPointer { o in action.withUnsafeMutableBufferPointer { agent.act(o, deterministic: true, into: $0) } }
                 observe?(k, t, seen, action)
                 t += 1
+                steps += 1
                 let r = try env.step(action.map(Double.init))
                 total += r.reward
                 obs = r.observation

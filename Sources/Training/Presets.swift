@@ -331,8 +331,10 @@ public enum Presets {
     ///   2.5M updates (`update-stop` 0.8); grown weights 0. Pruning: ERK 95% final, from 500k to 2M updates
     ///   (0.2 to 0.8) every 5000, masked backend, dense init.
     /// - Evaluation: Dopamine evaluates for 125 000 steps after each 250 000-step iteration and reports the mean
-    ///   return of the episodes it finishes; Sparrow evaluates every 250 000 steps over `eval-episodes` 10 whole
-    ///   episodes (ε 0.001) on its evaluation env, the same policy measured by episodes rather than a step budget.
+    ///   return of the episodes it runs (the last one to its end); `--eval-steps 125000` does exactly that (the
+    ///   paper's grid, `sweeps/graesser-dqn-atari.yaml`, sets it). The presets evaluate every 250 000 steps over
+    ///   `eval-episodes` 10 whole episodes (ε 0.001) instead — the same policy for a fifth of the evaluation cost,
+    ///   and what the runs made before `eval-steps` existed used.
     static func graesserAtariDQN(method: AgentConfig.Method) -> TrainConfig {
         var c = TrainConfig()
         c.steps = 10_000_000

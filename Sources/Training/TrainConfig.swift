@@ -15,6 +15,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var startSteps = 25_000
     public var evalEvery = 5000
     public var evalEpisodes = 10
+    /// Dopamine's evaluation phase: whole episodes until at least this many steps (nil: `evalEpisodes` episodes).
+    public var evalSteps: Int? = nil
     public var checkpointEvery = 50_000
     /// Metrics row interval (steps).
     public var logEvery = 1000
@@ -76,6 +78,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         Knob("start-steps", \.startSteps, "Random-action steps before learning.", valid: .nonNegative),
         Knob("eval-every", \.evalEvery, "Steps between evaluations.", valid: .positive),
         Knob("eval-episodes", \.evalEpisodes, "Episodes per evaluation.", valid: .positive),
+        Knob("eval-steps", \.evalSteps, "Evaluate whole episodes until at least this many steps instead (Dopamine's evaluation phase: 125000).",
+             valid: .ifSet(.positive)),
         Knob("checkpoint-every", \.checkpointEvery, "Steps between checkpoints.", valid: .positive),
         Knob("log-every", \.logEvery, "Steps between metrics rows.", valid: .positive),
         Knob("noise-features", \.noiseFeatures, "Fraction of the observation made of N(0,1) noise features (ANF; at most 0.99).",

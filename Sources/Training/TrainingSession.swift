@@ -67,7 +67,7 @@ final class TrainingSession {
         do {
             env = try config.makeEnvironment(seed: config.seed)
             evaluator = Evaluator(env: try config.makeEnvironment(seed: config.seed &+ 100),
-                                  episodes: config.evalEpisodes, seed: config.seed &+ 100)
+                                  episodes: config.evalEpisodes, seed: config.seed &+ 100, minimumSteps: config.evalSteps)
         } catch let e as EnvironmentError { throw ConfigError("\(e)") }
         loop = LoopState(generator: Generator(seed: config.seed).derived(0xAC7),
                          observation: try env.reset(seed: config.seed).observation)

@@ -137,4 +137,21 @@ final class AtariDQNTests: XCTestCase {
         XCTAssertGreaterThan(after - before, 0.1, "max Q before \(before), after \(after)")
         XCTAssertLessThan(after, 3, "max Q before \(before), after \(after)")
     }
+
+    /// Dopamine's evaluation phase (`eval-steps`): whole episodes until the step budget is reached, the last one run
+    /// to its end; the returns are those episodes'. On CartPole with an untrained DQN (short episodes).
+    func testEvaluationPhaseRunsWholeEpisodesUntilTheStepBudget() throws {
+        let config = try smallConfig("dense-dqn", env: "CartPole-v1", ["hidden": [8]])
+        let env = try config.makeEnvironment(seed: 3)
+        let agent = try AgentFactory.makeOffPolicyAgent(config: config, env: env)
+        var lengths: [Int: Int] = [:]
+        let returns = try Evaluator(env: env, episodes: 1, seed: 3, minimumSteps: 100)
+            .returns(of: agent) { episode, _, _, _ in lengths[episode, default: 0] += 1 }
+        let steps = lengths.values.reduce(0, +), last = lengths[lengths.count - 1]!
+        XCTAssertEqual(returns.count, lengths.count)
+        XCTAssertGreaterThanOrEqual(steps, 100)
+        XCTAssertLessThan(steps - last, 100, "no episode starts after the budget is reached")
+        XCTAssertEqual(returns, lengths.keys.sorted().map { Double(lengths[$0]!) }, "CartPole pays 1 per step: whole episodes")
+        XCTAssertGreaterThan(returns.count, 1)
+    }
 }

@@ -20,7 +20,7 @@ final class KnobTests: XCTestCase {
         let base = try! JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainConfig())) as! [String: Any]
         XCTAssertEqual(Set(base.keys), Set(TrainConfig.keys).subtracting(["actor-sparsity", "critic-sparsity", "actor-critic-ratio",
                                                                              "update-stop", "target-entropy",
-                                                                             "value-activation", "params-like", "reward-clip",
+                                                                             "value-activation", "params-like", "reward-clip", "eval-steps",
                                                                              "epsilon-decay-steps", "noop-max",
                                                                              "repeat-action-probability", "max-episode-frames",
                                                                              "terminal-on-life-loss", "full-action-space"]),
