@@ -23,9 +23,17 @@ final class BenchCLITests: XCTestCase {
         let r = try CLI.run(["bench", "nn", "--network", "nature-cnn", "--densities", "0.1", "--batch", "2",
                              "--minimum-time", "0.0005", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.lines.count, 9, r.stdout)
+        // Nine per-convolution lines, then whole DQN updates: dense, and 90% (1 − 0.1) with ERK and uniform layers.
+        XCTAssertEqual(r.lines.count, 12, r.stdout)
+        guard r.lines.count == 12 else { return }
+        let updates = try r.lines.suffix(3).map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        XCTAssertEqual(updates.map { $0["kernel"] as? String }, ["dqn_update", "dqn_update", "dqn_update"])
+        XCTAssertEqual(updates.map { $0["backend"] as? String }, ["dense", "sparse erk", "sparse uniform"])
+        XCTAssertEqual(updates.map { $0["sparsity"] as? Double }, [0, 0.9, 0.9])
+        XCTAssertEqual(updates[1]["live_weights"] as? Int ?? 0, updates[2]["live_weights"] as? Int ?? -100, accuracy: 5)
+        for u in updates { XCTAssertGreaterThan(u["update_ms"] as? Double ?? 0, 0) }
         let kernels = [8 * 8 * 4 * 32, 4 * 4 * 32 * 64, 3 * 3 * 64 * 64]
-        for (i, line) in r.lines.enumerated() {
+        for (i, line) in r.lines.prefix(9).enumerated() {
             let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], line)
             XCTAssertEqual(o["network"] as? String, "nature-cnn")
             XCTAssertEqual(o["kernel"] as? String, ["forward", "input_gradient", "weight_gradient"][i % 3])
