@@ -56,9 +56,9 @@ public final class SparseConv2D {
     /// The method `inputGradient` uses: `.transposedForward` where the geometry allows it (stride 1, padding at
     /// most K − 1 on each side), `.phaseForward` for a larger stride that divides the kernel, else `.scatter`.
     /// Tests set it to hold each to the twins.
-    public var inputGradientMethod: InputGradientMethod
-    /// The transposed-and-flipped twin of `.transposedForward` and, per twin tap, the index of its value here;
-    /// rebuilt after a topology change, its values gathered at each use.
+    public var inputGradientMethod: InputGradientMethod { didSet { transposed = nil } }
+    /// The twin of `.transposedForward` or `.phaseForward` and, per twin tap, the index of its value here; rebuilt
+    /// after a topology or method change, its values gathered at each use.
     private var transposed: (layer: SparseConv2D, source: [Int32])?
 
     /// `positions` strictly ascending in `geometry.kernelShape`; `values[k]` is the weight at `positions[k]`.
@@ -104,15 +104,22 @@ public final class SparseConv2D {
     /// (a·s + b)·C_in + ci with a = kh mod s, b = kw mod s, column (co·M + M − 1 − kh/s)·M + M − 1 − kw/s.
     /// dX[i] = Σ_m W[a + s·m]·dY[q − m] for i = s·q + a − padding is then Σ_m' W'[m']·dY_padded[q + m'].
     private func phaseTwin() -> (layer: SparseConv2D, source: [Int32]) {
+        let g = geometry, s = g.stride, m = g.kernelHeight / s
+        return twin(Self.phaseTwinGeometry(g)!) { co, ci, kh, kw in
+            (((kh % s) * s + kw % s) * g.inChannels + ci, (co * m + m - 1 - kh / s) * m + m - 1 - kw / s)
+        }
+    }
+
+    /// A twin convolution of this kernel's live taps (cached until the topology or the method changes): `place`
+    /// maps a tap (co, ci, kh, kw) to its (row, column) in the twin's kernel matrix; its values are gathered at
+    /// each use (`gather`), since Adam moves them every step.
+    private func twin(_ twinGeometry: ConvGeometry, place: (Int, Int, Int, Int) -> (row: Int, column: Int))
+        -> (layer: SparseConv2D, source: [Int32]) {
         if let t = transposed { return t }
-        let g = geometry, twinGeometry = Self.phaseTwinGeometry(g)!
-        let s = g.stride, k = g.kernelHeight, m = k / s, taps = k * k
-        let twinFanIn = g.outChannels * m * m
+        let g = geometry, k = g.kernelWidth, taps = g.kernelHeight * k, twinFanIn = twinGeometry.fanIn
         var pairs: [(Position, Int32)] = positions.enumerated().map { slot, p in
             let co = Int(p) / g.fanIn, column = Int(p) % g.fanIn
-            let ci = column / taps, kh = column % taps / k, kw = column % k
-            let row = ((kh % s) * s + kw % s) * g.inChannels + ci
-            let twinColumn = (co * m + m - 1 - kh / s) * m + m - 1 - kw / s
+            let (row, twinColumn) = place(co, column / taps, column % taps / k, column % k)
             return (Position(row * twinFanIn + twinColumn), Int32(slot))
         }
         pairs.sort { $0.0 < $1.0 }
@@ -136,26 +143,11 @@ public final class SparseConv2D {
     /// live tap (co, ci, kh, kw) becomes (ci, co, K − 1 − kh, K − 1 − kw). dX[i] = Σ_kh W[kh]·dY[i + p − kh] is then
     /// Σ_kh' W'[kh']·dY_padded[i + kh'].
     private func transposedTwin() -> (layer: SparseConv2D, source: [Int32]) {
-        if let t = transposed { return t }
-        let g = geometry, k = g.kernelHeight, taps = k * k
+        let g = geometry, k = g.kernelHeight
         let twinGeometry = ConvGeometry(inChannels: g.outChannels, height: g.outputHeight, width: g.outputWidth,
                                         outChannels: g.inChannels, kernelHeight: k, kernelWidth: k, stride: 1,
                                         padding: k - 1 - g.padding, trailingPadding: k - 1 - g.trailingPadding)
-        let twinFanIn = g.outChannels * taps
-        var pairs: [(Position, Int32)] = positions.enumerated().map { slot, p in
-            let co = Int(p) / g.fanIn, column = Int(p) % g.fanIn
-            let ci = column / taps, kh = column % taps / k, kw = column % k
-            let twinColumn = co * taps + (k - 1 - kh) * k + (k - 1 - kw)
-            return (Position(ci * twinFanIn + twinColumn), Int32(slot))
-        }
-        pairs.sort { $0.0 < $1.0 }
-        let layer = SparseConv2D(geometry: twinGeometry, positions: pairs.map(\.0),
-                                 values: [Float](repeating: 0, count: pairs.count),
-                                 biases: [Float](repeating: 0, count: g.inChannels))
-        layer.inputGradientMethod = .scatter
-        let t = (layer, pairs.map(\.1))
-        transposed = t
-        return t
+        return twin(twinGeometry) { co, ci, kh, kw in (ci, (co * k + k - 1 - kh) * k + k - 1 - kw) }
     }
 
     /// From a dense OIHW kernel (C_out × C_in × KH × KW, row-major) and a 0/1 mask of the same size: the taps where
