@@ -334,27 +334,9 @@ public final class SparseConv2D {
 
 // MARK: - A layer of a network
 
-/// Through the `Layer` protocol a convolution is one more layer of an `MLP`: its `shape` is the kernel matrix
-/// (`geometry.kernelShape`), so topologies, ERK, initialisers, SET/RigL plans, pruning and target networks written
-/// for fully connected layers apply to its live taps unchanged; its activations are the flattened feature maps.
-extension SparseConv2D: Layer {
-    public var shape: LayerShape { geometry.kernelShape }
-    public var inputWidth: Int { geometry.inputCount }
-    public var outputWidth: Int { geometry.outputCount }
-    public var usesPerSample: Int { geometry.outputPositions }
-    public var convolution: ConvGeometry? { geometry }
-
-    public func inputGradient(outputGradient dZ: UnsafePointer<Float>, batch: Int, into dx: UnsafeMutablePointer<Float>,
-                              inputActivation: Activation, input x: UnsafePointer<Float>, rows: Range<Int>) {
-        precondition(rows == 0..<geometry.inputCount,
-                     "a convolution's input gradient covers its whole input (rows \(rows) of \(geometry.inputCount))")
-        inputGradient(outputGradient: dZ, batch: batch, into: dx, inputActivation: inputActivation, input: Optional(x))
-    }
-
-    public func denseWeightGradient(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) -> [Float] {
-        convolutionDenseWeightGradient(geometry, outputGradient: dZ, input: x, batch: batch)
-    }
-
+/// The kernel matrix is the layer's `shape` (see `ConvolutionLayer`); a topology plan rebuilds the index and the tap
+/// offsets.
+extension SparseConv2D: ConvolutionLayer {
     public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
         let merged = applyTrulySparse(plan, to: weight, positions: positions, grownValues: grownValues,
                                       keepRegrown: keepRegrown)
