@@ -52,6 +52,13 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         /// 64·3×3/1 convolutions with "SAME" padding on the stacked 84×84 frames (scaled to [0, 1] on the way in),
         /// then the `hidden` fully connected layers (512) and the output; ReLU throughout.
         case natureCNN = "nature-cnn"
+        /// rigl/rl's `ImpalaNetwork` (`NeuralNet.ImpalaNetwork`): three stacks of a 3×3 convolution, a 3×3/2 max-pool
+        /// and two residual blocks (32, 64, 64 channels) on the stacked 84×84 frames (scaled to [0, 1]), then ReLU,
+        /// the `hidden` fully connected layers (256 in its presets) and the output.
+        case impala
+
+        /// Convolutional networks on stacked Atari frames (DQN only).
+        public var readsFrames: Bool { self != .mlp }
     }
 
     public var algorithm: Algorithm = .sac
@@ -206,7 +213,7 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             Knob("method", \.method, "Sparse-training method."),
         ]),
         KnobSection("Networks", [
-            Knob("network", \.network, "mlp: fully connected layers; nature-cnn: DQN's convolutional Q network on Atari frames (then --hidden)."),
+            Knob("network", \.network, "mlp: fully connected layers; nature-cnn: DQN's convolutional Q network on Atari frames (then --hidden); impala: rigl/rl's residual Impala network on Atari frames (then --hidden)."),
             Knob("hidden", \.hidden, "Hidden widths, comma-separated.", valid: .positiveList),
             Knob("activation", \.activation, "Hidden-layer activation."),
             Knob("leaky-slope", \.leakySlope, "LeakyReLU negative slope.", valid: .unitOpen),
@@ -363,13 +370,14 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         } else {
             try check(layerSparsity.isEmpty, "layer-sparsity is for distribution per-layer (got distribution \(distribution.spelling))")
         }
-        if network == .natureCNN {
-            try check(algorithm == .dqn, "network nature-cnn is DQN's Q network on Atari frames; algorithm \(algorithm.rawValue) uses network mlp")
+        if network.readsFrames {
+            let n = network.rawValue
+            try check(algorithm == .dqn, "network \(n) is DQN's Q network on Atari frames; algorithm \(algorithm.rawValue) uses network mlp")
             try check(logSNREvery == 0 && logDormantEvery == 0 && redoEvery == 0,
-                      "the gradient SNR, dormant-neuron and ReDo analyses are written for fully connected layers; network nature-cnn takes none of log-snr-every, log-dormant-every, redo-every")
-            try check(paramsLike == nil, "params-like shrinks fully connected widths; network nature-cnn has fixed convolutions")
+                      "the gradient SNR, dormant-neuron and ReDo analyses are written for fully connected layers; network \(n) takes none of log-snr-every, log-dormant-every, redo-every")
+            try check(paramsLike == nil, "params-like shrinks fully connected widths; network \(n) has fixed convolutions")
             try check(distribution != .perLayer && distribution != .erEpsilon,
-                      "network nature-cnn spreads its sparsity by uniform, er or erk")
+                      "network \(n) spreads its sparsity by uniform, er or erk")
         }
         if algorithm.isOnPolicy {
             try check(updateEvery == 1, "update-every is for off-policy algorithms; \(algorithm.rawValue) learns once per rollout")

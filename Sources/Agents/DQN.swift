@@ -81,7 +81,7 @@ public final class DQN: OffPolicyAgent {
         let decay = config.epsilonDecaySteps.map { $0 / max(config.updateEvery, 1) }
             ?? Int(config.epsilonDecay * Double(max(totalUpdates, 1)))
         epsilon = EpsilonSchedule(start: config.epsilonStart, final: config.epsilonFinal, decayUpdates: decay)
-        inputScale = config.network == .natureCNN ? 1 / 255 : 1
+        inputScale = config.network.readsFrames ? 1 / 255 : 1
         generator = g.derived(0x5EED)
         batchSize = config.batchSize
         targets = FloatBuffer(count: config.batchSize)

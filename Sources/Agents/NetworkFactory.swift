@@ -94,22 +94,31 @@ public struct NetworkFactory {
 
     /// The spec of one network (input → hidden… → output) at `sparsity`.
     public func spec(input: Int, output: Int, sparsity: Double) throws -> MLPSpec {
-        var widths: [Int], convolutions: [ConvGeometry] = []
-        switch config.network {
-        case .mlp:
+        var widths: [Int], convolutions: [ConvGeometry] = [], graph: NetworkGraph? = nil
+        var denseInput = input  // features into the first fully connected layer
+        if config.network == .mlp {
             widths = [input] + (try hiddenWidths(input: input, output: output)) + [output]
-        case .natureCNN:
+        } else {
             let frame = Self.atariFrameSide * Self.atariFrameSide
             guard input % frame == 0 else {
-                throw ConfigError("network nature-cnn reads stacked \(Self.atariFrameSide)×\(Self.atariFrameSide) frames; an observation of \(input) values is not")
+                throw ConfigError("network \(config.network.rawValue) reads stacked \(Self.atariFrameSide)×\(Self.atariFrameSide) frames; an observation of \(input) values is not")
             }
-            convolutions = ConvGeometry.natureCNN(frames: input / frame)
+            if config.network == .impala {
+                (convolutions, graph) = ImpalaNetwork.architecture(frames: input / frame, size: Self.atariFrameSide,
+                                                                   hidden: config.hidden, outputs: output)
+                denseInput = ImpalaNetwork.features(size: Self.atariFrameSide)
+            } else {
+                convolutions = ConvGeometry.natureCNN(frames: input / frame)
+                denseInput = convolutions[convolutions.count - 1].outputCount
+            }
             widths = [input] + convolutions.map(\.outputCount) + config.hidden + [output]
         }
-        try Self.checkSize(widths: Array(widths[convolutions.count...]),
+        let denseWidths = [denseInput] + widths[(convolutions.count + 1)...]
+        try Self.checkSize(widths: Array(denseWidths),
                            what: "a network of widths \(widths.map(String.init).joined(separator: ","))")
         let shapes = (0..<widths.count - 1).map { l in
-            l < convolutions.count ? convolutions[l].kernelShape : LayerShape(fanIn: widths[l], fanOut: widths[l + 1])
+            l < convolutions.count ? convolutions[l].kernelShape
+                : LayerShape(fanIn: l == convolutions.count ? denseInput : widths[l], fanOut: widths[l + 1])
         }
         let initialization = config.initialization
         let topology: InitialTopology = config.bernoulliTopology ? .bernoulli : .exactCount
@@ -154,7 +163,7 @@ public struct NetworkFactory {
             }
         }
         for l in convolutions.indices { layers[l].convolution = convolutions[l] }
-        return MLPSpec(widths: widths, activation: activation, outputActivation: .identity, layers: layers)
+        return MLPSpec(widths: widths, activation: activation, outputActivation: .identity, layers: layers, graph: graph)
     }
 
     /// The side of an Atari observation frame (`AtariOptions.screenSize`; Agents does not import Environments).
@@ -180,6 +189,12 @@ public struct NetworkFactory {
     public func pruningSchedules(for spec: MLPSpec, sparsity: Double) throws -> [PolynomialPruningSchedule?]? {
         guard config.method == .prune else { return nil }
         let shapes = spec.shapes
+        // rigl/rl's ImpalaNetwork solves its pruning targets over `layer_shape_dict`, which says '_dense1': (7744, 512)
+        // for a layer built 7744 × 256 (`Dense(_scale_width(256))`); the targets are solved with the listed shape.
+        var targetShapes = shapes
+        if config.network == .impala, let first = spec.layers.firstIndex(where: { $0.convolution == nil }) {
+            targetShapes[first] = LayerShape(fanIn: shapes[first].fanIn, fanOut: 512)
+        }
         var forcedDense = Set(spec.layers.indices.filter { spec.layers[$0].backend == .dense })
         // Validation refuses prune with er-epsilon (a per-layer ε fixes densities; pruning needs a budget rule).
         guard let distribution = config.distribution.budgetRule else {
@@ -187,7 +202,7 @@ public struct NetworkFactory {
         }
         let finals: [Double]
         do {
-            finals = try layerDensities(shapes: shapes, sparsity: sparsity, distribution: distribution, dense: forcedDense)
+            finals = try layerDensities(shapes: targetShapes, sparsity: sparsity, distribution: distribution, dense: forcedDense)
                 .map { 1 - $0 }
         } catch { throw ConfigError("cannot reach sparsity \(sparsity) for pruning: \(error)") }
         let begin = Int(config.pruneBegin * Double(totalUpdates)), end = max(begin + 1, Int(config.pruneEnd * Double(totalUpdates)))

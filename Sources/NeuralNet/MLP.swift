@@ -39,24 +39,61 @@ public struct LayerSpec: Codable, Equatable, Sendable {
 /// A feed-forward network: `widths` = [input, hidden…, output] features per sample, one `LayerSpec` per weight
 /// tensor. Named for the multilayer perceptrons it first described; a layer may be a convolution (the Nature CNN
 /// is three of them and two fully connected layers), whose widths are its flattened feature maps.
+///
+/// With a `graph` (residual networks such as Impala; see `NetworkGraph`) the layers are not one chain: `widths` is
+/// then [input, output of layer 0, output of layer 1, …], each layer reads the value the graph gives it, and
+/// `activation` / `outputActivation` are unused (the graph names each layer's activation).
 public struct MLPSpec: Codable, Equatable, Sendable {
     public var widths: [Int]
     public var activation: Activation
     public var outputActivation: Activation
     public var layers: [LayerSpec]
+    /// How values flow between the layers when they are not a chain; nil for a chain (every network before Impala,
+    /// and every archive written before it: the key is absent there).
+    public var graph: NetworkGraph?
 
     public init(widths: [Int], activation: Activation = .relu, outputActivation: Activation = .identity,
-                layers: [LayerSpec]) {
+                layers: [LayerSpec], graph: NetworkGraph? = nil) {
         precondition(widths.count >= 2 && layers.count == widths.count - 1,
                      "\(widths.count) widths need \(widths.count - 1) layer specs, got \(layers.count)")
         precondition(activation.slope >= 0 && outputActivation.slope >= 0, "LeakyReLU slopes must be ≥ 0")
-        for (l, layer) in layers.enumerated() {
-            guard let g = layer.convolution else { continue }
-            precondition(widths[l] == g.inputCount && widths[l + 1] == g.outputCount,
-                         "layer \(l) convolution \(g) needs widths \(g.inputCount) → \(g.outputCount), got \(widths[l]) → \(widths[l + 1])")
-        }
         self.widths = widths; self.activation = activation; self.outputActivation = outputActivation
         self.layers = layers
+        self.graph = graph
+        do { try validate() } catch { preconditionFailure("\(error)") }
+    }
+
+    /// Whether the layers' widths fit each other (and the graph): what a decoded spec is checked with.
+    public func validate() throws {
+        guard widths.count >= 2, widths.allSatisfy({ $0 > 0 }), layers.count == widths.count - 1 else {
+            throw NetworkGraphError("\(widths.count) widths \(widths) do not fit \(layers.count) layers")
+        }
+        if graph != nil { _ = try plan(); return }
+        for (l, layer) in layers.enumerated() {
+            guard let g = layer.convolution else { continue }
+            guard widths[l] == g.inputCount && widths[l + 1] == g.outputCount else {
+                throw NetworkGraphError("layer \(l) convolution \(g) needs widths \(g.inputCount) → \(g.outputCount), got \(widths[l]) → \(widths[l + 1])")
+            }
+        }
+    }
+
+    /// The graph compiled against the layers' widths; nil for a chain.
+    func plan() throws -> GraphPlan? {
+        guard let graph else { return nil }
+        for (l, layer) in layers.enumerated() {
+            if let g = layer.convolution, g.outputCount != widths[l + 1] {
+                throw NetworkGraphError("layer \(l) convolution \(g) outputs \(g.outputCount) features, widths say \(widths[l + 1])")
+            }
+        }
+        return try GraphPlan(graph, inputWidth: widths[0],
+                             layerWidths: layers.indices.map { (layers[$0].convolution?.inputCount, widths[$0 + 1]) },
+                             outputWidth: widths[widths.count - 1])
+    }
+
+    /// Features per sample into each layer: `widths[l]` in a chain, the value the graph feeds it otherwise.
+    public var layerInputWidths: [Int] {
+        guard let plan = try? plan() else { return Array(widths.dropLast()) }
+        return plan.layerInput.map { plan.widths[$0] }
     }
 
     /// Same backend for every layer; `densities` per layer (dense layers get 1).
@@ -72,7 +109,8 @@ public struct MLPSpec: Codable, Equatable, Sendable {
 
     /// Each layer's weight matrix: fanIn × fanOut, or a convolution's kernel matrix.
     public var shapes: [LayerShape] {
-        (0..<layers.count).map { layers[$0].convolution?.kernelShape ?? LayerShape(fanIn: widths[$0], fanOut: widths[$0 + 1]) }
+        let inputs = layerInputWidths
+        return (0..<layers.count).map { layers[$0].convolution?.kernelShape ?? LayerShape(fanIn: inputs[$0], fanOut: widths[$0 + 1]) }
     }
 }
 
@@ -92,12 +130,26 @@ public final class Workspace {
     /// dZ of the output layer (∂L/∂output through the output activation).
     let outputPreActivationGradient: FloatBuffer
 
+    /// A graph network's plan and buffers (nil for a chain): there `activations` and `gradients` hold one buffer per
+    /// graph value instead of one per width.
+    let graph: GraphBuffers?
+
     init(widths: [Int], batch: Int) {
         self.batch = batch
         capacity = batch
         activations = widths.map { FloatBuffer(count: $0 * batch) }
         gradients = widths.map { FloatBuffer(count: $0 * batch) }
         outputPreActivationGradient = FloatBuffer(count: widths[widths.count - 1] * batch)
+        graph = nil
+    }
+
+    init(plan: GraphPlan, batch: Int) {
+        self.batch = batch
+        capacity = batch
+        activations = plan.widths.map { FloatBuffer(count: $0 * batch) }
+        gradients = plan.widths.map { FloatBuffer(count: $0 * batch) }
+        outputPreActivationGradient = FloatBuffer(count: 0)
+        graph = GraphBuffers(plan: plan, batch: batch)
     }
 
     /// Write the network input here (inputWidth × batch).
@@ -109,10 +161,19 @@ public final class Workspace {
     /// ∂L/∂input after `backward(…, inputGradient: true)`.
     public var inputGradient: FloatBuffer { gradients[0] }
     /// Output of weight layer l (0-based) after `forward`.
-    public func layerOutput(_ l: Int) -> FloatBuffer { activations[l + 1] }
+    public func layerOutput(_ l: Int) -> FloatBuffer {
+        if let graph { return activations[graph.plan.layerOutput[l]] }
+        return activations[l + 1]
+    }
+    /// Input of weight layer l after `forward`.
+    func layerInput(_ l: Int) -> FloatBuffer {
+        if let graph { return activations[graph.plan.layerInput[l]] }
+        return activations[l]
+    }
     /// dZ of weight layer l after `backward`.
     func preActivationGradient(_ l: Int) -> FloatBuffer {
-        l == activations.count - 2 ? outputPreActivationGradient : gradients[l + 1]
+        if let graph { return graph.preActivationGradient(l, gradients) }
+        return l == activations.count - 2 ? outputPreActivationGradient : gradients[l + 1]
     }
 }
 
@@ -120,6 +181,8 @@ public final class Workspace {
 public final class MLP {
     public let spec: MLPSpec
     public internal(set) var layers: [any Layer]
+    /// The compiled graph of a residual network; nil for a chain.
+    let plan: GraphPlan?
     private var workspaces: [Int: Workspace] = [:]
     /// Scratch of `gather`, sized for the largest batch gathered so far.
     private var gathered: Workspace?
@@ -130,6 +193,7 @@ public final class MLP {
     public init(spec: MLPSpec, generator: inout Generator) {
         BLASThreads.ensureConfigured()
         self.spec = spec
+        plan = try! spec.plan()  // the spec's init validated it
         layers = []
         for (l, ls) in spec.layers.enumerated() {
             let shape = spec.shapes[l]
@@ -155,6 +219,7 @@ public final class MLP {
         precondition(layers.count == spec.layers.count)
         for (l, layer) in layers.enumerated() { precondition(layer.shape == spec.shapes[l]) }
         self.spec = spec
+        plan = try! spec.plan()
         self.layers = layers
     }
 
@@ -191,7 +256,7 @@ public final class MLP {
     /// The workspace for a batch size (created on first use, then reused).
     public func workspace(batch: Int) -> Workspace {
         if let ws = workspaces[batch] { return ws }
-        let ws = Workspace(widths: spec.widths, batch: batch)
+        let ws = plan.map { Workspace(plan: $0, batch: batch) } ?? Workspace(widths: spec.widths, batch: batch)
         workspaces[batch] = ws
         return ws
     }
@@ -201,6 +266,7 @@ public final class MLP {
     /// Forward pass: reads `ws.input`, writes every layer's output; the result is `ws.output`.
     public func forward(_ ws: Workspace) {
         Subnormals.flushed {
+            if let graph = ws.graph { return graphForward(ws, graph) }
             for (l, layer) in layers.enumerated() {
                 layer.forward(ws.activations[l].pointer, batch: ws.batch, into: ws.activations[l + 1].pointer,
                               activation: activation(ofLayer: l))
@@ -217,8 +283,13 @@ public final class MLP {
     ///   `ws.inputGradient` is left as it was.
     public func backward(_ ws: Workspace, parameterGradients: Bool = true, inputGradient: Bool = false,
                          inputRows: Range<Int>? = nil) {
-        Subnormals.flushed { backwardPass(ws, parameterGradients: parameterGradients, inputGradient: inputGradient,
-                                          inputRows: inputRows) }
+        Subnormals.flushed {
+            if let graph = ws.graph {
+                precondition(inputRows == nil, "a graph network computes the whole input gradient or none")
+                return graphBackward(ws, graph, parameterGradients: parameterGradients, inputGradient: inputGradient)
+            }
+            backwardPass(ws, parameterGradients: parameterGradients, inputGradient: inputGradient, inputRows: inputRows)
+        }
     }
 
     private func backwardPass(_ ws: Workspace, parameterGradients: Bool, inputGradient: Bool, inputRows: Range<Int>?) {
@@ -248,6 +319,7 @@ public final class MLP {
     public func gather(_ ws: Workspace, columns: UnsafeBufferPointer<Int32>) -> Workspace {
         let n = columns.count, B = ws.batch
         precondition(n >= 1 && n <= B, "gather needs 1…\(B) columns, got \(n)")
+        precondition(plan == nil, "gather is for chain networks (SAC's critics)")
         if gathered == nil || gathered!.capacity < n { gathered = Workspace(widths: spec.widths, batch: B) }
         let sub = gathered!
         sub.batch = n
@@ -265,7 +337,7 @@ public final class MLP {
     /// topology-update steps only).
     public func denseWeightGradient(layer l: Int, _ ws: Workspace) -> [Float] {
         layers[l].denseWeightGradient(outputGradient: ws.preActivationGradient(l).pointer,
-                                      input: ws.activations[l].pointer, batch: ws.batch)
+                                      input: ws.layerInput(l).pointer, batch: ws.batch)
     }
 
     /// Convenience (allocates): forward of a feature-major batch, returns the feature-major output.
@@ -290,7 +362,7 @@ extension MLPSpec {
                 layers: zip(self.layers, layers).map { ls, layer in
                     LayerSpec(backend: layer.backend, density: max(layer.density, 1e-9), initialization: ls.initialization,
                               topology: ls.topology, convolution: ls.convolution)
-                })
+                }, graph: graph)
     }
 }
 

@@ -20,7 +20,7 @@ extension MLP {
         var total = 0.0, counted = 0
         for (l, layer) in layers.enumerated() {
             let fanIn = layer.shape.fanIn, fanOut = layer.shape.fanOut
-            let dz = ws.preActivationGradient(l).pointer, x = ws.activations[l].pointer
+            let dz = ws.preActivationGradient(l).pointer, x = ws.layerInput(l).pointer
             for r in 0..<fanOut {
                 let g = dz + r * B
                 for c in 0..<fanIn {
@@ -67,7 +67,7 @@ extension MLP {
         }
         for (l, layer) in layers.enumerated() {
             let fanIn = layer.shape.fanIn
-            let dz = ws.preActivationGradient(l).pointer, x = ws.activations[l].pointer
+            let dz = ws.preActivationGradient(l).pointer, x = ws.layerInput(l).pointer
             for p in layer.positions {
                 let r = Int(p) / fanIn, c = Int(p) % fanIn
                 let g = dz + r * B, xc = x + c * B

@@ -104,15 +104,7 @@ public enum NetworkArchive {
                 throw NetworkArchiveError.invalid("optimizer: \(error)")
             }
         }
-        guard spec.widths.count >= 2, spec.widths.allSatisfy({ $0 > 0 }), spec.layers.count == spec.widths.count - 1 else {
-            throw NetworkArchiveError.invalid("spec widths \(spec.widths)")
-        }
-        for (l, layer) in spec.layers.enumerated() {
-            guard let g = layer.convolution else { continue }
-            guard spec.widths[l] == g.inputCount, spec.widths[l + 1] == g.outputCount else {
-                throw NetworkArchiveError.invalid("layer \(l) convolution \(g) does not fit widths \(spec.widths[l]) → \(spec.widths[l + 1])")
-            }
-        }
+        do { try spec.validate() } catch { throw NetworkArchiveError.invalid("spec: \(error)") }
         var layers: [any Layer] = []
         for (l, shape) in spec.shapes.enumerated() {
             let kind = try p.read(UInt8.self)

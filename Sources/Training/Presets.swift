@@ -1,5 +1,6 @@
 import Agents
 import Environments
+import NeuralNet
 import SparrowCore
 
 /// The papers' configurations as named presets. Every value can be overridden by a config file or a flag.
@@ -32,7 +33,9 @@ public enum Presets {
                                "tows-sac", "tows-td3", "set-sac", "rigl-sac", "prune-sac",
                                "dense-dqn", "static-dqn", "set-dqn", "rigl-dqn", "prune-dqn",
                                "dense-ppo", "static-ppo", "set-ppo", "rigl-ppo", "prune-ppo",
-                               "dense-dqn-atari", "static-dqn-atari", "set-dqn-atari", "rigl-dqn-atari", "prune-dqn-atari"]
+                               "dense-dqn-atari", "static-dqn-atari", "set-dqn-atari", "rigl-dqn-atari", "prune-dqn-atari",
+                               "dense-dqn-atari-impala", "static-dqn-atari-impala", "set-dqn-atari-impala",
+                               "rigl-dqn-atari-impala", "prune-dqn-atari-impala"]
 
     /// A preset's config for an env. A preset whose algorithm does not fit the env's actions (tows-sac on
     /// CartPole, dense-dqn on Hopper) is a one-line error naming the presets that fit.
@@ -42,10 +45,10 @@ public enum Presets {
         let c = try base(named: name, task: task)
         let atari: Bool
         if case .atari = task { atari = true } else { atari = false }
-        if atari != (c.agent.network == .natureCNN) {
+        if atari != c.agent.network.readsFrames {
             let fitting = names.filter {
                 guard let a = (try? base(named: $0, task: nil))?.agent else { return false }
-                return (a.network == .natureCNN) == atari && a.algorithm.actsDiscretely == task.hasDiscreteActions
+                return a.network.readsFrames == atari && a.algorithm.actsDiscretely == task.hasDiscreteActions
             }
             throw ConfigError("preset \(name) is for \(atari ? "vector observations" : "Atari frames (ALE/<Game>-v5)"); presets for \(task.name): \(fitting.joined(separator: ", "))")
         }
@@ -65,7 +68,8 @@ public enum Presets {
         let base = name.split(separator: "@").first.map { String($0).lowercased() } ?? ""
         guard names.contains(base) else { return nil }
         if base == "dense-sac-graesser" || ["set-sac", "rigl-sac", "prune-sac"].contains(base)
-            || base.hasSuffix("-dqn") || base.hasSuffix("-dqn-atari") || base.hasSuffix("-ppo") { return .graesser }
+            || base.hasSuffix("-dqn") || base.hasSuffix("-dqn-atari") || base.hasSuffix("-dqn-atari-impala")
+            || base.hasSuffix("-ppo") { return .graesser }
         return .anf
     }
 
@@ -118,6 +122,11 @@ public enum Presets {
         case "set-dqn-atari": return graesserAtariDQN(method: .set)
         case "rigl-dqn-atari": return graesserAtariDQN(method: .rigl)
         case "prune-dqn-atari": return graesserAtariDQN(method: .prune)
+        case "dense-dqn-atari-impala": return graesserAtariDQN(method: .dense, network: .impala)
+        case "static-dqn-atari-impala": return graesserAtariDQN(method: .static, network: .impala)
+        case "set-dqn-atari-impala": return graesserAtariDQN(method: .set, network: .impala)
+        case "rigl-dqn-atari-impala": return graesserAtariDQN(method: .rigl, network: .impala)
+        case "prune-dqn-atari-impala": return graesserAtariDQN(method: .prune, network: .impala)
         case "dense-ppo": return graesserPPO(method: .dense)
         case "static-ppo": return graesserPPO(method: .static)
         case "set-ppo": return graesserPPO(method: .set)
@@ -335,7 +344,17 @@ public enum Presets {
     ///   paper's grid, `sweeps/graesser-dqn-atari.yaml`, sets it). The presets evaluate every 250 000 steps over
     ///   `eval-episodes` 10 whole episodes (ε 0.001) instead — the same policy for a fifth of the evaluation cost,
     ///   and what the runs made before `eval-steps` existed used.
-    static func graesserAtariDQN(method: AgentConfig.Method) -> TrainConfig {
+    ///
+    /// `network: .impala` (`*-dqn-atari-impala`): `dqn_atari_*_impala_net.gin` — everything above except the
+    /// network, rigl/rl's `ImpalaNetwork` without batch norm (`NeuralNet.ImpalaNetwork`: 15 SAME 3×3 convolutions
+    /// in three residual stacks, dense 256), and its optimizer: Adam lr 1e-4, ε 3.125e-4, weight decay 1e-5 on the
+    /// kernels only (`SparseDQNAgent.weight_decay`: `tf.nn.l2_loss(v)·wd` = ½·wd·Σw², gradient wd·w, biases
+    /// excluded). Sparsities as for the Nature CNN (static and pruning 95%, SET and RigL 90%). Pruning's per-layer
+    /// targets come from ERK over the network's `layer_shape_dict`, which lists the first dense layer as
+    /// 7744 × 512 although the layer is 7744 × 256; Sparrow solves the pruning targets with that shape too
+    /// (`NetworkFactory.pruningSchedules`), while the sparse methods' masks (`init_masks`, over the real variables)
+    /// use the real one.
+    static func graesserAtariDQN(method: AgentConfig.Method, network: AgentConfig.Network = .natureCNN) -> TrainConfig {
         var c = TrainConfig()
         c.steps = 10_000_000
         c.startSteps = 20_000
@@ -369,6 +388,13 @@ public enum Presets {
         a.rewardClip = 1
         a.epsilonStart = 1; a.epsilonFinal = 0.01; a.epsilonDecaySteps = 250_000
         a.evalEpsilon = 0.001
+        if network == .impala {
+            a.network = .impala
+            a.hidden = [ImpalaNetwork.hidden]
+            a.criticLR = 1e-4
+            a.adamEpsilon = 3.125e-4
+            a.weightDecay = 1e-5
+        }
         c.agent = a
         return c
     }

@@ -109,12 +109,12 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             throw ConfigError("\(set.key) is an Atari setting; env \(env) is not an ALE/<Game>-v5 game")
         }
         if isAtari {
-            guard agent.network == .natureCNN else {
-                throw ConfigError("\(env) trains DQN's convolutional Q network: use a *-dqn-atari preset or --network nature-cnn (got network \(agent.network.rawValue))")
+            guard agent.network.readsFrames else {
+                throw ConfigError("\(env) trains DQN's convolutional Q network: use a *-dqn-atari preset or --network nature-cnn or impala (got network \(agent.network.rawValue))")
             }
             guard noiseFeatures == 0 else { throw ConfigError("noise-features is for vector observations; \(env) observes frames") }
-        } else if agent.network == .natureCNN {
-            throw ConfigError("network nature-cnn reads stacked Atari frames; env \(env) is not an ALE/<Game>-v5 game")
+        } else if agent.network.readsFrames {
+            throw ConfigError("network \(agent.network.rawValue) reads stacked Atari frames; env \(env) is not an ALE/<Game>-v5 game")
         }
         guard startSteps < steps else {
             throw ConfigError("start-steps (\(startSteps)) must be below steps (\(steps)): no training would happen")

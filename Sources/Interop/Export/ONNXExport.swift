@@ -11,9 +11,10 @@ import SwiftProtobuf
 ///            or int64 [batch] with "q_values" float32 [batch, choices]   (argmax: DQN)
 ///
 /// The graph does what Sparrow does, in the same precision: PPO's normalisation (Sub, Div, Clip) in float64, a
-/// Cast to float32 (DQN's Atari frames then Mul by 1/255), then per layer Gemm(x, W, b, transB = 1) — or, for the
-/// Nature CNN's convolutions, Reshape to NCHW, Conv (OIHW kernel, strides, TF "SAME" pads) and a Flatten before the
-/// first fully connected layer — and its activation (Relu, LeakyRelu, Tanh), then the head. A layer with absent connections stores W as a *sparse initializer* (ONNX `SparseTensorProto`: the live
+/// Cast to float32 (DQN's Atari frames then Mul by 1/255), then per layer Gemm(x, W, b, transB = 1) — or, for
+/// convolutions, Reshape to NCHW, Conv (OIHW kernel, strides, TF "SAME" pads) and a Flatten before the first fully
+/// connected layer — and its activation (Relu, LeakyRelu, Tanh); a graph network (Impala) also has MaxPool (TF
+/// "SAME" pads), Relu and the residual Adds between its layers; then the head. A layer with absent connections stores W as a *sparse initializer* (ONNX `SparseTensorProto`: the live
 /// values and their linearised positions), so the file stays truly sparse; runtimes densify it when they load it.
 public enum ONNXExport {
     public static let opsetVersion: Int64 = 17
@@ -50,42 +51,72 @@ public enum ONNXExport {
         }
 
         let layers = PolicyLayer.layers(of: policy.network)
-        for (l, layer) in layers.enumerated() {
-            let w = "layer\(l).weight", b = "layer\(l).bias"
-            // A convolution's kernel is OIHW, the order Sparrow flattens it in; its positions index the same order.
-            let dims = layer.convolution.map { [$0.outChannels, $0.inChannels, $0.kernelHeight, $0.kernelWidth] }
-                ?? [layer.fanOut, layer.fanIn]
-            if layer.isSparse {
-                g.sparseInitializer(w, values: layer.values, positions: layer.positions, dims: dims)
-            } else {
-                g.initializer(w, floats: layer.values, dims: dims)
-            }
-            g.initializer(b, floats: layer.biases, dims: [layer.fanOut])
-            if let c = layer.convolution {
-                // Sparrow's flat features are NCHW flattened ((c·H + h)·W + w): reshape into the first convolution,
-                // flatten after the last (a fully connected layer reads the same order).
-                if l == 0 || layers[l - 1].convolution == nil {
-                    g.initializer("layer\(l).input_shape", int64s: [0, Int64(c.inChannels), Int64(c.height), Int64(c.width)], dims: [4])
-                    x = g.node("Reshape", [x, "layer\(l).input_shape"], "layer\(l).nchw")
-                }
-                let p = Int64(c.padding), t = Int64(c.trailingPadding)
-                x = g.node("Conv", [x, w, b], "layer\(l).conv", attributes: [
-                    intsAttribute("kernel_shape", [Int64(c.kernelHeight), Int64(c.kernelWidth)]),
-                    intsAttribute("strides", [Int64(c.stride), Int64(c.stride)]),
-                    intsAttribute("pads", [p, p, t, t])])
-            } else {
-                if l > 0, layers[l - 1].convolution != nil {
-                    x = g.node("Flatten", [x], "layer\(l).flat", attributes: [intAttribute("axis", 1)])
-                }
-                x = g.node("Gemm", [x, w, b], "layer\(l).linear", attributes: [intAttribute("transB", 1)])
-            }
-            switch layer.activation {
+        // A chain is one op per layer; a graph network (Impala) adds activations, max-pools and skip connections.
+        let ops: [NetworkGraph.Op] = policy.network.spec.graph?.ops ?? layers.indices.map { .layer($0, layers[$0].activation) }
+        var spatial = false  // whether x is an NCHW tensor (after a convolution or pooling) or [batch, features]
+        var skips: [String] = []
+        /// Sparrow's flat features are NCHW flattened ((c·H + h)·W + w): reshape before the first spatial op, flatten
+        /// before a fully connected layer that follows one (it reads the same order).
+        func toNCHW(_ channels: Int, _ height: Int, _ width: Int, _ name: String) {
+            guard !spatial else { return }
+            g.initializer("\(name).input_shape", int64s: [0, Int64(channels), Int64(height), Int64(width)], dims: [4])
+            x = g.node("Reshape", [x, "\(name).input_shape"], "\(name).nchw")
+            spatial = true
+        }
+        func activate(_ f: Activation, _ name: String) {
+            switch f {
             case .identity: break
-            case .relu: x = g.node("Relu", [x], "layer\(l).relu")
-            case .leakyReLU(let slope): x = g.node("LeakyRelu", [x], "layer\(l).leaky_relu", attributes: [floatAttribute("alpha", slope)])
-            case .tanh: x = g.node("Tanh", [x], "layer\(l).tanh")
+            case .relu: x = g.node("Relu", [x], "\(name).relu")
+            case .leakyReLU(let slope): x = g.node("LeakyRelu", [x], "\(name).leaky_relu", attributes: [floatAttribute("alpha", slope)])
+            case .tanh: x = g.node("Tanh", [x], "\(name).tanh")
             }
         }
+        for (i, op) in ops.enumerated() {
+            switch op {
+            case .layer(let l, let f):
+                let layer = layers[l]
+                let w = "layer\(l).weight", b = "layer\(l).bias"
+                // A convolution's kernel is OIHW, the order Sparrow flattens it in; its positions index the same order.
+                let dims = layer.convolution.map { [$0.outChannels, $0.inChannels, $0.kernelHeight, $0.kernelWidth] }
+                    ?? [layer.fanOut, layer.fanIn]
+                if layer.isSparse {
+                    g.sparseInitializer(w, values: layer.values, positions: layer.positions, dims: dims)
+                } else {
+                    g.initializer(w, floats: layer.values, dims: dims)
+                }
+                g.initializer(b, floats: layer.biases, dims: [layer.fanOut])
+                if let c = layer.convolution {
+                    toNCHW(c.inChannels, c.height, c.width, "layer\(l)")
+                    let p = Int64(c.padding), t = Int64(c.trailingPadding)
+                    x = g.node("Conv", [x, w, b], "layer\(l).conv", attributes: [
+                        intsAttribute("kernel_shape", [Int64(c.kernelHeight), Int64(c.kernelWidth)]),
+                        intsAttribute("strides", [Int64(c.stride), Int64(c.stride)]),
+                        intsAttribute("pads", [p, p, t, t])])
+                } else {
+                    if spatial {
+                        x = g.node("Flatten", [x], "layer\(l).flat", attributes: [intAttribute("axis", 1)])
+                        spatial = false
+                    }
+                    x = g.node("Gemm", [x, w, b], "layer\(l).linear", attributes: [intAttribute("transB", 1)])
+                }
+                activate(f, "layer\(l)")
+            case .activation(let f):
+                activate(f, "op\(i)")
+            case .maxPool(let p):
+                toNCHW(p.channels, p.height, p.width, "op\(i)")
+                // ONNX MaxPool's pads never win (onnxruntime skips them), as TF's SAME pooling.
+                let before = Int64(p.padding), after = Int64(p.trailingPadding)
+                x = g.node("MaxPool", [x], "op\(i).max_pool", attributes: [
+                    intsAttribute("kernel_shape", [Int64(p.window), Int64(p.window)]),
+                    intsAttribute("strides", [Int64(p.stride), Int64(p.stride)]),
+                    intsAttribute("pads", [before, before, after, after])])
+            case .saveSkip:
+                skips.append(x)
+            case .addSkip:
+                x = g.node("Add", [x, skips.removeLast()], "op\(i).add")
+            }
+        }
+        if spatial { x = g.node("Flatten", [x], "output.flat", attributes: [intAttribute("axis", 1)]) }
 
         switch policy.output {
         case .squashed(let scale, let offset):
