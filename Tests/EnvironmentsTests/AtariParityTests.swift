@@ -149,6 +149,40 @@ final class AtariParityTests: XCTestCase {
         }
     }
 
+    /// Sticky actions repeat the emulator's last action, which ALE's own state serialisation leaves out (the shim
+    /// saves it beside): a checkpoint restored into an emulator whose last action was another one continues exactly
+    /// as the original, at each of 40 consecutive cut points (a quarter of first frames are sticky, so a missing last
+    /// action shows within a few cuts).
+    func testCheckpointKeepsTheStickyAction() throws {
+        try requireALE()
+        let game = try XCTUnwrap(AtariGame.find("ALE/Breakout-v5"))
+        let a = try AtariEnv(game, seed: 5), b = try AtariEnv(game, seed: 6)
+        try a.resetFrames(seed: 5); try b.resetFrames(seed: 6)
+        var g = Generator(seed: 4)
+        var states: [[UInt8]] = [], actions: [Int] = [], observations: [[UInt8]] = []
+        for _ in 0..<70 {
+            var w = ByteWriter()
+            a.encodeState(into: &w)
+            states.append(w.bytes)
+            let action = g.nextInt(below: 4)
+            let step = try a.stepFrames(action: action)
+            XCTAssertFalse(step.terminated || step.truncated)
+            actions.append(action); observations.append(a.observationBytes)
+        }
+        var compared = 0
+        for k in 20..<60 {
+            _ = try b.stepFrames(action: (actions[k - 1] + 1 + k % 3) % 4)  // b's last action is not a's
+            var r = ByteReader(states[k])
+            try b.decodeState(from: &r)
+            for t in k..<(k + 10) {
+                _ = try b.stepFrames(action: actions[t])
+                XCTAssertTrue(b.observationBytes == observations[t], "cut \(k), step \(t): observations differ")
+                compared += 1
+            }
+        }
+        XCTAssertEqual(compared, 400)
+    }
+
     /// OpenCV's INTER_AREA, 210×160 → 84×84, on images both sides generate (hash noise, flat, checkerboard,
     /// gradient): every pixel equal to cv2.resize's (Fixtures/atari/resize.json).
     func testAreaResizeMatchesOpenCV() throws {

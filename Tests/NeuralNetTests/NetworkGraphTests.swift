@@ -229,3 +229,4 @@ final class NetworkGraphTests: XCTestCase {
         XCTAssertTrue(out.allSatisfy(\.isFinite))
     }
 }
+

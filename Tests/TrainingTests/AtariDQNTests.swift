@@ -109,6 +109,63 @@ final class AtariDQNTests: XCTestCase {
         }
     }
 
+    /// The Impala presets (`dqn_atari_*_impala_net.gin`): the residual network with its own optimizer, 90% ERK over
+    /// its 17 layers for RigL, pruning targets solved over rigl/rl's `layer_shape_dict` (first dense layer listed as
+    /// 7744 × 512); then a small RigL run on Breakout interrupted after mask updates resumes exactly.
+    func testImpalaPresetsAndExactResume() throws {
+        let rigl = try TrainConfig.resolve(preset: "rigl-dqn-atari-impala", env: "ALE/Pong-v5", file: nil, flags: [:])
+        XCTAssertEqual(rigl.agent.network, .impala)
+        XCTAssertEqual(rigl.agent.hidden, [256])
+        XCTAssertEqual(rigl.agent.criticLR, 1e-4)
+        XCTAssertEqual(rigl.agent.adamEpsilon, 3.125e-4)
+        XCTAssertEqual(rigl.agent.weightDecay, 1e-5)
+        XCTAssertFalse(rigl.agent.decayBiases)
+        XCTAssertEqual(rigl.agent.sparsity, 0.9)
+        let q = try DQN(config: rigl.agent, observationSize: 4 * 84 * 84, choices: 6, totalUpdates: rigl.totalUpdates, seed: 1)
+        XCTAssertEqual(q.q.layers.count, 17)
+        XCTAssertNotNil(q.q.spec.graph)
+        XCTAssertEqual(q.q.layers.prefix(15).map { $0 is SparseConv2D }, Array(repeating: true, count: 15))
+        XCTAssertEqual(q.q.layers[15].shape, LayerShape(fanIn: 7744, fanOut: 256))
+        let live = q.q.layers.map(\.liveConnections).reduce(0, +), all = q.q.layers.map(\.shape.count).reduce(0, +)
+        XCTAssertEqual(1 - Double(live) / Double(all), 0.9, accuracy: 1e-4)
+
+        let prune = try TrainConfig.resolve(preset: "prune-dqn-atari-impala", env: "ALE/Pong-v5", file: nil, flags: [:])
+        XCTAssertEqual(prune.agent.sparsity, 0.95)
+        let factory = NetworkFactory(config: prune.agent, totalUpdates: prune.totalUpdates)
+        let spec = try factory.spec(input: 4 * 84 * 84, output: 6, sparsity: 0.95)
+        let schedules = try XCTUnwrap(try factory.pruningSchedules(for: spec, sparsity: 0.95))
+        var listed = spec.shapes
+        listed[15] = LayerShape(fanIn: 7744, fanOut: 512)
+        let expected = try layerDensities(shapes: listed, sparsity: 0.95, distribution: .erdosRenyiKernel, dense: [])
+        let real = try layerDensities(shapes: spec.shapes, sparsity: 0.95, distribution: .erdosRenyiKernel, dense: [])
+        for l in 0..<17 { XCTAssertEqual(schedules[l]?.finalSparsity ?? 0, 1 - expected[l], accuracy: 1e-12, "layer \(l)") }
+        XCTAssertNotEqual(expected[15], real[15], accuracy: 1e-6, "the listed shape changes the dense layer's target")
+
+        let config = try TrainConfig.resolve(preset: "rigl-dqn-atari-impala", env: "ALE/Breakout-v5", file: nil, flags: [
+            "steps": 240, "start-steps": 80, "eval-every": 120, "eval-episodes": 1, "checkpoint-every": 10_000,
+            "log-every": 40, "buffer-size": 150, "max-episode-frames": 400, "update-interval": 8, "batch-size": 4,
+            "target-update-interval": 6, "epsilon-decay-steps": 100])
+        let straight = temporaryRunDirectory("impala-straight"), resumed = temporaryRunDirectory("impala-resumed")
+        defer { try? FileManager.default.removeItem(atPath: straight); try? FileManager.default.removeItem(atPath: resumed) }
+        let a = try OffPolicyTrainer(config: config, runDirectory: straight, resume: false).run()
+        XCTAssertEqual(a.outcome, .finished)
+        let first = try OffPolicyTrainer(config: config, runDirectory: resumed, resume: false).run(stopAfter: 171)
+        XCTAssertEqual(first.outcome, .interrupted)
+        let b = try OffPolicyTrainer(config: config, runDirectory: resumed, resume: true).run()
+        XCTAssertEqual(a.evaluations, b.evaluations)
+        XCTAssertEqual(try deterministicMetrics(straight), try deterministicMetrics(resumed))
+        let (_, agentA) = try TrainingCheckpoint.loadAgent(checkpoint: straight + "/checkpoint.sparrow")
+        let (_, agentB) = try TrainingCheckpoint.loadAgent(checkpoint: resumed + "/checkpoint.sparrow")
+        let initial = try DQN(config: config.agent, observationSize: 4 * 84 * 84, choices: 4, totalUpdates: config.totalUpdates,
+                              seed: config.seed)
+        for (x, y) in zip(agentA.namedNetworks, agentB.namedNetworks) {
+            for (p, q) in zip(x.network.parameters, y.network.parameters) { XCTAssertEqual(p.values, q.values) }
+            XCTAssertEqual(x.network.layers.map(\.positions), y.network.layers.map(\.positions))
+        }
+        XCTAssertNotEqual(agentA.namedNetworks[0].network.layers.map(\.positions), initial.q.layers.map(\.positions),
+                          "RigL changed the residual network's topology")
+    }
+
     /// A short SET-DQN (90% sparse Nature CNN) on Breakout learns: Breakout pays +1 per brick from the first serve,
     /// so the value of its states under a mostly random policy is positive (about the discounted rate of bricks).
     /// On states from the run's own replay memory, max_a Q rises from the untrained network's (same seed, ≈ 0)

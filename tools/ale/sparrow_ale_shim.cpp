@@ -31,6 +31,39 @@ struct Handle {
 
 thread_local std::string createError;
 
+// StellaEnvironment keeps the actions sticky frames repeat in private members that ALEState does not serialise.
+// An explicit template instantiation may name private members ([temp.explicit]: access is not checked there), which
+// hands the shim pointers to them without changing ALE's source.
+template <typename Tag, typename Tag::type Member>
+struct Expose {
+  friend typename Tag::type member(Tag) { return Member; }
+};
+struct PlayerAAction { using type = ale::Action ale::StellaEnvironment::*; friend type member(PlayerAAction); };
+struct PlayerBAction { using type = ale::Action ale::StellaEnvironment::*; friend type member(PlayerBAction); };
+struct PaddleAStrength { using type = float ale::StellaEnvironment::*; friend type member(PaddleAStrength); };
+struct PaddleBStrength { using type = float ale::StellaEnvironment::*; friend type member(PaddleBStrength); };
+template struct Expose<PlayerAAction, &ale::StellaEnvironment::m_player_a_action>;
+template struct Expose<PlayerBAction, &ale::StellaEnvironment::m_player_b_action>;
+template struct Expose<PaddleAStrength, &ale::StellaEnvironment::m_paddle_a_strength>;
+template struct Expose<PaddleBStrength, &ale::StellaEnvironment::m_paddle_b_strength>;
+
+/// What a sticky frame repeats: each player's last action and paddle strength.
+struct StickyActions {
+  int32_t a, b;
+  float strengthA, strengthB;
+  static StickyActions of(ale::StellaEnvironment& e) {
+    return {static_cast<int32_t>(e.*member(PlayerAAction())), static_cast<int32_t>(e.*member(PlayerBAction())),
+            e.*member(PaddleAStrength()), e.*member(PaddleBStrength())};
+  }
+  void restore(ale::StellaEnvironment& e) const {
+    e.*member(PlayerAAction()) = static_cast<ale::Action>(a);
+    e.*member(PlayerBAction()) = static_cast<ale::Action>(b);
+    e.*member(PaddleAStrength()) = strengthA;
+    e.*member(PaddleBStrength()) = strengthB;
+  }
+};
+constexpr char kStickyMagic[8] = {'S', 'P', 'R', 'W', 'S', 'T', 'K', '1'};
+
 template <typename F>
 int guarded(Handle* h, F&& f) {
   try {
@@ -136,10 +169,16 @@ SPARROW_ALE_API int sparrow_ale_screen_rgb(Handle* h, uint8_t* out) {
 
 // ---- state --------------------------------------------------------------------------------------------------------
 /// Serialises the emulator state (with ALE's RNG when include_rng, for sticky actions) and returns its byte count;
-/// copy it out with sparrow_ale_copy_state.
+/// copy it out with sparrow_ale_copy_state. ALE's ALEState leaves out what sticky actions repeat — the last action
+/// and paddle strength of each player (StellaEnvironment's m_player_a_action, …) — so a restored emulator would
+/// repeat NOOP where the saved one repeats its last action (a resumed run then diverges at its first sticky frame).
+/// The shim appends them after ALE's bytes, with a magic at the very end that restore_state looks for.
 SPARROW_ALE_API long sparrow_ale_clone_state(Handle* h, int include_rng) {
   try {
     h->state = h->ale.cloneState(include_rng != 0).serialize();
+    StickyActions sticky = StickyActions::of(*h->ale.environment);
+    h->state.append(reinterpret_cast<const char*>(&sticky), sizeof sticky);
+    h->state.append(kStickyMagic, sizeof kStickyMagic);
     return static_cast<long>(h->state.size());
   } catch (const std::exception& e) {
     h->error = e.what();
@@ -147,11 +186,21 @@ SPARROW_ALE_API long sparrow_ale_clone_state(Handle* h, int include_rng) {
   return -1;
 }
 SPARROW_ALE_API void sparrow_ale_copy_state(Handle* h, uint8_t* out) { std::memcpy(out, h->state.data(), h->state.size()); }
-/// Restores a state serialised by sparrow_ale_clone_state.
+/// Restores a state serialised by sparrow_ale_clone_state, with the sticky-action trailer when it has one (states
+/// written before it existed have none: their emulator keeps the last action it had, as before).
 SPARROW_ALE_API int sparrow_ale_restore_state(Handle* h, const uint8_t* bytes, long count) {
   return guarded(h, [&] {
-    ale::ALEState state(std::string(reinterpret_cast<const char*>(bytes), static_cast<size_t>(count)));
+    size_t n = static_cast<size_t>(count);
+    StickyActions sticky{};
+    bool hasSticky = n >= sizeof sticky + sizeof kStickyMagic &&
+                     std::memcmp(bytes + n - sizeof kStickyMagic, kStickyMagic, sizeof kStickyMagic) == 0;
+    if (hasSticky) {
+      n -= sizeof kStickyMagic + sizeof sticky;
+      std::memcpy(&sticky, bytes + n, sizeof sticky);
+    }
+    ale::ALEState state(std::string(reinterpret_cast<const char*>(bytes), n));
     h->ale.restoreState(state);
+    if (hasSticky) sticky.restore(*h->ale.environment);
     return 0;
   });
 }
