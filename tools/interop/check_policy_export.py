@@ -3,7 +3,7 @@
 
 Trains short runs with the `sparrow` binary given — SAC (TowS, truly sparse, LeakyReLU) and TD3 (static, masked
 layers) on HalfCheetah-v5, PPO (SET, observation normaliser) on HalfCheetah-v5, DQN (RigL) on CartPole-v1, and DQN
-(SET, the truly sparse Nature CNN) on ALE/Breakout-v5 when Sparrow has Atari support (ONNX only: the C export
+(SET, the truly sparse Nature CNN; RigL, the residual Impala network) on ALE/Breakout-v5 when Sparrow has Atari support (ONNX only: the C export
 writes fully connected policies; 200 observations of 28 224 frame bytes each) — and
 takes the pretrained Hopper policy file in assets/, so a run directory, a checkpoint file and a policy file are
 each exported. For each policy it records 1000 observations and actions with `sparrow eval --record`, then:
@@ -53,6 +53,11 @@ ATARI = {
     "dqn-set-natureCNN-breakout": (["--env", "ALE/Breakout-v5", "--preset", "set-dqn-atari", "--steps", "600",
                                     "--start-steps", "300", "--eval-every", "600", "--eval-epsilon", "0",
                                     "--buffer-size", "600", "--max-episode-frames", "2000"], "checkpoint", 1),
+    # The residual Impala network: MaxPool, Relu and Add nodes between the convolutions (a few updates at batch 8).
+    "dqn-rigl-impala-breakout": (["--env", "ALE/Breakout-v5", "--preset", "rigl-dqn-atari-impala", "--steps", "300",
+                                  "--start-steps", "200", "--eval-every", "300", "--eval-epsilon", "0",
+                                  "--batch-size", "8", "--update-interval", "10",
+                                  "--buffer-size", "300", "--max-episode-frames", "1000"], "checkpoint", 1),
 }
 ATARI_OBSERVATIONS = 200
 ZOO = {"zoo-hopper-policy-file": (os.path.join(REPO, "assets", "hopper-tows-sac-0.9.policy"), 2)}
