@@ -22,23 +22,11 @@ final class ConvNetworkTests: XCTestCase {
     }
 
     func network(_ backend: LayerBackend, seed: UInt64 = 5, activation: Activation = .tanh) -> MLP {
-        var g = Generator(seed: seed)
-        let net = MLP(spec: spec(backend, activation: activation), generator: &g)
-        var b = Generator(seed: seed + 1)
-        for layer in net.layers { layer.bias.setValues(b.floats(layer.shape.fanOut, scale: 0.3)) }
-        return net
+        networkWithBiases(spec(backend, activation: activation), seed: seed)
     }
 
-    /// L = Σ c·out + ½ Σ out² of a batch; returns the loss and leaves the gradients of one backward pass.
     func lossAndBackward(_ net: MLP, _ x: [Float], _ c: [Float], batch: Int) -> (Double, [Float]) {
-        let ws = net.workspace(batch: batch)
-        ws.input.copy(from: x)
-        net.forward(ws)
-        let out = ws.output.array
-        ws.outputGradient.copy(from: zip(c, out).map { $0 + $1 })
-        net.backward(ws, inputGradient: true)
-        return (zip(c, out).reduce(0.0) { $0 + Double($1.0) * Double($1.1) + 0.5 * Double($1.1) * Double($1.1) },
-                ws.inputGradient.array)
+        quadraticLossAndBackward(net, x, c, batch: batch)
     }
 
     func testGradientsOfAConvNetworkMatchFiniteDifferences() {
@@ -48,10 +36,7 @@ final class ConvNetworkTests: XCTestCase {
             let x = g.floats(net.inputWidth * batch), c = g.floats(net.outputWidth * batch)
             let (_, inputGradient) = lossAndBackward(net, x, c, batch: batch)
             let analytic = net.parameters.map(\.gradients)
-            func loss(_ x: [Float]) -> Double {
-                let out = net.predict(x, batch: batch)
-                return zip(c, out).reduce(0.0) { $0 + Double($1.0) * Double($1.1) + 0.5 * Double($1.1) * Double($1.1) }
-            }
+            func loss(_ x: [Float]) -> Double { quadraticLoss(net.predict(x, batch: batch), c) }
             let eps: Float = 1e-2
             func compare(_ a: Float, _ n: Double, _ what: String) {
                 XCTAssertEqual(Double(a), n, accuracy: 2e-2 * abs(n) + 3e-3, "\(backend) \(what)")
@@ -86,22 +71,11 @@ final class ConvNetworkTests: XCTestCase {
     /// outputs, live-weight gradients, input gradients and RigL scores; a RigL update then makes the same decisions.
     func testSparseAndMaskedConvNetworksAgreeThroughARigLUpdate() {
         let sparse = network(.sparse, activation: .relu), masked = network(.masked, activation: .relu)
-        for (s, m) in zip(sparse.layers, masked.layers) { XCTAssertEqual(s.positions, m.positions) }
         let batch = 4
-        var g = Generator(seed: 3)
-        let x = g.floats(sparse.inputWidth * batch, scale: 2), c = g.floats(sparse.outputWidth * batch)
-        let (ls, dxs) = lossAndBackward(sparse, x, c, batch: batch)
-        let (lm, dxm) = lossAndBackward(masked, x, c, batch: batch)
-        XCTAssertEqual(ls, lm, accuracy: 1e-4 * abs(ls))
-        assertClose(dxs, dxm, tolerance: 1e-4)
-        for (l, (s, m)) in zip(sparse.layers, masked.layers).enumerated() {
-            let live = s.positions.map { m.weight.gradients[Int($0)] }
-            assertClose(s.weight.gradients, live, tolerance: 1e-4, "layer \(l) live gradients")
-            assertClose(s.bias.gradients, m.bias.gradients, tolerance: 1e-4, "layer \(l) bias gradients")
-            let scoreS = sparse.denseWeightGradient(layer: l, sparse.workspace(batch: batch))
-            let scoreM = masked.denseWeightGradient(layer: l, masked.workspace(batch: batch))
-            assertClose(scoreS, scoreM, tolerance: 1e-4, "layer \(l) RigL scores")
-            if l < 2 { assertClose(scoreM, m.weight.gradients, tolerance: 1e-4, "a masked conv's dense gradient is its score") }
+        let (x, c) = assertSparseMatchesMasked(sparse, masked, batch: batch)
+        for l in 0..<2 {
+            assertClose(masked.denseWeightGradient(layer: l, masked.workspace(batch: batch)), masked.layers[l].weight.gradients,
+                        tolerance: 1e-4, "a masked conv's dense gradient is its score")
         }
         let rigl = TopologyEvolution.rigl(period: 1, initialDropFraction: 0.3, lastUpdateStep: 10)
         var gs = Generator(seed: 8), gm = Generator(seed: 8)

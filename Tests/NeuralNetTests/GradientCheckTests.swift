@@ -23,13 +23,7 @@ final class GradientCheckTests: XCTestCase {
             layer.bias.setValues(g.floats(layer.shape.fanOut, scale: 0.3))
         }
         let x = g.floats(widths[0] * batch), c = g.floats(widths.last! * batch)
-        let ws = net.workspace(batch: batch)
-        ws.input.copy(from: x)
-        net.forward(ws)
-        let out = ws.output.array
-        ws.outputGradient.copy(from: zip(c, out).map { $0 + $1 })
-        net.backward(ws, inputGradient: true)
-        let inputGradient = ws.inputGradient.array
+        let (_, inputGradient) = quadraticLossAndBackward(net, x, c, batch: batch)
 
         let eps: Float = 1e-3
         func numeric(_ perturb: (Float) -> Void) -> Float {

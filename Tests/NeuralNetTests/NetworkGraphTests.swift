@@ -24,28 +24,13 @@ final class NetworkGraphTests: XCTestCase {
         return MLPSpec(widths: [c0.inputCount, c0.outputCount, c1.outputCount, c1.outputCount, 5, 3], layers: layers, graph: graph)
     }
 
-    func network(_ spec: MLPSpec, seed: UInt64 = 5) -> MLP {
-        var g = Generator(seed: seed)
-        let net = MLP(spec: spec, generator: &g)
-        var b = Generator(seed: seed + 1)
-        for layer in net.layers { layer.bias.setValues(b.floats(layer.shape.fanOut, scale: 0.3)) }
-        return net
-    }
+    func network(_ spec: MLPSpec, seed: UInt64 = 5) -> MLP { networkWithBiases(spec, seed: seed) }
 
-    /// L = Σ c·out + ½ Σ out²; returns the loss and the input gradient of one backward pass.
     func lossAndBackward(_ net: MLP, _ x: [Float], _ c: [Float], batch: Int) -> (Double, [Float]) {
-        let ws = net.workspace(batch: batch)
-        ws.input.copy(from: x)
-        net.forward(ws)
-        let out = ws.output.array
-        ws.outputGradient.copy(from: zip(c, out).map { $0 + $1 })
-        net.backward(ws, inputGradient: true)
-        return (loss(out, c), ws.inputGradient.array)
+        quadraticLossAndBackward(net, x, c, batch: batch)
     }
 
-    func loss(_ out: [Float], _ c: [Float]) -> Double {
-        zip(c, out).reduce(0.0) { $0 + Double($1.0) * Double($1.1) + 0.5 * Double($1.1) * Double($1.1) }
-    }
+    func loss(_ out: [Float], _ c: [Float]) -> Double { quadraticLoss(out, c) }
 
     func testShapesFollowTheGraph() {
         let spec = smallSpec(.sparse)
@@ -105,20 +90,7 @@ final class NetworkGraphTests: XCTestCase {
     /// Sparse and masked backends from one seed: same outputs, gradients and RigL scores through the graph.
     func testSparseAndMaskedGraphNetworksAgree() {
         let sparse = network(smallSpec(.sparse, activation: .relu)), masked = network(smallSpec(.masked, activation: .relu))
-        let batch = 4
-        var g = Generator(seed: 3)
-        let x = g.floats(sparse.inputWidth * batch, scale: 2), c = g.floats(sparse.outputWidth * batch)
-        let (ls, dxs) = lossAndBackward(sparse, x, c, batch: batch)
-        let (lm, dxm) = lossAndBackward(masked, x, c, batch: batch)
-        XCTAssertEqual(ls, lm, accuracy: 1e-4 * abs(ls))
-        assertClose(dxs, dxm, tolerance: 1e-4)
-        for (l, (s, m)) in zip(sparse.layers, masked.layers).enumerated() {
-            XCTAssertEqual(s.positions, m.positions)
-            assertClose(s.weight.gradients, s.positions.map { m.weight.gradients[Int($0)] }, tolerance: 1e-4, "layer \(l)")
-            assertClose(s.bias.gradients, m.bias.gradients, tolerance: 1e-4, "layer \(l) biases")
-            assertClose(sparse.denseWeightGradient(layer: l, sparse.workspace(batch: batch)),
-                        masked.denseWeightGradient(layer: l, masked.workspace(batch: batch)), tolerance: 1e-4, "layer \(l) RigL score")
-        }
+        assertSparseMatchesMasked(sparse, masked, batch: 4)
     }
 
     /// TF's SAME max-pooling written out: every window over the unpadded input (padded taps never count), and the
