@@ -4,7 +4,7 @@ import NeuralNet
 import SparrowCore
 import Training
 
-/// One whole DQN update of the Nature CNN (Q forward, target forward, backward, Adam, as `DQN.update` runs it) at
+/// One whole DQN update of the Nature CNN or the Impala network (Q forward, target forward, backward, Adam, as `DQN.update` runs it) at
 /// batch 32 on random frames, for the dense preset and the sparse ones, timed in one run: what `bench nn --network
 /// nature-cnn` adds below the per-layer products. Interleaved rounds, medians; topology updates and target syncs are
 /// pushed past the timed updates (they are amortised over 5000 and 2000 updates in a run).
@@ -18,11 +18,11 @@ enum DQNUpdateBenchmark {
     }
 
     /// dense, and `set-dqn-atari` at each sparsity with ERK (the preset's distribution) and uniform layers.
-    static func measure(sparsities: [Double], batch: Int, minimum: Double) throws -> [Row] {
+    static func measure(_ network: BenchNetwork, sparsities: [Double], batch: Int, minimum: Double) throws -> [Row] {
         var configs: [(String, AgentConfig)] = []
-        let dense = try Presets.config(named: "dense-dqn-atari", env: "ALE/Pong-v5").agent
+        let dense = try Presets.config(named: network.presets.dense, env: "ALE/Pong-v5").agent
         configs.append(("dense", dense))
-        let base = try Presets.config(named: "set-dqn-atari", env: "ALE/Pong-v5").agent
+        let base = try Presets.config(named: network.presets.sparse, env: "ALE/Pong-v5").agent
         for s in sparsities {
             for distribution in [AgentConfig.Distribution.erk, .uniform] {
                 var c = base
@@ -77,19 +77,19 @@ enum DQNUpdateBenchmark {
 
 extension BenchNN {
     /// Prints the whole-update rows (table or JSON lines).
-    func measureDQNUpdates(sparsities: [Double], batch: Int) throws {
-        let rows = try DQNUpdateBenchmark.measure(sparsities: sparsities, batch: batch, minimum: max(minimumTime, 0.05))
+    func measureDQNUpdates(_ network: BenchNetwork, sparsities: [Double], batch: Int) throws {
+        let rows = try DQNUpdateBenchmark.measure(network, sparsities: sparsities, batch: batch, minimum: max(minimumTime, 0.05))
         let dense = rows[0].milliseconds
         if json {
             for r in rows {
-                print("{\"network\":\"nature-cnn\",\"kernel\":\"dqn_update\",\"backend\":\"\(r.label)\",\"batch\":\(batch),"
+                print("{\"network\":\"\(network.rawValue)\",\"kernel\":\"dqn_update\",\"backend\":\"\(r.label)\",\"batch\":\(batch),"
                       + String(format: "\"sparsity\":%.6g,\"update_ms\":%.6g,\"speedup_vs_dense\":%.6g,\"gflops\":%.6g,", r.sparsity,
                                r.milliseconds, dense / r.milliseconds, r.gflops)
                       + "\"live_weights\":\(r.liveWeights),\"threads\":\(threads),\"kernel_body\":\"\(KernelBody.current.rawValue)\"}")
             }
             return
         }
-        print("\nOne DQN update of the Nature CNN (Q and target forward, backward, Adam; DQN.update), batch \(batch), random frames:")
+        print("\nOne DQN update of the \(network == .impala ? "Impala network" : "Nature CNN") (Q and target forward, backward, Adam; DQN.update), batch \(batch), random frames:")
         print("network          sparsity  update ms  speedup  useful GFLOP/s  live weights")
         for r in rows {
             print(r.label.padding(toLength: 15, withPad: " ", startingAt: 0)

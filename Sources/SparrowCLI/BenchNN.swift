@@ -19,7 +19,7 @@ public struct BenchNN: ParsableCommand {
     @Option(help: "Batch size (default: 256 for the MLP, 32 for nature-cnn: Dopamine's DQN batch).")
     public var batch: Int?
 
-    @Option(help: "What to time: mlp (one training step of --widths, and its kernels) or nature-cnn (each of the Nature CNN's three convolutions on 4 × 84 × 84 frames: forward, input gradient, weight gradient, truly sparse against im2col + sgemm; then one whole DQN update, dense against sparse at 1 − each density with ERK and uniform layers).")
+    @Option(help: "What to time: mlp (one training step of --widths, and its kernels) or nature-cnn (each of the Nature CNN's three convolutions on 4 × 84 × 84 frames: forward, input gradient, weight gradient, truly sparse against im2col + sgemm; then one whole DQN update, dense against sparse at 1 − each density with ERK and uniform layers) or impala (the same for the Impala network's five distinct convolutions and its DQN update).")
     public var network = BenchNetwork.mlp.rawValue
 
     @Option(parsing: .upToNextOption, help: "Layer widths, input first.")
@@ -69,11 +69,12 @@ public struct BenchNN: ParsableCommand {
             if i > 0 && !json { print("") }
             switch BenchNetwork(rawValue: network)! {
             case .mlp: measure()
-            case .natureCNN:
-                measureConvolutions(NeuralNetBenchmark.natureLayers)
+            case .natureCNN, .impala:
+                let net = BenchNetwork(rawValue: network)!
+                measureConvolutions(net == .impala ? NeuralNetBenchmark.impalaLayers : NeuralNetBenchmark.natureLayers)
                 // The whole update at the preset's sparsities: 90% and the matching 1 − density of each given density.
                 let d = densities.isEmpty ? [0.1, 0.05] : densities.filter { $0 < 1 }
-                try measureDQNUpdates(sparsities: d.map { (1 - $0 + 1e-12).rounded(toPlaces: 6) }, batch: batch ?? 32)
+                try measureDQNUpdates(net, sparsities: d.map { (1 - $0 + 1e-12).rounded(toPlaces: 6) }, batch: batch ?? 32)
             }
         }
     }
@@ -177,7 +178,7 @@ extension BenchNN {
             }
             return
         }
-        print("The Nature CNN's convolutions on 4 × 84 × 84 frames, batch \(B), one thread: truly sparse (live taps only) "
+        print("The \(network == BenchNetwork.impala.rawValue ? "Impala network's distinct" : "Nature CNN's") convolutions on 4 × 84 × 84 frames, batch \(B), one thread: truly sparse (live taps only) "
               + "against dense (im2col + OpenBLAS sgemm); median times.")
         print("CPU \(CPUInfo.current.summary); OpenBLAS core \(BLASCore.current.inUse); Sparrow kernels \(KernelBody.current.rawValue)")
         print("density  layer                          kernel            sparse ms  dense ms  speedup  GFLOP/s sparse/dense")
@@ -203,11 +204,23 @@ extension BenchNN {
 public enum BenchNetwork: String, CaseIterable {
     case mlp
     case natureCNN = "nature-cnn"
+    case impala
+
+    /// The DQN presets whose update `bench nn` times: the dense one and SET's (at each sparsity).
+    var presets: (dense: String, sparse: String) {
+        self == .impala ? ("dense-dqn-atari-impala", "set-dqn-atari-impala") : ("dense-dqn-atari", "set-dqn-atari")
+    }
 }
 
 extension NeuralNetBenchmark {
     /// The Nature CNN's convolutions on Atari's 4 stacked 84 × 84 frames.
     static var natureLayers: [ConvGeometry] { ConvGeometry.natureCNN(frames: 4) }
+    /// The Impala network's convolutions on the same frames, each distinct geometry once (15 layers, 5 shapes).
+    static var impalaLayers: [ConvGeometry] {
+        var seen = Set<ConvGeometry>()
+        return ImpalaNetwork.architecture(frames: 4, hidden: [ImpalaNetwork.hidden], outputs: 6).convolutions
+            .filter { seen.insert($0).inserted }
+    }
 }
 
 extension KernelBody: ExpressibleByArgument {}
