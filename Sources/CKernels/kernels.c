@@ -210,18 +210,13 @@ SK_INLINE void prune_mask_body(long n, float *t, int prune, uint64_t threshold, 
     for (long i = 0; i < n; i++) mask[i] = t[i] != 0.0f ? 1.0f : 0.0f;
 }
 
-// MARK: - vector bodies: kernels_body.h over each instruction set's vocabulary
+// MARK: - vector bodies: kernels_body.h over each instruction set's vocabulary (vector_isa.h)
 
 #if SK_HAVE_AVX2
 SK_AVX2_BEGIN
-// Lane mask for the first n (0 ≤ n ≤ 8) of 8 floats.
-static inline __m256i tail_mask(int n) {
-    static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    return _mm256_loadu_si256((const __m256i *)(m + 8 - n));
-}
-
-// Horizontal sums, used by both bodies (the AVX-512 one folds its 16 lanes to 8 first, VFOLD8).
-// Eight at once: r[j] = Σ lanes of a_j.
+#define SK_VECTOR_AVX2
+#include "vector_isa.h"
+// Eight horizontal sums at once: r[j] = Σ lanes of a_j (the AVX-512 body's too, after VFOLD8).
 static inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3,
                            __m256 a4, __m256 a5, __m256 a6, __m256 a7) {
     __m256 t0 = _mm256_hadd_ps(a0, a1), t1 = _mm256_hadd_ps(a2, a3);
@@ -230,37 +225,7 @@ static inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3,
     __m256 lo = _mm256_permute2f128_ps(u0, u1, 0x20), hi = _mm256_permute2f128_ps(u0, u1, 0x31);
     return _mm256_add_ps(lo, hi);
 }
-
-// One: ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
-static inline float hsum1(__m256 a) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
-
 #define KB(name) name##_avx2
-#define V __m256
-#define VM __m256i
-#define VLEN 8
-#define VZERO() _mm256_setzero_ps()
-#define VSET1(x) _mm256_set1_ps(x)
-#define VLOAD(p) _mm256_loadu_ps(p)
-#define VMLOAD(m, p) _mm256_maskload_ps((p), (m))
-#define VSTORE(p, v) _mm256_storeu_ps((p), (v))
-#define VMSTORE(p, m, v) _mm256_maskstore_ps((p), (m), (v))
-#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
-#define VADD(a, b) _mm256_add_ps((a), (b))
-#define VSUB(a, b) _mm256_sub_ps((a), (b))
-#define VMUL(a, b) _mm256_mul_ps((a), (b))
-#define VDIV(a, b) _mm256_div_ps((a), (b))
-#define VSQRT(v) _mm256_sqrt_ps(v)
-#define VMAX0(v) _mm256_max_ps((v), _mm256_setzero_ps())
-#define VGT0(v) _mm256_cmp_ps((v), _mm256_setzero_ps(), _CMP_GT_OQ)
-#define VSEL(c, t, f) _mm256_blendv_ps((f), (t), (c))
-#define VKEEP(c, v) _mm256_and_ps((v), (c))
-#define VMASK(n) tail_mask(n)
-#define VFOLD8(v) (v)
 #define VSUM_TAIL_IN_LANES 0
 #include "kernels_body.h"
 SK_AVX2_END
@@ -268,37 +233,13 @@ SK_AVX2_END
 
 #if SK_HAVE_AVX512
 SK_AVX512_BEGIN
-// Lane mask for the first n (0 ≤ n ≤ 16) of 16 floats.
-static inline __mmask16 lanes16(int n) { return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u); }
-
-// Σ of 16 lanes: the two halves added lane-wise, then the AVX2 body's 8-lane sum.
-static inline __m256 fold16(__m512 a) { return _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1)); }
-
+#define SK_VECTOR_AVX512
+#include "vector_isa.h"
 #define KB(name) name##_avx512
-#define V __m512
-#define VM __mmask16
-#define VLEN 16
-#define VZERO() _mm512_setzero_ps()
-#define VSET1(x) _mm512_set1_ps(x)
-#define VLOAD(p) _mm512_loadu_ps(p)
-#define VMLOAD(m, p) _mm512_maskz_loadu_ps((m), (p))
-#define VSTORE(p, v) _mm512_storeu_ps((p), (v))
-#define VMSTORE(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
-#define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
-#define VADD(a, b) _mm512_add_ps((a), (b))
-#define VSUB(a, b) _mm512_sub_ps((a), (b))
-#define VMUL(a, b) _mm512_mul_ps((a), (b))
-#define VDIV(a, b) _mm512_div_ps((a), (b))
-#define VSQRT(v) _mm512_sqrt_ps(v)
-#define VMAX0(v) _mm512_max_ps((v), _mm512_setzero_ps())
-#define VGT0(v) _mm512_cmp_ps_mask((v), _mm512_setzero_ps(), _CMP_GT_OQ)
-#define VSEL(c, t, f) _mm512_mask_blend_ps((c), (f), (t))
-#define VKEEP(c, v) _mm512_maskz_mov_ps((c), (v))
-#define VMASK(n) lanes16(n)
-#define VFOLD8(v) fold16(v)
 #define VSUM_TAIL_IN_LANES 1
 #include "kernels_body.h"
 SK_AVX512_END
+#include "vector_isa.h"
 #endif
 
 // MARK: - the public kernels: pick the body

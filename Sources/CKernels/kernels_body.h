@@ -1,20 +1,14 @@
-// The vector bodies of the hot sparse kernels (kernels.c), written once over a small vector vocabulary and included
-// once per instruction set inside that set's target-attribute region. Not a public header.
+// The vector bodies of the hot sparse kernels (kernels.c), written once over the vector vocabulary of vector_isa.h
+// and included once per instruction set inside that set's target-attribute region. Not a public header.
 //
-// The including file defines:
+// Besides the vocabulary, the including file defines
 //   KB(name)            the body's function name (name ## _avx2, name ## _avx512)
-//   V, VM, VLEN         vector type, lane-mask type, lanes
-//   VZERO() VSET1(x) VLOAD(p) VMLOAD(m, p) VSTORE(p, v) VMSTORE(p, m, v) VFMA(a, b, c) = a·b + c
-//   VADD VSUB VMUL VDIV (a, b)  VSQRT(v)  VMAX0(v) = max(v, 0)
-//   VGT0(v)             the lanes where v > 0 (ordered: false for NaN), as a condition for:
-//   VSEL(c, t, f)       t where c, else f;   VKEEP(c, v)  v where c, else +0
-//   VMASK(n)            the first n lanes (0 ≤ n ≤ VLEN)
-//   VFOLD8(v)           the lanes added down to eight (an __m256; v itself for AVX2): horizontal sums go through
-//                       the AVX2 body's hsum1 / hsum8 after it
+//   hsum8(a0, …, a7)    the eight horizontal sums of eight __m256 at once
 //   VSUM_TAIL_IN_LANES  1: rowsum adds the last < VLEN columns in masked lanes before the horizontal sum (AVX-512);
 //                       0: one by one after it (AVX2). The two give different sums; each body keeps its own
-// and this file undefines them all at its end. The tail of the element-wise kernels runs in masked lanes on both;
-// every lane computes the same correctly rounded operations as the scalar loop, so the results are the same.
+// and this file undefines KB and VSUM_TAIL_IN_LANES at its end. The tail of the element-wise kernels runs in masked
+// lanes on both; every lane computes the same correctly rounded operations as the scalar loop, so the results are
+// the same.
 
 // One vector, whole or the first lanes of mk; `masked` is a compile-time constant after inlining.
 SK_INLINE V KB(load)(int masked, VM mk, const float *p) { return masked ? VMLOAD(mk, p) : VLOAD(p); }
@@ -253,25 +247,4 @@ static void KB(prune_mask)(long n, float *t, int prune, uint64_t threshold, floa
 
 /* The including file's parameters, undefined here so each instruction set can define them afresh. */
 #undef KB
-#undef V
-#undef VM
-#undef VLEN
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VMLOAD
-#undef VSTORE
-#undef VMSTORE
-#undef VFMA
-#undef VADD
-#undef VSUB
-#undef VMUL
-#undef VDIV
-#undef VSQRT
-#undef VMAX0
-#undef VGT0
-#undef VSEL
-#undef VKEEP
-#undef VMASK
-#undef VFOLD8
 #undef VSUM_TAIL_IN_LANES
