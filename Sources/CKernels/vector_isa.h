@@ -75,7 +75,7 @@ static inline float hsum1(__m256 a) {
 #elif defined(SK_VECTOR_AVX512)
 #undef SK_VECTOR_AVX512
 // Lane mask for the first n (0 ≤ n ≤ 16) of 16 floats.
-static inline __mmask16 lanes16(int n) { return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u); }
+static inline __mmask16 lanes16(int n) { return (__mmask16)((1u << n) - 1u); }
 
 // The two halves added lane-wise.
 static inline __m256 fold16(__m512 a) { return _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1)); }
