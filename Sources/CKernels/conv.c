@@ -2,8 +2,9 @@
 //
 // Bodies as in kernels.c: AVX-512 (F, BW, DQ, VL), AVX2 + FMA and portable C, all compiled into every x86-64 build
 // and chosen at run time by `sk_isa()` (target attributes on the regions, no compiler flags). The two vector bodies
-// are one source, conv_body.h, included once per instruction set. Batches below 8 samples run the portable body
-// on every machine: a vector of samples would be mostly empty lanes there (acting at batch 1).
+// are one source, conv_body.h, included once per instruction set over the vocabulary of vector_isa.h (shared with
+// kernels.c). Batches below 8 samples run the portable body on every machine: a vector of samples would be mostly
+// empty lanes there (acting at batch 1).
 //
 // Numerics: no fast-math and no contraction. The bodies sum in different orders (the vector bodies add the bias
 // first and then the taps in CSR order per sample, as the portable body does, but the weight gradient sums over
@@ -187,52 +188,21 @@ static void conv_weight_gradient_plain(const sk_conv_shape *s, int B, const int3
 
 #if SC_HAVE_VECTOR
 SC_AVX2_BEGIN
-static inline __m256i sc_mask8(int n) {
-    static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    return _mm256_loadu_si256((const __m256i *)(m + 8 - n));
-}
-static inline float sc_hsum8(__m256 a) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
+#define SK_VECTOR_AVX2
+#include "vector_isa.h"
 #define CB(name) name##_avx2
-#define V __m256
-#define VM __m256i
-#define VLEN 8
-#define VZERO() _mm256_setzero_ps()
-#define VSET1(x) _mm256_set1_ps(x)
-#define VLOAD(p) _mm256_loadu_ps(p)
-#define VMLOAD(m, p) _mm256_maskload_ps((p), (m))
-#define VSTORE(p, v) _mm256_storeu_ps((p), (v))
-#define VMSTORE(p, m, v) _mm256_maskstore_ps((p), (m), (v))
-#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
-#define VADD(a, b) _mm256_add_ps((a), (b))
-#define VMAX0(v) _mm256_max_ps((v), _mm256_setzero_ps())
-#define VMASK(n) sc_mask8(n)
-#define VHSUM(v) sc_hsum8(v)
+#define VHSUM(v) hsum1(v)
 #include "conv_body.h"
 SC_AVX2_END
 
 SC_AVX512_BEGIN
+#define SK_VECTOR_AVX512
+#include "vector_isa.h"
 #define CB(name) name##_avx512
-#define V __m512
-#define VM __mmask16
-#define VLEN 16
-#define VZERO() _mm512_setzero_ps()
-#define VSET1(x) _mm512_set1_ps(x)
-#define VLOAD(p) _mm512_loadu_ps(p)
-#define VMLOAD(m, p) _mm512_maskz_loadu_ps((m), (p))
-#define VSTORE(p, v) _mm512_storeu_ps((p), (v))
-#define VMSTORE(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
-#define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
-#define VADD(a, b) _mm512_add_ps((a), (b))
-#define VMAX0(v) _mm512_max_ps((v), _mm512_setzero_ps())
-#define VMASK(n) ((__mmask16)((1u << (n)) - 1u))
 #define VHSUM(v) _mm512_reduce_add_ps(v)
 #include "conv_body.h"
 SC_AVX512_END
+#include "vector_isa.h"
 #endif
 
 // MARK: - the public kernels: pick the body

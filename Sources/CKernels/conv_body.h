@@ -1,13 +1,10 @@
-// The vector bodies of the sparse convolution (conv.c), written once over a small vector vocabulary and included
-// once per instruction set inside that set's target-attribute region. Not a public header.
+// The vector bodies of the sparse convolution (conv.c), written once over the vector vocabulary of vector_isa.h and
+// included once per instruction set inside that set's target-attribute region. Not a public header.
 //
-// The including file defines:
+// Besides the vocabulary, the including file defines
 //   CB(name)            the body's function name (name ## _avx2, name ## _avx512)
-//   V, VM, VLEN         vector type, lane-mask type, lanes
-//   VZERO() VSET1(x) VLOAD(p) VMLOAD(m, p) VSTORE(p, v) VMSTORE(p, m, v) VFMA(a, b, c) = a·b + c, VMAX0(v)
-//   VMASK(n)            the first n lanes (0 ≤ n ≤ VLEN)
 //   VHSUM(v)            Σ of the lanes
-// and this file undefines them all at its end.
+// and this file undefines them at its end.
 //
 // Blocking (XNNPACK f32-spmm style, with the batch as the contiguous dimension): an output channel's taps are
 // walked once per block of CP output positions × 2 vectors of samples; the CP·2 accumulators stay in registers,
@@ -193,17 +190,4 @@ static void CB(conv_weight_gradient)(const sk_conv_shape *s, int B, const int32_
 
 /* The including file's parameters, undefined here so each instruction set can define them afresh. */
 #undef CB
-#undef V
-#undef VM
-#undef VLEN
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VMLOAD
-#undef VSTORE
-#undef VMSTORE
-#undef VFMA
-#undef VADD
-#undef VMAX0
-#undef VMASK
 #undef VHSUM

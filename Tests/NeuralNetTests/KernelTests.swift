@@ -181,8 +181,9 @@ final class KernelTests: XCTestCase {
 
 /// The AVX-512 bodies that keep the AVX2 body's per-element order (kernels.c) give its results bit for bit: the
 /// sparse product with every fused post-op, plain and through the CSC permutation, at batch sizes around both
-/// vector widths; Adam in every mask mode; the activations. An AVX-512 machine then trains exactly as an AVX2
-/// machine wherever the weight gradient does not enter.
+/// vector widths and every mix of its 128-, 64- and 32-column passes; Adam in every mask mode; the activations; the
+/// masked-dense target update. An AVX-512 machine then trains exactly as an AVX2 machine wherever the weight
+/// gradient does not enter.
 final class AVX512KernelTests: XCTestCase {
     func withBody<T>(_ b: KernelBody, _ f: () -> T) -> T {
         let chosen = KernelBody.current
@@ -197,31 +198,33 @@ final class AVX512KernelTests: XCTestCase {
 
     func testSparseProductMatchesAVX2BitForBit() {
         var g = Generator(seed: 11)
-        for batch in [2, 5, 8, 15, 16, 17, 24, 31, 32, 33, 47, 48, 63, 64, 65, 80, 96, 100, 127, 129, 256] {
+        for batch in [2, 5, 8, 15, 16, 17, 24, 31, 32, 33, 47, 48, 63, 64, 65, 80, 96, 100, 127, 129, 160, 192, 200,
+                      224, 256, 300] {
             let shape = LayerShape(fanIn: 3 + g.nextInt(below: 50), fanOut: 1 + g.nextInt(below: 30))
             let pos = randomPositions(shape, density: [0.05, 0.3, 1.0][batch % 3], generator: &g)
             let idx = SparseIndex(shape: shape, positions: pos)
+            let ld = batch + [0, 3, 16][batch % 3]  // rows longer than the batch too
             let values = g.floats(pos.count), bias = g.floats(shape.fanOut)
-            let x = g.floats(shape.fanIn * batch), gate = g.floats(shape.fanOut * batch)
-            let dY = g.floats(shape.fanOut * batch), gateIn = g.floats(shape.fanIn * batch)
+            let x = g.floats(shape.fanIn * ld), gate = g.floats(shape.fanOut * ld)
+            let dY = g.floats(shape.fanOut * ld), gateIn = g.floats(shape.fanIn * ld)
             for post: Int32 in 0...5 {
                 func forward(_ b: KernelBody) -> [Float] {
                     withBody(b) {
-                        var y = [Float](repeating: .nan, count: shape.fanOut * batch)
-                        sk_spmm(Int32(shape.fanOut), idx.rowPointer, idx.columnIndex, values, nil, x, Int32(batch),
-                                Int32(batch), bias, &y, Int32(batch), post, 0.1, post >= 3 ? gate : nil)
+                        var y = [Float](repeating: .nan, count: shape.fanOut * ld)
+                        sk_spmm(Int32(shape.fanOut), idx.rowPointer, idx.columnIndex, values, nil, x, Int32(ld),
+                                Int32(batch), bias, &y, Int32(ld), post, 0.1, post >= 3 ? gate : nil)
                         return y
                     }
                 }
                 func transposed(_ b: KernelBody) -> [Float] {
                     withBody(b) {
-                        var dx = [Float](repeating: .nan, count: shape.fanIn * batch)
+                        var dx = [Float](repeating: .nan, count: shape.fanIn * ld)
                         sk_spmm(Int32(shape.fanIn), idx.columnPointer, idx.rowIndex, values, idx.cscToCSR, dY,
-                                Int32(batch), Int32(batch), nil, &dx, Int32(batch), post, 0.1, post >= 3 ? gateIn : nil)
+                                Int32(ld), Int32(batch), nil, &dx, Int32(ld), post, 0.1, post >= 3 ? gateIn : nil)
                         return dx
                     }
                 }
-                let msg = "shape \(shape) batch \(batch) post \(post)"
+                let msg = "shape \(shape) batch \(batch) ld \(ld) post \(post)"
                 XCTAssertEqual(forward(.avx512).map(\.bitPattern), forward(.avx2).map(\.bitPattern), "forward " + msg)
                 XCTAssertEqual(transposed(.avx512).map(\.bitPattern), transposed(.avx2).map(\.bitPattern), "transposed " + msg)
             }
@@ -257,6 +260,25 @@ final class AVX512KernelTests: XCTestCase {
                 }
                 XCTAssertEqual(run(.avx512), run(.avx2), "activation \(kind) n \(n)")
             }
+        }
+    }
+
+    /// The masked-dense target update's three passes (the portable loops compiled for each instruction set).
+    func testTargetUpdateMatchesAVX2BitForBit() {
+        var g = Generator(seed: 13)
+        for n in [1, 7, 8, 15, 16, 17, 33, 100, 301, 1000] {
+            let t = g.floats(n).map { g.nextInt(below: 3) == 0 ? 0 : $0 }, o = g.floats(n).map { g.nextInt(below: 3) == 0 ? 0 : $0 }
+            func run(_ b: KernelBody) -> [UInt64] {
+                withBody(b) {
+                    var t2 = t, onz = 0, keys = [UInt64](repeating: 0, count: n)
+                    let nz = sk_blend_count(n, &t2, o, 0.005, &onz)
+                    let k = sk_drop_keys(n, t2, &keys)
+                    var mask = [Float](repeating: .nan, count: n)
+                    sk_prune_mask(n, &t2, 1, k > 0 ? keys.prefix(k).sorted()[k / 3] : 0, &mask)
+                    return [UInt64(nz), UInt64(onz), UInt64(k)] + keys.prefix(k) + (t2 + mask).map { UInt64($0.bitPattern) }
+                }
+            }
+            XCTAssertEqual(run(.avx512), run(.avx2), "n \(n)")
         }
     }
 }
