@@ -114,7 +114,7 @@ public final class DenseLayer: Layer {
     public let weight: ParameterTensor
     public let bias: ParameterTensor
     /// Scratch of a maintain-sparsity target update on this (target) layer; not part of its state.
-    var dropKeyScratch: [UInt64] = []
+    var targetScratch = MaintainSparsityScratch()
 
     /// A dense layer (`mask == nil`) or a masked-dense one. `weights` is fanOut × fanIn row-major.
     public init(shape: LayerShape, weights: [Float], biases: [Float], mask: [Float]? = nil,

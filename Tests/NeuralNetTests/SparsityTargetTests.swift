@@ -241,6 +241,57 @@ final class SparsityMaskedTargetTests: XCTestCase {
     } }
 }
 
+extension SparsityMaskedTargetTests {
+    /// The masked in-place update with a layer's scratch (keys and the last cut as a guess) against the
+    /// position-list rule through a run-like sequence: the carried guess, none, and one above everything each give
+    /// the same target and mask.
+    func testInPlaceMaskedUpdateWithACutGuessMatchesPositionForm() { withEachKernelBody { body in
+        var g = Generator(seed: 5)
+        let n = 600
+        var online = [Float](repeating: 0, count: n)
+        for i in 0..<n where g.nextInt(below: 3) == 0 { online[i] = Float(g.normal() * 0.1) }
+        var target = online
+        var scratch = MaintainSparsityScratch()
+        func sparse(_ a: [Float]) -> (positions: [Position], values: [Float]) {
+            let idx = a.indices.filter { a[$0] != 0 }
+            return (idx.map { Position($0) }, idx.map { a[$0] })
+        }
+        for step in 1...300 {
+            for i in 0..<n where online[i] != 0 { online[i] += Float(g.normal() * 0.002) }
+            if step % 50 == 0 {  // move a tenth of the online support, new ones at small values
+                let live = online.indices.filter { online[$0] != 0 }
+                for i in live.prefix(live.count / 10) { online[i] = 0 }
+                var grown = 0
+                while grown < live.count / 10 {
+                    let i = g.nextInt(below: n)
+                    if online[i] == 0 { online[i] = Float(g.normal() * 0.001); grown += 1 }
+                }
+            }
+            let tau: Float = step % 7 == 0 ? 0.5 : 0.005
+            let expected = softUpdateMaintainingSparsityLists(target: target, online: online, tau: tau, sparse: sparse)
+            let carried = scratch.cutGuess
+            var results: [[Float]] = []
+            for guess in [carried, 0, .max] {
+                var t = target, mask = target.map { $0 != 0 ? Float(1) : 0 }
+                scratch.cutGuess = guess
+                softUpdateMaintainingSparsityInPlace(target: &t, mask: &mask, online: online, tau: tau, scratch: &scratch)
+                XCTAssertEqual(sparse(t).positions, expected.positions, "\(body) step \(step) guess \(guess)")
+                XCTAssertEqual(sparse(t).values.map(\.bitPattern), expected.values.map(\.bitPattern),
+                               "\(body) step \(step) guess \(guess)")
+                XCTAssertEqual(mask, t.map { $0 != 0 ? 1 : 0 }, "\(body) step \(step) guess \(guess)")
+                results.append(t)
+            }
+            target = results[0]
+        }
+    } }
+
+    private func softUpdateMaintainingSparsityLists(target: [Float], online: [Float], tau: Float,
+                                                    sparse: ([Float]) -> (positions: [Position], values: [Float]))
+        -> (positions: [Position], values: [Float]) {
+        softUpdateMaintainingSparsity(target: sparse(target), online: sparse(online), tau: tau)
+    }
+}
+
 /// The allocation-free maintain-sparsity update of a truly sparse target (scratch merge and selection, in-place index
 /// rebuild, arrays traded with the scratch) against its plain twins, bit for bit.
 final class SparsityTargetScratchTests: XCTestCase {
