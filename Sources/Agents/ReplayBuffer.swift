@@ -55,6 +55,11 @@ public final class ReplayBuffer: TrainingMemory {
     private var finalsTouched = 0
     /// s′ of the newest transition (meaningful when count > 0).
     private let pending: UnsafeMutablePointer<Float>
+    /// Scratch of `sample` for batches of up to `sampleScratchCapacity`: where each drawn slot's s, s′ and a start.
+    private var rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 0)
+    private var nextRows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 0)
+    private var actionRows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 0)
+    private var sampleScratchCapacity = 0
 
     /// First word of the compact checkpoint layout; the two-copy layout of checkpoint version 1 starts with the
     /// capacity, which is positive.
@@ -78,6 +83,7 @@ public final class ReplayBuffer: TrainingMemory {
     deinit {
         observations.deallocate(); actions.deallocate(); rewards.deallocate(); terminals.deallocate()
         finalIndex.deallocate(); finals.deallocate(); pending.deallocate()
+        rows.deallocate(); nextRows.deallocate(); actionRows.deallocate()
     }
 
     /// Live final observations (transitions whose s′ is not the next transition's s, except the newest).
@@ -157,7 +163,71 @@ public final class ReplayBuffer: TrainingMemory {
     }
 
     /// Draws `batch.size` indices uniformly with replacement and writes the batch feature-major.
+    ///
+    /// All slots are drawn first (the same draws, in the same order, as drawing one per sample), then the rows are
+    /// gathered `gatherBlock` samples at a time: for each feature, the block's values are stored side by side
+    /// from the block's rows, read in step. Storing sample by sample instead writes each value B floats after the
+    /// previous one, a cache line per value across all 2 × observationSize rows (most of the 0.45–0.75 ms that
+    /// sampling took per Humanoid step at batch 256). Copies only, so the batch is bit for bit `sampleOneByOne`'s,
+    /// its plain twin.
     public func sample(into batch: ReplayBatch, generator: inout Generator) {
+        precondition(count > 0, "sampling from an empty replay buffer")
+        precondition(batch.observationSize == observationSize && batch.actionSize == actionSize)
+        let B = batch.size, os = observationSize, asz = actionSize
+        reserveSampleScratch(B)
+        let newest = (cursor + capacity - 1) % capacity
+        for b in 0..<B {
+            let i = generator.nextInt(below: count)
+            rows[b] = UnsafePointer(observations + i * os)
+            nextRows[b] = UnsafePointer(nextObservation(of: i, newest: newest))
+            actionRows[b] = UnsafePointer(actions + i * asz)
+            batch.rewards[b] = rewards[i]
+            batch.notTerminated[b] = 1 - terminals[i]
+        }
+        var b0 = 0
+        while b0 < B {
+            let n = min(Self.gatherBlock, B - b0)
+            Self.gatherColumns(rows + b0, count: n, features: os, into: batch.observations + b0, stride: B)
+            Self.gatherColumns(nextRows + b0, count: n, features: os, into: batch.nextObservations + b0, stride: B)
+            Self.gatherColumns(actionRows + b0, count: n, features: asz, into: batch.actions + b0, stride: B)
+            b0 += n
+        }
+    }
+
+    /// Samples per block of `sample`'s gather: eight rows read side by side, their pointers held in registers (on
+    /// the 2-vCPU Zen 4 this beat 4, 16 and 32, and a sample-major copy followed by a transpose).
+    static let gatherBlock = 8
+
+    /// out[f · stride + j] = rows[j][f] for the `count` (≤ `gatherBlock`) rows: a block of columns of a
+    /// feature-major batch, written a feature row at a time.
+    @inline(__always)
+    private static func gatherColumns(_ rows: UnsafePointer<UnsafePointer<Float>>, count n: Int, features: Int,
+                                      into out: UnsafeMutablePointer<Float>, stride: Int) {
+        guard n == 8 else {
+            for f in 0..<features {
+                let o = out + f * stride
+                for j in 0..<n { o[j] = rows[j][f] }
+            }
+            return
+        }
+        let r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3], r4 = rows[4], r5 = rows[5], r6 = rows[6], r7 = rows[7]
+        for f in 0..<features {
+            let o = out + f * stride
+            o[0] = r0[f]; o[1] = r1[f]; o[2] = r2[f]; o[3] = r3[f]; o[4] = r4[f]; o[5] = r5[f]; o[6] = r6[f]; o[7] = r7[f]
+        }
+    }
+
+    /// Grows `sample`'s scratch (row pointers) to a batch of `B`; allocates only when B grows.
+    private func reserveSampleScratch(_ B: Int) {
+        guard B > sampleScratchCapacity else { return }
+        rows.deallocate(); nextRows.deallocate(); actionRows.deallocate()
+        rows = .allocate(capacity: B); nextRows = .allocate(capacity: B); actionRows = .allocate(capacity: B)
+        sampleScratchCapacity = B
+    }
+
+    /// `sample` written one sample after another (each index drawn, then its row copied into column b): the plain
+    /// twin the tests hold the blocked gather to, bit for bit and draw for draw.
+    func sampleOneByOne(into batch: ReplayBatch, generator: inout Generator) {
         precondition(count > 0, "sampling from an empty replay buffer")
         precondition(batch.observationSize == observationSize && batch.actionSize == actionSize)
         let B = batch.size

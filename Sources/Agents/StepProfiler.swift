@@ -7,8 +7,10 @@ import Foundation
 /// once, under the innermost phase, and the caller goes back with `enter(previous)`. Off by default: the agents
 /// and the trainer hold an optional profiler and skip the clock reads when it is nil.
 public final class StepProfiler {
+    /// `replay` is storing transitions (and, on-policy, the rollout's); `replaySample` is drawing and gathering
+    /// the training batch, timed apart since issue 26 (before, `replay` held both).
     public enum Phase: Int, CaseIterable, Sendable {
-        case envStep, acting, replay, criticUpdate, actorUpdate, targetUpdate, topologyUpdate, evaluation, rest
+        case envStep, acting, replay, replaySample, criticUpdate, actorUpdate, targetUpdate, topologyUpdate, evaluation, rest
 
         /// JSON key.
         public var key: String {
@@ -16,6 +18,7 @@ public final class StepProfiler {
             case .envStep: return "env_step"
             case .acting: return "acting"
             case .replay: return "replay"
+            case .replaySample: return "replay_sample"
             case .criticUpdate: return "critic_update"
             case .actorUpdate: return "actor_update"
             case .targetUpdate: return "target_update"

@@ -75,3 +75,16 @@ public enum BLASThreads {
         openblas_set_num_threads(Int32(n))
     }
 }
+
+extension Array where Element: Numeric {
+    /// Makes the count `n`, keeping the storage: a uniquely held array shrinks in place and grows within its
+    /// capacity (appending zeros), so a target layer whose live count drifts by a few entries does not reallocate.
+    /// Contents up to the old count are kept; callers that need zeros fill them.
+    mutating func resize(to n: Int) {
+        if count > n {
+            removeLast(count - n)
+        } else if count < n {
+            append(contentsOf: repeatElement(0, count: n - count))
+        }
+    }
+}

@@ -18,7 +18,7 @@ public final class DenseConv2D {
     public let bias: ParameterTensor
     private let columns = GrowingBuffer(), paddedInput = GrowingBuffer(), paddedInputGradient = GrowingBuffer()
     /// Scratch of a maintain-sparsity target update on this (target) layer; not part of its state.
-    var dropKeyScratch: [UInt64] = []
+    var targetScratch = MaintainSparsityScratch()
 
     /// A dense conv (`mask == nil`) or a masked-dense one. `weights` are OIHW, C_out × C_in × KH × KW row-major.
     public init(geometry: ConvGeometry, weights: [Float], biases: [Float], mask: [Float]? = nil,

@@ -114,7 +114,7 @@ public final class DenseLayer: Layer {
     public let weight: ParameterTensor
     public let bias: ParameterTensor
     /// Scratch of a maintain-sparsity target update on this (target) layer; not part of its state.
-    var dropKeyScratch: [UInt64] = []
+    var targetScratch = MaintainSparsityScratch()
 
     /// A dense layer (`mask == nil`) or a masked-dense one. `weights` is fanOut × fanIn row-major.
     public init(shape: LayerShape, weights: [Float], biases: [Float], mask: [Float]? = nil,
@@ -290,6 +290,59 @@ public struct SparseIndex: Equatable, Sendable {
 
     public var count: Int { columnIndex.count }
 
+    /// Makes this the index of `positions` (strictly ascending, inside the shape): the arrays `init(shape:positions:)`
+    /// builds, written into this index's own storage (resized in place), so nothing is allocated once it has room. A
+    /// target layer's support trails its online network's by a few swapped connections on most updates, and its
+    /// index is rebuilt each time (the tests hold this to the initializer). Rows are walked, not divided out, and
+    /// the column pointers serve as the CSC cursors, then are shifted back.
+    mutating func rebuild(positions: [Position]) {
+        let nnz = positions.count, fanIn = fanIn, fanOut = fanOut
+        columnIndex.resize(to: nnz)
+        rowIndex.resize(to: nnz)
+        cscToCSR.resize(to: nnz)
+        positions.withUnsafeBufferPointer { pos in
+            rowPointer.withUnsafeMutableBufferPointer { rp in
+                columnPointer.withUnsafeMutableBufferPointer { cp in
+                    columnIndex.withUnsafeMutableBufferPointer { ci in
+                        rowIndex.withUnsafeMutableBufferPointer { ri in
+                            cscToCSR.withUnsafeMutableBufferPointer { perm in
+                                rp.update(repeating: 0)
+                                cp.update(repeating: 0)
+                                var previous = -1, r = 0, rowStart = 0
+                                for k in 0..<nnz {
+                                    let pi = Int(pos[k])
+                                    precondition(pi > previous && pi < fanIn * fanOut,
+                                                 "positions must be ascending, unique and below \(fanIn * fanOut) (got \(pi) after \(previous))")
+                                    previous = pi
+                                    while pi >= rowStart + fanIn { r += 1; rowStart += fanIn }
+                                    let c = pi - rowStart
+                                    rp[r + 1] += 1
+                                    cp[c + 1] += 1
+                                    ci[k] = Int32(c)
+                                }
+                                for r in 0..<fanOut { rp[r + 1] += rp[r] }
+                                for c in 0..<fanIn { cp[c + 1] += cp[c] }
+                                // cp[c] is column c's next free slot; afterwards it is column c + 1's start.
+                                for r in 0..<fanOut {
+                                    for k in Int(rp[r])..<Int(rp[r + 1]) {
+                                        let c = Int(ci[k])
+                                        let slot = Int(cp[c])
+                                        ri[slot] = Int32(r)
+                                        perm[slot] = Int32(k)
+                                        cp[c] += 1
+                                    }
+                                }
+                                var c = fanIn
+                                while c > 0 { cp[c] = cp[c - 1]; c -= 1 }
+                                cp[0] = 0
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     public var positions: [Position] {
         var p = [Position](repeating: 0, count: count)
         for r in 0..<fanOut {
@@ -312,6 +365,8 @@ public final class SparseLayer: Layer {
     public private(set) var index: SparseIndex
     /// Live connections, ascending; `weight.values[k]` belongs to `positions[k]`.
     public private(set) var positions: [Position]
+    /// Scratch of a maintain-sparsity target update on this (target) layer; not part of its state.
+    var targetScratch = MaintainSparsityScratch()
 
     /// `positions` strictly ascending; `values[k]` is the weight at `positions[k]`.
     public init(shape: LayerShape, positions: [Position], values: [Float], biases: [Float]) {
@@ -413,8 +468,50 @@ public final class SparseLayer: Layer {
     }
 
     /// Sokar/ANF soft target update in place (see `softUpdateMaintainingSparsity`); rebuilds the index only when the
-    /// support changes.
+    /// support changes. Allocation-free on both kinds of step: equal supports blend in place; a support that trails
+    /// the online one is merged and pruned in `targetScratch`, which then trades places with `positions` and the
+    /// values (the old arrays become the next update's scratch), and the index is rebuilt in its own storage. As
+    /// before, a changed support zeroes the target's moments (a target never steps, but checkpoints hold them).
+    /// `softUpdateMaintainingSparsityByCopies` is the plain twin the tests hold this to.
     func softUpdateMaintainingSparsity(online: SparseLayer, tau: Float) {
+        if positions == online.positions {
+            // The steady state between topology changes; the rare zero there goes through the plain rule.
+            softUpdateMaintainingSparsityByCopies(online: online, tau: tau)
+            return
+        }
+        let n = positions.withUnsafeBufferPointer { tp in
+            weight.values.withUnsafeBufferPointer { tv in
+                online.positions.withUnsafeBufferPointer { op in
+                    online.weight.values.withUnsafeBufferPointer { ov in
+                        NeuralNet.softUpdateMaintainingSparsity(targetPositions: tp, targetValues: tv, onlinePositions: op,
+                                                                onlineValues: ov, tau: tau, into: &targetScratch)
+                    }
+                }
+            }
+        }
+        let same = n == positions.count && positions.withUnsafeBufferPointer { p in
+            targetScratch.positions.withUnsafeBufferPointer { q in
+                for k in 0..<n where p[k] != q[k] { return false }
+                return true
+            }
+        }
+        if same {
+            weight.values.withUnsafeMutableBufferPointer { v in
+                targetScratch.values.withUnsafeBufferPointer { s in v.baseAddress!.update(from: s.baseAddress!, count: n) }
+            }
+            return
+        }
+        swap(&positions, &targetScratch.positions)
+        positions.removeLast(positions.count - n)
+        swap(&weight.values, &targetScratch.values)
+        weight.values.removeLast(weight.values.count - n)
+        index.rebuild(positions: positions)
+        weight.zeroMoments()
+    }
+
+    /// The plain form of `softUpdateMaintainingSparsity(online:tau:)`, through the array-returning rule (copies of
+    /// the positions and values, a fresh index and fresh zero moments when the support changes).
+    func softUpdateMaintainingSparsityByCopies(online: SparseLayer, tau: Float) {
         var p = positions
         positions = []  // keep `p` uniquely referenced so the in-place path does not copy
         let changed = NeuralNet.softUpdateMaintainingSparsity(targetPositions: &p, targetValues: &weight.values,

@@ -63,6 +63,22 @@ public final class ParameterTensor {
         values = newValues
     }
 
+    /// Zero moments and, if their count changed, zero gradients for the current values (no mask): the contents
+    /// `replace(values: values, firstMoment: zeros, secondMoment: zeros, mask: nil)` leaves, written into the
+    /// existing storage (a target layer whose support changed, on most updates of a run that evolves a topology).
+    func zeroMoments() {
+        let n = values.count
+        firstMoment.resize(to: n)
+        firstMoment.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        secondMoment.resize(to: n)
+        secondMoment.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        mask = nil
+        if gradients.count != n {
+            gradients.resize(to: n)
+            gradients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+    }
+
     /// Replaces everything at once (used by topology updates, serialisation and target copies).
     func replace(values: [Float], firstMoment: [Float], secondMoment: [Float], mask: [Float]?) {
         precondition(firstMoment.count == values.count && secondMoment.count == values.count)

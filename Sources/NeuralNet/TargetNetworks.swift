@@ -70,10 +70,10 @@ extension MLP {
                 }
             case let (td as DenseLayer, od as DenseLayer):
                 softUpdateDense(td.weight, online: od.weight, onlineLive: od.liveConnections, tau: tau, topology: topology,
-                                keys: &td.dropKeyScratch)
+                                scratch: &td.targetScratch)
             case let (td as DenseConv2D, od as DenseConv2D):
                 softUpdateDense(td.weight, online: od.weight, onlineLive: od.liveConnections, tau: tau, topology: topology,
-                                keys: &td.dropKeyScratch)
+                                scratch: &td.targetScratch)
             default:
                 preconditionFailure("target and online layer types differ")
             }
@@ -103,7 +103,7 @@ private func softUpdateCopyingTopology(_ target: any Layer, online: any Layer, t
 /// The soft update of a dense or masked-dense weight tensor (`DenseLayer`, `DenseConv2D`) toward its online twin,
 /// following `topology` when the online one is masked.
 private func softUpdateDense(_ target: ParameterTensor, online: ParameterTensor, onlineLive: Int, tau: Float,
-                             topology: TargetTopology, keys: inout [UInt64]) {
+                             topology: TargetTopology, scratch: inout MaintainSparsityScratch) {
     guard let onlineMask = online.mask else { blend(target, online.values, tau); return }
     switch topology {
     case .copyOnline:
@@ -120,7 +120,7 @@ private func softUpdateDense(_ target: ParameterTensor, online: ParameterTensor,
         swap(&w, &target.values)
         if target.mask != nil { swap(&m, &target.mask!) } else { m = onlineMask }
         let live = NeuralNet.softUpdateMaintainingSparsityInPlace(target: &w, mask: &m, online: online.values, tau: tau,
-                                                                  keys: &keys)
+                                                                  scratch: &scratch)
         swap(&w, &target.values)
         target.setMask(m, liveCount: live)
     }

@@ -36,7 +36,7 @@ struct BenchTrain: ParsableCommand {
     var hidden: String?
     @Option(help: "Equal windows the timed steps are split into, each timed on its own (default 6; PPO: one per rollout).")
     var windows: Int?
-    @Flag(help: "Also time each phase of a step (env, acting, replay, critic, actor, targets, topology, rest).")
+    @Flag(help: "Also time each phase of a step (env, acting, replay storing and sampling, critic, actor, targets, topology, rest).")
     var profile = false
     @OptionGroup var threading: ThreadsOption
     @Option(help: "Seed.") var seed: UInt64 = 0

@@ -82,7 +82,7 @@ public final class OffPolicyTrainer: TrainingLoop {
 
             // Learn: every `update-every` steps after the start steps.
             if step > config.startSteps && step % updateEvery == 0 && buffer.canSample {
-                profiler?.enter(.replay)
+                profiler?.enter(.replaySample)
                 buffer.sample(into: batch, generator: &session.loop.generator)
                 do { lastUpdate = try agent.update(batch) } catch let e as NonFiniteLossError {
                     throw TrainingError("step \(step): \(e.description)")

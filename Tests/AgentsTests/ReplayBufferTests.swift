@@ -160,6 +160,37 @@ final class ReplayBufferTests: XCTestCase {
         }
     }
 
+    /// The blocked gather of `sample` against its plain twin `sampleOneByOne`: batch sizes around the gather block
+    /// (1, 7, 8, 9, 15, 16, 17, 256), Humanoid's widths, finals and the pending row drawn, the scratch grown and
+    /// reused — same draws, every field bit for bit.
+    func testBlockedGatherEqualsTheOneByOneTwin() {
+        for (capacity, obs, act) in [(3, 1, 1), (300, 7, 2), (1000, 348, 17)] {
+            let buffer = ReplayBuffer(capacity: capacity, observationSize: obs, actionSize: act)
+            var stream = EpisodeStream(seed: UInt64(obs), observationSize: obs, actionSize: act, maxLength: 20)
+            for round in 0..<3 {
+                for _ in 0..<(capacity / 2 + 5) { buffer.add(stream.next()) }
+                for size in [1, 7, 8, 9, 15, 16, 17, 256] {
+                    let fast = ReplayBatch(size: size, observationSize: obs, actionSize: act)
+                    let plain = ReplayBatch(size: size, observationSize: obs, actionSize: act)
+                    var g1 = Generator(seed: UInt64(size + round)), g2 = g1
+                    buffer.sample(into: fast, generator: &g1)
+                    buffer.sampleOneByOne(into: plain, generator: &g2)
+                    XCTAssertEqual(g1, g2, "same draws")
+                    func bits(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> [UInt32] {
+                        UnsafeBufferPointer(start: p, count: n).map(\.bitPattern)
+                    }
+                    let pairs = [(fast.observations, plain.observations, obs * size),
+                                 (fast.nextObservations, plain.nextObservations, obs * size),
+                                 (fast.actions, plain.actions, act * size), (fast.rewards, plain.rewards, size),
+                                 (fast.notTerminated, plain.notTerminated, size)]
+                    for (k, (a, b, n)) in pairs.enumerated() where bits(a, n) != bits(b, n) {
+                        XCTFail("capacity \(capacity) obs \(obs) round \(round) batch \(size): \(fields[k]) differ")
+                    }
+                }
+            }
+        }
+    }
+
     /// Encoded after wrapping, decoded into a fresh buffer, then both continue: same batches and same bytes.
     func testRoundTripMidRunContinuesLikeTheUninterruptedBuffer() throws {
         let capacity = 97

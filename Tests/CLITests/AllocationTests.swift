@@ -12,9 +12,10 @@ final class AllocationTests: XCTestCase {
         let interposer = dir.appendingPathComponent("libMallocInterposerSwift.so").path
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: probe), "missing \(probe)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: interposer), "missing \(interposer)")
-        // TowS presets are left out: their maintain-sparsity targets keep changing support after each SET update
-        // (a newcomer outgrows a decaying weight), and a support change rebuilds the layer's index.
-        let presets = ["dense-sac", "dense-td3", "ss-sac", "ss-td3", "ds-sac", "ds-td3", "set-sac", "rigl-sac", "prune-sac"]
+        // TowS presets included: their maintain-sparsity targets change support on most updates after a SET update
+        // (a newcomer outgrows a decaying weight), and that update now runs in reused storage (issue 26).
+        let presets = ["dense-sac", "dense-td3", "ss-sac", "ss-td3", "ds-sac", "ds-td3", "tows-sac", "tows-td3",
+                       "set-sac", "rigl-sac", "prune-sac"]
         let r = try CLI.run(executable: URL(fileURLWithPath: probe), presets, environment: ["LD_PRELOAD": interposer])
         XCTAssertEqual(r.status, 0, r.stderr)
         let text = r.stdout

@@ -298,12 +298,14 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(p.status, 0, p.stderr)
         let q = try JSONSerialization.jsonObject(with: Data(p.lines.last!.utf8)) as! [String: Any]
         let phases = try XCTUnwrap(q["profile_ms_per_step"] as? [String: Double])
-        XCTAssertEqual(Set(phases.keys), ["env_step", "acting", "replay", "critic_update", "actor_update", "target_update",
-                                          "topology_update", "evaluation", "rest"])
+        XCTAssertEqual(Set(phases.keys), ["env_step", "acting", "replay", "replay_sample", "critic_update", "actor_update",
+                                          "target_update", "topology_update", "evaluation", "rest"])
         // The phases add up to the timed step (the clock reads between windows are outside both).
         XCTAssertEqual(phases.values.reduce(0, +), q["ms_per_step"] as! Double, accuracy: 0.1 * (q["ms_per_step"] as! Double))
         XCTAssertGreaterThan(phases["critic_update"]!, 0)
         XCTAssertGreaterThan(phases["env_step"]!, 0)
+        XCTAssertGreaterThan(phases["replay_sample"]!, 0, "drawing the batch is timed apart from storing transitions")
+        XCTAssertGreaterThan(phases["target_update"]!, 0)
         XCTAssertEqual(q["threads"] as? Int, 2)
         assertCleanFailure(try CLI.run(["bench", "train", "--steps", "10", "--windows", "11"]), contains: "--windows must be in 1…10")
         // DS presets reach their sparsity through ER-ε, not the knob: the measured value says so.

@@ -240,3 +240,196 @@ final class SparsityMaskedTargetTests: XCTestCase {
         }
     } }
 }
+
+extension SparsityMaskedTargetTests {
+    /// The masked in-place update with a layer's scratch (keys and the last cut as a guess) against the
+    /// position-list rule through a run-like sequence: the carried guess, none, and one above everything each give
+    /// the same target and mask.
+    func testInPlaceMaskedUpdateWithACutGuessMatchesPositionForm() { withEachKernelBody { body in
+        var g = Generator(seed: 5)
+        let n = 600
+        var online = [Float](repeating: 0, count: n)
+        for i in 0..<n where g.nextInt(below: 3) == 0 { online[i] = Float(g.normal() * 0.1) }
+        var target = online
+        var scratch = MaintainSparsityScratch()
+        func sparse(_ a: [Float]) -> (positions: [Position], values: [Float]) {
+            let idx = a.indices.filter { a[$0] != 0 }
+            return (idx.map { Position($0) }, idx.map { a[$0] })
+        }
+        for step in 1...300 {
+            for i in 0..<n where online[i] != 0 { online[i] += Float(g.normal() * 0.002) }
+            if step % 50 == 0 {  // move a tenth of the online support, new ones at small values
+                let live = online.indices.filter { online[$0] != 0 }
+                for i in live.prefix(live.count / 10) { online[i] = 0 }
+                var grown = 0
+                while grown < live.count / 10 {
+                    let i = g.nextInt(below: n)
+                    if online[i] == 0 { online[i] = Float(g.normal() * 0.001); grown += 1 }
+                }
+            }
+            let tau: Float = step % 7 == 0 ? 0.5 : 0.005
+            let expected = softUpdateMaintainingSparsityLists(target: target, online: online, tau: tau, sparse: sparse)
+            let carried = scratch.cutGuess
+            var results: [[Float]] = []
+            for guess in [carried, 0, .max] {
+                var t = target, mask = target.map { $0 != 0 ? Float(1) : 0 }
+                scratch.cutGuess = guess
+                softUpdateMaintainingSparsityInPlace(target: &t, mask: &mask, online: online, tau: tau, scratch: &scratch)
+                XCTAssertEqual(sparse(t).positions, expected.positions, "\(body) step \(step) guess \(guess)")
+                XCTAssertEqual(sparse(t).values.map(\.bitPattern), expected.values.map(\.bitPattern),
+                               "\(body) step \(step) guess \(guess)")
+                XCTAssertEqual(mask, t.map { $0 != 0 ? 1 : 0 }, "\(body) step \(step) guess \(guess)")
+                results.append(t)
+            }
+            target = results[0]
+        }
+    } }
+
+    private func softUpdateMaintainingSparsityLists(target: [Float], online: [Float], tau: Float,
+                                                    sparse: ([Float]) -> (positions: [Position], values: [Float]))
+        -> (positions: [Position], values: [Float]) {
+        softUpdateMaintainingSparsity(target: sparse(target), online: sparse(online), tau: tau)
+    }
+}
+
+/// The allocation-free maintain-sparsity update of a truly sparse target (scratch merge and selection, in-place index
+/// rebuild, arrays traded with the scratch) against its plain twins, bit for bit.
+final class SparsityTargetScratchTests: XCTestCase {
+    private func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
+
+    /// The scratch form returns what `softUpdateMaintainingSparsity(target:online:tau:)` returns: trailing supports
+    /// with small newcomers (no selection), online zeros and coarse values with ties (selection), empty sides and a
+    /// NaN, with one scratch reused throughout (stale contents, growth within and beyond its capacity, a stale cut
+    /// guess).
+    func testScratchFormEqualsThePlainRule() { withEachKernelBody { body in
+        var scratch = MaintainSparsityScratch()
+        var g = Generator(seed: 31)
+        var cases: [(target: ([Position], [Float]), online: ([Position], [Float]), tau: Float)] = []
+        let shape = LayerShape(fanIn: 64, fanOut: 48)
+        for trial in 0..<300 {
+            let all = randomTopology(shape: shape, count: 1 + g.nextInt(below: 400), generator: &g)
+            var tp = [Position](), op = [Position]()
+            for p in all {
+                switch g.nextInt(below: 8) {
+                case 0: tp.append(p)
+                case 1: op.append(p)
+                default: tp.append(p); op.append(p)
+                }
+            }
+            if trial % 2 == 0 {  // equal counts, as between topology updates
+                while tp.count > op.count { tp.remove(at: g.nextInt(below: tp.count)) }
+                while op.count > tp.count { op.remove(at: g.nextInt(below: op.count)) }
+            }
+            let coarse = trial % 3 == 0  // ties and exact cancellations
+            func value(_ scale: Double) -> Float {
+                coarse ? Float(g.nextInt(below: 9) - 4) / 2 : Float(g.normal() * scale)
+            }
+            let tv = tp.map { _ in value(0.1) }
+            let targetSet = Set(tp)
+            // Newcomers small (the steady state) or as large as the rest; in some trials online zeros.
+            let newcomerScale = trial % 2 == 0 ? 0.001 : 0.1
+            let zeros = trial % 4 == 1
+            let ov = op.map { p -> Float in
+                zeros && g.nextInt(below: 10) == 0 ? 0 : value(targetSet.contains(p) ? 0.1 : newcomerScale)
+            }
+            let tau: Float = [0.005, 0.01, 0.5, 1][g.nextInt(below: 4)]
+            cases.append(((tp, tv), (op, ov), tau))
+        }
+        cases.append((([], []), ([3, 9], [1, -2]), 0.005))
+        cases.append((([3, 9], [1, -2]), ([], []), 0.005))
+        cases.append((([], []), ([], []), 0.005))
+        cases.append((([1, 4, 7], [0.5, .nan, -0.25]), ([2, 4, 8], [0.1, 0.2, 0.3]), 0.5))
+        var selected = 0, newcomersDropped = 0
+        for (k, c) in cases.enumerated() {
+            let reference = softUpdateMaintainingSparsity(target: c.target, online: c.online, tau: c.tau)
+            // The cut guess is only a hint: the one left by the previous case, none (select among all), and one
+            // above everything (select among all, as candidates).
+            for guess in [scratch.cutGuess, 0, .max] {
+                scratch.cutGuess = guess
+                let n = c.target.0.withUnsafeBufferPointer { tp in
+                    c.target.1.withUnsafeBufferPointer { tv in
+                        c.online.0.withUnsafeBufferPointer { op in
+                            c.online.1.withUnsafeBufferPointer { ov in
+                                softUpdateMaintainingSparsity(targetPositions: tp, targetValues: tv, onlinePositions: op,
+                                                              onlineValues: ov, tau: c.tau, into: &scratch)
+                            }
+                        }
+                    }
+                }
+                XCTAssertEqual(Array(scratch.positions[0..<n]), reference.positions, "\(body) case \(k) guess \(guess)")
+                XCTAssertEqual(bits(Array(scratch.values[0..<n])), bits(reference.values), "\(body) case \(k) guess \(guess)")
+            }
+            // Which way it went, to be sure both are exercised: all of the target kept, newcomers dropped.
+            let newcomers = Set(c.online.0).subtracting(c.target.0)
+            if reference.positions.count < c.target.0.count + newcomers.count {
+                if Set(c.target.0).isSubset(of: reference.positions) { newcomersDropped += 1 } else { selected += 1 }
+            }
+        }
+        XCTAssertGreaterThan(selected, 30)
+        XCTAssertGreaterThan(newcomersDropped, 30)
+    } }
+
+    /// `SparseIndex.rebuild` writes the arrays the initializer builds, whether the count stays, grows, shrinks or
+    /// empties, and with empty rows and columns.
+    func testIndexRebuildEqualsTheInitializer() {
+        var g = Generator(seed: 32)
+        for shape in [LayerShape(fanIn: 1, fanOut: 1), LayerShape(fanIn: 7, fanOut: 3), LayerShape(fanIn: 365, fanOut: 256)] {
+            var index = SparseIndex(shape: shape, positions: randomTopology(shape: shape, count: shape.count / 2, generator: &g))
+            for trial in 0..<20 {
+                let count = trial % 5 == 0 ? index.count : g.nextInt(below: shape.count + 1)
+                let positions = randomTopology(shape: shape, count: count, generator: &g)
+                index.rebuild(positions: positions)
+                XCTAssertEqual(index, SparseIndex(shape: shape, positions: positions), "\(shape) trial \(trial)")
+            }
+        }
+    }
+
+    /// A target layer following an online layer through a run-like sequence — values drifting every step, a
+    /// magnitude drop and zero-valued random growth every 40 steps, an online weight now and then exactly 0 —
+    /// holds, after every soft update, the same positions, values, moments, gradient count and index as the twin
+    /// updated by `softUpdateMaintainingSparsityByCopies`; and its support does change on many of the steps.
+    func testLayerUpdateEqualsTheCopyingTwinThroughTopologyChanges() { withEachKernelBody { body in
+        for tau in [Float(0.005), 1] {
+            var g = Generator(seed: 33)
+            let shape = LayerShape(fanIn: 40, fanOut: 30)
+            let start = randomTopology(shape: shape, count: 120, generator: &g)
+            let online = SparseLayer(shape: shape, positions: start, values: start.map { _ in Float(g.normal() * 0.1) },
+                                     biases: [Float](repeating: 0, count: shape.fanOut))
+            func target() -> SparseLayer {
+                let t = SparseLayer(shape: shape, positions: online.positions, values: online.weight.values,
+                                    biases: online.bias.values)
+                // Non-zero moments, so that zeroing them on a support change shows.
+                t.weight.replace(values: t.weight.values, firstMoment: t.weight.values.map { $0 * 2 },
+                                 secondMoment: t.weight.values.map { $0 * $0 }, mask: nil)
+                return t
+            }
+            let fast = target(), plain = target()
+            var changes = 0
+            for step in 1...400 {
+                var v = online.weight.values
+                for k in v.indices { v[k] += Float(g.normal() * 0.002) }
+                if step % 97 == 0 { v[g.nextInt(below: v.count)] = 0 }
+                online.weight.setValues(v)
+                if step % 40 == 0 {
+                    let plan = planTopologyUpdate(shape: shape, positions: online.positions, weights: online.weight.values,
+                                                  dropFraction: 0.1, drop: .magnitude, grow: .random, regrow: false,
+                                                  denseGradient: nil, generator: &g)
+                    online.apply(plan, grownValues: [Float](repeating: 0, count: plan.grown.count))
+                }
+                let before = fast.positions
+                fast.softUpdateMaintainingSparsity(online: online, tau: tau)
+                plain.softUpdateMaintainingSparsityByCopies(online: online, tau: tau)
+                if fast.positions != before { changes += 1 }
+                let context = "\(body) τ \(tau) step \(step)"
+                XCTAssertEqual(fast.positions, plain.positions, context)
+                XCTAssertEqual(bits(fast.weight.values), bits(plain.weight.values), context)
+                XCTAssertEqual(bits(fast.weight.firstMoment), bits(plain.weight.firstMoment), context)
+                XCTAssertEqual(bits(fast.weight.secondMoment), bits(plain.weight.secondMoment), context)
+                XCTAssertEqual(fast.weight.gradients.count, plain.weight.gradients.count, context)
+                XCTAssertEqual(fast.index, plain.index, context)
+                XCTAssertNil(fast.weight.mask, context)
+            }
+            XCTAssertGreaterThan(changes, 10, "τ \(tau): the support must change on some steps")
+        }
+    } }
+}
