@@ -142,8 +142,8 @@ public enum Presets {
     /// 90% sparsity), so parameter-matched baselines sweep like any preset.
     static func parameterMatched(_ name: String, at: String.Index, task: TaskID?) throws -> TrainConfig {
         let base = String(name[..<at]), suffix = String(name[name.index(after: at)...])
-        // The Nature CNN has fixed convolutions, so its dense preset has no parameter-matched twin.
-        let dense = names.filter { $0.hasPrefix("dense-") && !$0.hasSuffix("-atari") }
+        // The Atari networks have fixed convolutions, so their dense presets have no parameter-matched twin.
+        let dense = names.filter { $0.hasPrefix("dense-") && !$0.contains("-atari") }
         guard dense.contains(base.lowercased()) else {
             throw ConfigError("preset \(name): only dense presets take @SPARSITY (\(dense.map { $0 + "@0.9" }.joined(separator: ", ")))")
         }

@@ -95,9 +95,11 @@ final class BadInputTests: XCTestCase {
             let algorithm = Presets.algorithm(ofPreset: name)
             let discrete = algorithm?.actsDiscretely ?? false, onPolicy = algorithm?.isOnPolicy ?? false
             // PPO: two rollouts of 256 steps, no random start steps.
-            // Atari presets: a short Breakout run (the Nature CNN on frames, a small frame memory).
-            let atari = name.hasSuffix("-atari")
+            // Atari presets: a short Breakout run (the Nature CNN on frames, a small frame memory); the Impala network,
+            // 13× the Nature CNN's work per sample, for ten updates at batch 4.
+            let impala = name.hasSuffix("-atari-impala"), atari = name.hasSuffix("-atari") || impala
             let flags: [String: Any] = onPolicy ? ["steps": 512, "start-steps": 0, "rollout-steps": 256]
+                : impala ? ["steps": 160, "start-steps": 120, "buffer-size": 200, "max-episode-frames": 400, "batch-size": 4]
                 : atari ? ["steps": 600, "start-steps": 300, "buffer-size": 600, "max-episode-frames": 800] : ["steps": 600]
             let c = try smallConfig(name, env: atari ? "ALE/Breakout-v5" : discrete ? "CartPole-v1" : "Hopper-v5", flags)
             let dir = temporaryRunDirectory("preset\(name)")
