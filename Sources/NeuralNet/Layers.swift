@@ -257,44 +257,19 @@ public struct SparseIndex: Equatable, Sendable {
     /// `positions` must be strictly ascending and inside the shape.
     public init(shape: LayerShape, positions: [Position]) {
         fanIn = shape.fanIn; fanOut = shape.fanOut
-        let nnz = positions.count
         rowPointer = [Int32](repeating: 0, count: fanOut + 1)
-        columnIndex = [Int32](repeating: 0, count: nnz)
         columnPointer = [Int32](repeating: 0, count: fanIn + 1)
-        rowIndex = [Int32](repeating: 0, count: nnz)
-        cscToCSR = [Int32](repeating: 0, count: nnz)
-        var previous = -1
-        for (k, p) in positions.enumerated() {
-            let pi = Int(p)
-            precondition(pi > previous && pi < fanIn * fanOut,
-                         "positions must be ascending, unique and below \(fanIn * fanOut) (got \(p) after \(previous))")
-            previous = pi
-            let r = pi / fanIn, c = pi % fanIn
-            rowPointer[r + 1] += 1
-            columnPointer[c + 1] += 1
-            columnIndex[k] = Int32(c)
-        }
-        for r in 0..<fanOut { rowPointer[r + 1] += rowPointer[r] }
-        for c in 0..<fanIn { columnPointer[c + 1] += columnPointer[c] }
-        var next = Array(columnPointer[0..<fanIn])
-        for r in 0..<fanOut {
-            for k in Int(rowPointer[r])..<Int(rowPointer[r + 1]) {
-                let c = Int(columnIndex[k])
-                let slot = Int(next[c])
-                rowIndex[slot] = Int32(r)
-                cscToCSR[slot] = Int32(k)
-                next[c] += 1
-            }
-        }
+        columnIndex = []; rowIndex = []; cscToCSR = []
+        rebuild(positions: positions)
     }
 
     public var count: Int { columnIndex.count }
 
-    /// Makes this the index of `positions` (strictly ascending, inside the shape): the arrays `init(shape:positions:)`
-    /// builds, written into this index's own storage (resized in place), so nothing is allocated once it has room. A
-    /// target layer's support trails its online network's by a few swapped connections on most updates, and its
-    /// index is rebuilt each time (the tests hold this to the initializer). Rows are walked, not divided out, and
-    /// the column pointers serve as the CSC cursors, then are shifted back.
+    /// Makes this the index of `positions` (strictly ascending, inside the shape), written into this index's own
+    /// storage (resized in place), so nothing is allocated once it has room: the initializer builds through it, and a
+    /// target layer's support, which trails its online network's by a few swapped connections on most updates,
+    /// rebuilds its index in place each time (the tests hold an index rebuilt over another's storage to a fresh
+    /// one). Rows are walked, not divided out, and the column pointers serve as the CSC cursors, then are shifted back.
     mutating func rebuild(positions: [Position]) {
         let nnz = positions.count, fanIn = fanIn, fanOut = fanOut
         columnIndex.resize(to: nnz)

@@ -10,6 +10,9 @@ final class GraphBuffers {
     let argmax: [Int: UnsafeMutableBufferPointer<Int32>]
     /// A second gradient for a value read twice (the skip's), added into the first.
     let scratch: FloatBuffer
+    /// Which values' gradients a backward pass has written so far (reset by each pass; kept here so a pass does
+    /// not allocate).
+    var filled: [Bool]
 
     init(plan: GraphPlan, batch: Int) {
         self.plan = plan
@@ -26,6 +29,7 @@ final class GraphBuffers {
         }
         self.argmax = argmax
         scratch = FloatBuffer(count: (plan.widths.max() ?? 0) * batch)
+        filled = Array(repeating: false, count: plan.widths.count)
     }
 
     deinit { for p in argmax.values { p.deallocate() } }
@@ -57,25 +61,25 @@ extension MLP {
     /// it comes later in the forward order); the first reader to deliver writes it, a later one adds into it.
     func graphBackward(_ ws: Workspace, _ graph: GraphBuffers, parameterGradients: Bool, inputGradient: Bool) {
         let B = ws.batch, v = ws.activations, d = ws.gradients, plan = graph.plan
-        var filled = [Bool](repeating: false, count: plan.widths.count)
-        filled[plan.widths.count - 1] = true  // ∂L/∂output, written by the caller
+        graph.filled.withUnsafeMutableBufferPointer { $0.update(repeating: false) }
+        graph.filled[plan.widths.count - 1] = true  // ∂L/∂output, written by the caller
         /// Hands `write` the buffer for value `value`'s gradient: the value's own the first time, else the scratch,
         /// which is then added in.
         func deliver(_ value: Int, _ write: (UnsafeMutablePointer<Float>) -> Void) {
             if value == 0 && !inputGradient { return }
-            if !filled[value] {
+            if !graph.filled[value] {
                 write(d[value].pointer)
-                filled[value] = true
+                graph.filled[value] = true
                 return
             }
             let s = graph.scratch.pointer, g = d[value].pointer
             write(s)
             for k in 0..<(plan.widths[value] * B) { g[k] += s[k] }
         }
-        for (i, step) in plan.steps.enumerated().reversed() {
-            switch step {
+        for i in plan.steps.indices.reversed() {
+            switch plan.steps[i] {
             case .layer(let l, let f, let input, let output):
-                guard filled[output] else { continue }  // nothing downstream reads it
+                guard graph.filled[output] else { continue }  // nothing downstream reads it
                 var dZ = d[output]
                 if let z = graph.layerPreActivation[l] {
                     f.backward(d[output].pointer, output: v[output].pointer, count: plan.widths[output] * B, into: z.pointer)
@@ -89,17 +93,17 @@ extension MLP {
                                             input: v[input].pointer)
                 }
             case .activation(let f, let input, let output):
-                guard filled[output] else { continue }
+                guard graph.filled[output] else { continue }
                 deliver(input) { dx in
                     f.backward(d[output].pointer, output: v[output].pointer, count: plan.widths[output] * B, into: dx)
                 }
             case .maxPool(let g, let input, let output):
-                guard filled[output] else { continue }
+                guard graph.filled[output] else { continue }
                 deliver(input) { dx in
                     maxPoolBackward(g, d[output].pointer, argmax: graph.argmax[i]!.baseAddress!, batch: B, into: dx)
                 }
             case .add(let a, let b, let output):
-                guard filled[output] else { continue }
+                guard graph.filled[output] else { continue }
                 let n = plan.widths[output] * B, dy = d[output].pointer
                 deliver(a) { $0.update(from: dy, count: n) }
                 deliver(b) { $0.update(from: dy, count: n) }

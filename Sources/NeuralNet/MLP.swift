@@ -195,8 +195,9 @@ public final class MLP {
         self.spec = spec
         plan = try! spec.plan()  // the spec's init validated it
         layers = []
+        let shapes = spec.shapes
         for (l, ls) in spec.layers.enumerated() {
-            let shape = spec.shapes[l]
+            let shape = shapes[l]
             let n = shape.fanIn * shape.fanOut
             let positions: [Position]
             if ls.density >= 1 {
@@ -217,7 +218,7 @@ public final class MLP {
     /// A network from explicit layers (deserialisation, conversions). Shapes must match the spec.
     public init(spec: MLPSpec, layers: [any Layer]) {
         precondition(layers.count == spec.layers.count)
-        for (l, layer) in layers.enumerated() { precondition(layer.shape == spec.shapes[l]) }
+        precondition(layers.map(\.shape) == spec.shapes, "layer shapes differ from the spec's")
         self.spec = spec
         plan = try! spec.plan()
         self.layers = layers

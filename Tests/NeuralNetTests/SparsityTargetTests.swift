@@ -369,8 +369,10 @@ final class SparsityTargetScratchTests: XCTestCase {
         XCTAssertGreaterThan(newcomersDropped, 30)
     } }
 
-    /// `SparseIndex.rebuild` writes the arrays the initializer builds, whether the count stays, grows, shrinks or
-    /// empties, and with empty rows and columns.
+    /// `SparseIndex.rebuild` over another index's storage writes what a fresh index holds, whether the count stays,
+    /// grows, shrinks or empties, and with empty rows and columns; and both are the index of the positions, checked
+    /// from its definition (CSR rows and columns give back the positions; each CSC column lists its rows ascending,
+    /// each slot naming the CSR slot of that very connection).
     func testIndexRebuildEqualsTheInitializer() {
         var g = Generator(seed: 32)
         for shape in [LayerShape(fanIn: 1, fanOut: 1), LayerShape(fanIn: 7, fanOut: 3), LayerShape(fanIn: 365, fanOut: 256)] {
@@ -380,6 +382,19 @@ final class SparsityTargetScratchTests: XCTestCase {
                 let positions = randomTopology(shape: shape, count: count, generator: &g)
                 index.rebuild(positions: positions)
                 XCTAssertEqual(index, SparseIndex(shape: shape, positions: positions), "\(shape) trial \(trial)")
+                XCTAssertEqual(index.positions, positions, "\(shape) trial \(trial) CSR")
+                var seen = 0
+                for c in 0..<shape.fanIn {
+                    var previousRow = -1
+                    for slot in Int(index.columnPointer[c])..<Int(index.columnPointer[c + 1]) {
+                        let r = Int(index.rowIndex[slot])
+                        XCTAssertGreaterThan(r, previousRow, "\(shape) trial \(trial) column \(c)")
+                        XCTAssertEqual(Int(positions[Int(index.cscToCSR[slot])]), r * shape.fanIn + c)
+                        previousRow = r
+                        seen += 1
+                    }
+                }
+                XCTAssertEqual(seen, positions.count, "\(shape) trial \(trial): every connection in one CSC column")
             }
         }
     }
