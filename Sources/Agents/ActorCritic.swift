@@ -29,9 +29,9 @@ public class ActorCriticAgent {
     public internal(set) var targetActors: [MLP]
     let actorAdam: Adam
     let criticAdam: Adam
-    let evolution: TopologyEvolution?
-    let actorPruning: [PolynomialPruningSchedule?]?
-    let criticPruning: [PolynomialPruningSchedule?]?
+    /// The method's updater of the actor and of each critic (nil: the topology never changes).
+    let actorUpdater: (any SparsityUpdater)?
+    let criticUpdaters: [(any SparsityUpdater)?]
     let targetTopology: TargetTopology
 
     let batchSize: Int
@@ -72,9 +72,8 @@ public class ActorCriticAgent {
         targetActors = targetActor ? [actor.copy()] : []
         actorAdam = factory.adam(learningRate: config.actorLR)
         criticAdam = factory.adam(learningRate: config.criticLR)
-        evolution = factory.evolution
-        actorPruning = try factory.pruningSchedules(for: actorSpec, sparsity: actorSparsity)
-        criticPruning = try factory.pruningSchedules(for: criticSpec, sparsity: criticSparsity)
+        actorUpdater = try factory.updater(for: actorSpec, sparsity: actorSparsity)
+        criticUpdaters = try critics.map { _ in try factory.updater(for: criticSpec, sparsity: criticSparsity) }
         targetTopology = factory.targetTopology
         generator = g.derived(0x5EED)
         batchSize = config.batchSize
@@ -165,7 +164,8 @@ public class ActorCriticAgent {
             let loss = criticLosses[k], ws = critic.workspace(batch: batchSize)
             guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "critic\(k + 1)", value: Double(loss)) }
             if k == 0 { for b in 0..<batchSize { meanQ += Double(ws.output[b]) }; meanQ /= Double(batchSize) }
-            evolveTopology(critic, name: "critic\(k + 1)", workspace: ws, pruning: criticPruning)
+            sparseTrainingStep(critic, name: "critic\(k + 1)", updater: criticUpdaters[k], step: updates, workspace: ws,
+                               analyses: analyses, generator: &generator, profiler: profiler)
             total += Double(loss)
         }
         return (total, meanQ)
@@ -176,11 +176,14 @@ public class ActorCriticAgent {
         DeterministicPolicy(network: actor, output: .squashed(scale: bounds.scale, offset: bounds.offset))
     }
 
-    /// Topology evolution or pruning after a network's optimizer step (the schedules decide whether anything happens).
-    func evolveTopology(_ net: MLP, name: String, workspace: Workspace, pruning: [PolynomialPruningSchedule?]?) {
-        sparseTrainingStep(net, name: name, evolution: evolution, pruning: pruning, step: updates, workspace: workspace,
-                           analyses: analyses, generator: &generator, profiler: profiler)
+    /// The actor's whole optimizer step after its backward pass on `workspace` (Adam, analyses, topology, ReDo).
+    func optimizeActor(workspace: Workspace) {
+        optimizerStep(actor, name: "actor", adam: actorAdam, updater: actorUpdater, step: updates, workspace: workspace,
+                      analyses: analyses, generator: &generator, profiler: profiler)
     }
+
+    /// The updaters in `networks` order (actor, critics), for their checkpoint state.
+    var updaters: [(any SparsityUpdater)?] { [actorUpdater] + criticUpdaters }
 
     /// Adds this update's FLOPs as the papers count them (`LayerCost`: forward 2·live·batch, backward twice that):
     /// training of each critic, forward passes of the target networks, and on actor steps the actor's training
@@ -247,6 +250,7 @@ public class ActorCriticAgent {
         w.write(generator.stateWords)
         w.write(trainingFLOPs)
         for n in networks { w.write(bytes: try NetworkArchive.encode(n.network)) }
+        encodeUpdaterStates(updaters, into: &w)
         if noiseInputs > 0 { w.write(noiseGenerator.stateWords) }  // only then: checkpoints of other runs are unchanged
     }
 
@@ -264,6 +268,7 @@ public class ActorCriticAgent {
         targetCritics = take(targetCritics.count)
         targetActors = take(targetActors.count)
         networks = listNetworks()
+        try decodeUpdaterStates(updaters, from: &r)
         if noiseInputs > 0 {
             let noise = try r.read([UInt64].self)
             guard noise.count == 4 else { throw FormatError.corrupt("noise-feature generator state") }

@@ -15,8 +15,6 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         /// Whether it learns from rollouts of its current policy (PPO) rather than from a replay buffer.
         public var isOnPolicy: Bool { self == .ppo }
     }
-    /// The sparse-training method (see `SparseMethod` docs in the presets).
-    public enum Method: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue { case dense, `static`, ds, tows, set, rigl, prune }
     public enum Distribution: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue {
         case uniform, er, erk
         /// Sokar's Erdős–Rényi with per-layer ε (λ): density = ε(n_in + n_out)/(n_in·n_out), from `er-epsilon`.
@@ -210,7 +208,7 @@ public struct AgentConfig: Codable, Equatable, Sendable {
     public static let sections: [KnobSection<AgentConfig>] = [
         KnobSection("Agent", [
             Knob("algorithm", \.algorithm, "The algorithm (sac, td3: continuous actions; dqn: discrete)."),
-            Knob("method", \.method, "Sparse-training method."),
+            Knob("method", \.method, "Sparse-training method (SparseMethods.registry; docs/extending.md)."),
         ]),
         KnobSection("Networks", [
             Knob("network", \.network, "mlp: fully connected layers; nature-cnn: DQN's convolutional Q network on Atari frames (then --hidden); impala: rigl/rl's residual Impala network on Atari frames (then --hidden)."),
@@ -338,10 +336,10 @@ public struct AgentConfig: Codable, Equatable, Sendable {
         }
         try check(pruneBegin < pruneEnd, "prune-begin and prune-end must satisfy 0 ≤ begin < end ≤ 1, got \(pruneBegin), \(pruneEnd)")
         try check(logStdMin < logStdMax, "log-std-min must be below log-std-max")
-        if method == .dense { try check(sparsity == 0, "method dense takes no sparsity (got \(sparsity)); choose static, tows, set, rigl, ds or prune") }
-        // SET and RigL differ only in where connections come back; the method names it, so reports label it truly.
-        if method == .set { try check(grow == .random, "method set grows connections at random; gradient growth is method rigl") }
-        if method == .rigl { try check(grow == .gradient, "method rigl grows connections by gradient; random growth is method set") }
+        guard let declaration = SparseMethods.declaration(of: method) else {
+            throw ConfigError("method \(method.rawValue) is not one of \(Method.spellings.joined(separator: ", "))")
+        }
+        try declaration.validate(self)
         if let p = paramsLike {
             try check(method == .dense, "params-like \(p) shrinks a dense network to a sparse one's parameter count; it needs method dense, got \(method.rawValue)")
             try check(p > 0, "params-like must be in (0, 1), got \(p)")
@@ -355,10 +353,6 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             try check(method != .dense && sparsity > 0,
                       "actor-critic-ratio \(r) splits a sparse budget between actor and critics; method \(method.rawValue) at sparsity \(sparsity) has none (for dense widths set --hidden per run)")
         }
-        if method == .prune {
-            try check(distribution != .erEpsilon, "method prune spreads its final sparsity by uniform, er or erk; er-epsilon fixes densities instead")
-            try check(distribution != .perLayer, "method prune spreads its final sparsity by uniform, er or erk; per-layer fixes sparsities instead")
-        }
         if distribution == .perLayer {
             let layers = hidden.count + 1
             try check(layerSparsity.count == layers,
@@ -366,7 +360,6 @@ public struct AgentConfig: Codable, Equatable, Sendable {
             if let bad = layerSparsity.first(where: { !($0 >= 0 && $0 < 1) }) {
                 try check(false, "layer-sparsity values must be in [0, 1), got \(bad)")
             }
-            try check(method != .dense, "method dense takes no sparsity; distribution per-layer needs a sparse method (static, tows, set, rigl, ds)")
         } else {
             try check(layerSparsity.isEmpty, "layer-sparsity is for distribution per-layer (got distribution \(distribution.spelling))")
         }

@@ -41,8 +41,8 @@ public final class DQN: OffPolicyAgent {
     public private(set) var q: MLP
     public private(set) var targetQ: MLP
     let adam: Adam
-    let evolution: TopologyEvolution?
-    let pruning: [PolynomialPruningSchedule?]?
+    /// The method's updater of the Q network (nil: its topology never changes).
+    let updater: (any SparsityUpdater)?
     let targetTopology: TargetTopology
     public let epsilon: EpsilonSchedule
     let batchSize: Int
@@ -75,8 +75,7 @@ public final class DQN: OffPolicyAgent {
         q = MLP(spec: spec, generator: &g)
         targetQ = q.copy()
         adam = factory.adam(learningRate: config.criticLR)
-        evolution = factory.evolution
-        pruning = try factory.pruningSchedules(for: spec, sparsity: sparsity)
+        updater = try factory.updater(for: spec, sparsity: sparsity)
         targetTopology = factory.targetTopology
         let decay = config.epsilonDecaySteps.map { $0 / max(config.updateEvery, 1) }
             ?? Int(config.epsilonDecay * Double(max(totalUpdates, 1)))
@@ -156,9 +155,8 @@ public final class DQN: OffPolicyAgent {
         loss /= Double(B); meanQ /= Double(B)
         guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "q", value: loss) }
         q.backward(ws)
-        adam.step(q)
-        sparseTrainingStep(q, name: "q", evolution: evolution, pruning: pruning, step: updates, workspace: ws,
-                           analyses: analyses, generator: &generator, profiler: profiler)
+        optimizerStep(q, name: "q", adam: adam, updater: updater, step: updates, workspace: ws, analyses: analyses,
+                      generator: &generator, profiler: profiler)
 
         // 3. Target sync.
         if updates % config.targetUpdateInterval == 0 {
@@ -202,6 +200,7 @@ public final class DQN: OffPolicyAgent {
         w.write(generator.stateWords)
         w.write(trainingFLOPs)
         for n in networks { w.write(bytes: try NetworkArchive.encode(n.network)) }
+        encodeUpdaterStates([updater], into: &w)
     }
 
     public func decode(from r: inout ByteReader) throws {
@@ -213,5 +212,6 @@ public final class DQN: OffPolicyAgent {
         q = try decodeAgentNetwork(&r, like: q, name: "q")
         targetQ = try decodeAgentNetwork(&r, like: targetQ, name: "target_q")
         networks = listNetworks()
+        try decodeUpdaterStates([updater], from: &r)
     }
 }

@@ -42,8 +42,8 @@ public struct NetworkFactory {
         } catch { throw ConfigError("actor-critic-ratio \(ratio): \(error)") }
     }
 
-    /// Whether the method keeps every layer dense (no sparse backend at all).
-    var isDense: Bool { config.method == .dense }
+    /// How the method builds its networks (dense, sparse at the budget, or dense to be pruned).
+    var start: SparseMethodDeclaration.Start { config.method.declaration.start }
 
     /// The hidden widths of a network with `input` inputs and `output` outputs: `hidden`, or with `params-like p`
     /// Graesser et al.'s parameter-equivalent dense widths. Rule: every hidden width scaled by one factor k/H
@@ -129,10 +129,10 @@ public struct NetworkFactory {
         if config.denseOutputLayer { forcedDense.insert(shapes.count - 1) }
 
         var layers: [LayerSpec]
-        if isDense || (sparsity == 0 && config.method != .prune && config.distribution.budgetRule != nil) {
+        if start == .dense || (sparsity == 0 && start != .denseToBePruned && config.distribution.budgetRule != nil) {
             layers = shapes.map { _ in dense() }
-        } else if config.method == .prune {
-            // Gradual pruning starts dense; prunable layers use a topology-capable backend at density 1.
+        } else if start == .denseToBePruned {
+            // Pruning methods start dense; prunable layers use a topology-capable backend at density 1.
             layers = shapes.indices.map { l in
                 forcedDense.contains(l) ? dense()
                     : LayerSpec(backend: sparseBackend, density: 1, initialization: initialization,
@@ -169,12 +169,8 @@ public struct NetworkFactory {
     /// The side of an Atari observation frame (`AtariOptions.screenSize`; Agents does not import Environments).
     static let atariFrameSide = 84
 
-    /// Dynamic topology for ds, tows, set and rigl; nil for the others.
-    public var evolution: TopologyEvolution? {
-        switch config.method {
-        case .dense, .static, .prune: return nil
-        case .ds, .tows, .set, .rigl: break
-        }
+    /// The topology evolution the knobs describe (schedule, drop fraction, criteria): the dynamic methods' updater.
+    public var evolution: TopologyEvolution {
         let stop = config.updateStop.map { Int($0 * Double(totalUpdates)) }
         let schedule = TopologyUpdateSchedule(period: config.updateInterval, offset: config.updateOffset % config.updateInterval,
                                               stopStep: stop, finalDropWithoutRegrow: config.finalDrop)
@@ -185,9 +181,14 @@ public struct NetworkFactory {
                                  drop: config.drop, grow: config.grow, grownInitialization: config.growInit)
     }
 
+    /// The updater of one trained network built from `spec` at `sparsity`, as the method declares it (nil: its
+    /// topology never changes).
+    public func updater(for spec: MLPSpec, sparsity: Double) throws -> (any SparsityUpdater)? {
+        try config.method.declaration.makeUpdater(self, spec, sparsity)
+    }
+
     /// Zhu & Gupta pruning schedules (one per layer, nil for layers that stay dense) for the prune method.
-    public func pruningSchedules(for spec: MLPSpec, sparsity: Double) throws -> [PolynomialPruningSchedule?]? {
-        guard config.method == .prune else { return nil }
+    public func pruningSchedules(for spec: MLPSpec, sparsity: Double) throws -> [PolynomialPruningSchedule?] {
         let shapes = spec.shapes
         // rigl/rl's ImpalaNetwork solves its pruning targets over `layer_shape_dict`, which says '_dense1': (7744, 512)
         // for a layer built 7744 × 256 (`Dense(_scale_width(256))`); the targets are solved with the listed shape.
@@ -198,7 +199,7 @@ public struct NetworkFactory {
         var forcedDense = Set(spec.layers.indices.filter { spec.layers[$0].backend == .dense })
         // Validation refuses prune with er-epsilon (a per-layer ε fixes densities; pruning needs a budget rule).
         guard let distribution = config.distribution.budgetRule else {
-            throw ConfigError("method prune takes distribution uniform, er or erk, not \(config.distribution.spelling)")
+            throw ConfigError("method \(config.method) takes distribution uniform, er or erk, not \(config.distribution.spelling)")
         }
         let finals: [Double]
         do {
@@ -220,21 +221,4 @@ public struct NetworkFactory {
     }
 
     public var targetTopology: TargetTopology { config.targetTopology }
-}
-
-/// A network's step after its optimizer step, on `workspace`, which holds the batch it just trained on (forward
-/// activations and backward gradients): the analyses' measurements (gradient SNR, dormant neurons; they read the
-/// gradients of the topology that produced them, so they come first), the method's topology update (ds, tows,
-/// set, rigl; RigL reads the gradients too) or pruning step (prune), then ReDo's recycling. The schedules decide
-/// whether anything happens at `step`; the time counts as `.topologyUpdate`. Every agent calls this for every
-/// trained network, under the name its `networks` list gives it.
-func sparseTrainingStep(_ net: MLP, name: String, evolution: TopologyEvolution?, pruning: [PolynomialPruningSchedule?]?,
-                        step: Int, workspace: Workspace, analyses: NetworkAnalyses, generator: inout Generator,
-                        profiler: StepProfiler?) {
-    let outer = profiler?.enter(.topologyUpdate)
-    defer { if let outer { profiler?.enter(outer) } }
-    analyses.measure(net, name: name, step: step, workspace: workspace)
-    if let evolution { net.updateTopology(evolution, step: step, workspace: workspace, generator: &generator) }
-    if let pruning { net.pruneByMagnitude(pruning, step: step) }
-    analyses.recycle(net, name: name, step: step, workspace: workspace, generator: &generator)
 }

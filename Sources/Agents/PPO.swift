@@ -45,9 +45,9 @@ public final class PPO: Agent {
     public private(set) var rewardStats: RunningMeanStd
     var actorAdam: Adam
     var valueAdam: Adam
-    let evolution: TopologyEvolution?
-    let actorPruning: [PolynomialPruningSchedule?]?
-    let valuePruning: [PolynomialPruningSchedule?]?
+    /// The method's updaters of the policy and value networks (nil: the topology never changes).
+    let actorUpdater: (any SparsityUpdater)?
+    let valueUpdater: (any SparsityUpdater)?
     let batchSize: Int
     // Minibatch scratch (feature-major where it feeds a network).
     let batchActions: FloatBuffer, batchOldLogProb: FloatBuffer, batchAdvantages: FloatBuffer, batchReturns: FloatBuffer
@@ -96,9 +96,8 @@ public final class PPO: Agent {
         actorAdam = factory.adam(learningRate: config.actorLR)
         valueAdam = factory.adam(learningRate: config.criticLR)
         actorAdam.decayBiases = false; valueAdam.decayBiases = false
-        evolution = factory.evolution
-        actorPruning = try factory.pruningSchedules(for: actorSpec, sparsity: config.effectiveActorSparsity)
-        valuePruning = try factory.pruningSchedules(for: valueSpec, sparsity: config.effectiveCriticSparsity)
+        actorUpdater = try factory.updater(for: actorSpec, sparsity: config.effectiveActorSparsity)
+        valueUpdater = try factory.updater(for: valueSpec, sparsity: config.effectiveCriticSparsity)
         generator = g.derived(0x5EED)
         batchSize = config.batchSize
         let A = actionSize, B = config.batchSize
@@ -344,14 +343,12 @@ public final class PPO: Agent {
         value.backward(vws)
         for j in 0..<A { rho.gradients[j] = rhoGradient[j] }
         clipGlobalNorm()
-        actorAdam.step(actor)
         actorAdam.step(rho, isBias: true)
-        valueAdam.step(value)
-        // Evolution (which draws from the generator) and pruning never both run, so per-network order is the order.
-        sparseTrainingStep(actor, name: "actor", evolution: evolution, pruning: actorPruning, step: updates, workspace: aws,
-                           analyses: analyses, generator: &generator, profiler: profiler)
-        sparseTrainingStep(value, name: "value", evolution: evolution, pruning: valuePruning, step: updates, workspace: vws,
-                           analyses: analyses, generator: &generator, profiler: profiler)
+        // Each network's whole step in turn: the actor's topology change touches neither ρ nor the value network.
+        optimizerStep(actor, name: "actor", adam: actorAdam, updater: actorUpdater, step: updates, workspace: aws,
+                      analyses: analyses, generator: &generator, profiler: profiler)
+        optimizerStep(value, name: "value", adam: valueAdam, updater: valueUpdater, step: updates, workspace: vws,
+                      analyses: analyses, generator: &generator, profiler: profiler)
         analyses.measureJointSNR(of: ["actor", "value"], step: updates)
         countFLOPs()
         var metrics = UpdateMetrics()
@@ -408,6 +405,7 @@ public final class PPO: Agent {
         rewardStats.encode(into: &w)
         w.write(bytes: try NetworkArchive.encode(actor))
         w.write(bytes: try NetworkArchive.encode(value))
+        encodeUpdaterStates([actorUpdater, valueUpdater], into: &w)
         w.write(rho.values); w.write(rho.firstMoment); w.write(rho.secondMoment); w.write(rho.step)
         w.write(lastUpdate != nil)
         if let u = lastUpdate { w.write(u.actorLoss); w.write(u.criticLoss) }
@@ -426,6 +424,7 @@ public final class PPO: Agent {
         rewardStats = try RunningMeanStd.decode(from: &r, dimension: 1)
         actor = try decodeAgentNetwork(&r, like: actor, name: "actor")
         value = try decodeAgentNetwork(&r, like: value, name: "value")
+        try decodeUpdaterStates([actorUpdater, valueUpdater], from: &r)
         let values = try r.read([Float].self), m = try r.read([Float].self), v = try r.read([Float].self)
         let step = try r.read(Int.self)
         guard values.count == actionSize && m.count == actionSize && v.count == actionSize else {

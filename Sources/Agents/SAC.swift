@@ -131,8 +131,7 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         head.backward(actorWS.output.pointer, noise: batchNoise.pointer, batch: B, actionGradient: actionGradient.pointer,
                       logProbGradient: lossGradient.pointer, into: actorWS.outputGradient.pointer)
         actor.backward(actorWS)
-        actorAdam.step(actor)
-        evolveTopology(actor, name: "actor", workspace: actorWS, pruning: actorPruning)
+        optimizeActor(workspace: actorWS)
         m.actorLoss = actorLoss
 
         // 4. Temperature.

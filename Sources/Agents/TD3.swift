@@ -93,8 +93,7 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
             for i in 0..<actionSize * B { actionGradient[i] = q.inputGradient[offset + i] }
             head.backward(aws.output.pointer, batch: B, actionGradient: actionGradient.pointer, into: aws.outputGradient.pointer)
             actor.backward(aws)
-            actorAdam.step(actor)
-            evolveTopology(actor, name: "actor", workspace: aws, pruning: actorPruning)
+            optimizeActor(workspace: aws)
             m.actorLoss = loss
             updateTargets(actor: true)
         }

@@ -146,7 +146,7 @@ public struct RunResult: Sendable {
         let path = (directory as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: path),
               let config = try? JSONDecoder().decode(TrainConfig.self, from: data),
-              config.agent.method != .prune, !config.agent.finalDrop,
+              config.agent.method.declaration.keepsLiveCount, !config.agent.finalDrop,
               let env = try? config.makeEnvironment(),
               let agent = try? AgentFactory.makeAgent(config: config, env: env) else { return nil }
         return Double(agent.liveWeights)

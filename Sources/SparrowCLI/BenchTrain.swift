@@ -108,10 +108,10 @@ struct BenchTrain: ParsableCommand {
         if trainer.step < total { _ = try trainer.run(progress: nil, stopAfter: nil, finalCheckpoint: false) }  // the last step (not timed)
         let rate = Double(steps) / seconds
         let agent = config.agent
-        let evolves = [.ds, .tows, .set, .rigl].contains(agent.method)
+        let period = agent.method.declaration.topologyPeriod(agent)
         // Topology updates count gradient steps: one per env step off-policy; PPO's per rollout.
         let timedUpdates = onPolicy ? steps / agent.rolloutSteps * agent.updatesPerIteration : steps
-        let topologyUpdates = evolves ? timedUpdates / agent.updateInterval : 0
+        let topologyUpdates = period.map { timedUpdates / $0 } ?? 0
         // The weight sparsity the networks really have (actor and critics): DS presets set theirs through ER-ε,
         // not through the sparsity knob, and output layers may stay dense.
         let networkSparsity = weightSparsity(trainer.trainedAgent.trainedNetworks.map(\.network))
@@ -126,7 +126,7 @@ struct BenchTrain: ParsableCommand {
         let updateShare = updateSeconds / max(profiler.seconds.reduce(0, +), 1e-12)
         print(String(format: "network updates: %.0f%% of a step", updateShare * 100))
         print("windows of \(steps / windows) steps: " + windowRates.map { String(format: "%.1f", $0) }.joined(separator: ", ")
-              + " steps/s" + (evolves ? " (\(topologyUpdates) topology updates in the timed part)" : ""))
+              + " steps/s" + (period != nil ? " (\(topologyUpdates) topology updates in the timed part)" : ""))
         var profileObject = JSONObject()
         if profile {
             print("per step (ms):", terminator: "")

@@ -29,7 +29,10 @@ import SparrowCore
 /// - DQN (Graesser, rigl/rl `dqn_gym_*.gin` and `dqn_train_eval.py`): see `graesserDQN`.
 /// - PPO (Graesser, rigl/rl `ppo_mujoco_*.gin` and `ppo_train_eval.py`): see `graesserPPO`.
 public enum Presets {
-    public static let names = ["dense-sac", "dense-sac-graesser", "dense-td3", "ss-sac", "ss-td3", "ds-sac", "ds-td3",
+    /// Every preset: the papers' (`paperNames`), then those the registered sparse methods add (`MethodPreset`).
+    public static var names: [String] { paperNames + SparseMethods.presets.map(\.name) }
+
+    static let paperNames = ["dense-sac", "dense-sac-graesser", "dense-td3", "ss-sac", "ss-td3", "ds-sac", "ds-td3",
                                "tows-sac", "tows-td3", "set-sac", "rigl-sac", "prune-sac",
                                "dense-dqn", "static-dqn", "set-dqn", "rigl-dqn", "prune-dqn",
                                "dense-ppo", "static-ppo", "set-ppo", "rigl-ppo", "prune-ppo",
@@ -67,6 +70,7 @@ public enum Presets {
     public static func family(ofPreset name: String) -> Family? {
         let base = name.split(separator: "@").first.map { String($0).lowercased() } ?? ""
         guard names.contains(base) else { return nil }
+        if let added = SparseMethods.presets.first(where: { $0.name == base }) { return family(ofPreset: added.base) }
         if base == "dense-sac-graesser" || ["set-sac", "rigl-sac", "prune-sac"].contains(base)
             || base.hasSuffix("-dqn") || base.hasSuffix("-dqn-atari") || base.hasSuffix("-dqn-atari-impala")
             || base.hasSuffix("-ppo") { return .graesser }
@@ -99,6 +103,11 @@ public enum Presets {
         if let at = name.firstIndex(of: "@") { return try parameterMatched(name, at: at, task: task) }
         var robot: EnvironmentID? = nil
         if case .locomotion(let id)? = task { robot = id }
+        if let added = SparseMethods.presets.first(where: { $0.name == name.lowercased() }) {
+            var c = try base(named: added.base, task: task)
+            added.adjust(&c.agent)
+            return c
+        }
         switch name.lowercased() {
         case "dense-sac": return anf(.sac, method: .dense, sparsity: 0)
         case "dense-sac-graesser": return graesser(method: .dense)

@@ -1,3 +1,4 @@
+import Agents
 import Foundation
 import Training
 import XCTest
@@ -185,7 +186,7 @@ final class TrainCLITests: XCTestCase {
         XCTAssertTrue(flag.stderr.contains("unknown option '--lernrate' (sparrow train --help lists the settings)"), flag.stderr)
         assertCleanFailure(try CLI.run(["train", "--batchsize", "3"]), contains: "unknown option '--batchsize'; did you mean --batch-size?")
         assertCleanFailure(try CLI.run(["train", "--method", "sparse"]),
-                           contains: "--method takes one of dense, static, ds, tows, set, rigl, prune, got 'sparse'")
+                           contains: "--method takes one of \(AgentConfig.Method.spellings.joined(separator: ", ")), got 'sparse'")
         assertCleanFailure(try CLI.run(["train", "--hidden", "64,x"]), contains: "--hidden takes <int,…>, got '64,x'")
         assertCleanFailure(try CLI.run(["train", "--batch-size"]), contains: "--batch-size needs a value: <int>")
         assertCleanFailure(try CLI.run(["train", "--dense-output=maybe"]), contains: "--dense-output takes true or false")

@@ -168,7 +168,15 @@ public func planTopologyUpdate(shape: LayerShape, positions: [Position], weights
     case .magnitudeThreshold: kept = keepAboveANFThreshold(weights, zeta: dropFraction)
     }
     guard regrow else { return TopologyPlan(kept: kept, grown: []) }
-    let growCount = positions.count - kept.count
+    return planGrowth(shape: shape, positions: positions, kept: kept, count: positions.count - kept.count, grow: grow,
+                      denseGradient: denseGradient, generator: &generator)
+}
+
+/// Completes a drop decided elsewhere (`kept`: indices into `positions`, ascending) with `count` grown positions
+/// chosen by `grow` among those not kept — a connection dropped by this very update may come back. For methods
+/// whose drop is not one of `DropCriterion`'s (GraNet's pruning-then-regeneration); `planTopologyUpdate` ends here.
+public func planGrowth(shape: LayerShape, positions: [Position], kept: [Int], count growCount: Int, grow: GrowCriterion,
+                       denseGradient: [Float]?, generator: inout Generator) -> TopologyPlan {
     let keptPositions = kept.map { positions[$0] }
     let grown: [Position]
     switch grow {
