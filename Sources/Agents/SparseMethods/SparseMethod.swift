@@ -90,6 +90,7 @@ public struct MethodPreset: Sendable {
 public enum SparseMethods {
     public static let registry: [SparseMethodDeclaration] = [
         .dense, .static, .ds, .tows, .set, .rigl, .prune,
+        .granet,
     ]
 
     public static func declaration(of method: AgentConfig.Method) -> SparseMethodDeclaration? {
