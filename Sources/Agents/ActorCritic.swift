@@ -5,8 +5,7 @@ import SparrowCore
 /// The machinery SAC and TD3 share: actor, twin critics and their targets built from the config, Adam, the
 /// sparse-training schedules (topology evolution or pruning), critic regression on a replay batch, accounting and
 /// (de)serialisation. SAC.swift and TD3.swift hold only their own update rules.
-public class ActorCriticAgent {
-    public let config: AgentConfig
+public class ActorCriticAgent: AgentCore {
     /// Real observation features: what the environment gives and the replay buffer stores.
     public let observationSize: Int
     /// Noise features drawn afresh for every forward pass (ANF's `--fake_features`; `noise-features-mode network`):
@@ -17,10 +16,6 @@ public class ActorCriticAgent {
     var noiseGenerator: Generator
     public let actionSize: Int
     public let bounds: ActionBounds
-    /// Gradient updates performed so far; the step of every schedule.
-    public internal(set) var updates = 0
-    /// Draws exploration and policy noise.
-    public var generator: Generator
 
     public internal(set) var actor: MLP
     public internal(set) var critics: [MLP]
@@ -42,25 +37,16 @@ public class ActorCriticAgent {
     let criticLosses = FloatBuffer(count: 2)
     /// Batch-of-one scratch for acting.
     let actNoise: FloatBuffer, actAction: FloatBuffer, actLogProb: FloatBuffer
-    /// Training FLOPs so far, counted as the papers do (see `NetworkCost`).
-    public internal(set) var trainingFLOPs: Double = 0
-    /// Per-phase timing of updates (`bench train --profile`); nil: off.
-    public var profiler: StepProfiler?
-    /// Gradient SNR, dormant neurons, ReDo (`--log-snr-every`, `--log-dormant-every`, `--redo-every`).
-    public let analyses: NetworkAnalyses
 
     init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double], totalUpdates: Int,
          actorOutputs: Int, targetActor: Bool, seed: UInt64, noiseInputs: Int = 0) throws {
-        try config.validate()
-        self.config = config
-        analyses = NetworkAnalyses(config: config)
+        let factory = try AgentCore.networkFactory(config, totalUpdates: totalUpdates)
         self.observationSize = observationSize
         self.noiseInputs = noiseInputs
         noiseGenerator = Generator(seed: seed).derived(0x4e4f495345)  // "NOISE", as NoiseFeaturesEnvironment
         self.actionSize = actionLow.count
         bounds = ActionBounds(low: actionLow.map { Float($0) }, high: actionHigh.map { Float($0) })
         var g = Generator(seed: seed)
-        let factory = NetworkFactory(config: config, totalUpdates: totalUpdates)
         let inputs = observationSize + noiseInputs
         let (actorSparsity, criticSparsity) = try factory.budgets(observationSize: inputs,
                                                                   actionSize: actionLow.count, actorOutputs: actorOutputs)
@@ -75,22 +61,19 @@ public class ActorCriticAgent {
         actorUpdater = try factory.updater(for: actorSpec, sparsity: actorSparsity)
         criticUpdaters = try critics.map { _ in try factory.updater(for: criticSpec, sparsity: criticSparsity) }
         targetTopology = factory.targetTopology
-        generator = g.derived(0x5EED)
         batchSize = config.batchSize
         let A = actionSize, B = config.batchSize
         batchAction = FloatBuffer(count: A * B); batchNoise = FloatBuffer(count: A * B)
         batchLogProb = FloatBuffer(count: B); targetQ = FloatBuffer(count: B)
         lossGradient = FloatBuffer(count: B); actionGradient = FloatBuffer(count: A * B)
         actNoise = FloatBuffer(count: A); actAction = FloatBuffer(count: A); actLogProb = FloatBuffer(count: 1)
+        super.init(config: config, generator: g.derived(0x5EED))
         networks = listNetworks()
     }
 
     /// The actor (policy), the critics (value), their targets, then the actor's target if any: the order
-    /// checkpoints store them in. Kept as a list (rebuilt when a checkpoint replaces the networks) so that the
-    /// per-update FLOP accounting can walk it without allocating.
-    public private(set) var networks: [AgentNetwork] = []
-
-    func listNetworks() -> [AgentNetwork] {
+    /// checkpoints store them in.
+    override func listNetworks() -> [AgentNetwork] {
         var list = [AgentNetwork(name: "actor", role: .policy, network: actor, optimizer: actorAdam)]
         for (k, c) in critics.enumerated() {
             list.append(AgentNetwork(name: "critic\(k + 1)", role: .value, network: c, optimizer: criticAdam))
@@ -164,8 +147,7 @@ public class ActorCriticAgent {
             let loss = criticLosses[k], ws = critic.workspace(batch: batchSize)
             guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "critic\(k + 1)", value: Double(loss)) }
             if k == 0 { for b in 0..<batchSize { meanQ += Double(ws.output[b]) }; meanQ /= Double(batchSize) }
-            sparseTrainingStep(critic, name: "critic\(k + 1)", updater: criticUpdaters[k], step: updates, workspace: ws,
-                               analyses: analyses, generator: &generator, profiler: profiler)
+            afterOptimizerStep(critic, name: "critic\(k + 1)", updater: criticUpdaters[k], workspace: ws)
             total += Double(loss)
         }
         return (total, meanQ)
@@ -178,12 +160,10 @@ public class ActorCriticAgent {
 
     /// The actor's whole optimizer step after its backward pass on `workspace` (Adam, analyses, topology, ReDo).
     func optimizeActor(workspace: Workspace) {
-        optimizerStep(actor, name: "actor", adam: actorAdam, updater: actorUpdater, step: updates, workspace: workspace,
-                      analyses: analyses, generator: &generator, profiler: profiler)
+        optimize(actor, name: "actor", adam: actorAdam, updater: actorUpdater, workspace: workspace)
     }
 
-    /// The updaters in `networks` order (actor, critics), for their checkpoint state.
-    var updaters: [(any SparsityUpdater)?] { [actorUpdater] + criticUpdaters }
+    override var updaters: [(any SparsityUpdater)?] { [actorUpdater] + criticUpdaters }
 
     /// Adds this update's FLOPs as the papers count them (`LayerCost`: forward 2·live·batch, backward twice that):
     /// training of each critic, forward passes of the target networks, and on actor steps the actor's training
@@ -191,15 +171,8 @@ public class ActorCriticAgent {
     /// update (O(layers), no allocation), so topology and target-sparsity changes count from the step they happen.
     func countFLOPs(actorSteps: Double) {
         let B = batchSize
-        func forward(_ n: MLP) -> Double {
-            n.layers.reduce(0.0) { $0 + Double($1.cost.forwardFLOPs(batch: B)) }
-        }
-        func training(_ n: MLP) -> Double {
-            n.layers.enumerated().reduce(0.0) { sum, e in
-                let c = e.element.cost
-                return sum + Double(c.forwardFLOPs(batch: B) + c.backwardFLOPs(batch: B, inputGradient: e.offset > 0))
-            }
-        }
+        func forward(_ n: MLP) -> Double { AgentCore.forwardFLOPs(n, batch: B) }
+        func training(_ n: MLP) -> Double { AgentCore.trainingFLOPs(n, batch: B) }
         // By role: value networks train; targets of value networks run forward; the next-state actions come from
         // the policy's target if it has one, else from the policy.
         var flops = 0.0, valueForwards = 0.0
@@ -244,31 +217,21 @@ public class ActorCriticAgent {
 
     // MARK: checkpoint state
 
-    /// Everything that changes during training, for an exact resume.
-    func encodeState(into w: inout ByteWriter) throws {
-        w.write(updates)
-        w.write(generator.stateWords)
-        w.write(trainingFLOPs)
-        for n in networks { w.write(bytes: try NetworkArchive.encode(n.network)) }
-        encodeUpdaterStates(updaters, into: &w)
-        if noiseInputs > 0 { w.write(noiseGenerator.stateWords) }  // only then: checkpoints of other runs are unchanged
-    }
-
-    func decodeState(from r: inout ByteReader) throws {
-        updates = try r.read(Int.self)
-        let words = try r.read([UInt64].self)
-        guard words.count == 4 else { throw FormatError.corrupt("generator state") }
-        generator = Generator(stateWords: words)
-        trainingFLOPs = try r.read(Double.self)
+    override func adoptCheckpointNetworks(_ decoded: [MLP]) {
         // In `networks` order: actor, critics, target critics, target actors.
-        var decoded = try networks.map { try decodeAgentNetwork(&r, like: $0.network, name: $0.name) }[...]
-        func take(_ n: Int) -> [MLP] { defer { decoded = decoded.dropFirst(n) }; return Array(decoded.prefix(n)) }
+        var rest = decoded[...]
+        func take(_ n: Int) -> [MLP] { defer { rest = rest.dropFirst(n) }; return Array(rest.prefix(n)) }
         actor = take(1)[0]
         critics = take(critics.count)
         targetCritics = take(targetCritics.count)
         targetActors = take(targetActors.count)
-        networks = listNetworks()
-        try decodeUpdaterStates(updaters, from: &r)
+    }
+
+    override func encodeAfterNetworks(into w: inout ByteWriter) throws {
+        if noiseInputs > 0 { w.write(noiseGenerator.stateWords) }  // only then: checkpoints of other runs are unchanged
+    }
+
+    override func decodeAfterNetworks(from r: inout ByteReader) throws {
         if noiseInputs > 0 {
             let noise = try r.read([UInt64].self)
             guard noise.count == 4 else { throw FormatError.corrupt("noise-feature generator state") }

@@ -31,13 +31,10 @@ public struct EpsilonSchedule: Equatable, Sendable {
 /// 3. every `target-update-interval` updates: Q̄ ← τ·Q + (1 − τ)·Q̄ with the method's target topology
 ///
 /// Actions are indices; the replay buffer and `act` hold them as one Float.
-public final class DQN: OffPolicyAgent {
-    public let config: AgentConfig
+public final class DQN: AgentCore, OffPolicyAgent {
     public let observationSize: Int
     /// The number of discrete actions.
     public let choices: Int
-    public private(set) var updates = 0
-    public var generator: Generator
     public private(set) var q: MLP
     public private(set) var targetQ: MLP
     let adam: Adam
@@ -51,24 +48,17 @@ public final class DQN: OffPolicyAgent {
     /// What every observation value is multiplied by on its way into the Q network: 1/255 for the Nature CNN, whose
     /// frames arrive as bytes 0…255 (Dopamine's and rigl/rl's `x / 255` inside the network), else 1.
     public let inputScale: Float
-    public private(set) var trainingFLOPs: Double = 0
-    public var profiler: StepProfiler?
-    public let analyses: NetworkAnalyses
-    public private(set) var networks: [AgentNetwork] = []
     public var policyHead: PolicyHeadKind { .argmax }
     public var deterministicPolicy: DeterministicPolicy {
         DeterministicPolicy(inputScale: inputScale, network: q, output: .argmax(choices: choices))
     }
 
     public init(config: AgentConfig, observationSize: Int, choices: Int, totalUpdates: Int, seed: UInt64) throws {
-        try config.validate()
+        let factory = try AgentCore.networkFactory(config, totalUpdates: totalUpdates)
         guard choices >= 2 else { throw ConfigError("dqn needs at least 2 discrete actions, got \(choices)") }
-        self.config = config
-        analyses = NetworkAnalyses(config: config)
         self.observationSize = observationSize
         self.choices = choices
         var g = Generator(seed: seed)
-        let factory = NetworkFactory(config: config, totalUpdates: totalUpdates)
         // One network: the critic budget is its budget (so `--critic-sparsity` and `--sparsity` both work).
         let sparsity = config.effectiveCriticSparsity
         let spec = try factory.spec(input: observationSize, output: choices, sparsity: sparsity)
@@ -81,16 +71,20 @@ public final class DQN: OffPolicyAgent {
             ?? Int(config.epsilonDecay * Double(max(totalUpdates, 1)))
         epsilon = EpsilonSchedule(start: config.epsilonStart, final: config.epsilonFinal, decayUpdates: decay)
         inputScale = config.network.readsFrames ? 1 / 255 : 1
-        generator = g.derived(0x5EED)
         batchSize = config.batchSize
         targets = FloatBuffer(count: config.batchSize)
+        super.init(config: config, generator: g.derived(0x5EED))
         networks = listNetworks()
     }
 
-    func listNetworks() -> [AgentNetwork] {
+    override func listNetworks() -> [AgentNetwork] {
         [AgentNetwork(name: "q", role: .value, network: q, optimizer: adam),
          AgentNetwork(name: "target_q", role: .target(of: "q"), network: targetQ, optimizer: nil)]
     }
+
+    override func adoptCheckpointNetworks(_ decoded: [MLP]) { q = decoded[0]; targetQ = decoded[1] }
+
+    override var updaters: [(any SparsityUpdater)?] { [updater] }
 
     /// ε-greedy action index, written as one Float; `deterministic` (evaluation) uses `eval-epsilon`, greedy at 0
     /// (no random draw then, so greedy evaluations leave the generator alone).
@@ -155,8 +149,7 @@ public final class DQN: OffPolicyAgent {
         loss /= Double(B); meanQ /= Double(B)
         guard loss.isFinite else { throw NonFiniteLossError(update: updates, network: "q", value: loss) }
         q.backward(ws)
-        optimizerStep(q, name: "q", adam: adam, updater: updater, step: updates, workspace: ws, analyses: analyses,
-                      generator: &generator, profiler: profiler)
+        optimize(q, name: "q", adam: adam, updater: updater, workspace: ws)
 
         // 3. Target sync.
         if updates % config.targetUpdateInterval == 0 {
@@ -181,37 +174,6 @@ public final class DQN: OffPolicyAgent {
 
     /// As the papers count (`LayerCost`): the Q network's training and the target network's forward pass.
     func countFLOPs() {
-        let B = batchSize
-        var flops = 0.0
-        for (l, layer) in q.layers.enumerated() {
-            let c = layer.cost
-            flops += Double(c.forwardFLOPs(batch: B) + c.backwardFLOPs(batch: B, inputGradient: l > 0))
-        }
-        for layer in targetQ.layers {
-            flops += Double(layer.cost.forwardFLOPs(batch: B))
-        }
-        trainingFLOPs += flops
-    }
-
-    // MARK: checkpoint state
-
-    public func encode(into w: inout ByteWriter) throws {
-        w.write(updates)
-        w.write(generator.stateWords)
-        w.write(trainingFLOPs)
-        for n in networks { w.write(bytes: try NetworkArchive.encode(n.network)) }
-        encodeUpdaterStates([updater], into: &w)
-    }
-
-    public func decode(from r: inout ByteReader) throws {
-        updates = try r.read(Int.self)
-        let words = try r.read([UInt64].self)
-        guard words.count == 4 else { throw FormatError.corrupt("generator state") }
-        generator = Generator(stateWords: words)
-        trainingFLOPs = try r.read(Double.self)
-        q = try decodeAgentNetwork(&r, like: q, name: "q")
-        targetQ = try decodeAgentNetwork(&r, like: targetQ, name: "target_q")
-        networks = listNetworks()
-        try decodeUpdaterStates([updater], from: &r)
+        trainingFLOPs += AgentCore.trainingFLOPs(q, batch: batchSize) + AgentCore.forwardFLOPs(targetQ, batch: batchSize)
     }
 }

@@ -27,16 +27,13 @@ import SparrowCore
 /// Weight decay is coupled (`g += wd·w`) on weights only — TF-Agents' `policy_l2_reg`/`value_function_l2_reg`
 /// add l2·Σw² over kernels, whose gradient is 2·l2·w, so the presets set wd = 2·l2 (`Presets.kerasL2`) — and is
 /// added after the clipping rather than before it (a difference of order wd·|w| ≪ the clip).
-public final class PPO: Agent {
-    public let config: AgentConfig
+public final class PPO: AgentCore, Agent {
     public let observationSize: Int
     public let actionSize: Int
     public let policy: GaussianPolicy
-    public private(set) var updates = 0
     /// Completed iterations (learning phases): the step of the learning-rate decay.
     public private(set) var iterations = 0
     public let totalIterations: Int
-    public var generator: Generator
     public private(set) var actor: MLP
     public private(set) var value: MLP
     /// ρ per action dimension (σ = softplus(ρ)); trained by the actor's optimizer.
@@ -52,12 +49,8 @@ public final class PPO: Agent {
     // Minibatch scratch (feature-major where it feeds a network).
     let batchActions: FloatBuffer, batchOldLogProb: FloatBuffer, batchAdvantages: FloatBuffer, batchReturns: FloatBuffer
     let batchLogProb: FloatBuffer, rhoGradient: FloatBuffer, actNoise: FloatBuffer, actLogProb: FloatBuffer
-    public private(set) var trainingFLOPs: Double = 0
     /// The losses of the latest minibatch (nil before the first; checkpointed, so metrics rows resume exactly).
     public private(set) var lastUpdate: UpdateMetrics?
-    public var profiler: StepProfiler?
-    public let analyses: NetworkAnalyses
-    public private(set) var networks: [AgentNetwork] = []
     /// The deterministic action is tanh(output) scaled to the bounds: TD3's head (on normalised observations).
     public var policyHead: PolicyHeadKind { .deterministicTanh }
     /// The normaliser's statistics as they are now (frozen in an export; training goes on updating them).
@@ -69,19 +62,16 @@ public final class PPO: Agent {
 
     public init(config: AgentConfig, observationSize: Int, actionLow: [Double], actionHigh: [Double],
                 totalIterations: Int, seed: UInt64) throws {
-        try config.validate()
+        let iterations = max(totalIterations, 1)
+        let factory = try AgentCore.networkFactory(config, totalUpdates: iterations * config.updatesPerIteration)
         if config.actorCriticRatio != nil {
             throw ConfigError("actor-critic-ratio is for SAC and TD3's twin critics; for ppo set actor-sparsity and critic-sparsity")
         }
-        self.config = config
-        analyses = NetworkAnalyses(config: config)
         self.observationSize = observationSize
         actionSize = actionLow.count
         policy = GaussianPolicy(low: actionLow, high: actionHigh)
-        self.totalIterations = max(totalIterations, 1)
-        let totalUpdates = self.totalIterations * config.updatesPerIteration
+        self.totalIterations = iterations
         var g = Generator(seed: seed)
-        let factory = NetworkFactory(config: config, totalUpdates: totalUpdates)
         let actorSpec = try factory.spec(input: observationSize, output: actionSize, sparsity: config.effectiveActorSparsity)
         var valueSpec = try factory.spec(input: observationSize, output: 1, sparsity: config.effectiveCriticSparsity)
         valueSpec.activation = NetworkFactory.activation(config.valueActivation ?? config.activation, slope: config.leakySlope)
@@ -98,20 +88,24 @@ public final class PPO: Agent {
         actorAdam.decayBiases = false; valueAdam.decayBiases = false
         actorUpdater = try factory.updater(for: actorSpec, sparsity: config.effectiveActorSparsity)
         valueUpdater = try factory.updater(for: valueSpec, sparsity: config.effectiveCriticSparsity)
-        generator = g.derived(0x5EED)
         batchSize = config.batchSize
-        let A = actionSize, B = config.batchSize
+        let A = actionLow.count, B = config.batchSize
         batchActions = FloatBuffer(count: A * B); batchOldLogProb = FloatBuffer(count: B)
         batchAdvantages = FloatBuffer(count: B); batchReturns = FloatBuffer(count: B)
         batchLogProb = FloatBuffer(count: B); rhoGradient = FloatBuffer(count: A)
         actNoise = FloatBuffer(count: A); actLogProb = FloatBuffer(count: 1)
+        super.init(config: config, generator: g.derived(0x5EED))
         networks = listNetworks()
     }
 
-    func listNetworks() -> [AgentNetwork] {
+    override func listNetworks() -> [AgentNetwork] {
         [AgentNetwork(name: "actor", role: .policy, network: actor, optimizer: actorAdam),
          AgentNetwork(name: "value", role: .value, network: value, optimizer: valueAdam)]
     }
+
+    override func adoptCheckpointNetworks(_ decoded: [MLP]) { actor = decoded[0]; value = decoded[1] }
+
+    override var updaters: [(any SparsityUpdater)?] { [actorUpdater, valueUpdater] }
 
     /// The reference's output layers: the actor's means `VarianceScaling(0.1)` (fan_in, truncated normal), the value
     /// output U(±0.03); biases 0. Only live connections get a value.
@@ -345,10 +339,8 @@ public final class PPO: Agent {
         clipGlobalNorm()
         actorAdam.step(rho, isBias: true)
         // Each network's whole step in turn: the actor's topology change touches neither ρ nor the value network.
-        optimizerStep(actor, name: "actor", adam: actorAdam, updater: actorUpdater, step: updates, workspace: aws,
-                      analyses: analyses, generator: &generator, profiler: profiler)
-        optimizerStep(value, name: "value", adam: valueAdam, updater: valueUpdater, step: updates, workspace: vws,
-                      analyses: analyses, generator: &generator, profiler: profiler)
+        optimize(actor, name: "actor", adam: actorAdam, updater: actorUpdater, workspace: aws)
+        optimize(value, name: "value", adam: valueAdam, updater: valueUpdater, workspace: vws)
         analyses.measureJointSNR(of: ["actor", "value"], step: updates)
         countFLOPs()
         var metrics = UpdateMetrics()
@@ -383,29 +375,25 @@ public final class PPO: Agent {
 
     /// As the papers count (`LayerCost`): each minibatch trains both networks.
     func countFLOPs() {
-        let B = batchSize
-        var flops = 0.0
-        for net in [actor, value] {
-            for (l, layer) in net.layers.enumerated() {
-                let c = layer.cost
-                flops += Double(c.forwardFLOPs(batch: B) + c.backwardFLOPs(batch: B, inputGradient: l > 0))
-            }
-        }
-        trainingFLOPs += flops
+        trainingFLOPs += AgentCore.trainingFLOPs(actor, batch: batchSize) + AgentCore.trainingFLOPs(value, batch: batchSize)
     }
 
     // MARK: checkpoint state
 
-    public func encode(into w: inout ByteWriter) throws {
-        w.write(updates)
-        w.write(iterations)
-        w.write(generator.stateWords)
-        w.write(trainingFLOPs)
+    override func encodeCounters(into w: inout ByteWriter) { w.write(iterations) }
+    override func decodeCounters(from r: inout ByteReader) throws { iterations = try r.read(Int.self) }
+
+    override func encodeBeforeNetworks(into w: inout ByteWriter) throws {
         observationStats.encode(into: &w)
         rewardStats.encode(into: &w)
-        w.write(bytes: try NetworkArchive.encode(actor))
-        w.write(bytes: try NetworkArchive.encode(value))
-        encodeUpdaterStates([actorUpdater, valueUpdater], into: &w)
+    }
+
+    override func decodeBeforeNetworks(from r: inout ByteReader) throws {
+        observationStats = try RunningMeanStd.decode(from: &r, dimension: observationSize)
+        rewardStats = try RunningMeanStd.decode(from: &r, dimension: 1)
+    }
+
+    override func encodeAfterNetworks(into w: inout ByteWriter) throws {
         w.write(rho.values); w.write(rho.firstMoment); w.write(rho.secondMoment); w.write(rho.step)
         w.write(lastUpdate != nil)
         if let u = lastUpdate { w.write(u.actorLoss); w.write(u.criticLoss) }
@@ -413,18 +401,7 @@ public final class PPO: Agent {
         if let u = lastUpdate { w.write(u.approxKL); w.write(u.clipFraction) }
     }
 
-    public func decode(from r: inout ByteReader) throws {
-        updates = try r.read(Int.self)
-        iterations = try r.read(Int.self)
-        let words = try r.read([UInt64].self)
-        guard words.count == 4 else { throw FormatError.corrupt("generator state") }
-        generator = Generator(stateWords: words)
-        trainingFLOPs = try r.read(Double.self)
-        observationStats = try RunningMeanStd.decode(from: &r, dimension: observationSize)
-        rewardStats = try RunningMeanStd.decode(from: &r, dimension: 1)
-        actor = try decodeAgentNetwork(&r, like: actor, name: "actor")
-        value = try decodeAgentNetwork(&r, like: value, name: "value")
-        try decodeUpdaterStates([actorUpdater, valueUpdater], from: &r)
+    override func decodeAfterNetworks(from r: inout ByteReader) throws {
         let values = try r.read([Float].self), m = try r.read([Float].self), v = try r.read([Float].self)
         let step = try r.read(Int.self)
         guard values.count == actionSize && m.count == actionSize && v.count == actionSize else {
@@ -444,6 +421,5 @@ public final class PPO: Agent {
             lastUpdate!.approxKL = try r.read(Double.self)
             lastUpdate!.clipFraction = try r.read(Double.self)
         }
-        networks = listNetworks()
     }
 }

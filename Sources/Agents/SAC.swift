@@ -151,13 +151,14 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         return m
     }
 
-    public func encode(into w: inout ByteWriter) throws {
-        try encodeState(into: &w)
+    /// The temperature's state, after the shared state (last, as every SAC checkpoint has it).
+    override func encodeAfterNetworks(into w: inout ByteWriter) throws {
+        try super.encodeAfterNetworks(into: &w)
         w.write(logAlpha.values); w.write(logAlpha.firstMoment); w.write(logAlpha.secondMoment); w.write(logAlpha.step)
     }
 
-    public func decode(from r: inout ByteReader) throws {
-        try decodeState(from: &r)
+    override func decodeAfterNetworks(from r: inout ByteReader) throws {
+        try super.decodeAfterNetworks(from: &r)
         let v = try r.read([Float].self), m1 = try r.read([Float].self), m2 = try r.read([Float].self)
         let step = try r.read(Int.self)
         guard v.count == 1, m1.count == 1, m2.count == 1 else { throw FormatError.corrupt("temperature state") }

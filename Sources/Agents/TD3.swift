@@ -100,9 +100,4 @@ public final class TD3: ActorCriticAgent, OffPolicyAgent {
         countFLOPs(actorSteps: actorStep ? 1 : 0)
         return m
     }
-
-    /// The shared state, whose networks include the target actor (last, as version-1 checkpoints have it).
-    public func encode(into w: inout ByteWriter) throws { try encodeState(into: &w) }
-
-    public func decode(from r: inout ByteReader) throws { try decodeState(from: &r) }
 }
