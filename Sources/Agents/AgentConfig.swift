@@ -8,12 +8,8 @@ import SparrowCore
 /// `GrowCriterion`, `TargetTopology`, `LayerBackend`, `MomentPolicy` from NeuralNet), spelled by `NamedChoice`.
 public struct AgentConfig: Codable, Equatable, Sendable {
     public enum Algorithm: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue {
+        /// Each is declared in `AlgorithmDeclaration` (actions, loop, networks, exports, metrics).
         case sac, td3, dqn, ppo
-
-        /// Whether the algorithm acts with an index among discrete actions (DQN) rather than a continuous vector.
-        public var actsDiscretely: Bool { self == .dqn }
-        /// Whether it learns from rollouts of its current policy (PPO) rather than from a replay buffer.
-        public var isOnPolicy: Bool { self == .ppo }
     }
     public enum Distribution: String, Codable, CaseIterable, Sendable, NamedChoice, KnobValue {
         case uniform, er, erk

@@ -7,7 +7,7 @@ import SparrowCore
 /// `noiseInputs`: noise features the agent draws for every forward pass (SAC and TD3; see `ActorCriticAgent`).
 public func makeAgent(config: AgentConfig, observationSize: Int, actions: ActionSpace,
                       totalUpdates: Int, seed: UInt64, noiseInputs: Int = 0) throws -> any OffPolicyAgent {
-    if noiseInputs > 0, config.algorithm != .sac, config.algorithm != .td3 {
+    if noiseInputs > 0, !config.algorithm.declaration.drawsNoiseFeatures {
         throw ConfigError("noise features drawn by the network (ANF) are for sac and td3; \(config.algorithm.rawValue) takes them from the environment (noise-features-mode environment)")
     }
     switch (config.algorithm, actions) {

@@ -176,13 +176,7 @@ struct Replay: ParsableCommand {
         if config.noiseFeatures > 0 {
             throw CLIError("--export-policy writes policies for the plain robots; this run has noise-features \(config.noiseFeatures): `sparrow export` it as ONNX or C")
         }
-        switch config.agent.algorithm {
-        case .sac, .td3: break
-        case .dqn:
-            throw CLIError("--export-policy writes continuous-action actors; replay the dqn checkpoint itself, or `sparrow export` it as ONNX or C")
-        case .ppo:
-            throw CLIError("--export-policy writes SAC and TD3 actors; a ppo policy needs its observation normaliser, which policy files do not hold: replay the ppo checkpoint itself, or `sparrow export` it as ONNX or C")
-        }
+        if let why = config.agent.algorithm.declaration.policyFileRefusal { throw CLIError(why) }
         let environment = try makeEnvironment(config.env)
         try PolicyFile.write(agent: agent, config: config, actionLow: environment.actionSpace.low,
                              actionHigh: environment.actionSpace.high, to: out)

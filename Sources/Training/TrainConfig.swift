@@ -119,7 +119,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard startSteps < steps else {
             throw ConfigError("start-steps (\(startSteps)) must be below steps (\(steps)): no training would happen")
         }
-        if noiseFeaturesMode == .network, noiseFeatures > 0, agent.algorithm != .sac, agent.algorithm != .td3 {
+        if noiseFeaturesMode == .network, noiseFeatures > 0, !agent.algorithm.declaration.drawsNoiseFeatures {
             throw ConfigError("noise-features-mode network draws noise features in the networks of sac and td3 (ANF); \(agent.algorithm.rawValue) takes them from the environment: use noise-features-mode environment")
         }
         if agent.algorithm.isOnPolicy {
