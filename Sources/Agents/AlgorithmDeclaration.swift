@@ -4,7 +4,9 @@ import SparrowCore
 /// What an algorithm is, declared once (issue 22 part 2): the actions it takes, the loop it learns in, its
 /// networks and their roles, what its policy can be exported as, the metrics its updates report, and whether its
 /// networks draw ANF's noise features. The training loops, the CLI, checks and tests read these instead of
-/// branching on the algorithm; `AgentConfig.Algorithm.declaration` finds one.
+/// branching on the algorithm; `AgentConfig.Algorithm.declaration` finds one. Adding an algorithm on existing
+/// networks: its agent file (the agent and its declaration), its case of `AgentConfig.Algorithm`, its line in `all`,
+/// its presets and its tests.
 public struct AlgorithmDeclaration: Sendable {
     public enum Actions: Sendable { case continuous, discrete }
     public enum Loop: Sendable {
@@ -29,50 +31,59 @@ public struct AlgorithmDeclaration: Sendable {
     public let updateMetrics: [String]
     /// Whether its networks can draw ANF's noise features themselves (`noise-features-mode network`).
     public let drawsNoiseFeatures: Bool
+    /// Builds the agent for a request whose actions are of the declared kind (`makeAgent` checks them first).
+    public let make: @Sendable (AgentRequest) throws -> any Agent
 
-    public static let sac = AlgorithmDeclaration(
-        algorithm: .sac, summary: "Soft actor-critic (Haarnoja et al. 2018), as ANF's and TF-Agents' code.",
-        actions: .continuous, loop: .offPolicy,
-        networks: [("actor", .policy), ("critic1", .value), ("critic2", .value),
-                   ("target_critic1", .target(of: "critic1")), ("target_critic2", .target(of: "critic2"))],
-        policyFileRefusal: nil, updateMetrics: ["critic_loss", "actor_loss", "alpha", "mean_q"], drawsNoiseFeatures: true)
-
-    public static let td3 = AlgorithmDeclaration(
-        algorithm: .td3, summary: "TD3 (Fujimoto et al. 2018), as ANF's and Sokar's code.",
-        actions: .continuous, loop: .offPolicy,
-        networks: [("actor", .policy), ("critic1", .value), ("critic2", .value),
-                   ("target_critic1", .target(of: "critic1")), ("target_critic2", .target(of: "critic2")),
-                   ("target_actor", .target(of: "actor"))],
-        policyFileRefusal: nil, updateMetrics: ["critic_loss", "actor_loss", "mean_q"], drawsNoiseFeatures: true)
-
-    public static let dqn = AlgorithmDeclaration(
-        algorithm: .dqn, summary: "DQN (Mnih et al. 2015), as TF-Agents' DqnAgent (rigl/rl) and Dopamine on Atari.",
-        actions: .discrete, loop: .offPolicy,
-        networks: [("q", .value), ("target_q", .target(of: "q"))],
-        policyFileRefusal: "--export-policy writes continuous-action actors; replay the dqn checkpoint itself, or `sparrow export` it as ONNX or C",
-        updateMetrics: ["critic_loss", "mean_q", "td_loss"], drawsNoiseFeatures: false)
-
-    public static let ppo = AlgorithmDeclaration(
-        algorithm: .ppo, summary: "PPO (Schulman et al. 2017), as TF-Agents' PPOClipAgent (rigl/rl).",
-        actions: .continuous, loop: .onPolicy,
-        networks: [("actor", .policy), ("value", .value)],
-        policyFileRefusal: "--export-policy writes SAC and TD3 actors; a ppo policy needs its observation normaliser, which policy files do not hold: replay the ppo checkpoint itself, or `sparrow export` it as ONNX or C",
-        updateMetrics: ["critic_loss", "actor_loss", "value_loss", "approx_kl", "clip_fraction"], drawsNoiseFeatures: false)
+    /// Every algorithm, in `AgentConfig.Algorithm` order; each declaration lives beside its agent (SAC.swift, …).
+    public static let all: [AlgorithmDeclaration] = [.sac, .td3, .dqn, .ppo]
 }
 
 extension AgentConfig.Algorithm {
     /// This algorithm's declaration.
     public var declaration: AlgorithmDeclaration {
-        switch self {
-        case .sac: return .sac
-        case .td3: return .td3
-        case .dqn: return .dqn
-        case .ppo: return .ppo
+        guard let d = AlgorithmDeclaration.all.first(where: { $0.algorithm == self }) else {
+            preconditionFailure("algorithm \(rawValue) has no declaration in AlgorithmDeclaration.all")
         }
+        return d
     }
 
     /// Whether the algorithm acts with an index among discrete actions (DQN) rather than a continuous vector.
     public var actsDiscretely: Bool { declaration.actions == .discrete }
     /// Whether it learns from rollouts of its current policy (PPO) rather than from a replay buffer.
     public var isOnPolicy: Bool { declaration.loop == .onPolicy }
+}
+
+/// What an agent is built for: its config, the environment's observation size and actions, and the run's length
+/// (gradient updates for off-policy agents, iterations for on-policy ones).
+public struct AgentRequest: Sendable {
+    public var config: AgentConfig
+    public var observationSize: Int
+    public var actions: ActionSpace
+    public var totalUpdates: Int
+    public var totalIterations: Int
+    public var seed: UInt64
+    /// Noise features the agent's networks draw themselves (algorithms with `drawsNoiseFeatures`).
+    public var noiseInputs: Int
+
+    public init(config: AgentConfig, observationSize: Int, actions: ActionSpace, totalUpdates: Int, totalIterations: Int = 1,
+                seed: UInt64, noiseInputs: Int = 0) {
+        self.config = config; self.observationSize = observationSize; self.actions = actions
+        self.totalUpdates = totalUpdates; self.totalIterations = totalIterations; self.seed = seed; self.noiseInputs = noiseInputs
+    }
+}
+
+/// The agent a request names, after the checks every algorithm shares: actions of the declared kind, noise features
+/// only for algorithms whose networks draw them.
+public func makeAgent(_ request: AgentRequest) throws -> any Agent {
+    let d = request.config.algorithm.declaration, name = request.config.algorithm.rawValue
+    if request.noiseInputs > 0, !d.drawsNoiseFeatures {
+        let drawing = AlgorithmDeclaration.all.filter(\.drawsNoiseFeatures).map(\.algorithm.rawValue).joined(separator: " and ")
+        throw ConfigError("noise features drawn by the network (ANF) are for \(drawing); \(name) takes them from the environment (noise-features-mode environment)")
+    }
+    let discrete = request.actions.choices != nil
+    if discrete != (d.actions == .discrete) {
+        let fitting = AlgorithmDeclaration.all.filter { ($0.actions == .discrete) == discrete }.map(\.algorithm.rawValue)
+        throw ConfigError("algorithm \(name) needs \(discrete ? "continuous (box)" : "discrete") actions; for \(discrete ? "discrete" : "continuous (box)") actions use \(fitting.joined(separator: " or "))")
+    }
+    return try d.make(request)
 }

@@ -21,30 +21,32 @@ public enum AgentFactory {
         return makeReplayBuffer(config: config, env: env)
     }
 
-    /// The agent `config` names, sized for `env`: PPO or an off-policy one.
+    /// The agent `config` names, sized for `env` (its declaration builds it); an algorithm that does not fit the
+    /// env's actions (SAC on CartPole, DQN on Hopper) is a one-line error naming the env and the presets that fit.
     public static func makeAgent(config: TrainConfig, env: any TrainingEnvironment) throws -> any Agent {
-        config.agent.algorithm.isOnPolicy ? try makePPO(config: config, env: env) : try makeOffPolicyAgent(config: config, env: env)
-    }
-
-    /// PPO sized for `env`, which must have continuous (box) actions.
-    public static func makePPO(config: TrainConfig, env: any TrainingEnvironment) throws -> PPO {
-        guard case .box(let box) = env.actions else {
-            throw ConfigError(Presets.mismatch(env: config.env, actions: env.actions, algorithm: config.agent.algorithm))
-        }
-        return try PPO(config: config.agent, observationSize: env.observationSpace.dimension, actionLow: box.low,
-                       actionHigh: box.high, totalIterations: config.iterations, seed: config.seed)
-    }
-
-    /// The off-policy agent `config` names, sized for `env`; an algorithm that does not fit the env's actions (SAC
-    /// on CartPole, DQN on Hopper) is a one-line error naming the env and what fits.
-    public static func makeOffPolicyAgent(config: TrainConfig, env: any TrainingEnvironment) throws -> any OffPolicyAgent {
         let algorithm = config.agent.algorithm
         if algorithm.actsDiscretely != (env.actions.choices != nil) {
             throw ConfigError(Presets.mismatch(env: config.env, actions: env.actions, algorithm: algorithm))
         }
         let n = env.observationSpace.dimension
-        return try Agents.makeAgent(config: config.agent, observationSize: n, actions: env.actions,
-                                    totalUpdates: config.totalUpdates, seed: config.seed,
-                                    noiseInputs: config.agentNoiseInputs(realFeatures: n))
+        return try Agents.makeAgent(AgentRequest(config: config.agent, observationSize: n, actions: env.actions,
+                                                 totalUpdates: config.totalUpdates, totalIterations: config.iterations,
+                                                 seed: config.seed, noiseInputs: config.agentNoiseInputs(realFeatures: n)))
+    }
+
+    /// The PPO agent of an on-policy run (`OnPolicyTrainer` runs PPO's rollouts and learning phases).
+    public static func makePPO(config: TrainConfig, env: any TrainingEnvironment) throws -> PPO {
+        guard let ppo = try makeAgent(config: config, env: env) as? PPO else {
+            throw ConfigError("the on-policy loop runs ppo; algorithm \(config.agent.algorithm.rawValue) learns off-policy")
+        }
+        return ppo
+    }
+
+    /// The off-policy agent `config` names, sized for `env`.
+    public static func makeOffPolicyAgent(config: TrainConfig, env: any TrainingEnvironment) throws -> any OffPolicyAgent {
+        guard let agent = try makeAgent(config: config, env: env) as? any OffPolicyAgent else {
+            throw ConfigError("algorithm \(config.agent.algorithm.rawValue) learns on-policy, from rollouts, not from a replay buffer")
+        }
+        return agent
     }
 }
