@@ -61,6 +61,17 @@ public class AgentCore {
 
     // MARK: the shared steps
 
+    /// One gradient update's frame: counts it (`updates`, the step every schedule reads, so the body sees its own
+    /// number), times it as `phase`, and runs `body` with subnormals flushed (see `Subnormals`).
+    func countedUpdate<R>(_ phase: StepProfiler.Phase = .criticUpdate, _ body: () throws -> R) rethrows -> R {
+        try Subnormals.flushed {
+            let outer = profiler?.enter(phase)
+            defer { if let outer { profiler?.enter(outer) } }
+            updates += 1
+            return try body()
+        }
+    }
+
     /// A trained network's whole optimizer step after `backward` on `workspace` (`optimizerStep`).
     func optimize(_ net: MLP, name: String, adam: Adam, updater: (any SparsityUpdater)?, workspace: Workspace) {
         optimizerStep(net, name: name, adam: adam, updater: updater, step: updates, workspace: workspace,

@@ -255,7 +255,7 @@ public final class PPO: AgentCore, Agent {
     /// epoch, clears it for the next rollout.
     public func learnMinibatch(_ rollout: RolloutBuffer) throws -> UpdateMetrics {
         precondition(rollout.isLearning)
-        let m = try Subnormals.flushed { try learnFlushed(rollout) }
+        let m = try countedUpdate(.actorUpdate) { try learnStep(rollout) }
         lastUpdate = m
         rollout.minibatch += 1
         if rollout.minibatch == minibatchesPerEpoch(rollout) {
@@ -271,10 +271,7 @@ public final class PPO: AgentCore, Agent {
         return m
     }
 
-    private func learnFlushed(_ rollout: RolloutBuffer) throws -> UpdateMetrics {
-        let outer = profiler?.enter(.actorUpdate)
-        defer { if let outer { profiler?.enter(outer) } }
-        updates += 1
+    private func learnStep(_ rollout: RolloutBuffer) throws -> UpdateMetrics {
         // Learning rates: base · (1 − iteration/iterations), as rigl/rl's `learning_rate_fn` (set from the
         // checkpointed iteration count at every step, so a resume mid-epoch uses the same rate).
         let frac = config.lrDecay ? 1 - Double(iterations) / Double(totalIterations) : 1

@@ -67,15 +67,12 @@ public final class SAC: ActorCriticAgent, OffPolicyAgent {
         return ws
     }
 
-    /// One gradient update, with subnormals flushed (see `Subnormals`).
+    /// One gradient update (`AgentCore.countedUpdate`: counted, timed, subnormals flushed).
     public func update(_ batch: ReplayBatch) throws -> UpdateMetrics {
-        try Subnormals.flushed { try updateFlushed(batch) }
+        try countedUpdate { try learn(batch) }
     }
 
-    private func updateFlushed(_ batch: ReplayBatch) throws -> UpdateMetrics {
-        let outer = profiler?.enter(.criticUpdate)
-        defer { if let outer { profiler?.enter(outer) } }
-        updates += 1
+    private func learn(_ batch: ReplayBatch) throws -> UpdateMetrics {
         let B = batchSize
         let a = Float(alpha), gamma = Float(config.gamma), scale = Float(config.rewardScale)
         var m = UpdateMetrics()
