@@ -39,20 +39,76 @@ public struct MetricsRow: Equatable, Sendable {
     public var approxKL: Double?
     public var clipFraction: Double?
 
-    public static let header = "step,wall_time_s,steps_per_s,episode_return,eval_return,critic_loss,actor_loss,alpha,"
-        + "mean_q,live_params,actor_sparsity,critic_sparsity,training_flops,actor_snr,critic_snr,actor_dormant,"
-        + "critic_dormant,actor_input_real,actor_input_noise,critic_input_real,critic_input_noise,"
-        + "td_loss,value_loss,approx_kl,clip_fraction"
+    /// metrics.csv's header: the columns' names, in order.
+    public static var header: String { columns.map(\.name).joined(separator: ",") }
 
-    public var csv: String {
-        func f(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "" } ?? "" }
-        return [String(step), String(format: "%.3f", wallTime), String(format: "%.1f", stepsPerSecond), f(episodeReturn),
-                f(evalReturn), f(criticLoss), f(actorLoss), f(alpha), f(meanQ), String(liveParameters),
-                String(format: "%.6f", actorSparsity), String(format: "%.6f", criticSparsity),
-                String(format: "%.6e", trainingFLOPs), f(actorSNR), f(criticSNR), f(actorDormant), f(criticDormant),
-                f(actorInputReal), f(actorInputNoise), f(criticInputReal), f(criticInputNoise),
-                f(tdLoss), f(valueLoss), f(approxKL), f(clipFraction)].joined(separator: ",")
+    /// One row of metrics.csv.
+    public var csv: String { Self.columns.map { $0.text(of: self) }.joined(separator: ",") }
+}
+
+extension MetricsRow {
+    /// One column of metrics.csv, declared once: its name (a contract: columns are added, never renamed), how its
+    /// value is written, and its TensorBoard tag (CleanRL/SB3 style; nil: none — `eval_return` is tagged from
+    /// evaluations.csv, the analyses' columns repeat analysis.csv, tagged there). An algorithm's declaration names
+    /// the update columns it fills (`AlgorithmDeclaration.updateMetrics`).
+    public struct Column: Sendable {
+        public enum Format: Sendable {
+            /// An integer (`String(Int)`).
+            case integer
+            /// `%.Nf`.
+            case fixed(Int)
+            /// `%.6e`.
+            case scientific
+            /// Swift's shortest round-trip form; empty when missing or not finite.
+            case optional
+        }
+        public let name: String
+        public let tag: String?
+        public let format: Format
+        public let value: @Sendable (MetricsRow) -> Double?
+
+        public init(_ name: String, tag: String?, _ format: Format, _ value: @escaping @Sendable (MetricsRow) -> Double?) {
+            self.name = name; self.tag = tag; self.format = format; self.value = value
+        }
+
+        func text(of row: MetricsRow) -> String {
+            let x = value(row)
+            switch format {
+            case .integer: return x.map { String(Int($0)) } ?? ""
+            case .fixed(let digits): return String(format: "%.\(digits)f", x ?? 0)
+            case .scientific: return String(format: "%.6e", x ?? 0)
+            case .optional: return x.map { $0.isFinite ? "\($0)" : "" } ?? ""
+            }
+        }
     }
+
+    public static let columns: [Column] = [
+        Column("step", tag: nil, .integer) { Double($0.step) },
+        Column("wall_time_s", tag: "charts/wall_time_s", .fixed(3)) { $0.wallTime },
+        Column("steps_per_s", tag: "charts/SPS", .fixed(1)) { $0.stepsPerSecond },
+        Column("episode_return", tag: "charts/episodic_return", .optional) { $0.episodeReturn },
+        Column("eval_return", tag: nil, .optional) { $0.evalReturn },
+        Column("critic_loss", tag: "losses/critic_loss", .optional) { $0.criticLoss },
+        Column("actor_loss", tag: "losses/actor_loss", .optional) { $0.actorLoss },
+        Column("alpha", tag: "losses/alpha", .optional) { $0.alpha },
+        Column("mean_q", tag: "losses/mean_q", .optional) { $0.meanQ },
+        Column("live_params", tag: "sparsity/live_params", .integer) { Double($0.liveParameters) },
+        Column("actor_sparsity", tag: "sparsity/actor", .fixed(6)) { $0.actorSparsity },
+        Column("critic_sparsity", tag: "sparsity/critic", .fixed(6)) { $0.criticSparsity },
+        Column("training_flops", tag: "charts/training_flops", .scientific) { $0.trainingFLOPs },
+        Column("actor_snr", tag: nil, .optional) { $0.actorSNR },
+        Column("critic_snr", tag: nil, .optional) { $0.criticSNR },
+        Column("actor_dormant", tag: nil, .optional) { $0.actorDormant },
+        Column("critic_dormant", tag: nil, .optional) { $0.criticDormant },
+        Column("actor_input_real", tag: "noise_features/actor_connections_per_real_feature", .optional) { $0.actorInputReal },
+        Column("actor_input_noise", tag: "noise_features/actor_connections_per_noise_feature", .optional) { $0.actorInputNoise },
+        Column("critic_input_real", tag: "noise_features/critic_connections_per_real_feature", .optional) { $0.criticInputReal },
+        Column("critic_input_noise", tag: "noise_features/critic_connections_per_noise_feature", .optional) { $0.criticInputNoise },
+        Column("td_loss", tag: "losses/td_loss", .optional) { $0.tdLoss },
+        Column("value_loss", tag: "losses/value_loss", .optional) { $0.valueLoss },
+        Column("approx_kl", tag: "losses/approx_kl", .optional) { $0.approxKL },
+        Column("clip_fraction", tag: "losses/clip_fraction", .optional) { $0.clipFraction },
+    ]
 }
 
 /// One evaluation (a row of `evaluations.csv`).

@@ -8,28 +8,11 @@ import Interop
 /// buffered and written at each metrics row and evaluation (`flush`, also when the logs are released). It also
 /// writes `run.json` (`RunMetadata`) at the start and, with the end time, when released.
 ///
-/// TensorBoard tags (CleanRL/SB3 style), one per CSV column; a non-finite or missing value is left out in both:
-///
-///     metrics.csv        tag                         evaluations.csv   tag
-///     steps_per_s        charts/SPS                  mean_return       charts/eval_return
-///     wall_time_s        charts/wall_time_s          std_return        charts/eval_return_std
-///     episode_return     charts/episodic_return      episodes          charts/eval_episodes
-///     critic_loss        losses/critic_loss
-///     actor_loss         losses/actor_loss
-///     alpha              losses/alpha
-///     mean_q             losses/mean_q
-///     live_params        sparsity/live_params
-///     actor_sparsity     sparsity/actor
-///     critic_sparsity    sparsity/critic
-///     training_flops     charts/training_flops
-///     actor_input_real   noise_features/actor_connections_per_real_feature
-///     actor_input_noise  noise_features/actor_connections_per_noise_feature
-///     critic_input_real  noise_features/critic_connections_per_real_feature
-///     critic_input_noise noise_features/critic_connections_per_noise_feature
-///     td_loss            losses/td_loss              (DQN)
-///     value_loss         losses/value_loss           (PPO)
-///     approx_kl          losses/approx_kl            (PPO, CleanRL's name)
-///     clip_fraction      losses/clip_fraction        (PPO; CleanRL's clipfrac)
+/// TensorBoard tags (CleanRL/SB3 style): metrics.csv's columns carry theirs in `MetricsRow.columns` (e.g.
+/// `steps_per_s` → `charts/SPS`, `critic_loss` → `losses/critic_loss`, DQN's `td_loss` → `losses/td_loss`, PPO's
+/// `approx_kl` → `losses/approx_kl`); evaluations.csv's `mean_return`, `std_return` and `episodes` are
+/// `charts/eval_return`, `charts/eval_return_std` and `charts/eval_episodes`. A non-finite or missing value is
+/// left out in both.
 ///
 /// analysis.csv's rows are tagged `analysis/NETWORK/QUANTITY` (`…/layerL` for one hidden layer), e.g.
 /// `analysis/critic1/gradient_snr`; metrics.csv's actor_snr, critic_snr, actor_dormant and critic_dormant columns
@@ -80,19 +63,9 @@ public final class RunLogs {
     /// The event file's path (after `start`).
     public var eventFile: String? { events?.path }
 
+    /// The row's TensorBoard scalars: each tagged column of `MetricsRow.columns`.
     public static func scalars(of row: MetricsRow) -> [(String, Double?)] {
-        [("charts/SPS", row.stepsPerSecond), ("charts/wall_time_s", row.wallTime),
-         ("charts/episodic_return", row.episodeReturn),
-         ("losses/critic_loss", row.criticLoss), ("losses/actor_loss", row.actorLoss), ("losses/alpha", row.alpha),
-         ("losses/mean_q", row.meanQ), ("sparsity/live_params", Double(row.liveParameters)),
-         ("sparsity/actor", row.actorSparsity), ("sparsity/critic", row.criticSparsity),
-         ("charts/training_flops", row.trainingFLOPs),
-         ("noise_features/actor_connections_per_real_feature", row.actorInputReal),
-         ("noise_features/actor_connections_per_noise_feature", row.actorInputNoise),
-         ("noise_features/critic_connections_per_real_feature", row.criticInputReal),
-         ("noise_features/critic_connections_per_noise_feature", row.criticInputNoise),
-         ("losses/td_loss", row.tdLoss), ("losses/value_loss", row.valueLoss), ("losses/approx_kl", row.approxKL),
-         ("losses/clip_fraction", row.clipFraction)]
+        MetricsRow.columns.compactMap { c in c.tag.map { ($0, c.value(row)) } }
     }
 
     public static func scalars(of e: Evaluation) -> [(String, Double?)] {

@@ -44,8 +44,11 @@ final class AlgorithmDeclarationTests: XCTestCase {
     }
 
     func testActionKindDecidesTheEnvironmentsAndExportsAreDeclared() throws {
+        let columns = MetricsRow.columns.map(\.name)
+        XCTAssertEqual(Set(columns).count, columns.count)
         for algorithm in AgentConfig.Algorithm.allCases {
             let d = algorithm.declaration
+            for name in d.updateMetrics { XCTAssertTrue(columns.contains(name), "\(algorithm): \(name) is a metrics.csv column") }
             XCTAssertEqual(algorithm.actsDiscretely, d.actions == .discrete)
             XCTAssertEqual(algorithm.isOnPolicy, d.loop == .onPolicy)
             XCTAssertEqual(d.policyFileRefusal == nil, d.actions == .continuous && d.loop == .offPolicy, "\(algorithm)")

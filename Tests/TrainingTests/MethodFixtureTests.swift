@@ -45,8 +45,43 @@ final class MethodFixtureTests: XCTestCase {
             Case(name: "prune-dqn", preset: "prune-dqn", env: "CartPole-v1", flags: cartPole.merging(["prune-frequency": 100]) { $1 }),
             Case(name: "rigl-ppo", preset: "rigl-ppo", env: "InvertedPendulum-v5", flags: ppo),
             Case(name: "prune-ppo", preset: "prune-ppo", env: "InvertedPendulum-v5", flags: ppo),
+        ] + laterCases
+    }()
+
+    /// Recorded later from the runs of the pre-refactor binary (commit ca907fd, `sparrow train` with these flags;
+    /// `SPARROW_RECORD_FROM_RUNS`): every other paper preset family, the Atari presets with both networks included.
+    static let laterCases: [Case] = {
+        let off: [String: Any] = ["steps": 1200, "start-steps": 300, "eval-every": 600, "eval-episodes": 1,
+                                  "checkpoint-every": 600, "log-every": 200, "buffer-size": 10_000, "hidden": [32, 32]]
+        let atari: [String: Any] = ["steps": 600, "start-steps": 300, "buffer-size": 600, "max-episode-frames": 800,
+                                    "eval-every": 300, "eval-episodes": 1, "checkpoint-every": 300, "log-every": 100,
+                                    "update-interval": 20, "target-update-interval": 25, "prune-frequency": 10]
+        let impala: [String: Any] = atari.merging(["steps": 200, "start-steps": 120, "batch-size": 4, "eval-every": 100,
+                                                   "checkpoint-every": 100, "log-every": 40, "update-interval": 5,
+                                                   "prune-frequency": 5, "eval-episodes": 1]) { $1 }
+        let ppo: [String: Any] = ["steps": 1024, "start-steps": 0, "rollout-steps": 256, "batch-size": 64,
+                                  "epochs": 4, "update-interval": 10, "eval-every": 512, "eval-episodes": 1,
+                                  "log-every": 256, "checkpoint-every": 512, "hidden": [32, 32]]
+        return [
+            Case(name: "dense-sac-graesser", preset: "dense-sac-graesser", env: "InvertedPendulum-v5", flags: off),
+            Case(name: "dense-td3", preset: "dense-td3", env: "InvertedPendulum-v5", flags: off),
+            Case(name: "ss-td3", preset: "ss-td3", env: "InvertedPendulum-v5", flags: off),
+            Case(name: "static-dqn", preset: "static-dqn", env: "CartPole-v1", flags: off),
+            Case(name: "set-ppo", preset: "set-ppo", env: "InvertedPendulum-v5", flags: ppo),
+            Case(name: "dense-ppo", preset: "dense-ppo", env: "InvertedPendulum-v5", flags: ppo),
+            Case(name: "rigl-dqn-atari", preset: "rigl-dqn-atari", env: "ALE/Pong-v5", flags: atari),
+            Case(name: "prune-dqn-atari", preset: "prune-dqn-atari", env: "ALE/Breakout-v5", flags: atari),
+            Case(name: "set-dqn-atari-impala", preset: "set-dqn-atari-impala", env: "ALE/Breakout-v5", flags: impala),
         ]
     }()
+
+    /// `sparrow train` arguments for a case (what recorded the later cases with the old binary).
+    static func arguments(_ c: Case) -> [String] {
+        ["train", "--preset", c.preset, "--env", c.env] + c.flags.sorted { $0.key < $1.key }.flatMap { key, value -> [String] in
+            let text = (value as? [Int]).map { $0.map(String.init).joined(separator: ",") } ?? "\(value)"
+            return ["--\(key)", text]
+        }
+    }
 
     /// What one run leaves: metrics rows without wall-clock columns, evaluations.csv, and an FNV-1a digest of the
     /// bit patterns of every network's weights and both Adam moments, with each network's live connections.
@@ -80,6 +115,11 @@ final class MethodFixtureTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let summary = try makeTrainer(config: config, runDirectory: dir, resume: false).run()
         XCTAssertEqual(summary.outcome, .finished, c.name)
+        return try outcome(ofRun: dir)
+    }
+
+    /// What a finished run directory holds, as an `Outcome`.
+    func outcome(ofRun dir: String) throws -> Outcome {
         let (_, agent) = try TrainingCheckpoint.loadAgent(checkpoint: dir + "/checkpoint.sparrow")
         var hash: UInt64 = 0xcbf29ce484222325
         var live: [Int] = []
@@ -96,6 +136,23 @@ final class MethodFixtureTests: XCTestCase {
     }
 
     func testEveryMethodFamilyRunsAsRecordedBeforeTheRefactor() throws {
+        if let runs = ProcessInfo.processInfo.environment["SPARROW_RECORD_FROM_RUNS"] {
+            // Adds the outcomes of finished run directories `runs/<case name>` (made by an older binary with
+            // `arguments(case) + ["--run-dir", …]`) to the fixture, keeping what it holds.
+            var fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: Self.fixtureURL))
+            XCTAssertEqual(fixture.numerics, Self.numerics)
+            for c in Self.laterCases where FileManager.default.fileExists(atPath: runs + "/" + c.name + "/checkpoint.sparrow") {
+                fixture.outcomes[c.name] = try outcome(ofRun: runs + "/" + c.name)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(fixture).write(to: Self.fixtureURL)
+            throw XCTSkip("recorded the later cases from \(runs)")
+        }
+        if ProcessInfo.processInfo.environment["SPARROW_PRINT_FIXTURE_ARGUMENTS"] == "1" {
+            for c in Self.laterCases { print("FIXTURE \(c.name) " + Self.arguments(c).joined(separator: " ")) }
+            throw XCTSkip("printed")
+        }
         if ProcessInfo.processInfo.environment["SPARROW_RECORD_FIXTURES"] == "1" {
             var outcomes: [String: Outcome] = [:]
             for c in Self.cases { outcomes[c.name] = try run(c) }
