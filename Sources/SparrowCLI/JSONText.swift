@@ -14,6 +14,9 @@ struct JSONObject {
         fields.append("\(quote(key)):[\(values.map(String.init).joined(separator: ","))]")
     }
     mutating func add(_ key: String, _ object: JSONObject) { fields.append("\(quote(key)):\(object.text)") }
+    mutating func add(_ key: String, _ values: [String]) {
+        fields.append("\(quote(key)):[\(values.map(quote).joined(separator: ","))]")
+    }
 
     var text: String { "{" + fields.joined(separator: ",") + "}" }
 

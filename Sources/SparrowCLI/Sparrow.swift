@@ -7,7 +7,8 @@ public struct Sparrow: ParsableCommand {
         commandName: "sparrow",
         abstract: "Truly sparse deep RL on MuJoCo locomotion (Gymnasium v5 tasks).",
         version: BuildInfo.versionLine,
-        subcommands: [Train.self, Eval.self, Export.self, Replay.self, Sweep.self, Report.self, Rollout.self, Bench.self]
+        subcommands: [Train.self, Eval.self, Export.self, Replay.self, Sweep.self, Report.self, Rollout.self, Bench.self,
+                      Methods.self]
     )
     public init() {}
 }

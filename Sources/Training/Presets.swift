@@ -82,6 +82,11 @@ public enum Presets {
     /// wd = 2·l2. The one place that factor is written.
     public static func kerasL2(_ l2: Double) -> Double { 2 * l2 }
 
+    /// The sparse-training method of a preset (nil for an unknown name).
+    public static func method(ofPreset name: String) -> AgentConfig.Method? {
+        (try? base(named: name, task: nil))?.agent.method
+    }
+
     /// The algorithm of a preset (nil for an unknown name).
     public static func algorithm(ofPreset name: String) -> AgentConfig.Algorithm? {
         (try? base(named: name, task: nil))?.agent.algorithm
