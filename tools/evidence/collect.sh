@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Copies the finished runs of the evidence sweep (summary.json present) into docs/results/tows-vs-dense-v5/:
-# config, metrics, evaluations and summary only, never checkpoints.
+# config, metrics, evaluations and summary only, never checkpoints. Another sweep's runs: collect.sh ROOT OUT
+# (tools/atari/collect.sh does that for the Atari evidence).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-root="${EVIDENCE:-$HOME/evidence}/runs/tows-vs-dense-v5"
-out="$repo/docs/results/tows-vs-dense-v5"
+root="${1:-${EVIDENCE:-$HOME/evidence}/runs/tows-vs-dense-v5}"
+out="${2:-$repo/docs/results/tows-vs-dense-v5}"
 mkdir -p "$out"
 for d in "$root"/*/; do
   name="$(basename "$d")"
