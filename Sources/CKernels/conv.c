@@ -31,10 +31,10 @@
 // The smallest batch the vector bodies take.
 enum { SC_VECTOR_MIN_BATCH = 8 };
 
-void sk_conv_tap_offsets(const sk_conv_shape *s, int nnz, const int32_t *idx, int32_t *offset) {
+void sk_conv_tap_offsets(const sk_conv_shape *s, int nnz, const void *idx, int wide, int32_t *offset) {
     const int kk = s->kernel_height * s->kernel_width;
     for (int k = 0; k < nnz; k++) {
-        const int col = idx[k], ci = col / kk, r = col - ci * kk, kh = r / s->kernel_width, kw = r - kh * s->kernel_width;
+        const int col = wide ? ((const int32_t *)idx)[k] : ((const uint16_t *)idx)[k], ci = col / kk, r = col - ci * kk, kh = r / s->kernel_width, kw = r - kh * s->kernel_width;
         offset[k] = (ci * s->in_height + kh) * s->in_width + kw;
     }
 }

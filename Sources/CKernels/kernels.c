@@ -79,35 +79,40 @@ static inline float post1(int op, float v, const float *g, float slope) {
     }
 }
 
-#define WK(k) (perm ? values[perm[k]] : values[k])
+// Entry k of a per-connection index array, 16-bit (wide == 0) or 32-bit: `wide` is a compile-time constant in every
+// body after inlining (each public kernel calls its body once per width), so the loops carry no branch on it.
+#define IX(p, k) (wide ? ((const int32_t *)(p))[k] : (int32_t)((const uint16_t *)(p))[k])
+// The value of connection k: in CSR order itself, in CSC order at its row's CSR start plus its place in the row.
+#define WK(k) (vptr ? values[vptr[IX(idx, k)] + IX(voff, k)] : values[k])
 
 // Batch 1 (acting): a gather dot product per row, four independent chains. Gather-bound: one body for both.
-static void spmv(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
-                 const float *x, const float *bias, float *y, int ldy, int post, float slope, const float *G) {
+SK_INLINE void spmv(int rows, const int32_t *ptr, const void *idx, int wide, const float *values, const int32_t *vptr,
+                    const void *voff, const float *x, const float *bias, float *y, int ldy, int post, float slope,
+                    const float *G) {
     for (int r = 0; r < rows; r++) {
         int k = ptr[r], e = ptr[r + 1];
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (; k + 4 <= e; k += 4) {
-            s0 += WK(k) * x[idx[k]];
-            s1 += WK(k + 1) * x[idx[k + 1]];
-            s2 += WK(k + 2) * x[idx[k + 2]];
-            s3 += WK(k + 3) * x[idx[k + 3]];
+            s0 += WK(k) * x[IX(idx, k)];
+            s1 += WK(k + 1) * x[IX(idx, k + 1)];
+            s2 += WK(k + 2) * x[IX(idx, k + 2)];
+            s3 += WK(k + 3) * x[IX(idx, k + 3)];
         }
-        for (; k < e; k++) s0 += WK(k) * x[idx[k]];
+        for (; k < e; k++) s0 += WK(k) * x[IX(idx, k)];
         y[(long)r * ldy] = post1(post, (bias ? bias[r] : 0.0f) + ((s0 + s1) + (s2 + s3)), G ? G + (long)r * ldy : &y[(long)r * ldy], slope);
     }
 }
 
-static void spmm_plain(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
-                       const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
-                       int post, float slope, const float *G) {
+SK_INLINE void spmm_plain(int rows, const int32_t *ptr, const void *idx, int wide, const float *values,
+                          const int32_t *vptr, const void *voff, const float *X, int ldx, int B, const float *bias,
+                          float *Y, int ldy, int post, float slope, const float *G) {
     for (int r = 0; r < rows; r++) {
         float *y = Y + (long)r * ldy;
         const float b = bias ? bias[r] : 0.0f;
         for (int c = 0; c < B; c++) y[c] = b;
         for (int k = ptr[r]; k < ptr[r + 1]; k++) {
             const float w = WK(k);
-            const float *x = X + (long)idx[k] * ldx;
+            const float *x = X + (long)IX(idx, k) * ldx;
             for (int c = 0; c < B; c++) y[c] += w * x[c];
         }
         for (int c = 0; c < B; c++) y[c] = post1(post, y[c], G ? G + (long)r * ldy + c : &y[c], slope);
@@ -123,13 +128,13 @@ static void rowsum_plain(int rows, const float *X, int ldx, int B, float *out) {
     for (int r = 0; r < rows; r++) rowsum_plain_from(0, X + (long)r * ldx, B, 0.0f, out + r);
 }
 
-static void sddmm_plain(int rows, const int32_t *ptr, const int32_t *idx, const float *dY, int ldd,
-                        const float *X, int ldx, int B, float *G, float *rowsum) {
+SK_INLINE void sddmm_plain(int rows, const int32_t *ptr, const void *idx, int wide, const float *dY, int ldd,
+                           const float *X, int ldx, int B, float *G, float *rowsum) {
     if (rowsum) rowsum_plain(rows, dY, ldd, B, rowsum);
     for (int r = 0; r < rows; r++) {
         const float *d = dY + (long)r * ldd;
         for (int k = ptr[r]; k < ptr[r + 1]; k++) {
-            const float *x = X + (long)idx[k] * ldx;
+            const float *x = X + (long)IX(idx, k) * ldx;
             float s = 0;
             for (int c = 0; c < B; c++) s += d[c] * x[c];
             G[k] = s;
@@ -244,28 +249,37 @@ SK_AVX512_END
 
 // MARK: - the public kernels: pick the body
 
-void sk_spmm(int rows, const int32_t *ptr, const int32_t *idx, const float *values, const int32_t *perm,
-             const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
+// Each width gets its own copy of an inlined body (the `IX` branch folds away): `SK_BOTH_WIDTHS(call)` expands
+// `call` with `wide` the constant 1 or 0. The vector bodies split by width inside their instruction-set regions.
+#define SK_BOTH_WIDTHS(call) do { if (wide) call(1); else call(0); } while (0)
+
+void sk_spmm(int rows, const int32_t *ptr, const void *idx, int wide, const float *values, const int32_t *vptr,
+             const void *voff, const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
              int post, float slope, const float *G) {
-    if (B == 1) { spmv(rows, ptr, idx, values, perm, X, bias, Y, ldy, post, slope, G); return; }
+#define SPMV(W) spmv(rows, ptr, idx, W, values, vptr, voff, X, bias, Y, ldy, post, slope, G)
+#define SPMM(NAME, W) NAME(rows, ptr, idx, W, values, vptr, voff, X, ldx, B, bias, Y, ldy, post, slope, G)
+#define SPMM_PLAIN(W) SPMM(spmm_plain, W)
+    if (B == 1) { SK_BOTH_WIDTHS(SPMV); return; }
 #if SK_HAVE_AVX512
-    if (isa == SK_ISA_AVX512) { spmm_avx512(rows, ptr, idx, values, perm, X, ldx, B, bias, Y, ldy, post, slope, G); return; }
+    if (isa == SK_ISA_AVX512) { SPMM(spmm_avx512, wide); return; }
 #endif
 #if SK_HAVE_AVX2
-    if (isa == SK_ISA_AVX2) { spmm_avx2(rows, ptr, idx, values, perm, X, ldx, B, bias, Y, ldy, post, slope, G); return; }
+    if (isa == SK_ISA_AVX2) { SPMM(spmm_avx2, wide); return; }
 #endif
-    spmm_plain(rows, ptr, idx, values, perm, X, ldx, B, bias, Y, ldy, post, slope, G);
+    SK_BOTH_WIDTHS(SPMM_PLAIN);
 }
 
-void sk_sddmm(int rows, const int32_t *ptr, const int32_t *idx, const float *dY, int ldd,
+void sk_sddmm(int rows, const int32_t *ptr, const void *idx, int wide, const float *dY, int ldd,
               const float *X, int ldx, int B, float *G, float *rowsum) {
+#define SDDMM(NAME, W) NAME(rows, ptr, idx, W, dY, ldd, X, ldx, B, G, rowsum)
+#define SDDMM_PLAIN(W) SDDMM(sddmm_plain, W)
 #if SK_HAVE_AVX512
-    if (isa == SK_ISA_AVX512) { sddmm_avx512(rows, ptr, idx, dY, ldd, X, ldx, B, G, rowsum); return; }
+    if (isa == SK_ISA_AVX512) { SDDMM(sddmm_avx512, wide); return; }
 #endif
 #if SK_HAVE_AVX2
-    if (isa == SK_ISA_AVX2) { sddmm_avx2(rows, ptr, idx, dY, ldd, X, ldx, B, G, rowsum); return; }
+    if (isa == SK_ISA_AVX2) { SDDMM(sddmm_avx2, wide); return; }
 #endif
-    sddmm_plain(rows, ptr, idx, dY, ldd, X, ldx, B, G, rowsum);
+    SK_BOTH_WIDTHS(SDDMM_PLAIN);
 }
 
 void sk_adam(int n, float *w, const float *g, float *m, float *v, const float *mask, int mask_mode,

@@ -242,93 +242,11 @@ func applyMasked(_ plan: TopologyPlan, to weight: ParameterTensor, positions old
 
 // MARK: - Truly sparse
 
-/// CSR (by output row) plus a CSC view of the same connections, for the transposed product.
-public struct SparseIndex: Equatable, Sendable {
-    public let fanIn: Int, fanOut: Int
-    /// Row r's connections are `rowPointer[r]..<rowPointer[r+1]` in CSR order (ascending position).
-    public private(set) var rowPointer: [Int32]
-    public private(set) var columnIndex: [Int32]
-    /// Column c's connections are `columnPointer[c]..<columnPointer[c+1]` in CSC order.
-    public private(set) var columnPointer: [Int32]
-    public private(set) var rowIndex: [Int32]
-    /// CSC slot → CSR slot (where its value lives).
-    public private(set) var cscToCSR: [Int32]
-
-    /// `positions` must be strictly ascending and inside the shape.
-    public init(shape: LayerShape, positions: [Position]) {
-        fanIn = shape.fanIn; fanOut = shape.fanOut
-        rowPointer = [Int32](repeating: 0, count: fanOut + 1)
-        columnPointer = [Int32](repeating: 0, count: fanIn + 1)
-        columnIndex = []; rowIndex = []; cscToCSR = []
-        rebuild(positions: positions)
-    }
-
-    public var count: Int { columnIndex.count }
-
-    /// Makes this the index of `positions` (strictly ascending, inside the shape), written into this index's own
-    /// storage (resized in place), so nothing is allocated once it has room: the initializer builds through it, and a
-    /// target layer's support, which trails its online network's by a few swapped connections on most updates,
-    /// rebuilds its index in place each time (the tests hold an index rebuilt over another's storage to a fresh
-    /// one). Rows are walked, not divided out, and the column pointers serve as the CSC cursors, then are shifted back.
-    mutating func rebuild(positions: [Position]) {
-        let nnz = positions.count, fanIn = fanIn, fanOut = fanOut
-        columnIndex.resize(to: nnz)
-        rowIndex.resize(to: nnz)
-        cscToCSR.resize(to: nnz)
-        positions.withUnsafeBufferPointer { pos in
-            rowPointer.withUnsafeMutableBufferPointer { rp in
-                columnPointer.withUnsafeMutableBufferPointer { cp in
-                    columnIndex.withUnsafeMutableBufferPointer { ci in
-                        rowIndex.withUnsafeMutableBufferPointer { ri in
-                            cscToCSR.withUnsafeMutableBufferPointer { perm in
-                                rp.update(repeating: 0)
-                                cp.update(repeating: 0)
-                                var previous = -1, r = 0, rowStart = 0
-                                for k in 0..<nnz {
-                                    let pi = Int(pos[k])
-                                    precondition(pi > previous && pi < fanIn * fanOut,
-                                                 "positions must be ascending, unique and below \(fanIn * fanOut) (got \(pi) after \(previous))")
-                                    previous = pi
-                                    while pi >= rowStart + fanIn { r += 1; rowStart += fanIn }
-                                    let c = pi - rowStart
-                                    rp[r + 1] += 1
-                                    cp[c + 1] += 1
-                                    ci[k] = Int32(c)
-                                }
-                                for r in 0..<fanOut { rp[r + 1] += rp[r] }
-                                for c in 0..<fanIn { cp[c + 1] += cp[c] }
-                                // cp[c] is column c's next free slot; afterwards it is column c + 1's start.
-                                for r in 0..<fanOut {
-                                    for k in Int(rp[r])..<Int(rp[r + 1]) {
-                                        let c = Int(ci[k])
-                                        let slot = Int(cp[c])
-                                        ri[slot] = Int32(r)
-                                        perm[slot] = Int32(k)
-                                        cp[c] += 1
-                                    }
-                                }
-                                var c = fanIn
-                                while c > 0 { cp[c] = cp[c - 1]; c -= 1 }
-                                cp[0] = 0
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    public var positions: [Position] {
-        var p = [Position](repeating: 0, count: count)
-        for r in 0..<fanOut {
-            for k in Int(rowPointer[r])..<Int(rowPointer[r + 1]) { p[k] = Position(r * fanIn + Int(columnIndex[k])) }
-        }
-        return p
-    }
-}
-
 /// A truly sparse layer: weights, gradients and Adam moments exist only for live connections. No dense mask
 /// and no dense weight copy anywhere in the training path.
+///
+/// Storage per live connection: the weight, its two Adam moments and `SparseIndex`'s three (usually 16-bit)
+/// indices; `positions` are derived from the index, not kept.
 ///
 /// Kernels (`CKernels`, AVX2 + FMA): forward is a register-blocked axpy per output row over 64-wide batch chunks;
 /// the input gradient runs the same kernel over the CSC view (so dX rows accumulate in registers, no scatter);
@@ -338,17 +256,18 @@ public final class SparseLayer: Layer {
     public let weight: ParameterTensor
     public let bias: ParameterTensor
     public private(set) var index: SparseIndex
-    /// Live connections, ascending; `weight.values[k]` belongs to `positions[k]`.
-    public private(set) var positions: [Position]
     /// Scratch of a maintain-sparsity target update on this (target) layer; not part of its state.
     var targetScratch = MaintainSparsityScratch()
+    /// Scratch for the positions of this (target) layer and its online layer during that update; not state either.
+    private var targetPositions: [Position] = [], onlinePositions: [Position] = []
+    /// Scratch for the weights in CSC order during `inputGradient` (gathered each call); not state.
+    private let transposedValues = GrowingBuffer()
 
     /// `positions` strictly ascending; `values[k]` is the weight at `positions[k]`.
     public init(shape: LayerShape, positions: [Position], values: [Float], biases: [Float]) {
         precondition(positions.count == values.count && biases.count == shape.fanOut)
         self.shape = shape
         index = SparseIndex(shape: shape, positions: positions)
-        self.positions = positions
         weight = ParameterTensor(values: values)
         bias = ParameterTensor(values: biases)
     }
@@ -356,6 +275,8 @@ public final class SparseLayer: Layer {
     public var backend: LayerBackend { .sparse }
     public var liveConnections: Int { index.count }
     public var liveWeights: [Float] { weight.values }
+    /// Live connections, ascending; `weight.values[k]` belongs to `positions[k]`. Derived from the index (allocates).
+    public var positions: [Position] { index.positions }
 
     public func denseWeights() -> [Float] {
         var w = [Float](repeating: 0, count: shape.fanIn * shape.fanOut)
@@ -366,17 +287,14 @@ public final class SparseLayer: Layer {
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, activation: Activation) {
         let post = activation.fusedForward
         defer { if post == nil { activation.apply(y, count: shape.fanOut * batch, into: y) } }
-        index.rowPointer.withUnsafeBufferPointer { ptr in
-            index.columnIndex.withUnsafeBufferPointer { idx in
-                weight.values.withUnsafeBufferPointer { w in
-                    bias.values.withUnsafeBufferPointer { b in
-                        let p = ptr.baseAddress!
-                        Parallel.forRanges(shape.fanOut, totalWork: index.count * batch, minimumWork: parallelMinimumWork,
-                                           prefix: { Int(p[$0]) * batch }) { r in
-                            sk_spmm(Int32(r.count), p + r.lowerBound, idx.baseAddress, w.baseAddress, nil,
-                                    x, Int32(batch), Int32(batch), b.baseAddress! + r.lowerBound, y + r.lowerBound * batch,
-                                    Int32(batch), post ?? 0, activation.slope, nil)
-                        }
+        index.withCSR { p, idx, wide in
+            weight.values.withUnsafeBufferPointer { w in
+                bias.values.withUnsafeBufferPointer { b in
+                    Parallel.forRanges(shape.fanOut, totalWork: index.count * batch, minimumWork: parallelMinimumWork,
+                                       prefix: { Int(p[$0]) * batch }) { r in
+                        sk_spmm(Int32(r.count), p + r.lowerBound, idx, wide, w.baseAddress, nil, nil,
+                                x, Int32(batch), Int32(batch), b.baseAddress! + r.lowerBound, y + r.lowerBound * batch,
+                                Int32(batch), post ?? 0, activation.slope, nil)
                     }
                 }
             }
@@ -384,16 +302,13 @@ public final class SparseLayer: Layer {
     }
 
     public func computeGradients(outputGradient dZ: UnsafePointer<Float>, input x: UnsafePointer<Float>, batch: Int) {
-        index.rowPointer.withUnsafeBufferPointer { ptr in
-            index.columnIndex.withUnsafeBufferPointer { idx in
-                weight.gradients.withUnsafeMutableBufferPointer { g in
-                    bias.gradients.withUnsafeMutableBufferPointer { bg in
-                        let p = ptr.baseAddress!
-                        Parallel.forRanges(shape.fanOut, totalWork: index.count * batch, minimumWork: parallelMinimumWork,
-                                           prefix: { Int(p[$0]) * batch }) { r in
-                            sk_sddmm(Int32(r.count), p + r.lowerBound, idx.baseAddress, dZ + r.lowerBound * batch,
-                                     Int32(batch), x, Int32(batch), Int32(batch), g.baseAddress, bg.baseAddress! + r.lowerBound)
-                        }
+        index.withCSR { p, idx, wide in
+            weight.gradients.withUnsafeMutableBufferPointer { g in
+                bias.gradients.withUnsafeMutableBufferPointer { bg in
+                    Parallel.forRanges(shape.fanOut, totalWork: index.count * batch, minimumWork: parallelMinimumWork,
+                                       prefix: { Int(p[$0]) * batch }) { r in
+                        sk_sddmm(Int32(r.count), p + r.lowerBound, idx, wide, dZ + r.lowerBound * batch,
+                                 Int32(batch), x, Int32(batch), Int32(batch), g.baseAddress, bg.baseAddress! + r.lowerBound)
                     }
                 }
             }
@@ -406,21 +321,20 @@ public final class SparseLayer: Layer {
         guard !rows.isEmpty else { return }
         let post = inputActivation.fusedDerivative
         let offset = rows.lowerBound * batch  // rows of the CSC view are independent: start at row s
-        index.columnPointer.withUnsafeBufferPointer { ptr in
-            index.rowIndex.withUnsafeBufferPointer { idx in
-                index.cscToCSR.withUnsafeBufferPointer { perm in
-                    weight.values.withUnsafeBufferPointer { w in
-                        let p = ptr.baseAddress! + rows.lowerBound
-                        let work = Int(p[rows.count] - p[0]) * batch
-                        Parallel.forRanges(rows.count, totalWork: work, minimumWork: parallelMinimumWork,
-                                           prefix: { Int(p[$0] - p[0]) * batch }) { r in
-                            let o = offset + r.lowerBound * batch
-                            sk_spmm(Int32(r.count), p + r.lowerBound, idx.baseAddress, w.baseAddress,
-                                    perm.baseAddress, dZ, Int32(batch), Int32(batch), nil, dx + o, Int32(batch), post,
-                                    inputActivation.slope, post == 0 ? nil : x + o)
-                        }
-                    }
-                }
+        index.withCSC { cp, idx, _, _, wide in
+            let p = cp + rows.lowerBound
+            let first = Int(p[0]), slots = first..<Int(p[rows.count])
+            // The weights of these columns in CSC order, gathered once per call (not once per batch chunk in the
+            // kernel): the kernel then reads them in sequence, indexed from the first slot.
+            let w = transposedValues.pointer(count: slots.count)
+            weight.values.withUnsafeBufferPointer { index.gatherTransposed($0.baseAddress!, slots: slots, into: w) }
+            let work = slots.count * batch
+            Parallel.forRanges(rows.count, totalWork: work, minimumWork: parallelMinimumWork,
+                               prefix: { Int(p[$0] - p[0]) * batch }) { r in
+                let o = offset + r.lowerBound * batch
+                sk_spmm(Int32(r.count), p + r.lowerBound, idx, wide, w - first, nil, nil,
+                        dZ, Int32(batch), Int32(batch), nil, dx + o, Int32(batch), post,
+                        inputActivation.slope, post == 0 ? nil : x + o)
             }
         }
     }
@@ -428,43 +342,52 @@ public final class SparseLayer: Layer {
     public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
         let merged = applyTrulySparse(plan, to: weight, positions: positions, grownValues: grownValues,
                                       keepRegrown: keepRegrown)
-        index = SparseIndex(shape: shape, positions: merged)  // validates order, uniqueness and range
-        positions = merged
+        index.rebuild(positions: merged)  // validates order, uniqueness and range
     }
 
     /// Replaces topology, values and moments at once (target networks, loading).
     func reset(positions newPositions: [Position], values: [Float], firstMoment: [Float]? = nil, secondMoment: [Float]? = nil) {
-        if newPositions != positions {
-            index = SparseIndex(shape: shape, positions: newPositions)
-            positions = newPositions
-        }
+        index.rebuild(positions: newPositions)
         let z = [Float](repeating: 0, count: values.count)
         weight.replace(values: values, firstMoment: firstMoment ?? z, secondMoment: secondMoment ?? z, mask: nil)
     }
 
     /// Sokar/ANF soft target update in place (see `softUpdateMaintainingSparsity`); rebuilds the index only when the
     /// support changes. Allocation-free on both kinds of step: equal supports blend in place; a support that trails
-    /// the online one is merged and pruned in `targetScratch`, which then trades places with `positions` and the
-    /// values (the old arrays become the next update's scratch), and the index is rebuilt in its own storage. As
-    /// before, a changed support zeroes the target's moments (a target never steps, but checkpoints hold them).
+    /// the online one has both supports' positions written into reused scratch, is merged and pruned in
+    /// `targetScratch`, whose values then trade places with the layer's (the old array becomes the next update's
+    /// scratch), and the index is rebuilt in its own storage. As before, a changed support zeroes the target's
+    /// moments (a target never steps, but checkpoints hold them).
     /// `softUpdateMaintainingSparsityByCopies` is the plain twin the tests hold this to.
     func softUpdateMaintainingSparsity(online: SparseLayer, tau: Float) {
-        if positions == online.positions {
-            // The steady state between topology changes; the rare zero there goes through the plain rule.
-            softUpdateMaintainingSparsityByCopies(online: online, tau: tau)
+        if index == online.index {
+            // The steady state between topology changes: a blend in place; the rare zero there prunes by the plain rule.
+            guard blendEqualSupports(targetValues: &weight.values, onlineValues: online.weight.values, tau: tau) else { return }
+            var p = positions
+            if pruneEqualSupports(positions: &p, values: &weight.values, onlineValues: online.weight.values) {
+                index.rebuild(positions: p)
+                weight.zeroMoments()
+            }
             return
         }
-        let n = positions.withUnsafeBufferPointer { tp in
+        MaintainSparsityScratch.lengthen(&targetPositions, to: index.count)
+        MaintainSparsityScratch.lengthen(&onlinePositions, to: online.index.count)
+        let nt = index.count, no = online.index.count
+        targetPositions.withUnsafeMutableBufferPointer { index.writePositions(into: $0) }
+        onlinePositions.withUnsafeMutableBufferPointer { online.index.writePositions(into: $0) }
+        let n = targetPositions.withUnsafeBufferPointer { tp in
             weight.values.withUnsafeBufferPointer { tv in
-                online.positions.withUnsafeBufferPointer { op in
+                onlinePositions.withUnsafeBufferPointer { op in
                     online.weight.values.withUnsafeBufferPointer { ov in
-                        NeuralNet.softUpdateMaintainingSparsity(targetPositions: tp, targetValues: tv, onlinePositions: op,
-                                                                onlineValues: ov, tau: tau, into: &targetScratch)
+                        NeuralNet.softUpdateMaintainingSparsity(
+                            targetPositions: UnsafeBufferPointer(rebasing: tp[..<nt]), targetValues: tv,
+                            onlinePositions: UnsafeBufferPointer(rebasing: op[..<no]), onlineValues: ov,
+                            tau: tau, into: &targetScratch)
                     }
                 }
             }
         }
-        let same = n == positions.count && positions.withUnsafeBufferPointer { p in
+        let same = n == nt && targetPositions.withUnsafeBufferPointer { p in
             targetScratch.positions.withUnsafeBufferPointer { q in
                 for k in 0..<n where p[k] != q[k] { return false }
                 return true
@@ -476,11 +399,9 @@ public final class SparseLayer: Layer {
             }
             return
         }
-        swap(&positions, &targetScratch.positions)
-        positions.removeLast(positions.count - n)
+        targetScratch.positions.withUnsafeBufferPointer { index.rebuild(positions: UnsafeBufferPointer(rebasing: $0[..<n])) }
         swap(&weight.values, &targetScratch.values)
         weight.values.removeLast(weight.values.count - n)
-        index.rebuild(positions: positions)
         weight.zeroMoments()
     }
 
@@ -488,11 +409,9 @@ public final class SparseLayer: Layer {
     /// the positions and values, a fresh index and fresh zero moments when the support changes).
     func softUpdateMaintainingSparsityByCopies(online: SparseLayer, tau: Float) {
         var p = positions
-        positions = []  // keep `p` uniquely referenced so the in-place path does not copy
         let changed = NeuralNet.softUpdateMaintainingSparsity(targetPositions: &p, targetValues: &weight.values,
                                                               onlinePositions: online.positions,
                                                               onlineValues: online.weight.values, tau: tau)
-        positions = p
         if changed {
             index = SparseIndex(shape: shape, positions: p)
             let z = [Float](repeating: 0, count: p.count)

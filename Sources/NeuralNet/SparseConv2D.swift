@@ -36,6 +36,8 @@ public final class SparseConv2D {
     public private(set) var positions: [Position]
     /// Per live tap (CSR order): (ci·H_p + kh)·W_p + kw in the padded input.
     private var tapOffsets: [Int32] { didSet { transposed = nil } }  // every topology change passes here
+    /// Bytes of the per-tap arrays beside `index` (positions and input offsets), for `storageBytes`.
+    var indexExtraBytes: Int { (positions.count + tapOffsets.count) * MemoryLayout<Int32>.stride }
     private let paddedInput = GrowingBuffer(), paddedInputGradient = GrowingBuffer(), columns = GrowingBuffer()
 
     /// How `inputGradient` computes dX.
@@ -66,7 +68,7 @@ public final class SparseConv2D {
         precondition(positions.count == values.count, "\(positions.count) positions but \(values.count) values")
         precondition(biases.count == geometry.outChannels, "\(biases.count) biases for \(geometry.outChannels) channels")
         self.geometry = geometry
-        index = SparseIndex(shape: geometry.kernelShape, positions: positions)  // validates order and range
+        index = SparseIndex(shape: geometry.kernelShape, positions: positions, transposedView: false)  // validates order and range
         self.positions = positions
         weight = ParameterTensor(values: values)
         bias = ParameterTensor(values: biases)
@@ -163,8 +165,8 @@ public final class SparseConv2D {
     private static func offsets(_ g: ConvGeometry, _ index: SparseIndex) -> [Int32] {
         var s = cShape(g)
         var o = [Int32](repeating: 0, count: index.count)
-        index.columnIndex.withUnsafeBufferPointer { idx in
-            o.withUnsafeMutableBufferPointer { sk_conv_tap_offsets(&s, Int32(index.count), idx.baseAddress, $0.baseAddress) }
+        index.withCSR { _, idx, wide in
+            o.withUnsafeMutableBufferPointer { sk_conv_tap_offsets(&s, Int32(index.count), idx, wide, $0.baseAddress) }
         }
         return o
     }
@@ -193,7 +195,7 @@ public final class SparseConv2D {
     /// Replaces topology and values (moments reset to 0): the seam a topology update will use.
     public func reset(positions newPositions: [Position], values: [Float]) {
         precondition(newPositions.count == values.count)
-        index = SparseIndex(shape: geometry.kernelShape, positions: newPositions)
+        index = SparseIndex(shape: geometry.kernelShape, positions: newPositions, transposedView: false)
         positions = newPositions
         tapOffsets = Self.offsets(geometry, index)
         let z = [Float](repeating: 0, count: values.count)
@@ -240,13 +242,11 @@ public final class SparseConv2D {
         let col = columns.pointer(count: geometry.fanIn * n)
         sk_conv_im2col(&s, 1, xp, col)
         let post = activation.fusedForward
-        index.rowPointer.withUnsafeBufferPointer { ptr in
-            index.columnIndex.withUnsafeBufferPointer { idx in
-                weight.values.withUnsafeBufferPointer { w in
-                    bias.values.withUnsafeBufferPointer { b in
-                        sk_spmm(Int32(geometry.outChannels), ptr.baseAddress, idx.baseAddress, w.baseAddress, nil,
-                                col, Int32(n), Int32(n), b.baseAddress, y, Int32(n), post ?? 0, activation.slope, nil)
-                    }
+        index.withCSR { ptr, idx, wide in
+            weight.values.withUnsafeBufferPointer { w in
+                bias.values.withUnsafeBufferPointer { b in
+                    sk_spmm(Int32(geometry.outChannels), ptr, idx, wide, w.baseAddress, nil, nil,
+                            col, Int32(n), Int32(n), b.baseAddress, y, Int32(n), post ?? 0, activation.slope, nil)
                 }
             }
         }
@@ -340,7 +340,7 @@ extension SparseConv2D: ConvolutionLayer {
     public func apply(_ plan: TopologyPlan, grownValues: [Float], keepRegrown: Bool) {
         let merged = applyTrulySparse(plan, to: weight, positions: positions, grownValues: grownValues,
                                       keepRegrown: keepRegrown)
-        index = SparseIndex(shape: geometry.kernelShape, positions: merged)
+        index = SparseIndex(shape: geometry.kernelShape, positions: merged, transposedView: false)
         positions = merged
         tapOffsets = Self.offsets(geometry, index)
     }

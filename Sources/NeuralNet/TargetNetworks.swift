@@ -53,6 +53,8 @@ extension MLP {
                 case .maintainSparsity:
                     ts.softUpdateMaintainingSparsity(online: os, tau: tau)
                 case .copyOnline:
+                    // Equal indices mean equal supports: a blend, without deriving either layer's positions.
+                    if ts.index == os.index { blend(ts.weight, os.weight.values, tau); continue }
                     softUpdateCopyingTopology(ts, online: os, tau: tau) { ts.reset(positions: $0, values: $1) }
                 }
             case let (ts as SparseConv2D, os as SparseConv2D):

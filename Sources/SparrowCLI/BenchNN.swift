@@ -143,7 +143,7 @@ public struct BenchNN: ParsableCommand {
                              dense.stepMilliseconds / s.stepMilliseconds, Double(s.storageBytes) / 1024,
                              Double(s.storageBytes) / Double(dense.storageBytes)))
             }
-            print("memory = weights + Adam moments + Int32 indices (sparse: CSR, CSC view, positions; masked: the mask)")
+            print("memory = weights + Adam moments + indices (sparse: Int32 row/column pointers, 16-bit column, row and place in row per connection; masked: the mask)")
             print(String(format: "dense step / raw BLAS matmuls: %.2fx (target ≤ 1.5x)", dense.stepMilliseconds / blasStep))
             print("\nKernels of one \(hiddenOut)x\(hidden) layer at batch \(B) (useful GFLOP/s: live connections only):")
             print("backend  density  kernel                µs   GFLOP/s")

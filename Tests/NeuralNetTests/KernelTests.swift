@@ -117,6 +117,47 @@ final class KernelTests: XCTestCase {
         }
     } }
 
+    /// Indices are 16-bit up to fans of 65 536 and 32-bit beyond; both widths run the same products (every body).
+    func testWideAndNarrowIndicesMatchReference() { withEachKernelBody { body in
+        var g = Generator(seed: 9)
+        for (fanIn, fanOut, wide) in [(65_536, 3, false), (70_001, 3, true), (4, 65_537, true)] {
+            let shape = LayerShape(fanIn: fanIn, fanOut: fanOut)
+            // A few hundred connections, the extreme columns and rows included.
+            var set = Set<Position>([0, Position(fanIn - 1), Position((fanOut - 1) * fanIn), Position(fanIn * fanOut - 1)])
+            while set.count < 300 { set.insert(Position(g.nextInt(below: fanIn * fanOut))) }
+            let pos = set.sorted()
+            let values = g.floats(pos.count), bias = g.floats(fanOut)
+            let layer = SparseLayer(shape: shape, positions: pos, values: values, biases: bias)
+            let idx = layer.index
+            XCTAssertEqual(idx.isWide, wide, "\(shape)")
+            XCTAssertEqual(idx.positions, pos)
+            XCTAssertEqual(idx.storageBytes, (fanIn + 1 + fanOut + 1) * 4 + pos.count * 3 * (wide ? 4 : 2))
+            XCTAssertEqual(idx.cscToCSR.sorted(), (0..<Int32(pos.count)).map { $0 })
+            for batch in [1, 8, 33] {
+                let x = g.floats(fanIn * batch), dY = g.floats(fanOut * batch)
+                let msg = "\(body): shape \(shape) batch \(batch)"
+                var y = [Float](repeating: .nan, count: fanOut * batch)
+                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, batch: batch, into: $0.baseAddress!) } }
+                assertClose(y, ReferenceKernels.spmm(rows: fanOut, ptr: idx.rowPointer, idx: idx.columnIndex, values: values,
+                                                     perm: nil, x: x, batch: batch, bias: bias), tolerance: 1e-5, "forward " + msg)
+                // The transposed product over the CSC view, the last rows only (as a critic's action rows).
+                let rows = (fanIn - 2)..<fanIn
+                var dx = [Float](repeating: .nan, count: fanIn * batch)
+                dY.withUnsafeBufferPointer { d in x.withUnsafeBufferPointer { xp in dx.withUnsafeMutableBufferPointer {
+                    layer.inputGradient(outputGradient: d.baseAddress!, batch: batch, into: $0.baseAddress!, inputActivation: .identity,
+                                        input: xp.baseAddress!, rows: rows) } } }
+                let full = ReferenceKernels.spmm(rows: fanIn, ptr: idx.columnPointer, idx: idx.rowIndex, values: values,
+                                                 perm: idx.cscToCSR, x: dY, batch: batch, bias: nil)
+                assertClose(Array(dx[(rows.lowerBound * batch)...]), Array(full[(rows.lowerBound * batch)...]), tolerance: 1e-5,
+                            "transposed " + msg)
+                XCTAssertTrue(dx[0].isNaN, "rows outside the range stay unwritten")
+                dY.withUnsafeBufferPointer { d in x.withUnsafeBufferPointer { layer.computeGradients(outputGradient: d.baseAddress!, input: $0.baseAddress!, batch: batch) } }
+                assertClose(layer.weight.gradients, ReferenceKernels.sddmm(rows: fanOut, ptr: idx.rowPointer, idx: idx.columnIndex,
+                                                                           dY: dY, x: x, batch: batch), tolerance: 1e-5, "sddmm " + msg)
+            }
+        }
+    } }
+
     func testCSCViewIsAPermutationOfCSR() {
         var g = Generator(seed: 2)
         let shape = LayerShape(fanIn: 37, fanOut: 29)
@@ -211,16 +252,20 @@ final class AVX512KernelTests: XCTestCase {
                 func forward(_ b: KernelBody) -> [Float] {
                     withBody(b) {
                         var y = [Float](repeating: .nan, count: shape.fanOut * ld)
-                        sk_spmm(Int32(shape.fanOut), idx.rowPointer, idx.columnIndex, values, nil, x, Int32(ld),
-                                Int32(batch), bias, &y, Int32(ld), post, 0.1, post >= 3 ? gate : nil)
+                        idx.withCSR { p, ci, wide in
+                            sk_spmm(Int32(shape.fanOut), p, ci, wide, values, nil, nil, x, Int32(ld),
+                                    Int32(batch), bias, &y, Int32(ld), post, 0.1, post >= 3 ? gate : nil)
+                        }
                         return y
                     }
                 }
                 func transposed(_ b: KernelBody) -> [Float] {
                     withBody(b) {
                         var dx = [Float](repeating: .nan, count: shape.fanIn * ld)
-                        sk_spmm(Int32(shape.fanIn), idx.columnPointer, idx.rowIndex, values, idx.cscToCSR, dY,
-                                Int32(ld), Int32(batch), nil, &dx, Int32(ld), post, 0.1, post >= 3 ? gateIn : nil)
+                        idx.withCSC { cp, ri, vptr, places, wide in
+                            sk_spmm(Int32(shape.fanIn), cp, ri, wide, values, vptr, places, dY,
+                                    Int32(ld), Int32(batch), nil, &dx, Int32(ld), post, 0.1, post >= 3 ? gateIn : nil)
+                        }
                         return dx
                     }
                 }

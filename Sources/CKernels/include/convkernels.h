@@ -28,8 +28,9 @@ typedef struct {
     int kernel_height, kernel_width, stride;
 } sk_conv_shape;
 
-/// offset[k] = (ci·in_height + kh)·in_width + kw for each tap k whose column idx[k] = (ci·KH + kh)·KW + kw.
-void sk_conv_tap_offsets(const sk_conv_shape *s, int nnz, const int32_t *idx, int32_t *offset);
+/// offset[k] = (ci·in_height + kh)·in_width + kw for each tap k whose column idx[k] = (ci·KH + kh)·KW + kw
+/// (idx 16-bit where wide is 0, 32-bit where it is 1, as in sk_spmm).
+void sk_conv_tap_offsets(const sk_conv_shape *s, int nnz, const void *idx, int wide, int32_t *offset);
 
 /// Forward: for every output channel co, output position (oh, ow) and sample b,
 ///   Y[co][oh][ow][b] = post(bias[co] + Σ_{k in ptr[co]..<ptr[co+1]} values[k] · X[offset[k] + (oh·s·W + ow·s)][b])

@@ -78,7 +78,7 @@ public struct MaintainSparsityScratch {
         Self.lengthen(&values, to: n)
     }
 
-    private static func lengthen<T: Numeric>(_ a: inout [T], to n: Int) {
+    static func lengthen<T: Numeric>(_ a: inout [T], to n: Int) {
         guard a.count < n else { return }
         if a.capacity >= n { a.resize(to: n) } else { a = [T](repeating: 0, count: n + n / 8) }
     }
@@ -198,26 +198,8 @@ public func softUpdateMaintainingSparsity(targetPositions: inout [Position], tar
     precondition(targetPositions.count == targetValues.count, "target positions and values differ in length")
     precondition(onlinePositions.count == onlineValues.count, "online positions and values differ in length")
     if targetPositions == onlinePositions {
-        let keepTau = 1 - tau
-        var anyZero = false
-        targetValues.withUnsafeMutableBufferPointer { tv in
-            onlineValues.withUnsafeBufferPointer { ov in
-                for i in 0..<tv.count {
-                    let v = tau * ov[i] + keepTau * tv[i]
-                    tv[i] = v
-                    if v == 0 || ov[i] == 0 { anyZero = true }
-                }
-            }
-        }
-        // Without zeros, nnz(target) == nnz(online) == count: nothing to prune, support unchanged.
-        if !anyZero { return false }
-        // Rare: a zero appeared; finish steps 2–3 on the updated values.
-        let onlineNonZero = onlineValues.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
-        let (p, v) = pruneToLargest(positions: targetPositions, values: targetValues, count: onlineNonZero)
-        let changed = p != targetPositions
-        targetPositions = p
-        targetValues = v
-        return changed
+        guard blendEqualSupports(targetValues: &targetValues, onlineValues: onlineValues, tau: tau) else { return false }
+        return pruneEqualSupports(positions: &targetPositions, values: &targetValues, onlineValues: onlineValues)
     }
     if blendKeepingSupport(targetPositions: targetPositions, targetValues: &targetValues,
                            onlinePositions: onlinePositions, onlineValues: onlineValues, tau: tau) {
@@ -228,6 +210,35 @@ public func softUpdateMaintainingSparsity(targetPositions: inout [Position], tar
     let changed = result.positions != targetPositions
     targetPositions = result.positions
     targetValues = result.values
+    return changed
+}
+
+/// Equal supports, step 1 in place: t ← τ·o + (1 − τ)·t. Returns whether a zero appeared (a blended value or an
+/// online one); without one nnz(target) = nnz(online) = count, so nothing needs pruning and the support stays.
+func blendEqualSupports(targetValues: inout [Float], onlineValues: [Float], tau: Float) -> Bool {
+    precondition(targetValues.count == onlineValues.count)
+    let keepTau = 1 - tau
+    var anyZero = false
+    targetValues.withUnsafeMutableBufferPointer { tv in
+        onlineValues.withUnsafeBufferPointer { ov in
+            for i in 0..<tv.count {
+                let v = tau * ov[i] + keepTau * tv[i]
+                tv[i] = v
+                if v == 0 || ov[i] == 0 { anyZero = true }
+            }
+        }
+    }
+    return anyZero
+}
+
+/// Equal supports after `blendEqualSupports` found a zero (rare): steps 2–3 on the blended values. Returns whether
+/// the support changed.
+func pruneEqualSupports(positions: inout [Position], values: inout [Float], onlineValues: [Float]) -> Bool {
+    let onlineNonZero = onlineValues.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+    let (p, v) = pruneToLargest(positions: positions, values: values, count: onlineNonZero)
+    let changed = p != positions
+    positions = p
+    values = v
     return changed
 }
 
