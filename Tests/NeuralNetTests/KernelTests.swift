@@ -164,15 +164,16 @@ final class KernelTests: XCTestCase {
         let pos = randomPositions(shape, density: 0.3, generator: &g)
         let idx = SparseIndex(shape: shape, positions: pos)
         XCTAssertEqual(idx.positions, pos)
-        XCTAssertEqual(Set(idx.cscToCSR), Set((0..<Int32(pos.count)).map { $0 }))
+        let cscToCSR = idx.cscToCSR, columns = idx.columnIndex, rows = idx.rowIndex  // copies, derived per access
+        XCTAssertEqual(Set(cscToCSR), Set((0..<Int32(pos.count)).map { $0 }))
         for c in 0..<shape.fanIn {
             var lastRow: Int32 = -1
             for s in Int(idx.columnPointer[c])..<Int(idx.columnPointer[c + 1]) {
-                let k = Int(idx.cscToCSR[s])
-                XCTAssertEqual(Int(idx.columnIndex[k]), c)
-                XCTAssertEqual(Int(pos[k]) / shape.fanIn, Int(idx.rowIndex[s]))
-                XCTAssertGreaterThan(idx.rowIndex[s], lastRow)
-                lastRow = idx.rowIndex[s]
+                let k = Int(cscToCSR[s])
+                XCTAssertEqual(Int(columns[k]), c)
+                XCTAssertEqual(Int(pos[k]) / shape.fanIn, Int(rows[s]))
+                XCTAssertGreaterThan(rows[s], lastRow)
+                lastRow = rows[s]
             }
         }
     }

@@ -381,15 +381,21 @@ final class SparsityTargetScratchTests: XCTestCase {
                 let count = trial % 5 == 0 ? index.count : g.nextInt(below: shape.count + 1)
                 let positions = randomTopology(shape: shape, count: count, generator: &g)
                 index.rebuild(positions: positions)
-                XCTAssertEqual(index, SparseIndex(shape: shape, positions: positions), "\(shape) trial \(trial)")
+                let fresh = SparseIndex(shape: shape, positions: positions)
+                XCTAssertEqual(index, fresh, "\(shape) trial \(trial)")
+                // `==` compares the CSR part; the CSC view is compared here (copies: they are derived on each access).
+                let rows = index.rowIndex, cscToCSR = index.cscToCSR
+                XCTAssertEqual(index.columnPointer, fresh.columnPointer, "\(shape) trial \(trial) CSC")
+                XCTAssertEqual(rows, fresh.rowIndex, "\(shape) trial \(trial) CSC")
+                XCTAssertEqual(cscToCSR, fresh.cscToCSR, "\(shape) trial \(trial) CSC")
                 XCTAssertEqual(index.positions, positions, "\(shape) trial \(trial) CSR")
                 var seen = 0
                 for c in 0..<shape.fanIn {
                     var previousRow = -1
                     for slot in Int(index.columnPointer[c])..<Int(index.columnPointer[c + 1]) {
-                        let r = Int(index.rowIndex[slot])
+                        let r = Int(rows[slot])
                         XCTAssertGreaterThan(r, previousRow, "\(shape) trial \(trial) column \(c)")
-                        XCTAssertEqual(Int(positions[Int(index.cscToCSR[slot])]), r * shape.fanIn + c)
+                        XCTAssertEqual(Int(positions[Int(cscToCSR[slot])]), r * shape.fanIn + c)
                         previousRow = r
                         seen += 1
                     }
