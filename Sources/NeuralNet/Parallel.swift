@@ -1,5 +1,4 @@
 import CPlatform
-import Dispatch
 
 /// Deterministic multi-threading for a training step (`--threads N`).
 ///
@@ -32,12 +31,26 @@ public enum Parallel {
             for i in 0..<parts { body(i) }
             return
         }
-        // One iteration per worker (never more than `threads` run at once); worker w takes parts w, w + workers, …
+        // One job part per worker (never more than `threads` run at once); worker w takes parts w, w + workers, …
+        // The workers are CPlatform's persistent pool (`sp_parallel_run`), which stays awake between the regions of
+        // a step instead of being woken for each (see parallel.c).
         let workers = min(parts, threads)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        withoutActuallyEscaping(body) { body in
+            var job = Job(body: body, parts: parts, workers: workers)
+            withUnsafeMutablePointer(to: &job) { sp_parallel_run(Int32(workers), Job.run, $0) }
+        }
+    }
+
+    /// One region's work as the C pool sees it: `run(context, w)` runs worker w's parts.
+    private struct Job {
+        let body: (Int) -> Void
+        let parts: Int, workers: Int
+
+        static let run: sp_task_fn = { context, w in
+            let job = context!.assumingMemoryBound(to: Job.self).pointee
             let previous = sp_parallel_region_enter()
             Subnormals.flushed {
-                for i in stride(from: w, to: parts, by: workers) { body(i) }
+                for i in stride(from: Int(w), to: job.parts, by: job.workers) { job.body(i) }
             }
             sp_parallel_region_leave(previous)
         }

@@ -74,6 +74,12 @@ int sp_parallel_region_enter(void);
 void sp_parallel_region_leave(int previous);
 /// 1 inside a parallel region: nested work stays on this thread.
 int sp_parallel_in_region(void);
+/// A part of a parallel job: fn(ctx, part).
+typedef void (*sp_task_fn)(void *ctx, int part);
+/// Runs fn(ctx, p) for every p in 0..<parts and returns when all are done: part 0 on the calling thread, the others
+/// on persistent workers (started on first use, kept spinning for a while after each job, then parked). Jobs do not
+/// nest: a call while another thread's job runs runs its parts one after the other on the calling thread.
+void sp_parallel_run(int parts, sp_task_fn fn, void *ctx);
 #ifdef __cplusplus
 }
 #endif
