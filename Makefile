@@ -69,6 +69,7 @@ bench: build
 	$(SPARROW) bench train --env Hopper-v5 --preset dense-sac --json
 	$(SPARROW) bench train --env Hopper-v5 --preset tows-sac --json
 	$(SPARROW) bench train --env Hopper-v5 --preset tows-sac --profile --threads 2 --json
+	python3 tools/bench/summary.py --sparrow $(SPARROW)
 
 # Stable-Baselines3's SAC on the same workload and machine, then Sparrow's dense-sac and tows-sac: one JSON line
 # with the three speeds and the ratios the speed targets name. The first run makes a virtualenv in .build-sb3 with
@@ -76,8 +77,8 @@ bench: build
 SB3_VENV := .build-sb3/venv
 THREADS ?= 1
 bench-sb3: build
-	@[ -x $(SB3_VENV)/bin/python ] || { python3 -m venv $(SB3_VENV) && \
-	  $(SB3_VENV)/bin/pip install -q torch stable-baselines3 "gymnasium[mujoco]"; }
+	@[ -e $(SB3_VENV)/.installed ] || { python3 -m venv $(SB3_VENV) && \
+	  $(SB3_VENV)/bin/pip install -q torch stable-baselines3 "gymnasium[mujoco]" && touch $(SB3_VENV)/.installed; }
 	$(SB3_VENV)/bin/python tools/bench/sb3_sac_speed.py --env Hopper-v5 --threads $(THREADS) --sparrow $(SPARROW)
 
 # The main job: TowS-SAC (90% truly sparse) on Hopper-v5, with a progress bar, into runs/Hopper-v5_tows-sac.
