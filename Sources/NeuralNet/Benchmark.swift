@@ -20,6 +20,8 @@ public enum NeuralNetBenchmark {
         public var optimizerMilliseconds: Double
         /// The timed network's `storageBytes` (weights, Adam moments, indices).
         public var storageBytes: Int
+        /// How each layer ran (`Benchmark.path`).
+        public var layerPaths: [String]
     }
 
     public struct KernelResult: Sendable {
@@ -29,6 +31,15 @@ public enum NeuralNetBenchmark {
         public var density: Double
         public var microseconds: Double
         public var gflops: Double
+        /// How the layer ran (`Benchmark.path`).
+        public var path: String
+    }
+
+    /// "dense" or "masked" for those backends; for a truly sparse layer "sparse" (its sparse kernels) or
+    /// "sparse-as-dense" (`DensePath`: sgemm on its densified weights).
+    public static func path(_ layer: any Layer) -> String {
+        if let s = layer as? SparseLayer { return s.runsDense ? "sparse-as-dense" : "sparse" }
+        return layer.backend.rawValue
     }
 
     /// Sets OpenBLAS's thread count (the library default would use every core).
@@ -115,7 +126,7 @@ public enum NeuralNetBenchmark {
             return StepResult(backend: config.backend, density: config.backend == .dense ? 1 : config.density,
                               stepMilliseconds: med[0], gflops: flops / (med[0] * 1e-3) * 1e-9, flopsPerStep: flops,
                               forwardMilliseconds: med[1], backwardMilliseconds: med[2], optimizerMilliseconds: med[3],
-                              storageBytes: c.net.storageBytes)
+                              storageBytes: c.net.storageBytes, layerPaths: c.net.layers.map(path))
         }
     }
 
@@ -141,7 +152,8 @@ public enum NeuralNetBenchmark {
         let t = time(minimum: minimum) { layer.inputGradient(outputGradient: dy.pointer, batch: batch, into: dx.pointer) }
         let w = time(minimum: minimum) { layer.computeGradients(outputGradient: dy.pointer, input: x.pointer, batch: batch) }
         return [("forward", f), ("input_gradient", t), ("weight_gradient", w)].map {
-            KernelResult(kernel: $0.0, backend: backend, density: d, microseconds: $0.1 * 1e6, gflops: work / $0.1 * 1e-9)
+            KernelResult(kernel: $0.0, backend: backend, density: d, microseconds: $0.1 * 1e6, gflops: work / $0.1 * 1e-9,
+                         path: path(layer))
         }
     }
 

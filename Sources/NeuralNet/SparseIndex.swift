@@ -105,6 +105,46 @@ public struct SparseIndex: Equatable, Sendable {
         }
     }
 
+    /// Writes `values[k]` at its position in a dense fanOut × fanIn row-major matrix (other entries untouched).
+    func scatter(_ values: UnsafePointer<Float>, into dense: UnsafeMutablePointer<Float>) {
+        rowPointer.withUnsafeBufferPointer { rp in
+            if isWide {
+                wide.column.withUnsafeBufferPointer { Self.scatter(rp, $0, fanIn, values, dense) }
+            } else {
+                narrow.column.withUnsafeBufferPointer { Self.scatter(rp, $0, fanIn, values, dense) }
+            }
+        }
+    }
+
+    /// Reads each connection's entry of a dense fanOut × fanIn row-major matrix into `out[k]`.
+    func gather(_ dense: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        rowPointer.withUnsafeBufferPointer { rp in
+            if isWide {
+                wide.column.withUnsafeBufferPointer { Self.gather(rp, $0, fanIn, dense, out) }
+            } else {
+                narrow.column.withUnsafeBufferPointer { Self.gather(rp, $0, fanIn, dense, out) }
+            }
+        }
+    }
+
+    private static func scatter<I: FixedWidthInteger>(_ rp: UnsafeBufferPointer<Int32>, _ ci: UnsafeBufferPointer<I>,
+                                                      _ fanIn: Int, _ values: UnsafePointer<Float>,
+                                                      _ dense: UnsafeMutablePointer<Float>) {
+        for r in 0..<(rp.count - 1) {
+            let row = dense + r * fanIn
+            for k in Int(rp[r])..<Int(rp[r + 1]) { row[Int(ci[k])] = values[k] }
+        }
+    }
+
+    private static func gather<I: FixedWidthInteger>(_ rp: UnsafeBufferPointer<Int32>, _ ci: UnsafeBufferPointer<I>,
+                                                     _ fanIn: Int, _ dense: UnsafePointer<Float>,
+                                                     _ out: UnsafeMutablePointer<Float>) {
+        for r in 0..<(rp.count - 1) {
+            let row = dense + r * fanIn
+            for k in Int(rp[r])..<Int(rp[r + 1]) { out[k] = row[Int(ci[k])] }
+        }
+    }
+
     /// Bytes this index keeps: the Int32 pointers and the per-connection indices.
     public var storageBytes: Int {
         (rowPointer.count + columnPointer.count) * MemoryLayout<Int32>.stride

@@ -122,11 +122,12 @@ public struct BenchNN: ParsableCommand {
                       // Weights + Adam moments + indices (Int32: see NeuralNet/StorageBytes.swift), vs the dense network.
                       ("bytes", s.storageBytes), ("dense_bytes", dense.storageBytes),
                       ("bytes_ratio", Double(s.storageBytes) / Double(dense.storageBytes)),
+                      ("layer_paths", s.layerPaths.joined(separator: ",")),
                       ("kernel_body", KernelBody.current.rawValue)])
             }
             for k in kernels {
                 emit([("backend", k.backend.rawValue), ("density", k.density), ("kernel", k.kernel),
-                      ("us", k.microseconds), ("gflops", k.gflops), ("shape", "\(hiddenOut)x\(hidden)x\(B)"),
+                      ("us", k.microseconds), ("gflops", k.gflops), ("shape", "\(hiddenOut)x\(hidden)x\(B)"), ("path", k.path),
                       ("kernel_body", KernelBody.current.rawValue)])
             }
         } else {
@@ -144,12 +145,17 @@ public struct BenchNN: ParsableCommand {
                              Double(s.storageBytes) / Double(dense.storageBytes)))
             }
             print("memory = weights + Adam moments + indices (sparse: Int32 row/column pointers, 16-bit column, row and place in row per connection; masked: the mask)")
+            for s in steps where s.backend == .sparse && s.layerPaths.contains("sparse-as-dense") {
+                print(String(format: "density %.2f layers ran: ", s.density) + s.layerPaths.joined(separator: ", ")
+                      + " (sparse-as-dense: truly sparse storage, sgemm on the densified weights; see DensePath)")
+            }
             print(String(format: "dense step / raw BLAS matmuls: %.2fx (target ≤ 1.5x)", dense.stepMilliseconds / blasStep))
             print("\nKernels of one \(hiddenOut)x\(hidden) layer at batch \(B) (useful GFLOP/s: live connections only):")
             print("backend  density  kernel                µs   GFLOP/s")
             for k in kernels {
                 print(pad(k.backend.rawValue, 7) + String(format: "  %7.2f  ", k.density) + pad(k.kernel, 16)
-                      + String(format: "  %7.1f  %7.1f", k.microseconds, k.gflops))
+                      + String(format: "  %7.1f  %7.1f", k.microseconds, k.gflops)
+                      + (k.path == "sparse-as-dense" ? "  (sparse-as-dense)" : ""))
             }
         }
     }

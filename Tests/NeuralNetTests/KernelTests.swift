@@ -117,6 +117,65 @@ final class KernelTests: XCTestCase {
         }
     } }
 
+    /// A dense enough, wide enough truly sparse layer runs its products through sgemm (`DensePath`) and gives the
+    /// products of its live weights: forward, input gradient (a row range too), weight and bias gradients, also
+    /// after a topology change has dropped connections (their stale values must not stay in the dense copy) and at
+    /// batch 1; a sparser layer of the same shape stays on the sparse kernels.
+    func testDensePathGivesTheSparseProducts() {
+        var g = Generator(seed: 13)
+        let shape = LayerShape(fanIn: 80, fanOut: 70)
+        XCTAssertFalse(SparseLayer(shape: shape, positions: randomPositions(shape, density: 0.3, generator: &g),
+                                   values: g.floats(1680), biases: g.floats(70)).runsDense)
+        XCTAssertFalse(SparseLayer(shape: LayerShape(fanIn: 11, fanOut: 256), positions: (0..<Int32(11 * 256)).map { $0 },
+                                   values: g.floats(11 * 256), biases: g.floats(256)).runsDense, "a small fan stays sparse")
+        var pos = randomPositions(shape, density: 0.9, generator: &g)
+        let layer = SparseLayer(shape: shape, positions: pos, values: g.floats(pos.count), biases: g.floats(70))
+        XCTAssertTrue(layer.runsDense)
+        for round in 0..<3 {
+            if round > 0 {
+                // Drop a fifth of the connections and grow half as many where there were none: still dense enough
+                // for the dense path (0.9 → ~0.81 → ~0.73).
+                let kept = (0..<pos.count).filter { _ in g.nextInt(below: 5) != 0 }
+                let live = Set(pos)
+                var grown: [Position] = []
+                while grown.count < (pos.count - kept.count) / 2 {
+                    let p = Position(g.nextInt(below: shape.count))
+                    if !live.contains(p) && !grown.contains(p) { grown.append(p) }
+                }
+                grown.sort()
+                layer.apply(TopologyPlan(kept: kept, grown: grown), grownValues: g.floats(grown.count), keepRegrown: false)
+                pos = layer.positions
+                XCTAssertEqual(layer.runsDense, Double(pos.count) >= 0.55 * Double(shape.count))
+            }
+            for batch in [1, 7, 32] {
+                let x = g.floats(shape.fanIn * batch), dY = g.floats(shape.fanOut * batch)
+                let w = layer.denseWeights(), msg = "round \(round) batch \(batch)"
+                var y = [Float](repeating: .nan, count: shape.fanOut * batch)
+                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, batch: batch, into: $0.baseAddress!) } }
+                assertClose(y, ReferenceKernels.matmul(w: w, fanIn: shape.fanIn, fanOut: shape.fanOut, x: x, batch: batch,
+                                                       bias: layer.bias.values), tolerance: 1e-5, "forward " + msg)
+                let rows = 5..<61
+                var dx = [Float](repeating: .nan, count: shape.fanIn * batch)
+                dY.withUnsafeBufferPointer { d in x.withUnsafeBufferPointer { xp in dx.withUnsafeMutableBufferPointer {
+                    layer.inputGradient(outputGradient: d.baseAddress!, batch: batch, into: $0.baseAddress!, inputActivation: .identity,
+                                        input: xp.baseAddress!, rows: rows) } } }
+                let full = ReferenceKernels.matmulTransposed(w: w, fanIn: shape.fanIn, fanOut: shape.fanOut, dY: dY, batch: batch)
+                assertClose(Array(dx[(rows.lowerBound * batch)..<(rows.upperBound * batch)]),
+                            Array(full[(rows.lowerBound * batch)..<(rows.upperBound * batch)]), tolerance: 1e-5, "transposed " + msg)
+                XCTAssertTrue(dx[0].isNaN && dx.last!.isNaN, "rows outside the range stay unwritten")
+                dY.withUnsafeBufferPointer { d in x.withUnsafeBufferPointer { layer.computeGradients(outputGradient: d.baseAddress!, input: $0.baseAddress!, batch: batch) } }
+                let dense = ReferenceKernels.outerGradient(dY: dY, x: x, fanIn: shape.fanIn, fanOut: shape.fanOut, batch: batch)
+                assertClose(layer.weight.gradients, pos.map { dense[Int($0)] }, tolerance: 1e-5, "weight gradient " + msg)
+                let bg = (0..<shape.fanOut).map { o in (0..<batch).reduce(Float(0)) { $0 + dY[o * batch + $1] } }
+                assertClose(layer.bias.gradients, bg, tolerance: 1e-5, "bias gradient " + msg)
+            }
+        }
+        // Switched off, the same layer runs the sparse kernels.
+        DensePath.enabled = false
+        defer { DensePath.enabled = true }
+        XCTAssertFalse(SparseLayer(shape: shape, positions: pos, values: layer.weight.values, biases: layer.bias.values).runsDense)
+    }
+
     /// Indices are 16-bit up to fans of 65 536 and 32-bit beyond; both widths run the same products (every body).
     func testWideAndNarrowIndicesMatchReference() { withEachKernelBody { body in
         var g = Generator(seed: 9)
