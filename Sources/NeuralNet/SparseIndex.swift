@@ -88,60 +88,36 @@ public struct SparseIndex: Equatable, Sendable {
     /// Writes the `count` positions, ascending, into `out` (which has room for them).
     func writePositions(into out: UnsafeMutableBufferPointer<Position>) {
         precondition(out.count >= count)
-        rowPointer.withUnsafeBufferPointer { rp in
-            if isWide {
-                wide.column.withUnsafeBufferPointer { writePositions(rp, $0, out) }
-            } else {
-                narrow.column.withUnsafeBufferPointer { writePositions(rp, $0, out) }
-            }
-        }
-    }
-
-    private func writePositions<I: FixedWidthInteger>(_ rp: UnsafeBufferPointer<Int32>, _ ci: UnsafeBufferPointer<I>,
-                                                      _ out: UnsafeMutableBufferPointer<Position>) {
-        for r in 0..<fanOut {
-            let base = Position(r * fanIn)
-            for k in Int(rp[r])..<Int(rp[r + 1]) { out[k] = base + Position(ci[k]) }
-        }
+        forEachConnection { k, p in out[k] = Position(p) }
     }
 
     /// Writes `values[k]` at its position in a dense fanOut × fanIn row-major matrix (other entries untouched).
     func scatter(_ values: UnsafePointer<Float>, into dense: UnsafeMutablePointer<Float>) {
-        rowPointer.withUnsafeBufferPointer { rp in
-            if isWide {
-                wide.column.withUnsafeBufferPointer { Self.scatter(rp, $0, fanIn, values, dense) }
-            } else {
-                narrow.column.withUnsafeBufferPointer { Self.scatter(rp, $0, fanIn, values, dense) }
-            }
-        }
+        forEachConnection { k, p in dense[p] = values[k] }
     }
 
     /// Reads each connection's entry of a dense fanOut × fanIn row-major matrix into `out[k]`.
     func gather(_ dense: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        forEachConnection { k, p in out[k] = dense[p] }
+    }
+
+    /// body(k, position) for every connection, in CSR order (k is its slot).
+    @inline(__always) private func forEachConnection(_ body: (Int, Int) -> Void) {
         rowPointer.withUnsafeBufferPointer { rp in
             if isWide {
-                wide.column.withUnsafeBufferPointer { Self.gather(rp, $0, fanIn, dense, out) }
+                wide.column.withUnsafeBufferPointer { Self.walk(rp, $0, fanIn, body) }
             } else {
-                narrow.column.withUnsafeBufferPointer { Self.gather(rp, $0, fanIn, dense, out) }
+                narrow.column.withUnsafeBufferPointer { Self.walk(rp, $0, fanIn, body) }
             }
         }
     }
 
-    private static func scatter<I: FixedWidthInteger>(_ rp: UnsafeBufferPointer<Int32>, _ ci: UnsafeBufferPointer<I>,
-                                                      _ fanIn: Int, _ values: UnsafePointer<Float>,
-                                                      _ dense: UnsafeMutablePointer<Float>) {
+    @inline(__always) private static func walk<I: FixedWidthInteger>(_ rp: UnsafeBufferPointer<Int32>,
+                                                                    _ ci: UnsafeBufferPointer<I>, _ fanIn: Int,
+                                                                    _ body: (Int, Int) -> Void) {
         for r in 0..<(rp.count - 1) {
-            let row = dense + r * fanIn
-            for k in Int(rp[r])..<Int(rp[r + 1]) { row[Int(ci[k])] = values[k] }
-        }
-    }
-
-    private static func gather<I: FixedWidthInteger>(_ rp: UnsafeBufferPointer<Int32>, _ ci: UnsafeBufferPointer<I>,
-                                                     _ fanIn: Int, _ dense: UnsafePointer<Float>,
-                                                     _ out: UnsafeMutablePointer<Float>) {
-        for r in 0..<(rp.count - 1) {
-            let row = dense + r * fanIn
-            for k in Int(rp[r])..<Int(rp[r + 1]) { out[k] = row[Int(ci[k])] }
+            let base = r * fanIn
+            for k in Int(rp[r])..<Int(rp[r + 1]) { body(k, base + Int(ci[k])) }
         }
     }
 
