@@ -82,36 +82,33 @@ static inline float post1(int op, float v, const float *g, float slope) {
 // Entry k of a per-connection index array, 16-bit (wide == 0) or 32-bit: `wide` is a compile-time constant in every
 // body after inlining (each public kernel calls its body once per width), so the loops carry no branch on it.
 #define IX(p, k) (wide ? ((const int32_t *)(p))[k] : (int32_t)((const uint16_t *)(p))[k])
-// The value of connection k: in CSR order itself, in CSC order at its row's CSR start plus its place in the row.
-#define WK(k) (vptr ? values[vptr[IX(idx, k)] + IX(voff, k)] : values[k])
 
 // Batch 1 (acting): a gather dot product per row, four independent chains. Gather-bound: one body for both.
-SK_INLINE void spmv(int rows, const int32_t *ptr, const void *idx, int wide, const float *values, const int32_t *vptr,
-                    const void *voff, const float *x, const float *bias, float *y, int ldy, int post, float slope,
-                    const float *G) {
+SK_INLINE void spmv(int rows, const int32_t *ptr, const void *idx, int wide, const float *values,
+                    const float *x, const float *bias, float *y, int ldy, int post, float slope, const float *G) {
     for (int r = 0; r < rows; r++) {
         int k = ptr[r], e = ptr[r + 1];
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (; k + 4 <= e; k += 4) {
-            s0 += WK(k) * x[IX(idx, k)];
-            s1 += WK(k + 1) * x[IX(idx, k + 1)];
-            s2 += WK(k + 2) * x[IX(idx, k + 2)];
-            s3 += WK(k + 3) * x[IX(idx, k + 3)];
+            s0 += values[k] * x[IX(idx, k)];
+            s1 += values[k + 1] * x[IX(idx, k + 1)];
+            s2 += values[k + 2] * x[IX(idx, k + 2)];
+            s3 += values[k + 3] * x[IX(idx, k + 3)];
         }
-        for (; k < e; k++) s0 += WK(k) * x[IX(idx, k)];
+        for (; k < e; k++) s0 += values[k] * x[IX(idx, k)];
         y[(long)r * ldy] = post1(post, (bias ? bias[r] : 0.0f) + ((s0 + s1) + (s2 + s3)), G ? G + (long)r * ldy : &y[(long)r * ldy], slope);
     }
 }
 
 SK_INLINE void spmm_plain(int rows, const int32_t *ptr, const void *idx, int wide, const float *values,
-                          const int32_t *vptr, const void *voff, const float *X, int ldx, int B, const float *bias,
-                          float *Y, int ldy, int post, float slope, const float *G) {
+                          const float *X, int ldx, int B, const float *bias, float *Y, int ldy, int post, float slope,
+                          const float *G) {
     for (int r = 0; r < rows; r++) {
         float *y = Y + (long)r * ldy;
         const float b = bias ? bias[r] : 0.0f;
         for (int c = 0; c < B; c++) y[c] = b;
         for (int k = ptr[r]; k < ptr[r + 1]; k++) {
-            const float w = WK(k);
+            const float w = values[k];
             const float *x = X + (long)IX(idx, k) * ldx;
             for (int c = 0; c < B; c++) y[c] += w * x[c];
         }
@@ -253,11 +250,11 @@ SK_AVX512_END
 // `call` with `wide` the constant 1 or 0. The vector bodies split by width inside their instruction-set regions.
 #define SK_BOTH_WIDTHS(call) do { if (wide) call(1); else call(0); } while (0)
 
-void sk_spmm(int rows, const int32_t *ptr, const void *idx, int wide, const float *values, const int32_t *vptr,
-             const void *voff, const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
+void sk_spmm(int rows, const int32_t *ptr, const void *idx, int wide, const float *values,
+             const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
              int post, float slope, const float *G) {
-#define SPMV(W) spmv(rows, ptr, idx, W, values, vptr, voff, X, bias, Y, ldy, post, slope, G)
-#define SPMM(NAME, W) NAME(rows, ptr, idx, W, values, vptr, voff, X, ldx, B, bias, Y, ldy, post, slope, G)
+#define SPMV(W) spmv(rows, ptr, idx, W, values, X, bias, Y, ldy, post, slope, G)
+#define SPMM(NAME, W) NAME(rows, ptr, idx, W, values, X, ldx, B, bias, Y, ldy, post, slope, G)
 #define SPMM_PLAIN(W) SPMM(spmm_plain, W)
     if (B == 1) { SK_BOTH_WIDTHS(SPMV); return; }
 #if SK_HAVE_AVX512

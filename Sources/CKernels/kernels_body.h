@@ -31,11 +31,11 @@ SK_INLINE V KB(post)(int op, V v, const float *g, V slope, int masked, VM mk) {
 
 // Columns c ..< c + nv·VLEN in one chain per column: broadcast w, FMA with the X row chunk.
 SK_INLINE void KB(spmm_one_chain)(int nv, int kb, int ke, const void *idx, int wide, const float *values,
-                                  const int32_t *vptr, const void *voff, const float *X, int ldx, int c, V b0, float *y, const float *g, int post, V slope) {
+                                  const float *X, int ldx, int c, V b0, float *y, const float *g, int post, V slope) {
     V a[8];
     for (int j = 0; j < nv; j++) a[j] = b0;
     for (int k = kb; k < ke; k++) {
-        const V w = VSET1(WK(k));
+        const V w = VSET1(values[k]);
         const float *x = X + (long)IX(idx, k) * ldx + c;
         for (int j = 0; j < nv; j++) a[j] = VFMA(w, VLOAD(x + j * VLEN), a[j]);
     }
@@ -47,18 +47,18 @@ SK_INLINE void KB(spmm_one_chain)(int nv, int kb, int ke, const void *idx, int w
 
 // Columns c ..< c + nv·VLEN in two chains per column (alternate connections), added at the end.
 SK_INLINE void KB(spmm_two_chains)(int nv, int kb, int ke, const void *idx, int wide, const float *values,
-                                   const int32_t *vptr, const void *voff, const float *X, int ldx, int c, V b0, float *y, const float *g, int post, V slope) {
+                                   const float *X, int ldx, int c, V b0, float *y, const float *g, int post, V slope) {
     V a[4], e[4];
     for (int j = 0; j < nv; j++) { a[j] = b0; e[j] = VZERO(); }
     int k = kb;
     for (; k + 2 <= ke; k += 2) {
-        const V w = VSET1(WK(k)), v = VSET1(WK(k + 1));
+        const V w = VSET1(values[k]), v = VSET1(values[k + 1]);
         const float *x = X + (long)IX(idx, k) * ldx + c, *u = X + (long)IX(idx, k + 1) * ldx + c;
         for (int j = 0; j < nv; j++) a[j] = VFMA(w, VLOAD(x + j * VLEN), a[j]);
         for (int j = 0; j < nv; j++) e[j] = VFMA(v, VLOAD(u + j * VLEN), e[j]);
     }
     if (k < ke) {
-        const V w = VSET1(WK(k));
+        const V w = VSET1(values[k]);
         const float *x = X + (long)IX(idx, k) * ldx + c;
         for (int j = 0; j < nv; j++) a[j] = VFMA(w, VLOAD(x + j * VLEN), a[j]);
     }
@@ -73,7 +73,7 @@ SK_INLINE void KB(spmm_two_chains)(int nv, int kb, int ke, const void *idx, int 
 // take more columns per pass over the row (AVX-512: 128 and then 64 columns in one chain), so the AVX2 and
 // AVX-512 bodies give identical results.
 SK_INLINE void KB(spmm_body)(int rows, const int32_t *ptr, const void *idx, int wide, const float *values,
-                             const int32_t *vptr, const void *voff, const float *X, int ldx, int B,
+                             const float *X, int ldx, int B,
                              const float *bias, float *Y, int ldy, int post, float slope, const float *G) {
     const V vslope = VSET1(slope);
     for (int r = 0; r < rows; r++) {
@@ -83,36 +83,36 @@ SK_INLINE void KB(spmm_body)(int rows, const int32_t *ptr, const void *idx, int 
         float *y = Y + (long)r * ldy;
         int c = 0;
         for (; c + 8 * VLEN <= B; c += 8 * VLEN)
-            KB(spmm_one_chain)(8, kb, ke, idx, wide, values, vptr, voff, X, ldx, c, b0, y, g, post, vslope);
+            KB(spmm_one_chain)(8, kb, ke, idx, wide, values, X, ldx, c, b0, y, g, post, vslope);
         if (8 * VLEN > 64)  // a 64-column block left after the wider passes (AVX-512)
             for (; c + 64 <= B; c += 64)
-                KB(spmm_one_chain)(64 / VLEN, kb, ke, idx, wide, values, vptr, voff, X, ldx, c, b0, y, g, post, vslope);
+                KB(spmm_one_chain)(64 / VLEN, kb, ke, idx, wide, values, X, ldx, c, b0, y, g, post, vslope);
         // 32 columns: two accumulator sets over alternate connections keep 2·32/VLEN FMA chains in flight.
         for (; c + 32 <= B; c += 32)
-            KB(spmm_two_chains)(32 / VLEN, kb, ke, idx, wide, values, vptr, voff, X, ldx, c, b0, y, g, post, vslope);
+            KB(spmm_two_chains)(32 / VLEN, kb, ke, idx, wide, values, X, ldx, c, b0, y, g, post, vslope);
         // VLEN columns at a time (the last masked), four chains over the connections.
         for (; c < B; c += VLEN) {
             const VM mk = VMASK(B - c < VLEN ? B - c : VLEN);
             V a0 = b0, a1 = VZERO(), a2 = a1, a3 = a1;
             int k = kb;
             for (; k + 4 <= ke; k += 4) {
-                a0 = VFMA(VSET1(WK(k)), VMLOAD(mk, X + (long)IX(idx, k) * ldx + c), a0);
-                a1 = VFMA(VSET1(WK(k + 1)), VMLOAD(mk, X + (long)IX(idx, k + 1) * ldx + c), a1);
-                a2 = VFMA(VSET1(WK(k + 2)), VMLOAD(mk, X + (long)IX(idx, k + 2) * ldx + c), a2);
-                a3 = VFMA(VSET1(WK(k + 3)), VMLOAD(mk, X + (long)IX(idx, k + 3) * ldx + c), a3);
+                a0 = VFMA(VSET1(values[k]), VMLOAD(mk, X + (long)IX(idx, k) * ldx + c), a0);
+                a1 = VFMA(VSET1(values[k + 1]), VMLOAD(mk, X + (long)IX(idx, k + 1) * ldx + c), a1);
+                a2 = VFMA(VSET1(values[k + 2]), VMLOAD(mk, X + (long)IX(idx, k + 2) * ldx + c), a2);
+                a3 = VFMA(VSET1(values[k + 3]), VMLOAD(mk, X + (long)IX(idx, k + 3) * ldx + c), a3);
             }
-            for (; k < ke; k++) a0 = VFMA(VSET1(WK(k)), VMLOAD(mk, X + (long)IX(idx, k) * ldx + c), a0);
+            for (; k < ke; k++) a0 = VFMA(VSET1(values[k]), VMLOAD(mk, X + (long)IX(idx, k) * ldx + c), a0);
             VMSTORE(y + c, mk, KB(post)(post, VADD(VADD(a0, a1), VADD(a2, a3)), g + c, vslope, 1, mk));
         }
     }
 }
 
 // One copy of the body per index width (`wide` a constant in each).
-static void KB(spmm)(int rows, const int32_t *ptr, const void *idx, int wide, const float *values, const int32_t *vptr,
-                     const void *voff, const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
+static void KB(spmm)(int rows, const int32_t *ptr, const void *idx, int wide, const float *values,
+                     const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
                      int post, float slope, const float *G) {
-    if (wide) KB(spmm_body)(rows, ptr, idx, 1, values, vptr, voff, X, ldx, B, bias, Y, ldy, post, slope, G);
-    else KB(spmm_body)(rows, ptr, idx, 0, values, vptr, voff, X, ldx, B, bias, Y, ldy, post, slope, G);
+    if (wide) KB(spmm_body)(rows, ptr, idx, 1, values, X, ldx, B, bias, Y, ldy, post, slope, G);
+    else KB(spmm_body)(rows, ptr, idx, 0, values, X, ldx, B, bias, Y, ldy, post, slope, G);
 }
 
 // MARK: sums over the batch

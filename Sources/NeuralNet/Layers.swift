@@ -276,11 +276,12 @@ func applyMasked(_ plan: TopologyPlan, to weight: ParameterTensor, positions old
 /// `sparrow bench nn --widths 256 256 --densities 0.66 0.5 0.35` (AMD EPYC Zen 4, batch 256, one thread) the sparse
 /// step was 0.83× dense at density 0.66, 1.08× at 0.5 and 1.55× at 0.35, so a layer at least `minimumDensity` live
 /// goes dense. Layers with a small fan stay sparse at any density: for 11 → 256 the sparse step was 1.27× faster
-/// than sgemm even fully dense (OpenBLAS is slow for small k). In practice this is a layer that pruning starts dense
-/// (prune-*, granet-*: the first part of their runs), or a hidden layer of a run below ~45% sparsity.
+/// than sgemm even fully dense (OpenBLAS is slow for small k). In practice this is a hidden layer of a run below
+/// ~45% sparsity, or a layer that pruning starts dense on the truly sparse backend (`--backend sparse`; the pruning
+/// presets use the masked backend, as the reference does).
 public enum DensePath {
-    /// Off keeps every truly sparse layer on the sparse kernels, as every run before the rule (tests that hold runs
-    /// to recorded numbers switch it off).
+    /// Off keeps every truly sparse layer on the sparse kernels, as every run before the rule (a switch for tests
+    /// that compare the two paths).
     nonisolated(unsafe) public static var enabled = true
     public static let minimumDensity = 0.55
     public static let minimumFan = 64
@@ -291,8 +292,8 @@ public enum DensePath {
     }
 }
 
-/// A truly sparse layer: weights, gradients and Adam moments exist only for live connections. No dense mask
-/// and no dense weight copy anywhere in the training path.
+/// A truly sparse layer: weights, gradients and Adam moments exist only for live connections. No dense mask, and
+/// no dense weight copy except the workspace of a layer dense enough to run as sgemm (`DensePath`).
 ///
 /// Storage per live connection: the weight, its two Adam moments and `SparseIndex`'s three (usually 16-bit)
 /// indices; `positions` are derived from the index, not kept.
@@ -359,7 +360,9 @@ public final class SparseLayer: Layer {
 
     public func denseWeights() -> [Float] {
         var w = [Float](repeating: 0, count: shape.fanIn * shape.fanOut)
-        for (k, p) in positions.enumerated() { w[Int(p)] = weight.values[k] }
+        w.withUnsafeMutableBufferPointer { d in
+            weight.values.withUnsafeBufferPointer { index.scatter($0.baseAddress!, into: d.baseAddress!) }
+        }
         return w
     }
 
@@ -378,7 +381,7 @@ public final class SparseLayer: Layer {
                 bias.values.withUnsafeBufferPointer { b in
                     Parallel.forRanges(shape.fanOut, totalWork: index.count * batch, minimumWork: parallelMinimumWork,
                                        prefix: { Int(p[$0]) * batch }) { r in
-                        sk_spmm(Int32(r.count), p + r.lowerBound, idx, wide, w.baseAddress, nil, nil,
+                        sk_spmm(Int32(r.count), p + r.lowerBound, idx, wide, w.baseAddress,
                                 x, Int32(batch), Int32(batch), b.baseAddress! + r.lowerBound, y + r.lowerBound * batch,
                                 Int32(batch), post ?? 0, activation.slope, nil)
                     }
@@ -422,7 +425,7 @@ public final class SparseLayer: Layer {
         }
         let post = inputActivation.fusedDerivative
         let offset = rows.lowerBound * batch  // rows of the CSC view are independent: start at row s
-        index.withCSC { cp, idx, _, _, wide in
+        index.withCSC { cp, idx, wide in
             let p = cp + rows.lowerBound
             let first = Int(p[0]), slots = first..<Int(p[rows.count])
             // The weights of these columns in CSC order, gathered once per call (not once per batch chunk in the
@@ -433,7 +436,7 @@ public final class SparseLayer: Layer {
             Parallel.forRanges(rows.count, totalWork: work, minimumWork: parallelMinimumWork,
                                prefix: { Int(p[$0] - p[0]) * batch }) { r in
                 let o = offset + r.lowerBound * batch
-                sk_spmm(Int32(r.count), p + r.lowerBound, idx, wide, w - first, nil, nil,
+                sk_spmm(Int32(r.count), p + r.lowerBound, idx, wide, w - first,
                         dZ, Int32(batch), Int32(batch), nil, dx + o, Int32(batch), post,
                         inputActivation.slope, post == 0 ? nil : x + o)
             }

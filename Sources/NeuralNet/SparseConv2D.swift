@@ -245,7 +245,7 @@ public final class SparseConv2D {
         index.withCSR { ptr, idx, wide in
             weight.values.withUnsafeBufferPointer { w in
                 bias.values.withUnsafeBufferPointer { b in
-                    sk_spmm(Int32(geometry.outChannels), ptr, idx, wide, w.baseAddress, nil, nil,
+                    sk_spmm(Int32(geometry.outChannels), ptr, idx, wide, w.baseAddress,
                             col, Int32(n), Int32(n), b.baseAddress, y, Int32(n), post ?? 0, activation.slope, nil)
                 }
             }

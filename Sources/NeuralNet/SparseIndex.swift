@@ -137,35 +137,25 @@ public struct SparseIndex: Equatable, Sendable {
     }
 
     /// The values of CSC slots `slots` in CSC order: out[k − slots.lowerBound] = values[rowPointer[row[k]] +
-    /// place[k]], so the transposed product reads them directly (`withCSC`'s columns and rows, no `places`).
+    /// place[k]], so the transposed product (`withCSC`) reads them in sequence.
     func gatherTransposed(_ values: UnsafePointer<Float>, slots: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         precondition(hasTransposedView, "this index was built without its CSC view")
         rowPointer.withUnsafeBufferPointer { rp in
             if isWide {
-                wide.gather(values, rowPointer: rp.baseAddress!, slots: slots, into: out)
+                wide.gatherTransposed(values, rowPointer: rp.baseAddress!, slots: slots, into: out)
             } else {
-                narrow.gather(values, rowPointer: rp.baseAddress!, slots: slots, into: out)
+                narrow.gatherTransposed(values, rowPointer: rp.baseAddress!, slots: slots, into: out)
             }
         }
     }
 
-    /// The CSC view as `sk_spmm` takes it for the transposed product: column pointers, rows, the CSR row pointers
-    /// and each connection's place in its row (its value is at CSR slot rowPointer[row] + place), and the width flag.
-    public func withCSC<R>(_ body: (_ pointers: UnsafePointer<Int32>, _ rows: UnsafeRawPointer?,
-                                    _ valueRowPointers: UnsafePointer<Int32>, _ places: UnsafeRawPointer?,
-                                    _ wide: Int32) -> R) -> R {
+    /// The CSC view as `sk_spmm` takes it for the transposed product (with the values in CSC order from
+    /// `gatherTransposed`): column pointers, rows, and the width flag.
+    public func withCSC<R>(_ body: (_ pointers: UnsafePointer<Int32>, _ rows: UnsafeRawPointer?, _ wide: Int32) -> R) -> R {
         precondition(hasTransposedView, "this index was built without its CSC view")
         return columnPointer.withUnsafeBufferPointer { cp in
-            rowPointer.withUnsafeBufferPointer { rp in
-                if isWide {
-                    return wide.row.withUnsafeBytes { r in
-                        wide.offsetInRow.withUnsafeBytes { body(cp.baseAddress!, r.baseAddress, rp.baseAddress!, $0.baseAddress, 1) }
-                    }
-                }
-                return narrow.row.withUnsafeBytes { r in
-                    narrow.offsetInRow.withUnsafeBytes { body(cp.baseAddress!, r.baseAddress, rp.baseAddress!, $0.baseAddress, 0) }
-                }
-            }
+            isWide ? wide.row.withUnsafeBytes { body(cp.baseAddress!, $0.baseAddress, 1) }
+                : narrow.row.withUnsafeBytes { body(cp.baseAddress!, $0.baseAddress, 0) }
         }
     }
 }
@@ -181,7 +171,7 @@ struct ConnectionIndices<I: FixedWidthInteger & Sendable>: Equatable, Sendable {
 
     var storageBytes: Int { (column.count + row.count + offsetInRow.count) * MemoryLayout<I>.stride }
 
-    func gather(_ values: UnsafePointer<Float>, rowPointer rp: UnsafePointer<Int32>, slots: Range<Int>,
+    func gatherTransposed(_ values: UnsafePointer<Float>, rowPointer rp: UnsafePointer<Int32>, slots: Range<Int>,
                 into out: UnsafeMutablePointer<Float>) {
         row.withUnsafeBufferPointer { ri in
             offsetInRow.withUnsafeBufferPointer { place in

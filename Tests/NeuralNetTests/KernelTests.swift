@@ -306,6 +306,7 @@ final class AVX512KernelTests: XCTestCase {
             let idx = SparseIndex(shape: shape, positions: pos)
             let ld = batch + [0, 3, 16][batch % 3]  // rows longer than the batch too
             let values = g.floats(pos.count), bias = g.floats(shape.fanOut)
+            let cscValues = idx.cscToCSR.map { values[Int($0)] }
             let x = g.floats(shape.fanIn * ld), gate = g.floats(shape.fanOut * ld)
             let dY = g.floats(shape.fanOut * ld), gateIn = g.floats(shape.fanIn * ld)
             for post: Int32 in 0...5 {
@@ -313,7 +314,7 @@ final class AVX512KernelTests: XCTestCase {
                     withBody(b) {
                         var y = [Float](repeating: .nan, count: shape.fanOut * ld)
                         idx.withCSR { p, ci, wide in
-                            sk_spmm(Int32(shape.fanOut), p, ci, wide, values, nil, nil, x, Int32(ld),
+                            sk_spmm(Int32(shape.fanOut), p, ci, wide, values, x, Int32(ld),
                                     Int32(batch), bias, &y, Int32(ld), post, 0.1, post >= 3 ? gate : nil)
                         }
                         return y
@@ -322,8 +323,8 @@ final class AVX512KernelTests: XCTestCase {
                 func transposed(_ b: KernelBody) -> [Float] {
                     withBody(b) {
                         var dx = [Float](repeating: .nan, count: shape.fanIn * ld)
-                        idx.withCSC { cp, ri, vptr, places, wide in
-                            sk_spmm(Int32(shape.fanIn), cp, ri, wide, values, vptr, places, dY,
+                        idx.withCSC { cp, ri, wide in
+                            sk_spmm(Int32(shape.fanIn), cp, ri, wide, cscValues, dY,
                                     Int32(ld), Int32(batch), nil, &dx, Int32(ld), post, 0.1, post >= 3 ? gateIn : nil)
                         }
                         return dx

@@ -19,21 +19,19 @@ int sk_best_isa(void);
 /// the CPU (or this build) cannot run it. AVX-512 needs F, BW, DQ and VL with ZMM state enabled by the OS.
 int sk_set_isa(int level);
 
-/// Per-connection index arrays (`idx`, `voff` below) hold 16-bit unsigned entries where `wide` is 0 (a layer whose
-/// fans are at most 65 536: every network the papers use) and 32-bit signed ones where it is 1.
+/// Per-connection index arrays (`idx` below) hold 16-bit unsigned entries where `wide` is 0 (a layer whose fans are
+/// at most 65 536: every network the papers use) and 32-bit signed ones where it is 1.
 ///
 /// Sparse × dense: for r in 0..<rows, Y[r, 0..<B] = post(bias[r] (or 0 if bias is NULL)
-///     + Σ_{k in ptr[r]..<ptr[r+1]} w_k · X[idx[k], 0..<B]),
-/// with w_k = values[vptr[idx[k]] + voff[k]] if vptr != NULL else values[k].
-/// With CSR arrays this is the forward product W·X; with the CSC arrays (column pointers, row indices, and each
-/// connection's place in its row, `voff`, beside the CSR row pointers `vptr`) it is the transposed product Wᵀ·dY:
-/// the value of CSC slot k lives at CSR slot vptr[row] + voff[k].
+///     + Σ_{k in ptr[r]..<ptr[r+1]} values[k] · X[idx[k], 0..<B]).
+/// With CSR arrays this is the forward product W·X; with the CSC arrays (column pointers, row indices) and the
+/// values in CSC order (`SparseIndex.gatherTransposed`) it is the transposed product Wᵀ·dY.
 /// `post` is fused into the store (G has the same layout and leading dimension as Y; NULL for post < 3):
 ///   0 none; 1 ReLU max(y, 0); 2 LeakyReLU (y > 0 ? y : slope·y);
 ///   3 y·[G > 0] (ReLU derivative from its output G); 4 y·(G > 0 ? 1 : slope) (LeakyReLU, slope ≥ 0);
 ///   5 y·(1 − G²) (tanh derivative from its output G).
-void sk_spmm(int rows, const int32_t *ptr, const void *idx, int wide, const float *values, const int32_t *vptr,
-             const void *voff, const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
+void sk_spmm(int rows, const int32_t *ptr, const void *idx, int wide, const float *values,
+             const float *X, int ldx, int B, const float *bias, float *Y, int ldy,
              int post, float slope, const float *G);
 
 /// Sampled dense-dense product (weight gradient at live connections only):
