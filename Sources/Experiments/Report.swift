@@ -25,23 +25,27 @@ public struct Report: Sendable {
         /// The code base of the runs' preset (`Presets.Family`): a sparse method is normalised by the dense run of its
         /// own family, so ANF's SAC and rigl/rl's SAC never share a reference. "" when the preset is unknown.
         public var family: String = ""
+        /// The initialisation, when the runs overrode their preset's (`RunResult.initialization`).
+        public var initialization: String? = nil
 
         public init(algorithm: String, method: String, sparsity: Double, paramsLike: Double? = nil, actorCriticRatio: Double? = nil,
-                    redoEvery: Int? = nil, family: String = "") {
+                    redoEvery: Int? = nil, family: String = "", initialization: String? = nil) {
             self.algorithm = algorithm; self.method = method; self.sparsity = sparsity
             self.paramsLike = paramsLike; self.actorCriticRatio = actorCriticRatio; self.redoEvery = redoEvery
-            self.family = family
+            self.family = family; self.initialization = initialization
         }
 
         /// The group of a run.
         public init(_ r: RunResult) {
             self.init(algorithm: r.algorithm, method: r.method, sparsity: r.method == "dense" ? 0 : r.sparsity,
                       paramsLike: r.paramsLike, actorCriticRatio: r.actorCriticRatio, redoEvery: r.redoEvery,
-                      family: Presets.family(ofPreset: r.preset)?.rawValue ?? "")
+                      family: Presets.family(ofPreset: r.preset)?.rawValue ?? "", initialization: r.initialization)
         }
 
         /// The full-size dense network: the reference scores are normalised by.
-        public var isDenseReference: Bool { method == "dense" && paramsLike == nil && actorCriticRatio == nil && redoEvery == nil }
+        public var isDenseReference: Bool {
+            method == "dense" && paramsLike == nil && actorCriticRatio == nil && redoEvery == nil && initialization == nil
+        }
 
         /// "TowS-SAC", "Dense-TD3", "Dense-SAC (rigl/rl)" (the dense SAC of Graesser's presets, beside ANF's) …
         public var methodLabel: String {
@@ -56,7 +60,7 @@ public struct Report: Sendable {
         public var methodColumn: String { methodLabel + variant }
         var variant: String {
             (paramsLike.map { " params of \(Report.percent($0))" } ?? "") + (actorCriticRatio.map { " a:c \(Figure.compact($0))" } ?? "")
-                + (redoEvery.map { " ReDo/\($0)" } ?? "")
+                + (redoEvery.map { " ReDo/\($0)" } ?? "") + (initialization.map { " init \($0)" } ?? "")
         }
 
         /// Where a method sorts in tables and figures: dense first, then the sparse methods as the papers list them.
@@ -70,7 +74,8 @@ public struct Report: Sendable {
             if (a.algorithm, ia, a.method, a.sparsity) != (b.algorithm, ib, b.method, b.sparsity) {
                 return (a.algorithm, ia, a.method, a.sparsity) < (b.algorithm, ib, b.method, b.sparsity)
             }
-            return (a.paramsLike ?? -1, a.actorCriticRatio ?? 0, a.redoEvery ?? 0, a.family) < (b.paramsLike ?? -1, b.actorCriticRatio ?? 0, b.redoEvery ?? 0, b.family)
+            return (a.paramsLike ?? -1, a.actorCriticRatio ?? 0, a.redoEvery ?? 0, a.family, a.initialization ?? "")
+                < (b.paramsLike ?? -1, b.actorCriticRatio ?? 0, b.redoEvery ?? 0, b.family, b.initialization ?? "")
         }
     }
 

@@ -41,6 +41,9 @@ public struct RunResult: Sendable {
     public var actorCriticRatio: Double?
     /// `redo-every` when ReDo recycled neurons (nil: off).
     public var redoEvery: Int?
+    /// `init` when the run drew its initial weights otherwise than its preset does (an ablation, e.g.
+    /// `sweeps/graesser-dqn-cartpole-v0-init-*.yaml`); nil when it kept the preset's or the preset is unknown.
+    public var initialization: String?
     /// `noise-features`: the fraction of the observation that was noise (0: none).
     public var noiseFeatures = 0.0
     /// `sparrow eval RUN --obs-noise`'s result, if the run has one (noise_robustness.json).
@@ -124,6 +127,10 @@ public struct RunResult: Sendable {
         paramsLike = number(config, "params-like")
         actorCriticRatio = number(config, "actor-critic-ratio")
         redoEvery = number(config, "redo-every").map { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+        if let used = config["init"] as? String, let own = try? Presets.config(named: preset, env: env),
+           own.agent.initialization.spelling != used {
+            initialization = used
+        }
         noiseFeatures = number(config, "noise-features") ?? 0
         noiseRobustness = NoiseRobustness.read(RunDirectory(directory).noiseRobustness)
         if noiseFeatures > 0 { inputConnections = Self.readInputConnections(file("metrics.csv")) }
@@ -267,7 +274,7 @@ public enum RunResults {
     }
 
     /// The runs the sweep at `root` planned (its sweep.json) that have not started: no config.json in their
-    /// directory yet. Their settings are their preset's with the sweep's flags for env, seed, steps and sparsity.
+    /// directory yet. Their settings are their preset's with the sweep's flags for env, seed, steps, sparsity and init.
     public static func planned(root: String) -> [RunResult] {
         guard let manifest = SweepManifest.load(root: root) else { return [] }
         return manifest.runs.compactMap { run -> RunResult? in
@@ -285,6 +292,7 @@ public enum RunResults {
                               seed: flag("seed").flatMap(Int.init) ?? Int(config.seed),
                               steps: flag("steps").flatMap(Int.init) ?? config.steps, finished: false, finalScore: nil)
             r.started = false
+            if let used = flag("init"), used != config.agent.initialization.spelling { r.initialization = used }
             return r
         }
     }

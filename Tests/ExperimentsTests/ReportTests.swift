@@ -175,3 +175,37 @@ final class WeightsFromConfigTests: XCTestCase {
         }
     }
 }
+
+/// An initialisation ablation (`sweeps/graesser-dqn-cartpole-v0-init-*.yaml`): runs that override their preset's
+/// `init` form cells of their own, named for it, and a dense run with another init is never the dense reference.
+final class ReportInitAblationTests: XCTestCase {
+    func testRunsWithAnotherInitFormTheirOwnCell() throws {
+        let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sparrow-init-ablation-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        // dense-dqn's own init is he-truncated-normal, static-dqn's sparsity-aware.
+        for (preset, method, sparsity, initialization, level) in [("dense-dqn", "dense", 0.0, "he-truncated-normal", 100.0),
+                                                                    ("dense-dqn", "dense", 0.0, "sparsity-aware", 150.0),
+                                                                    ("static-dqn", "static", 0.9, "sparsity-aware", 190.0),
+                                                                    ("static-dqn", "static", 0.9, "he-truncated-normal", 120.0)] {
+            let dir = root.appendingPathComponent("\(preset)_\(initialization)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let config: [String: Any] = ["env": "CartPole-v0", "preset": preset, "algorithm": "dqn", "method": method,
+                                         "sparsity": sparsity, "seed": 0, "steps": 101_000, "init": initialization]
+            try JSONSerialization.data(withJSONObject: config).write(to: dir.appendingPathComponent("config.json"))
+            try "step,mean_return,std_return,episodes\n2000,\(level),1,20\n4000,\(level),1,20\n"
+                .write(to: dir.appendingPathComponent("evaluations.csv"), atomically: true, encoding: .utf8)
+            try JSONSerialization.data(withJSONObject: ["final_score": level, "steps": 101_000])
+                .write(to: dir.appendingPathComponent("summary.json"))
+        }
+        let runs = try [URL](FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: nil))
+            .map { try RunResult(directory: $0.path) }
+        XCTAssertEqual(Set(runs.map(\.initialization)), [nil, "sparsity-aware", "he-truncated-normal"])
+        let report = try Report(runs: runs, reps: 100)
+        XCTAssertEqual(report.keys.count, 4, "\(report.keys.map(\.label))")
+        XCTAssertEqual(report.keys.filter(\.isDenseReference).map(\.label), ["Dense-DQN"])
+        XCTAssertTrue(report.keys.map(\.label).contains("Dense-DQN init sparsity-aware"), "\(report.keys.map(\.label))")
+        XCTAssertTrue(report.keys.map(\.label).contains("SS-DQN 90% init he-truncated-normal"), "\(report.keys.map(\.label))")
+        // Every cell is normalised by the preset's own dense run (100), not by the ablation's.
+        for c in report.cells { XCTAssertEqual(try XCTUnwrap(c.normalized?.first), c.scores[0] / 100, accuracy: 1e-12) }
+    }
+}
