@@ -408,13 +408,15 @@ final class SparsityTargetScratchTests: XCTestCase {
     /// A target layer following an online layer through a run-like sequence — values drifting every step, a
     /// magnitude drop and zero-valued random growth every 40 steps, an online weight now and then exactly 0 —
     /// holds, after every soft update, the same positions, values, moments, gradient count and index as the twin
-    /// updated by `softUpdateMaintainingSparsityByCopies`; and its support does change on many of the steps.
+    /// updated by `softUpdateMaintainingSparsityByCopies`; and its support does change on many of the steps. Half-way
+    /// the target starts following another online layer (other positions), and later both targets are reloaded
+    /// (`reset`, as from a checkpoint): the positions the fast update keeps between steps must follow each change.
     func testLayerUpdateEqualsTheCopyingTwinThroughTopologyChanges() { withEachKernelBody { body in
         for tau in [Float(0.005), 1] {
             var g = Generator(seed: 33)
             let shape = LayerShape(fanIn: 40, fanOut: 30)
             let start = randomTopology(shape: shape, count: 120, generator: &g)
-            let online = SparseLayer(shape: shape, positions: start, values: start.map { _ in Float(g.normal() * 0.1) },
+            var online = SparseLayer(shape: shape, positions: start, values: start.map { _ in Float(g.normal() * 0.1) },
                                      biases: [Float](repeating: 0, count: shape.fanOut))
             func target() -> SparseLayer {
                 let t = SparseLayer(shape: shape, positions: online.positions, values: online.weight.values,
@@ -427,6 +429,22 @@ final class SparsityTargetScratchTests: XCTestCase {
             let fast = target(), plain = target()
             var changes = 0
             for step in 1...400 {
+                if step == 210 {
+                    let other = randomTopology(shape: shape, count: 120, generator: &g)
+                    let values = other.map { _ in Float(g.normal() * 0.1) }
+                    let next = SparseLayer(shape: shape, positions: other, values: values,
+                                           biases: [Float](repeating: 0, count: shape.fanOut))
+                    // As many index changes as the layer it replaces: only its identity tells them apart.
+                    while next.topologyVersion < online.topologyVersion { next.reset(positions: other, values: values) }
+                    XCTAssertEqual(next.topologyVersion, online.topologyVersion)
+                    online = next
+                }
+                if step == 300 {
+                    let kept = randomTopology(shape: shape, count: 110, generator: &g)
+                    let values = kept.map { _ in Float(g.normal() * 0.1) }
+                    fast.reset(positions: kept, values: values)
+                    plain.reset(positions: kept, values: values)
+                }
                 var v = online.weight.values
                 for k in v.indices { v[k] += Float(g.normal() * 0.002) }
                 if step % 97 == 0 { v[g.nextInt(below: v.count)] = 0 }
