@@ -298,12 +298,13 @@ public enum RunResults {
     }
 
     /// One run per run-directory name (the same run copied under two roots, e.g. docs/results and runs/; a sweep's
-    /// names spell every setting it varies): the finished copy, else the one further along, else the first. Returns
+    /// names spell every setting it varies; an `init` ablation's do not, so a run that overrides its preset's init
+    /// is never a copy of one that does not): the finished copy, else the one further along, else the first. Returns
     /// the runs kept, in their first order, and the directories of the copies left out.
     public static func deduplicated(_ runs: [RunResult]) -> (runs: [RunResult], duplicates: [String]) {
         var kept: [String: RunResult] = [:], order: [String] = [], dropped: [String] = []
         for r in runs {
-            let key = "\(r.name)|\(r.env)|\(r.seed)|\(r.preset)|\(r.sparsity)|\(r.steps)"
+            let key = "\(r.name)|\(r.env)|\(r.seed)|\(r.preset)|\(r.sparsity)|\(r.steps)|\(r.initialization ?? "")"
             guard let old = kept[key] else { kept[key] = r; order.append(key); continue }
             let better = (r.finished && !old.finished) || (r.finished == old.finished && r.stepsReached > old.stepsReached)
             dropped.append(better ? old.directory : r.directory)

@@ -187,7 +187,8 @@ final class ReportInitAblationTests: XCTestCase {
                                                                     ("dense-dqn", "dense", 0.0, "sparsity-aware", 150.0),
                                                                     ("static-dqn", "static", 0.9, "sparsity-aware", 190.0),
                                                                     ("static-dqn", "static", 0.9, "he-truncated-normal", 120.0)] {
-            let dir = root.appendingPathComponent("\(preset)_\(initialization)")
+            // Named as the sweeps name them (the name does not spell the init), in a root per init.
+            let dir = root.appendingPathComponent(initialization).appendingPathComponent("CartPole-v0_\(preset)_seed0")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let config: [String: Any] = ["env": "CartPole-v0", "preset": preset, "algorithm": "dqn", "method": method,
                                          "sparsity": sparsity, "seed": 0, "steps": 101_000, "init": initialization]
@@ -197,8 +198,10 @@ final class ReportInitAblationTests: XCTestCase {
             try JSONSerialization.data(withJSONObject: ["final_score": level, "steps": 101_000])
                 .write(to: dir.appendingPathComponent("summary.json"))
         }
-        let runs = try [URL](FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: nil))
-            .map { try RunResult(directory: $0.path) }
+        let all = try RunResults.load(roots: [root.appendingPathComponent("he-truncated-normal").path,
+                                              root.appendingPathComponent("sparsity-aware").path])
+        let (runs, duplicates) = RunResults.deduplicated(all)
+        XCTAssertEqual(runs.count, 4, "same names, other init: not copies (\(duplicates))")
         XCTAssertEqual(Set(runs.map(\.initialization)), [nil, "sparsity-aware", "he-truncated-normal"])
         let report = try Report(runs: runs, reps: 100)
         XCTAssertEqual(report.keys.count, 4, "\(report.keys.map(\.label))")
