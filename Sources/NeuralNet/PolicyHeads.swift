@@ -68,22 +68,36 @@ public struct GaussianTanhHead: Codable, Equatable, Sendable {
     }
 
     /// Samples actions. `noise` (A × batch, feature-major) holds ε; writes `action` (A × batch) and `logProb` (batch).
+    /// With `--threads` > 1 a training batch is split into ranges of samples (`Parallel.forRanges`); a sample's
+    /// terms stay in one thread in the same order, so the numbers are the same for any thread count.
     public func sample(_ output: UnsafePointer<Float>, noise: UnsafePointer<Float>, batch: Int,
                        action: UnsafeMutablePointer<Float>, logProb: UnsafeMutablePointer<Float>) {
         let A = actionDimensions
         let halfLog2Pi = Float(0.5 * Foundation.log(2 * Double.pi))
-        for b in 0..<batch { logProb[b] = 0 }
-        for j in 0..<A {
-            let s = bounds.scale[j], c = bounds.offset[j]
-            for b in 0..<batch {
-                let mu = output[j * batch + b]
-                let ls = boundedLogStd(output[(A + j) * batch + b]).value
-                let e = noise[j * batch + b]
-                let y = Foundation.tanh(mu + Foundation.exp(ls) * e)
-                action[j * batch + b] = y * s + c
-                logProb[b] += -0.5 * e * e - ls - halfLog2Pi - Foundation.log(s * (1 - y * y) + epsilon)
+        Self.splitBatch(batch, actions: A) { samples in
+            for b in samples { logProb[b] = 0 }
+            for j in 0..<A {
+                let s = bounds.scale[j], c = bounds.offset[j]
+                for b in samples {
+                    let mu = output[j * batch + b]
+                    let ls = boundedLogStd(output[(A + j) * batch + b]).value
+                    let e = noise[j * batch + b]
+                    let y = Foundation.tanh(mu + Foundation.exp(ls) * e)
+                    action[j * batch + b] = y * s + c
+                    logProb[b] += -0.5 * e * e - ls - halfLog2Pi - Foundation.log(s * (1 - y * y) + epsilon)
+                }
             }
         }
+    }
+
+    /// Work (samples × action dimensions) below which the head stays on one thread: its libm calls cost ≈ 20 ns
+    /// per sample and dimension, a parallel region about a microsecond, and acting (batch 1) never splits.
+    static let parallelMinimumWork = 256
+
+    /// Runs `body` over ranges of `0..<batch` (one range unless a split pays, see `parallelMinimumWork`).
+    @inline(__always) static func splitBatch(_ batch: Int, actions: Int, _ body: (Range<Int>) -> Void) {
+        Parallel.forRanges(batch, totalWork: batch * actions, minimumWork: parallelMinimumWork, prefix: { $0 * actions },
+                           body)
     }
 
     /// Deterministic (evaluation) action tanh(μ)·scale + offset.
@@ -100,18 +114,20 @@ public struct GaussianTanhHead: Codable, Equatable, Sendable {
                          actionGradient: UnsafePointer<Float>, logProbGradient: UnsafePointer<Float>,
                          into outputGradient: UnsafeMutablePointer<Float>) {
         let A = actionDimensions
-        for j in 0..<A {
-            let s = bounds.scale[j]
-            for b in 0..<batch {
-                let mu = output[j * batch + b]
-                let (ls, dls) = boundedLogStd(output[(A + j) * batch + b])
-                let sigma = Foundation.exp(ls), e = noise[j * batch + b]
-                let y = Foundation.tanh(mu + sigma * e)
-                let q = 1 - y * y
-                let gL = logProbGradient[b]
-                let du = actionGradient[j * batch + b] * s * q + gL * 2 * s * y * q / (s * q + epsilon)
-                outputGradient[j * batch + b] = du
-                outputGradient[(A + j) * batch + b] = (du * sigma * e - gL) * dls
+        Self.splitBatch(batch, actions: A) { samples in
+            for j in 0..<A {
+                let s = bounds.scale[j]
+                for b in samples {
+                    let mu = output[j * batch + b]
+                    let (ls, dls) = boundedLogStd(output[(A + j) * batch + b])
+                    let sigma = Foundation.exp(ls), e = noise[j * batch + b]
+                    let y = Foundation.tanh(mu + sigma * e)
+                    let q = 1 - y * y
+                    let gL = logProbGradient[b]
+                    let du = actionGradient[j * batch + b] * s * q + gL * 2 * s * y * q / (s * q + epsilon)
+                    outputGradient[j * batch + b] = du
+                    outputGradient[(A + j) * batch + b] = (du * sigma * e - gL) * dls
+                }
             }
         }
     }

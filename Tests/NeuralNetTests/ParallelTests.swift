@@ -76,3 +76,35 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(Array(sums), [5000, 5000, 5000, 5000])
     }
 }
+
+/// SAC's squashed Gaussian head splits a training batch across threads (`GaussianTanhHead.splitBatch`): actions,
+/// log-probabilities and the output gradient are bit-identical with 1 and 2 threads, for a batch that splits and
+/// one that stays whole.
+final class PolicyHeadThreadsTests: XCTestCase {
+    override func tearDown() { Parallel.setThreads(1) }
+
+    func testHeadGivesTheSameNumbersWithTwoThreads() {
+        let head = GaussianTanhHead(bounds: ActionBounds(low: [-1, -0.4, -2], high: [1, 0.4, 3]),
+                                    logStd: .clamp(min: -20, max: 2))
+        let A = head.actionDimensions
+        for batch in [300, 7] {
+            var g = SystemRandomNumberGenerator()
+            let output = (0..<(2 * A * batch)).map { _ in Float.random(in: -3...3, using: &g) }
+            let noise = (0..<(A * batch)).map { _ in Float.random(in: -2...2, using: &g) }
+            let actionGradient = (0..<(A * batch)).map { _ in Float.random(in: -1...1, using: &g) }
+            let logProbGradient = (0..<batch).map { _ in Float.random(in: -1...1, using: &g) }
+            func run(threads: Int) -> [[UInt32]] {
+                Parallel.setThreads(threads)
+                var action = [Float](repeating: 0, count: A * batch), logProb = [Float](repeating: 0, count: batch)
+                var gradient = [Float](repeating: 0, count: 2 * A * batch)
+                head.sample(output, noise: noise, batch: batch, action: &action, logProb: &logProb)
+                head.backward(output, noise: noise, batch: batch, actionGradient: actionGradient,
+                              logProbGradient: logProbGradient, into: &gradient)
+                return [action, logProb, gradient].map { $0.map(\.bitPattern) }
+            }
+            let one = run(threads: 1), two = run(threads: 2)
+            XCTAssertEqual(one, two, "batch \(batch)")
+            XCTAssertFalse(one[2].allSatisfy { $0 == 0 }, "batch \(batch): the gradient was written")
+        }
+    }
+}
