@@ -127,10 +127,7 @@ public struct RunResult: Sendable {
         paramsLike = number(config, "params-like")
         actorCriticRatio = number(config, "actor-critic-ratio")
         redoEvery = number(config, "redo-every").map { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
-        if let used = config["init"] as? String, let own = try? Presets.config(named: preset, env: env),
-           own.agent.initialization.spelling != used {
-            initialization = used
-        }
+        initialization = Self.initOverride(config["init"] as? String, of: try? Presets.config(named: preset, env: env))
         noiseFeatures = number(config, "noise-features") ?? 0
         noiseRobustness = NoiseRobustness.read(RunDirectory(directory).noiseRobustness)
         if noiseFeatures > 0 { inputConnections = Self.readInputConnections(file("metrics.csv")) }
@@ -144,6 +141,13 @@ public struct RunResult: Sendable {
             if liveWeights == nil { liveWeights = Double(agent.liveWeights) }
         }
         if liveWeights == nil, let config = Self.weightsKeptFromStart(directory) { liveWeights = config }
+    }
+
+    /// `used` (an `init` spelling) when it differs from the initialisation of `preset` (an init ablation), else nil:
+    /// nil also when the run does not say or its preset is unknown.
+    static func initOverride(_ used: String?, of preset: TrainConfig?) -> String? {
+        guard let used, let preset, preset.agent.initialization.spelling != used else { return nil }
+        return used
     }
 
     /// Live weights of a run made before summary.json had `live_weights` and kept without its checkpoint, from its
@@ -292,7 +296,7 @@ public enum RunResults {
                               seed: flag("seed").flatMap(Int.init) ?? Int(config.seed),
                               steps: flag("steps").flatMap(Int.init) ?? config.steps, finished: false, finalScore: nil)
             r.started = false
-            if let used = flag("init"), used != config.agent.initialization.spelling { r.initialization = used }
+            r.initialization = RunResult.initOverride(flag("init"), of: config)
             return r
         }
     }

@@ -15,14 +15,8 @@ if [ ! -x "$root/bin/sparrow" ]; then
   cp "$repo/.build/ale/lib/libsparrow_ale.so" "$root/bin/"
   rm -rf "$root/bin/roms" && cp -rL "$repo/.build/ale/roms" "$root/bin/roms"
 fi
-# Finished runs committed under docs/results/atari-dqn-evidence/ are seeded into the root (summary.json marks a
-# finished run), so a sweep started on a fresh machine skips them instead of training them again.
-for d in "$repo"/docs/results/atari-dqn-evidence/*_seed*; do
-  [ -d "$d" ] || continue
-  name="$(basename "$d")"
-  [ -e "$root/runs/atari-dqn-evidence/$name/summary.json" ] || \
-    { mkdir -p "$root/runs/atari-dqn-evidence/$name" && cp "$d"/* "$root/runs/atari-dqn-evidence/$name/"; }
-done
+# Finished runs committed under docs/results/atari-dqn-evidence/ go into the root, so a fresh machine skips them.
+bash "$repo/tools/evidence/seed.sh" "$root/runs/atari-dqn-evidence" "$repo/docs/results/atari-dqn-evidence"
 cp "$repo/sweeps/atari-dqn-evidence.yaml" "$root/atari-dqn-evidence.yaml"
 cd "$root"
 exec nice -n 5 "$root/bin/sparrow" sweep atari-dqn-evidence.yaml --jobs 1

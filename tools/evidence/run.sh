@@ -15,11 +15,7 @@ if [ ! -x "$ev/bin/sparrow" ]; then
   cp "$repo/.build/release/sparrow" "$ev/bin/sparrow"
   rm -rf "$ev/models-xml" && cp -r "$repo/models-xml" "$ev/models-xml"
 fi
-for d in "$repo"/docs/results/tows-sac-v5/*_seed* "$repo"/docs/results/tows-vs-dense-v5/*_seed*; do
-  [ -d "$d" ] || continue
-  name="$(basename "$d")"
-  [ -e "$root/$name/summary.json" ] || { mkdir -p "$root/$name" && cp "$d"/* "$root/$name/"; }
-done
+bash "$repo/tools/evidence/seed.sh" "$root" "$repo/docs/results/tows-sac-v5" "$repo/docs/results/tows-vs-dense-v5"
 cp "$repo/sweeps/tows-vs-dense-v5.yaml" "$ev/tows-vs-dense-v5.yaml"
 cd "$ev"
 export SPARROW_MODELS="$ev/models-xml"
