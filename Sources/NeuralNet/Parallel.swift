@@ -31,9 +31,10 @@ public enum Parallel {
             for i in 0..<parts { body(i) }
             return
         }
-        // One job part per worker (never more than `threads` run at once); worker w takes parts w, w + workers, …
-        // The workers are CPlatform's persistent pool (`sp_parallel_run`), which stays awake between the regions of
-        // a step instead of being woken for each (see parallel.c).
+        // One job part per thread (never more than `threads` run at once); job part w runs parts w, w + workers, …
+        // The threads are the caller and CPlatform's persistent pool (`sp_parallel_run`), which stays awake between
+        // the regions of a step instead of being woken for each, and any of them may run any job part: they claim
+        // them, so a worker that has no core at the moment delays nothing (see parallel.c).
         let workers = min(parts, threads)
         withoutActuallyEscaping(body) { body in
             var job = Job(body: body, parts: parts, workers: workers)
@@ -41,7 +42,7 @@ public enum Parallel {
         }
     }
 
-    /// One region's work as the C pool sees it: `run(context, w)` runs worker w's parts.
+    /// One region's work as the C pool sees it: `run(context, w)` runs job part w's parts.
     private struct Job {
         let body: (Int) -> Void
         let parts: Int, workers: Int

@@ -3,13 +3,14 @@ import Foundation
 @testable import NeuralNet
 import XCTest
 
-/// `Parallel` on CPlatform's persistent worker pool: every part runs exactly once, part w on worker w (so the split,
-/// not the scheduling, decides the numbers), workers that spin and park are woken every time, nested regions stay
-/// on their thread, and two threads starting regions at once both finish.
+/// `Parallel` on CPlatform's persistent worker pool: every part runs exactly once, a job part's strided parts on one
+/// thread (the split, not the scheduling, decides the numbers), the workers really run parts beside the caller, a
+/// caller whose workers get no core runs every part itself instead of waiting, workers that spin and park are woken
+/// every time, nested regions stay on their thread, and two threads starting regions at once both finish.
 final class ParallelTests: XCTestCase {
-    override func tearDown() { Parallel.setThreads(1) }
+    override func tearDown() { Parallel.setThreads(1); sp_parallel_hold_workers(0) }
 
-    func testEveryPartRunsOnceOnItsOwnWorker() {
+    func testEveryPartRunsOnceAndAJobPartStaysOnOneThread() {
         for threads in [2, 3, 4] {
             Parallel.setThreads(threads)
             for parts in [2, 3, 5, 8] {
@@ -23,16 +24,58 @@ final class ParallelTests: XCTestCase {
                     XCTAssertEqual(sp_parallel_in_region(), 1, "a part runs inside the region mark")
                 }
                 XCTAssertEqual(Array(runs), [Int](repeating: 1, count: parts), "threads \(threads) parts \(parts)")
+                // Job part w runs parts w, w + workers, … in one call: on one thread, whichever claimed it.
                 let workers = min(parts, threads)
-                // Worker w takes parts w, w + workers, …: same thread within a worker, another one across workers.
-                for i in 0..<parts {
-                    XCTAssertTrue(pthread_equal(threadOf[i], threadOf[i % workers]) != 0)
-                    if i < workers && i > 0 { XCTAssertTrue(pthread_equal(threadOf[i], threadOf[0]) == 0) }
-                }
-                XCTAssertTrue(pthread_equal(threadOf[0], pthread_self()) != 0, "part 0 runs on the caller")
+                for i in 0..<parts { XCTAssertTrue(pthread_equal(threadOf[i], threadOf[i % workers]) != 0) }
             }
         }
         XCTAssertEqual(sp_parallel_in_region(), 0)
+    }
+
+    /// Two parts that each wait (up to 5 s) until both have started: they only meet if a worker runs one beside the
+    /// caller, which is stuck in the other until then.
+    func testAWorkerRunsAPartBesideTheCaller() {
+        Parallel.setThreads(2)
+        let started = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        defer { started.deallocate() }
+        for _ in 0..<20 {
+            started.initialize(to: 0)
+            var met = [false, false]
+            let lock = NSLock()
+            met.withUnsafeMutableBufferPointer { m in
+                Parallel.forEach(2) { i in
+                    lock.withLock { started.pointee += 1 }
+                    let deadline = Date().addingTimeInterval(5)
+                    while lock.withLock({ started.pointee }) < 2 && Date() < deadline { usleep(10) }
+                    m[i] = lock.withLock { started.pointee } == 2
+                }
+            }
+            XCTAssertEqual(met, [true, true])
+        }
+    }
+
+    /// Workers held back (as if another process had their cores): the caller claims and runs every part, and each
+    /// region returns. With parts assigned per worker this hung.
+    func testCallerRunsEveryPartWhenTheWorkersHaveNoCore() {
+        Parallel.setThreads(4)
+        Parallel.forEach(4) { _ in }  // the workers exist and are spinning
+        sp_parallel_hold_workers(1)
+        /// What the calling thread records; read only after `done` is signalled.
+        final class Record: @unchecked Sendable {
+            var caller = pthread_self()
+            var threadOf = [pthread_t](repeating: 0, count: 4 * 1000)
+        }
+        let record = Record(), done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            record.caller = pthread_self()
+            record.threadOf.withUnsafeMutableBufferPointer { t in
+                for round in 0..<1000 { Parallel.forEach(4) { t[round * 4 + $0] = pthread_self() } }
+            }
+            done.signal()
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 20), .success, "a region waited for a worker without a core")
+        sp_parallel_hold_workers(0)
+        XCTAssertTrue(record.threadOf.allSatisfy { pthread_equal($0, record.caller) != 0 }, "every part on the caller")
     }
 
     /// Many short regions back to back, with pauses longer than the workers' spin so they park in between: a lost

@@ -76,10 +76,13 @@ void sp_parallel_region_leave(int previous);
 int sp_parallel_in_region(void);
 /// A part of a parallel job: fn(ctx, part).
 typedef void (*sp_task_fn)(void *ctx, int part);
-/// Runs fn(ctx, p) for every p in 0..<parts and returns when all are done: part 0 on the calling thread, the others
-/// on persistent workers (started on first use, kept spinning for a while after each job, then parked). Jobs do not
-/// nest: a call while another thread's job runs runs its parts one after the other on the calling thread.
+/// Runs fn(ctx, p) for every p in 0..<parts and returns when all are done, on the calling thread and up to parts − 1
+/// persistent workers (started on first use, kept spinning for a while after each job, then parked), each claiming
+/// the next part not yet taken, so which thread runs a part is not fixed. Jobs do not nest: a call while another
+/// thread's job runs runs its parts one after the other on the calling thread.
 void sp_parallel_run(int parts, sp_task_fn fn, void *ctx);
+/// Test hook: while `hold` is 1 the workers claim no parts, as if none of them had a core (the caller runs all).
+void sp_parallel_hold_workers(int hold);
 #ifdef __cplusplus
 }
 #endif
