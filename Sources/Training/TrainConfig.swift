@@ -18,6 +18,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Dopamine's evaluation phase: whole episodes until at least this many steps (nil: `evalEpisodes` episodes).
     public var evalSteps: Int? = nil
     public var checkpointEvery = 50_000
+    /// Also a checkpoint once this many minutes of wall time have passed since the last one (0: by steps only), so a
+    /// run killed without warning (a node failure, the OOM killer, a machine taken back) loses at most this much
+    /// work even where `checkpointEvery` steps take hours (an Atari iteration is 250k steps, 1–2 h on one core).
+    /// A checkpoint changes no number of the run (exact resume), so when it is written does not matter.
+    public var checkpointMinutes: Double = 30
     /// Metrics row interval (steps).
     public var logEvery = 1000
     /// Fraction of each observation that is i.i.d. N(0, 1) noise features (Grooten et al.'s ANF; 0 = none).
@@ -81,6 +86,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         Knob("eval-steps", \.evalSteps, "Evaluate whole episodes until at least this many steps instead (Dopamine's evaluation phase: 125000).",
              valid: .ifSet(.positive)),
         Knob("checkpoint-every", \.checkpointEvery, "Steps between checkpoints.", valid: .positive),
+        Knob("checkpoint-minutes", \.checkpointMinutes,
+             "Also checkpoint once this many minutes of wall time have passed since the last checkpoint (0: by steps only).",
+             valid: .nonNegative),
         Knob("log-every", \.logEvery, "Steps between metrics rows.", valid: .positive),
         Knob("noise-features", \.noiseFeatures, "Fraction of the observation made of N(0,1) noise features (ANF; at most 0.99).",
              valid: .range(0, 0.99)),

@@ -53,6 +53,8 @@ final class TrainingSession {
     /// When this process started running the loop (for wall time and the checkpoint's elapsed time).
     var started = Date()
     private var intervalStart = Date(), intervalStep = 0
+    /// When this process last wrote a checkpoint (or began the loop): `checkpointMinutes` counts from it.
+    private var lastCheckpoint = Date()
     /// Steps per second over the last metrics interval.
     private(set) var rate = 0.0
     /// The latest network-level measurements of the policy and the first value network, which metrics rows repeat
@@ -103,6 +105,7 @@ final class TrainingSession {
     func begin() {
         started = Date()
         intervalStart = started
+        lastCheckpoint = started
         intervalStep = step
     }
 
@@ -155,9 +158,13 @@ final class TrainingSession {
             try logMetrics(agent: agent, lastUpdate: lastUpdate, wallTime: loop.elapsedBefore + now.timeIntervalSince(started))
         }
         reporter.update(step: step, stepsPerSecond: rate, evalReturn: loop.evaluations.last?.meanReturn)
-        if step % config.checkpointEvery == 0 && step < config.steps {
+        if (step % config.checkpointEvery == 0 || checkpointDueByTime) && step < config.steps {
             try checkpoint(agent: agent, memory: memory)
         }
+    }
+
+    private var checkpointDueByTime: Bool {
+        config.checkpointMinutes > 0 && Date().timeIntervalSince(lastCheckpoint) >= config.checkpointMinutes * 60
     }
 
     func logMetrics(agent: any Agent, lastUpdate: UpdateMetrics?, wallTime: Double) throws {
@@ -194,6 +201,7 @@ final class TrainingSession {
     func checkpoint(agent: any Agent, memory: any TrainingMemory) throws {
         try TrainingCheckpoint.write(config: config, agent: agent, loop: loop, elapsed: Date().timeIntervalSince(started),
                                      env: env, buffer: memory, to: directory.checkpoint)
+        lastCheckpoint = Date()
     }
 
     // MARK: ending

@@ -192,6 +192,33 @@ final class ResumeAndDeterminismTests: XCTestCase {
         XCTAssertNotEqual(try file(d[0], "evaluations.csv"), try file(d[2], "evaluations.csv"))
     }
 
+    /// `checkpoint-minutes`: a run that checkpoints by wall time only (every 30 ms here; by steps never) and is
+    /// killed (stopped without a final checkpoint) leaves its last one, resumes from it and ends exactly as a run
+    /// that never wrote one; with the knob at 0 the same kill leaves no checkpoint.
+    func testCheckpointsByWallTimeSurviveAKillAndResumeExactly() throws {
+        var never = try smallConfig("tows-sac", ["steps": 1500, "checkpoint-every": 100_000, "update-interval": 200])
+        never.checkpointMinutes = 0
+        var timed = never
+        timed.checkpointMinutes = 0.0005
+        let straight = temporaryRunDirectory("timedstraight"), killed = temporaryRunDirectory("timedkilled"),
+            untimed = temporaryRunDirectory("timeduntimed")
+        defer { for d in [straight, killed, untimed] { try? FileManager.default.removeItem(atPath: d) } }
+
+        let a = try OffPolicyTrainer(config: never, runDirectory: straight, resume: false).run()
+        XCTAssertEqual(a.outcome, .finished)
+        _ = try OffPolicyTrainer(config: never, runDirectory: untimed, resume: false).run(stopAfter: 1200, finalCheckpoint: false)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: untimed + "/checkpoint.sparrow"))
+
+        _ = try OffPolicyTrainer(config: timed, runDirectory: killed, resume: false).run(stopAfter: 1200, finalCheckpoint: false)
+        let second = try OffPolicyTrainer(config: timed, runDirectory: killed, resume: true)
+        XCTAssertGreaterThan(second.step, 0, "a checkpoint was written by time")
+        XCTAssertLessThanOrEqual(second.step, 1200)
+        let b = try second.run()
+        XCTAssertEqual(a.evaluations, b.evaluations)
+        XCTAssertEqual(try deterministicMetrics(straight), try deterministicMetrics(killed))
+        XCTAssertEqual(try networkState(straight), try networkState(killed))
+    }
+
     func testStopSignalWritesACheckpointAndResumeIfNoneStartsFresh() throws {
         let config = try smallConfig("dense-sac", ["steps": 1200])
         let dir = temporaryRunDirectory()
