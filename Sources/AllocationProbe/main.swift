@@ -131,6 +131,7 @@ func trainingSteps(_ preset: String, env: String, windows: [Int]) throws -> [Cou
     // The run is longer than the windows, so its end (final metrics row, summary) falls outside them too.
     let warm = 200, start = 1000, total = start + warm + windows.reduce(0, +) + 10
     let flags: [String: Any] = ["steps": total, "start-steps": start, "eval-every": total + 1, "checkpoint-every": total + 1,
+                                "checkpoint-minutes": 0,
                                 "log-every": total + 1, "seed": 0]
     let config = try TrainConfig.resolve(preset: preset, env: env, file: nil, flags: flags)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-alloc-\(getpid())-\(preset)").path

@@ -73,7 +73,7 @@ struct BenchTrain: ParsableCommand {
         let steps = timedSteps, startSteps = warmupSteps, windows = windowCount
         let total = startSteps + steps
         var flags: [String: Any] = ["steps": total, "start-steps": onPolicy ? 0 : startSteps, "eval-every": total + 1,
-                                    "checkpoint-every": total + 1, "log-every": total + 1, "seed": seed]
+                                    "checkpoint-every": total + 1, "checkpoint-minutes": 0, "log-every": total + 1, "seed": seed]
         if let sparsity { flags["sparsity"] = sparsity }
         // SAC and TD3 are timed at the papers' common 256-256 and batch 256 unless told otherwise; DQN at its
         // preset's (512-512, batch 128), and PPO at its (64-64, minibatch 64): the point there is the paper's own network.

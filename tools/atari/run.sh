@@ -4,6 +4,7 @@
 # sweep, with the ALE shim beside the binary and the ROMs in a roms folder next to it (where Sparrow looks, see
 # ALELibrary.swift), so a rebuilt or removed work tree never changes a sweep half-way. Start it in the background:
 #   nohup bash tools/atari/run.sh >> ~/atari/sweep.out 2>&1 &
+# JOBS=2 runs two at once (each run peaks near 7.1 GB with a full replay; two fit in 24 GB).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 root="${ATARI_EVIDENCE:-$HOME/atari}"
@@ -19,4 +20,4 @@ fi
 bash "$repo/tools/evidence/seed.sh" "$root/runs/atari-dqn-evidence" "$repo/docs/results/atari-dqn-evidence"
 cp "$repo/sweeps/atari-dqn-evidence.yaml" "$root/atari-dqn-evidence.yaml"
 cd "$root"
-exec nice -n 5 "$root/bin/sparrow" sweep atari-dqn-evidence.yaml --jobs 1
+exec nice -n 5 "$root/bin/sparrow" sweep atari-dqn-evidence.yaml --jobs "${JOBS:-1}"
