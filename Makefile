@@ -66,6 +66,7 @@ bench: build
 	$(SPARROW) bench blas --json
 	$(SPARROW) bench env --json
 	$(SPARROW) bench nn --json
+	$(SPARROW) bench dense-path --widths 11 256 256 1 --json
 	$(SPARROW) bench train --env Hopper-v5 --preset dense-sac --json
 	$(SPARROW) bench train --env Hopper-v5 --preset tows-sac --json
 	$(SPARROW) bench train --env Hopper-v5 --preset tows-sac --profile --threads 2 --json

@@ -267,31 +267,6 @@ func applyMasked(_ plan: TopologyPlan, to weight: ParameterTensor, positions old
 
 // MARK: - Truly sparse
 
-/// When a truly sparse layer runs its products the dense way (issue 26: sparse never slower than dense): its live
-/// weights scattered into a dense matrix, OpenBLAS's sgemm for the three products, the weight gradient gathered
-/// back at the live connections. Storage, optimizer state, topology updates and checkpoints stay truly sparse; only
-/// the summation order of the products changes (one sgemm, never split, so still the same for any thread count).
-///
-/// The rule is fixed, not timed per run, so that a seed gives the same numbers on every run: measured with
-/// `sparrow bench nn --widths 256 256 --densities 0.66 0.5 0.35` (AMD EPYC Zen 4, batch 256, one thread) the sparse
-/// step was 0.83× dense at density 0.66, 1.08× at 0.5 and 1.55× at 0.35, so a layer at least `minimumDensity` live
-/// goes dense. Layers with a small fan stay sparse at any density: for 11 → 256 the sparse step was 1.27× faster
-/// than sgemm even fully dense (OpenBLAS is slow for small k). In practice this is a hidden layer of a run below
-/// ~45% sparsity, or a layer that pruning starts dense on the truly sparse backend (`--backend sparse`; the pruning
-/// presets use the masked backend, as the reference does).
-public enum DensePath {
-    /// Off keeps every truly sparse layer on the sparse kernels, as every run before the rule (a switch for tests
-    /// that compare the two paths).
-    nonisolated(unsafe) public static var enabled = true
-    public static let minimumDensity = 0.55
-    public static let minimumFan = 64
-
-    public static func prefersDense(shape: LayerShape, liveConnections: Int) -> Bool {
-        enabled && shape.fanIn >= minimumFan && shape.fanOut >= minimumFan
-            && Double(liveConnections) >= minimumDensity * Double(shape.fanIn * shape.fanOut)
-    }
-}
-
 /// A truly sparse layer: weights, gradients and Adam moments exist only for live connections. No dense mask, and
 /// no dense weight copy except the workspace of a layer dense enough to run as sgemm (`DensePath`).
 ///
@@ -341,7 +316,18 @@ public final class SparseLayer: Layer {
     /// After every change of the index: the path for the new live count, and a densified copy to clear.
     private func topologyChanged() {
         topologyVersion &+= 1
-        runsDense = DensePath.prefersDense(shape: shape, liveConnections: index.count)
+        choosePath()
+    }
+
+    /// Decides the path again (`DensePath`), as after a topology change: a run calls it on the layers it built
+    /// before it chose how layers decide (`DensePath.use`).
+    public func choosePath() {
+        forcePath(dense: DensePath.prefersDense(shape: shape, liveConnections: index.count))
+    }
+
+    /// Runs the products on `dense`'s path whatever `DensePath` says (`DensePathTiming` times both).
+    func forcePath(dense: Bool) {
+        runsDense = dense
         if runsDense {
             BLASThreads.ensureConfigured()
             densifiedIsStale = true

@@ -17,7 +17,7 @@ public struct Sparrow: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed (environments, neural-network kernels).",
-        subcommands: [BenchEnv.self, BenchNN.self, BenchTrain.self, BenchBLAS.self]
+        subcommands: [BenchEnv.self, BenchNN.self, BenchTrain.self, BenchBLAS.self, BenchDensePath.self]
     )
 }
 

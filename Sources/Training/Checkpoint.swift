@@ -123,6 +123,7 @@ public enum TrainingCheckpoint {
     /// The trained agent of a checkpoint (its config, and the agent ready to act), without the replay buffer.
     public static func loadAgent(checkpoint path: String) throws -> (config: TrainConfig, agent: any Agent) {
         var (config, r) = try CheckpointFile.read(path)
+        RunDensePath.chooseForLoading(config: config, checkpoint: path)
         let env = try config.makeEnvironment()
         let agent = try AgentFactory.makeAgent(config: config, env: env)
         do {

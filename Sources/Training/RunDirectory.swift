@@ -13,6 +13,7 @@ import SparrowCore
 ///     summary.json       written when the run finishes
 ///     run.lock           held by the one process training into the directory (`RunLock`)
 ///     run.json           what produced the run: versions, machine, times (`RunMetadata`, written by `RunLogs`)
+///     dense-path.json    with `--dense-path timed`: the crossovers its layers chose their path by (`DensePathTable`)
 ///     events.out.tfevents.*  TensorBoard's copy of the metrics and evaluations (`RunLogs`)
 public struct RunDirectory: Sendable {
     public let path: String
@@ -27,6 +28,7 @@ public struct RunDirectory: Sendable {
     public var checkpoint: String { file(CheckpointFile.fileName) }
     public var summary: String { file("summary.json") }
     public var runMetadata: String { file("run.json") }
+    public var densePath: String { file("dense-path.json") }
 
     public var hasCheckpoint: Bool { FileManager.default.fileExists(atPath: checkpoint) }
 
@@ -59,7 +61,7 @@ extension RunDirectory {
     /// The names of the files a run (or the sweep around it) owns: nothing but Sparrow's run code may write them.
     public static let ownFileNames: Set<String> = [
         "config.json", "metrics.csv", "evaluations.csv", "analysis.csv", "noise_robustness.json", CheckpointFile.fileName,
-        "summary.json", "run.lock", "run.json", "train.log", "run.pid", "sweep.json",
+        "summary.json", "run.lock", "run.json", "train.log", "run.pid", "sweep.json", "dense-path.json",
     ]
 
     /// Whether `name` is one of a run's own files (the fixed names, TensorBoard's event files, checkpoint temporaries).

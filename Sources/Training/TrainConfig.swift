@@ -1,6 +1,7 @@
 import Agents
 import Environments
 import Foundation
+import NeuralNet
 import SparrowCore
 
 /// A training run's settings: the agent's knobs plus the loop's. Encoded flat, with the command-line flag names
@@ -29,6 +30,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var noiseFeatures: Double = 0
     /// Where the noise features come from (issue 24, finding 4).
     public var noiseFeaturesMode: NoiseFeaturesMode = .environment
+    /// How truly sparse layers choose between their kernels and sgemm (`DensePath.Mode`; default the fixed rule).
+    public var densePath: DensePath.Mode = .rule
     public var agent = AgentConfig()
     /// Atari settings (ALE/… envs only; nil: Gymnasium's v5 + AtariPreprocessing defaults, `AtariOptions`).
     public var noopMax: Int? = nil
@@ -92,6 +95,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         Knob("log-every", \.logEvery, "Steps between metrics rows.", valid: .positive),
         Knob("noise-features", \.noiseFeatures, "Fraction of the observation made of N(0,1) noise features (ANF; at most 0.99).",
              valid: .range(0, 0.99)),
+        Knob("dense-path", \.densePath,
+             "When a truly sparse layer runs its products as sgemm on its densified weights (storage stays sparse): rule: at least 55% live and both fans at least 64, the same on every machine; timed: from this machine's timings per layer shape and density, cached and recorded in the run (dense-path.json); off: never."),
         Knob("noise-features-mode", \.noiseFeaturesMode,
              "environment: appended by the environment, stored and replayed; network: drawn afresh at every forward pass, only real observations stored (ANF's code; sac and td3)."),
     ])
@@ -228,3 +233,5 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         return config
     }
 }
+
+extension DensePath.Mode: KnobValue {}

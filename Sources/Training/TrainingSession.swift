@@ -88,6 +88,8 @@ final class TrainingSession {
         if hasCheckpoint && !resume {
             throw TrainingError("\(directory.path) already holds a run (checkpoint.sparrow); use --resume to continue it or another --run-dir")
         }
+        // Before the checkpoint's networks are decoded: their layers choose their path as they are built.
+        try RunDensePath.choose(config: config, directory: directory, agent: agent, resuming: hasCheckpoint)
         if hasCheckpoint {
             loop = try TrainingCheckpoint.restore(from: directory.checkpoint, config: config, agent: agent, env: env,
                                                   buffer: memory)

@@ -38,7 +38,7 @@ final class KnobTests: XCTestCase {
                                   "max-grad-norm", "lr-decay", "normalize-observations", "normalize-rewards", "init-std",
                                   "noise-features", "log-snr-every", "log-dormant-every", "dormant-tau", "redo-every", "redo-tau",
                                   "decay-biases", "target-entropy-per-action", "layer-sparsity", "noise-features-mode",
-                                  "network", "update-every", "eval-epsilon", "checkpoint-minutes"]
+                                  "network", "update-every", "eval-epsilon", "checkpoint-minutes", "dense-path"]
         for file in files {
             let data = try Data(contentsOf: fixtures.appendingPathComponent(file))
             let old = try JSONSerialization.jsonObject(with: data) as! NSDictionary
