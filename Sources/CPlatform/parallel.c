@@ -107,8 +107,7 @@ static _Atomic int workers_held = 0;
 void sp_parallel_hold_workers(int hold) { atomic_store(&workers_held, hold); }
 
 // Runs unclaimed parts of the job tagged `tag` until none is left (or the job is another one by now).
-static void run_parts(uint64_t tag, int parts, sp_task_fn fn, void *ctx, int worker) {
-    if (worker && atomic_load_explicit(&workers_held, memory_order_relaxed)) return;
+static void run_parts(uint64_t tag, int parts, sp_task_fn fn, void *ctx) {
     uint64_t c = atomic_load_explicit(&pool.claim, memory_order_acquire);
     for (;;) {
         if ((c & 0xffffffff00000000ULL) != tag || (int)(c & 0xffffffffULL) >= parts) return;
@@ -128,7 +127,8 @@ static void *worker_main(void *arg) {
         sp_task_fn fn;
         void *ctx;
         seen = next_job(seen, &parts, &fn, &ctx);
-        run_parts(job_tag(seen), parts, fn, ctx, 1);
+        // Held (a test): the worker sees the job but leaves every part to the caller.
+        if (!atomic_load_explicit(&workers_held, memory_order_relaxed)) run_parts(job_tag(seen), parts, fn, ctx);
     }
     return NULL;
 }
@@ -175,7 +175,7 @@ void sp_parallel_run(int parts, sp_task_fn fn, void *ctx) {
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.lock);
     }
-    run_parts(job_tag(g), parts, fn, ctx, 0);
+    run_parts(job_tag(g), parts, fn, ctx);
     // Only parts a worker has started are left; if that worker lost its core, yield so it gets it back sooner.
     for (int spins = 1; atomic_load_explicit(&pool.done, memory_order_acquire) < parts; spins++) {
         if ((spins & 255) != 0) cpu_relax(); else sched_yield();
