@@ -38,6 +38,9 @@ struct BenchTrain: ParsableCommand {
     var windows: Int?
     @Flag(help: "Also time each phase of a step (env, acting, replay storing and sampling, critic, actor, targets, topology, rest).")
     var profile = false
+    @Option(name: .customLong("dense-path"), help: "rule|timed|off: when a truly sparse layer runs as sgemm (default: the preset's, rule).")
+    var densePath: DensePath.Mode?
+    @Option(help: "Layer backend sparse|masked|dense (default: the preset's).") var backend: LayerBackend?
     @OptionGroup var threading: ThreadsOption
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Flag(help: "Print a JSON object as the last line.") var json = false
@@ -75,6 +78,8 @@ struct BenchTrain: ParsableCommand {
         var flags: [String: Any] = ["steps": total, "start-steps": onPolicy ? 0 : startSteps, "eval-every": total + 1,
                                     "checkpoint-every": total + 1, "checkpoint-minutes": 0, "log-every": total + 1, "seed": seed]
         if let sparsity { flags["sparsity"] = sparsity }
+        if let densePath { flags["dense-path"] = densePath.rawValue }
+        if let backend { flags["backend"] = backend.rawValue }
         // SAC and TD3 are timed at the papers' common 256-256 and batch 256 unless told otherwise; DQN at its
         // preset's (512-512, batch 128), and PPO at its (64-64, minibatch 64): the point there is the paper's own network.
         let discrete = Presets.algorithm(ofPreset: preset)?.actsDiscretely ?? false
@@ -117,6 +122,8 @@ struct BenchTrain: ParsableCommand {
         let networkSparsity = weightSparsity(trainer.trainedAgent.trainedNetworks.map(\.network))
         let core = BLASCore.current
         let widths = agent.hidden.map(String.init).joined(separator: "-")
+        // How each trained network's layers ran (`NeuralNetBenchmark.path`), e.g. "sparse,sparse-as-dense,dense".
+        let layerPaths = trainer.trainedAgent.trainedNetworks.map { $0.network.layers.map(NeuralNetBenchmark.path).joined(separator: ",") }
         print(String(format: "%@ %@ (sparsity %.2f, network sparsity %.3f, batch %d, %@, BLAS core %@, %d thread(s)): %.1f training steps/s over %d steps",
                      config.env, config.preset, agent.sparsity, networkSparsity, agent.batchSize, widths, core.inUse, Parallel.threads,
                      rate, steps))
@@ -125,6 +132,7 @@ struct BenchTrain: ParsableCommand {
         let updateSeconds = updatePhases.reduce(0.0) { $0 + profiler.seconds[$1.rawValue] }
         let updateShare = updateSeconds / max(profiler.seconds.reduce(0, +), 1e-12)
         print(String(format: "network updates: %.0f%% of a step", updateShare * 100))
+        print("layer paths (dense-path \(config.densePath.rawValue)): " + layerPaths.joined(separator: " | "))
         print("windows of \(steps / windows) steps: " + windowRates.map { String(format: "%.1f", $0) }.joined(separator: ", ")
               + " steps/s" + (period != nil ? " (\(topologyUpdates) topology updates in the timed part)" : ""))
         var profileObject = JSONObject()
@@ -149,9 +157,13 @@ struct BenchTrain: ParsableCommand {
             o.add("topology_updates", topologyUpdates); o.add("threads", Parallel.threads)
             BLASReport.add(to: &o)
             o.add("hidden", agent.hidden)
+            o.add("dense_path", config.densePath.rawValue); o.add("layer_paths", layerPaths)
             o.add("update_share", (updateShare * 10_000).rounded() / 10_000)
             if profile { o.add("profile_ms_per_step", profileObject) }
             print(o.text)
         }
     }
 }
+
+extension DensePath.Mode: ExpressibleByArgument {}
+extension LayerBackend: ExpressibleByArgument {}

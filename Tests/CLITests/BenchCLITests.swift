@@ -47,6 +47,34 @@ final class BenchCLITests: XCTestCase {
         }
         assertCleanFailure(try CLI.run(["bench", "nn", "--network", "resnet"]), contains: "resnet")
     }
+
+    /// `bench dense-path --save --json`: one entry per layer of `--widths`, the crossover consistent with its own
+    /// timings, and `--save` puts the entries into the cache `--dense-path timed` runs read. Speed is not asserted.
+    func testBenchDensePathTimesEachLayerAndSavesTheCache() throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-cli-densepath-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        let r = try CLI.run(["bench", "dense-path", "--widths", "70", "33", "9", "--batch", "8", "--densities", "0.5", "1",
+                             "--rounds", "1", "--save", "--json"], environment: ["SPARROW_CACHE_DIR": cache])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let table = try XCTUnwrap(JSONSerialization.jsonObject(with: Data((r.lines.last ?? "").utf8)) as? [String: Any], r.stdout)
+        let entries = try XCTUnwrap(table["entries"] as? [[String: Any]])
+        XCTAssertEqual(entries.map { [$0["fan_in"] as? Int, $0["fan_out"] as? Int, $0["batch"] as? Int] }, [[70, 33, 8], [33, 9, 8]])
+        for e in entries {
+            let sparse = try XCTUnwrap(e["sparse_ms"] as? [Double]), dense = try XCTUnwrap(e["dense_ms"] as? [Double])
+            XCTAssertEqual(sparse.count, 2); XCTAssertEqual(dense.count, 2)
+            let expected: Double? = dense[1] < sparse[1] ? (dense[0] < sparse[0] ? 0.5 : 1) : nil
+            XCTAssertEqual(e["dense_from"] as? Double, expected, "\(e)")
+            XCTAssertTrue(e.keys.contains("dense_from"), "written as null when never")
+        }
+        let saved = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cache + "/dense-path.json"))) as? [String: Any])
+        let tables = try XCTUnwrap(saved["tables"] as? [[String: Any]])
+        XCTAssertEqual(tables.count, 1)
+        XCTAssertEqual(tables.first?["machine"] as? String, table["machine"] as? String)
+        XCTAssertEqual((tables.first?["entries"] as? [Any])?.count, 2)
+        let bad = try CLI.run(["bench", "dense-path", "--densities", "0.5", "0.2"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--densities must be ascending"), bad.stderr)
+    }
 }
 
 /// The OpenBLAS kernel family (issue 10): a generic fallback is replaced on a CPU with AVX2, a user's
