@@ -17,6 +17,12 @@ import SparrowCore
 ///   it used in its directory and a resume reads that record, never the cache, so a run keeps its numbers (exact
 ///   resume) and two runs on one machine with one cache give the same numbers.
 /// - `off`: sparse kernels always, as every run before issue 26.
+/// Truly sparse convolutions (`SparseConv2D`) always run their own kernels: fully live, they matched or beat im2col +
+/// sgemm on the Impala network's convolutions (`sparrow bench nn --network impala --densities 1 --dense-path off`,
+/// Zen 4, batch 32, one thread: the first one, 4 → 32 channels on 84×84, which RigL's ERK leaves fully live, 1.93×
+/// faster forward, 1.02× input gradient, 1.18× weight gradient; the other four 0.85–1.48×, below 1 only for the
+/// 64-channel one on 11×11), so a dense path there gains nothing at the presets' densities (tried, with the rule's
+/// 55%: the ERK 90% Impala update went from 343 to 355 ms). `docs/results/atari-dqn-evidence/bench-nn-impala-density1.jsonl`.
 /// In practice a layer goes dense only below ~45% sparsity: a hidden layer of a DS run at 50%, or a layer that
 /// pruning starts dense on the truly sparse backend (`--backend sparse`; the pruning presets use the masked backend,
 /// as the reference does).

@@ -35,9 +35,16 @@ public struct BenchNN: ParsableCommand {
     @Option(help: "Minimum seconds per timing round (steps: 9 interleaved rounds; kernels: 7 rounds; medians).")
     public var minimumTime = 0.02
 
+    @Option(name: .customLong("dense-path"),
+            help: "rule|off: whether a dense-enough truly sparse layer or convolution runs as sgemm (default rule; timed tables are for runs, see bench dense-path).")
+    public var densePath: DensePath.Mode = .rule
+
     public init() {}
 
     public func validate() throws {
+        if densePath == .timed {
+            throw ValidationError("--dense-path takes rule or off here, got timed (runs use timed tables; sparrow bench dense-path prints them)")
+        }
         guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         if BenchNetwork(rawValue: network) == nil {
             let near = NearMiss.closest(to: network, among: BenchNetwork.allCases.map(\.rawValue)).map { "; did you mean \($0)?" } ?? ""
@@ -62,6 +69,7 @@ public struct BenchNN: ParsableCommand {
     public func run() throws {
         NeuralNetBenchmark.setBLASThreads(threads)
         Parallel.setThreads(threads)
+        DensePath.use(densePath)
         let chosen = KernelBody.current
         defer { KernelBody.use(chosen) }
         for (i, body) in (kernelBody.isEmpty ? [KernelBody.best] : kernelBody).enumerated() {

@@ -74,6 +74,7 @@ final class BenchCLITests: XCTestCase {
         let bad = try CLI.run(["bench", "dense-path", "--densities", "0.5", "0.2"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--densities must be ascending"), bad.stderr)
+        assertCleanFailure(try CLI.run(["bench", "nn", "--dense-path", "timed"]), contains: "--dense-path takes rule or off here")
     }
 }
 
