@@ -43,13 +43,6 @@ public enum DensePath {
         self.table = mode == .timed ? table : nil
     }
 
-    /// Off keeps every truly sparse layer on the sparse kernels (a switch for tests that compare the two paths);
-    /// on is the rule.
-    public static var enabled: Bool {
-        get { mode != .off }
-        set { use(newValue ? .rule : .off) }
-    }
-
     public static let minimumDensity = 0.55
     public static let minimumFan = 64
 
@@ -136,10 +129,13 @@ public struct DensePathTable: Codable, Equatable, Sendable {
         return "\(cpu.brand) (family \(cpu.family) model \(cpu.model)); BLAS \(BLASCore.current.inUse); kernels \(KernelBody.current.rawValue)"
     }
 
-    public func json() throws -> String {
+    public func json() throws -> String { try Self.prettyJSON(self) }
+
+    /// Pretty-printed JSON with sorted keys and a final newline: the run's record and the cache file.
+    static func prettyJSON<T: Encodable>(_ value: T) throws -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try e.encode(self), as: UTF8.self) + "\n"
+        return String(decoding: try e.encode(value), as: UTF8.self) + "\n"
     }
 }
 
@@ -265,31 +261,29 @@ public struct DensePathCache: Sendable {
         file.tables.append(table)
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(String(decoding: try e.encode(file), as: UTF8.self) + "\n", to: path)
+        try AtomicFile.write(try DensePathTable.prettyJSON(file), to: path)
     }
 
     /// The table for `shapes` at `batch` on this machine: cached entries, the others timed now and added to the
-    /// cache (a cache that cannot be written is left as it is). `timed` lists the shapes that were timed.
+    /// cache (a cache that cannot be written is left as it is).
     public func resolve(shapes: [LayerShape], batch: Int,
                         measure: (LayerShape, Int) -> DensePathTable.Entry = { DensePathTiming.measure(shape: $0, batch: $1) })
-        -> (table: DensePathTable, timed: [LayerShape]) {
+        -> DensePathTable {
         let machine = DensePathTable.machineKey
         let cached = table(machine: machine)
         var unique: [LayerShape] = []
         for s in shapes where !unique.contains(where: { $0.fanIn == s.fanIn && $0.fanOut == s.fanOut }) { unique.append(s) }
         var result = DensePathTable(machine: machine)
-        var timed: [LayerShape] = [], fresh: [DensePathTable.Entry] = []
+        var fresh: [DensePathTable.Entry] = []
         for s in unique {
             if let e = cached.entry(fanIn: s.fanIn, fanOut: s.fanOut, batch: batch) {
                 result.entries.append(e)
             } else {
                 let e = measure(s, batch)
-                result.entries.append(e); fresh.append(e); timed.append(s)
+                result.entries.append(e); fresh.append(e)
             }
         }
         if !fresh.isEmpty { try? store(fresh, machine: machine) }
-        return (result, timed)
+        return result
     }
 }

@@ -15,7 +15,7 @@ enum RunDensePath {
                 table = try recorded(in: directory)
             } else {
                 let shapes = agent.namedNetworks.flatMap { $0.network.layers.compactMap { ($0 as? SparseLayer)?.shape } }
-                let resolved = DensePathCache().resolve(shapes: shapes, batch: config.agent.batchSize).table
+                let resolved = DensePathCache().resolve(shapes: shapes, batch: config.agent.batchSize)
                 try AtomicFile.write(try resolved.json(), to: directory.densePath)
                 table = resolved
             }
@@ -37,11 +37,10 @@ enum RunDensePath {
     }
 
     /// For an agent loaded from a checkpoint to act (`eval`, `replay`, `export`): the choices its run made, from the
-    /// `dense-path.json` beside the checkpoint (the rule where a timed run's record is missing: acting only, it
-    /// changes nothing but the last bits of the actions).
+    /// `dense-path.json` beside the checkpoint (where a timed run's record is missing, `timed` without a table is the
+    /// rule: acting only, that changes nothing but the last bits of the actions).
     static func chooseForLoading(config: TrainConfig, checkpoint: String) {
         let directory = RunDirectory((checkpoint as NSString).deletingLastPathComponent)
-        let table = config.densePath == .timed ? try? recorded(in: directory) : nil
-        DensePath.use(table == nil && config.densePath == .timed ? .rule : config.densePath, table: table)
+        DensePath.use(config.densePath, table: config.densePath == .timed ? try? recorded(in: directory) : nil)
     }
 }

@@ -74,11 +74,11 @@ final class DensePathTests: XCTestCase {
         let shapes = [LayerShape(fanIn: 11, fanOut: 256), LayerShape(fanIn: 256, fanOut: 256), LayerShape(fanIn: 256, fanOut: 256)]
         let first = cache.resolve(shapes: shapes, batch: 256, measure: fake)
         XCTAssertEqual(timed, ["11x256@256", "256x256@256"], "each shape once")
-        XCTAssertEqual(first.table.entries.map(\.denseFrom), [nil, 0.6])
-        XCTAssertEqual(first.table.machine, DensePathTable.machineKey)
+        XCTAssertEqual(first.entries.map(\.denseFrom), [nil, 0.6])
+        XCTAssertEqual(first.machine, DensePathTable.machineKey)
         let again = cache.resolve(shapes: shapes, batch: 256, measure: fake)
         XCTAssertEqual(timed.count, 2, "cached: nothing timed again")
-        XCTAssertEqual(again.table, first.table)
+        XCTAssertEqual(again, first)
         _ = cache.resolve(shapes: [shapes[1]], batch: 32, measure: fake)
         XCTAssertEqual(timed.last, "256x256@32", "another batch is another entry")
         XCTAssertEqual(cache.table().entries.count, 3)
@@ -89,9 +89,9 @@ final class DensePathTests: XCTestCase {
         try "{ not json".write(toFile: cache.path, atomically: true, encoding: .utf8)
         let fresh = cache.resolve(shapes: [shapes[0]], batch: 256, measure: fake)
         XCTAssertEqual(timed.count, 4)
-        XCTAssertEqual(cache.table(), fresh.table)
+        XCTAssertEqual(cache.table(), fresh)
         // The run's record reads back equal.
-        let decoded = try JSONDecoder().decode(DensePathTable.self, from: Data(try first.table.json().utf8))
-        XCTAssertEqual(decoded, first.table)
+        let decoded = try JSONDecoder().decode(DensePathTable.self, from: Data(try first.json().utf8))
+        XCTAssertEqual(decoded, first)
     }
 }

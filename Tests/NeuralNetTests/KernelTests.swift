@@ -171,8 +171,8 @@ final class KernelTests: XCTestCase {
             }
         }
         // Switched off, the same layer runs the sparse kernels.
-        DensePath.enabled = false
-        defer { DensePath.enabled = true }
+        DensePath.use(.off)
+        defer { DensePath.use(.rule) }
         XCTAssertFalse(SparseLayer(shape: shape, positions: pos, values: layer.weight.values, biases: layer.bias.values).runsDense)
     }
 
