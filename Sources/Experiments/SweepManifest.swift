@@ -35,8 +35,6 @@ public struct SweepManifest: Codable, Equatable, Sendable {
 
     public func write(root: String) throws {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(Array(try e.encode(self)) + [10], to: Self.path(root: root))
+        try PrettyJSON.write(self, to: Self.path(root: root))
     }
 }

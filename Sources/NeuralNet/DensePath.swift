@@ -129,14 +129,7 @@ public struct DensePathTable: Codable, Equatable, Sendable {
         return "\(cpu.brand) (family \(cpu.family) model \(cpu.model)); BLAS \(BLASCore.current.inUse); kernels \(KernelBody.current.rawValue)"
     }
 
-    public func json() throws -> String { try Self.prettyJSON(self) }
-
-    /// Pretty-printed JSON with sorted keys and a final newline: the run's record and the cache file.
-    static func prettyJSON<T: Encodable>(_ value: T) throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try e.encode(value), as: UTF8.self) + "\n"
-    }
+    public func json() throws -> String { try PrettyJSON.string(self) }
 }
 
 /// Times a layer shape on both paths (`DensePathTable.Entry`).
@@ -261,7 +254,7 @@ public struct DensePathCache: Sendable {
         file.tables.append(table)
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
-        try AtomicFile.write(try DensePathTable.prettyJSON(file), to: path)
+        try PrettyJSON.write(file, to: path)
     }
 
     /// The table for `shapes` at `batch` on this machine: cached entries, the others timed now and added to the

@@ -1,5 +1,6 @@
 import Foundation
 import NeuralNet
+import SparrowCore
 
 /// What a run ran on, written under `machine` in its `config.json`, so a number can be traced to a CPU and a BLAS
 /// kernel family. Not part of the run's settings: a config file or a resume ignores it (`TrainConfig.metadataKey`).
@@ -49,8 +50,6 @@ extension TrainConfig {
                 try c.encode(machine, forKey: Key(stringValue: TrainConfig.metadataKey))
             }
         }
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try e.encode(File(config: self, machine: machine)), as: UTF8.self) + "\n"
+        return try PrettyJSON.string(File(config: self, machine: machine))
     }
 }

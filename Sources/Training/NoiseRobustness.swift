@@ -31,9 +31,7 @@ public struct NoiseRobustness: Codable, Equatable, Sendable {
     }
 
     public func write(to path: String) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(Array(try e.encode(self)), to: path)
+        try PrettyJSON.write(self, to: path)
     }
 
     public static func read(_ path: String) -> NoiseRobustness? {

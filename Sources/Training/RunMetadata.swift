@@ -86,8 +86,6 @@ public struct RunMetadata: Codable, Equatable, Sendable {
     }
 
     public func write(to path: String) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(String(decoding: try e.encode(self), as: UTF8.self) + "\n", to: path)
+        try PrettyJSON.write(self, to: path)
     }
 }

@@ -181,11 +181,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var iterations: Int { steps / max(agent.rolloutSteps, 1) }
 
     /// Pretty, key-sorted JSON (the run directory's `config.json`).
-    public func json() throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try e.encode(self), as: UTF8.self) + "\n"
-    }
+    public func json() throws -> String { try PrettyJSON.string(self) }
 
     // MARK: resolution: preset ← config file ← flags
 
