@@ -200,18 +200,30 @@ public struct Figure {
 }
 
 extension Report {
-    /// Colours by method × sparsity, stable across figures (dense black).
+    /// Colours by method × sparsity, stable across figures (dense black). Groups that only unfinished runs have
+    /// come after the finished ones, so a run that finishes later does not recolour the others' figures.
     func color(_ key: Key) -> String {
         if key.isDenseReference { return Figure.palette[0] }
-        let sparse = keys.filter { !$0.isDenseReference }
+        let running = Set(runningCurves.map { Key($0) }).subtracting(keys).sorted()
+        let sparse = (keys + running).filter { !$0.isDenseReference }
         let i = sparse.firstIndex(of: key) ?? 0
         return Figure.palette[1 + i % (Figure.palette.count - 1)]
     }
 
-    /// Learning curves: per env, the mean evaluation return over runs at each evaluation step with a 95% bootstrap
-    /// band (of the mean over runs).
+    /// Unfinished runs with at least one evaluation: the learning curves draw each alone, dashed, so a report of a
+    /// sweep under way shows where its runs stand (they enter no number).
+    var runningCurves: [RunResult] {
+        runs.filter { !($0.finished && $0.finalScore != nil) && !$0.evaluations.isEmpty }
+            .sorted { ($0.env, Key($0), $0.seed) < ($1.env, Key($1), $1.seed) }
+    }
+
+    /// Learning curves: per env, the mean evaluation return over finished runs at each evaluation step with a 95%
+    /// bootstrap band (of the mean over runs); each unfinished run dashed beside them, labelled with its seed and
+    /// the steps it has reached (envs with only unfinished runs get a panel too).
     public func learningCurves(reps: Int = 2000) -> Figure {
-        let panels = envs.map { env -> Figure.Panel in
+        let running = runningCurves
+        let panelEnvs = Array(Set(envs + running.map(\.env))).sorted()
+        let panels = panelEnvs.map { env -> Figure.Panel in
             var panel = Figure.Panel(title: env, xLabel: "environment steps", yLabel: "evaluation return")
             for key in keys {
                 guard let c = cell(env, key) else { continue }
@@ -226,6 +238,12 @@ extension Report {
                     mean.append(i.estimate); lo.append(i.lower); hi.append(i.upper)
                 }
                 panel.series.append(.init(label: key.label, color: color(key), x: steps.map(Double.init), y: mean, low: lo, high: hi))
+            }
+            for r in running where r.env == env {
+                let key = Key(r)
+                panel.series.append(.init(label: "\(key.label) seed \(r.seed) (running, \(Figure.compact(Double(r.stepsReached))) steps)",
+                                          color: color(key), x: r.evaluations.map { Double($0.step) },
+                                          y: r.evaluations.map(\.meanReturn), low: nil, high: nil, dashed: true))
             }
             return panel
         }

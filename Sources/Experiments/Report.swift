@@ -261,7 +261,8 @@ public struct Report: Sendable {
         out += analysisMarkdown()
         if !unfinished.isEmpty {
             out += "\nNot included (unfinished): \(unfinished.count) run(s): \(unfinished.prefix(10).joined(separator: ", "))"
-            out += unfinished.count > 10 ? ", …\n" : "\n"
+            out += unfinished.count > 10 ? ", …" : ""
+            out += runningCurves.isEmpty ? "\n" : " (the learning curves draw each one evaluated so far alone, dashed)\n"
         }
         return out
     }

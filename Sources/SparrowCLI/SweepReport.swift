@@ -168,8 +168,9 @@ struct Report: ParsableCommand {
             support them iqm_vs_sparsity.svg (normalised IQM per method), return_vs_parameters.svg (with \
             parameter-matched dense runs, --params-like), return_vs_actor_critic_ratio.svg (runs differing in \
             --actor-critic-ratio), noise_feature_connections.svg (runs with --noise-features) and, with --noise, \
-            return_vs_observation_noise.svg (and PNGs where rsvg-convert or ImageMagick is installed). Only finished runs (summary.json) enter the numbers. Several \
-            ROOTs are read as one set of runs. Runs on Atari games (ALE/<Game>-v5) also get the human-normalised score \
+            return_vs_observation_noise.svg (and PNGs where rsvg-convert or ImageMagick is installed). Only finished \
+            runs (summary.json) enter the numbers; learning_curves.svg also draws each unfinished run alone, dashed, \
+            with the steps it has reached. Several ROOTs are read as one set of runs. Runs on Atari games (ALE/<Game>-v5) also get the human-normalised score \
             (score − random) / (human − random), with DQN Zoo's Atari-57 random and human scores: per cell beside the \
             raw return and as the IQM over runs × games with a stratified-bootstrap interval (report.md's Atari \
             section, results.csv's last four columns, hns_iqm_vs_sparsity.svg).

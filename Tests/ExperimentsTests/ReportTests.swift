@@ -58,6 +58,35 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
         XCTAssertEqual(svg.components(separatedBy: "<polygon").count - 1, 6, "one band per env × group")
     }
+
+    /// A sweep under way: its unfinished runs enter no number, but the learning curves draw each one that has
+    /// evaluated, dashed and alone, in its env's panel (a panel of its own when no run of that env has finished),
+    /// while a run without an evaluation draws nothing.
+    func testLearningCurvesDrawUnfinishedRunsDashed() throws {
+        var runs = synthetic()
+        let evals = (1...4).map { EvaluationPoint(step: $0 * 1000, meanReturn: Double($0) * 7) }
+        runs.append(RunResult(name: "hopper-rigl", env: "Hopper-v5", algorithm: "sac", method: "rigl", sparsity: 0.9, seed: 3,
+                              finished: false, evaluations: evals, finalScore: nil, stepsReached: 4500))
+        runs.append(RunResult(name: "ant-dense", env: "Ant-v5", algorithm: "sac", method: "dense", sparsity: 0, seed: 0,
+                              finished: false, evaluations: Array(evals.prefix(2)), finalScore: nil))
+        runs.append(RunResult(name: "ant-tows", env: "Ant-v5", algorithm: "sac", method: "tows", sparsity: 0.9, seed: 1,
+                              finished: false, evaluations: [], finalScore: nil))
+        let report = try Report(runs: runs, reps: 200)
+        XCTAssertEqual(report.envs, ["Hopper-v5", "Walker2d-v5"], "unfinished runs make no cell")
+        XCTAssertEqual(report.unfinished.count, 3)
+        let figure = report.learningCurves(reps: 200)
+        XCTAssertEqual(figure.panels.map(\.title), ["Ant-v5", "Hopper-v5", "Walker2d-v5"])
+        let ant = figure.panels[0].series, hopper = figure.panels[1].series
+        XCTAssertEqual(ant.map(\.label), ["Dense-SAC seed 0 (running, 2000 steps)"])
+        XCTAssertEqual(hopper.map(\.label), ["Dense-SAC", "TowS-SAC 80%", "TowS-SAC 90%", "RigL-SAC 90% seed 3 (running, 4500 steps)"])
+        XCTAssertEqual(hopper.map(\.dashed), [false, false, false, true])
+        XCTAssertEqual(hopper[3].y, [7, 14, 21, 28])
+        XCTAssertNil(hopper[3].low)
+        XCTAssertEqual(ant[0].color, Figure.palette[0], "dense is black, finished or not")
+        XCTAssertFalse(Set(hopper.prefix(3).map(\.color)).contains(hopper[3].color), "a running group gets a colour of its own")
+        XCTAssertEqual(figure.panels[2].series.filter(\.dashed).count, 0)
+        XCTAssertTrue(report.markdown().contains("(the learning curves draw each one evaluated so far alone, dashed)"))
+    }
 }
 
 /// `sparrow report` says when a table mixes Sparrow builds or CPU models, and says nothing when it does not.
