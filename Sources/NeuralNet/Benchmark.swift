@@ -53,23 +53,36 @@ public enum NeuralNetBenchmark {
 
     /// Median seconds per call of `body`, over `rounds` rounds of enough calls to last ≥ `minimum` seconds each.
     public static func time(rounds: Int = 7, minimum: Double = 0.02, _ body: () -> Void) -> Double {
-        body()
-        var reps = 1
-        while true {
-            let t0 = now()
-            for _ in 0..<reps { body() }
-            let dt = now() - t0
-            if dt >= minimum { break }
-            reps *= 2
+        interleavedMedians(cases: 1, phases: 1, rounds: rounds, minimum: minimum, maxReps: .max) { _, _ in body() }[0][0]
+    }
+
+    /// Median seconds per run of each case's phases, timed in interleaved rounds so that a burst of load from other
+    /// processes hits every case alike. Each case runs once to warm up, is calibrated to `reps` runs of its phase 0
+    /// lasting ≥ `minimum` seconds (at most `maxReps`), and then every round runs each of its phases `reps` times
+    /// in turn. `run(c, p)` runs phase `p` of case `c` once. Returns `[case][phase]`.
+    static func interleavedMedians(cases: Int, phases: Int, rounds: Int, minimum: Double, maxReps: Int,
+                                   _ run: (_ case: Int, _ phase: Int) -> Void) -> [[Double]] {
+        var reps = [Int](repeating: 1, count: cases)
+        for c in 0..<cases {
+            run(c, 0)
+            while reps[c] < maxReps {
+                let t0 = now()
+                for _ in 0..<reps[c] { run(c, 0) }
+                if now() - t0 >= minimum { break }
+                reps[c] *= 2
+            }
         }
-        var samples: [Double] = []
+        var samples = [[[Double]]](repeating: [[Double]](repeating: [], count: phases), count: cases)
         for _ in 0..<rounds {
-            let t0 = now()
-            for _ in 0..<reps { body() }
-            samples.append((now() - t0) / Double(reps))
+            for c in 0..<cases {
+                for p in 0..<phases {
+                    let t0 = now()
+                    for _ in 0..<reps[c] { run(c, p) }
+                    samples[c][p].append((now() - t0) / Double(reps[c]))
+                }
+            }
         }
-        samples.sort()
-        return samples[samples.count / 2]
+        return samples.map { $0.map { $0.sorted()[$0.count / 2] } }
     }
 
     /// One training step of `widths` at `batch` for each (backend, density) with every layer at that density
@@ -77,9 +90,9 @@ public enum NeuralNetBenchmark {
     /// other processes hits them alike; each result is the median over rounds.
     public static func trainingSteps(_ configs: [(backend: LayerBackend, density: Double)], widths: [Int], batch: Int,
                                      rounds: Int = 9, minimum: Double = 0.02, seed: UInt64 = 1) -> [StepResult] {
-        struct Case { let net: MLP; let ws: Workspace; var reps = 1; var samples: [[Double]] = [[], [], [], []] }
+        struct Case { let net: MLP; let ws: Workspace }
         let adam = Adam(learningRate: 1e-6)
-        var cases: [Case] = configs.map { c in
+        let cases: [Case] = configs.map { c in
             var g = Generator(seed: seed)
             let spec = MLPSpec(widths: widths, backend: c.backend,
                                densities: Array(repeating: c.backend == .dense ? 1 : c.density, count: widths.count - 1))
@@ -89,36 +102,16 @@ public enum NeuralNetBenchmark {
             for i in 0..<ws.outputGradient.count { ws.outputGradient[i] = Float(g.uniform(-1, 1)) / Float(batch) }
             return Case(net: net, ws: ws)
         }
-        for i in cases.indices {  // calibrate: enough steps per round to last `minimum` seconds
+        // Phases: a whole step (forward, backward, Adam), then each part alone.
+        let medians = interleavedMedians(cases: cases.count, phases: 4, rounds: rounds, minimum: minimum, maxReps: 1 << 20) { i, phase in
             let c = cases[i]
-            var reps = 1
-            while reps < 1 << 20 {
-                let t0 = now()
-                for _ in 0..<reps { c.net.forward(c.ws); c.net.backward(c.ws); adam.step(c.net) }
-                if now() - t0 >= minimum { break }
-                reps *= 2
-            }
-            cases[i].reps = reps
+            if phase == 0 || phase == 1 { c.net.forward(c.ws) }
+            if phase == 0 || phase == 2 { c.net.backward(c.ws) }
+            if phase == 0 || phase == 3 { adam.step(c.net) }
         }
-        for _ in 0..<rounds {
-            for i in cases.indices {
-                let c = cases[i]
-                var t0 = now()
-                for _ in 0..<c.reps { c.net.forward(c.ws); c.net.backward(c.ws); adam.step(c.net) }
-                cases[i].samples[0].append((now() - t0) / Double(c.reps))
-                t0 = now()
-                for _ in 0..<c.reps { c.net.forward(c.ws) }
-                cases[i].samples[1].append((now() - t0) / Double(c.reps))
-                t0 = now()
-                for _ in 0..<c.reps { c.net.backward(c.ws) }
-                cases[i].samples[2].append((now() - t0) / Double(c.reps))
-                t0 = now()
-                for _ in 0..<c.reps { adam.step(c.net) }
-                cases[i].samples[3].append((now() - t0) / Double(c.reps))
-            }
-        }
-        return zip(configs, cases).map { config, c in
-            let med = c.samples.map { $0.sorted()[$0.count / 2] * 1e3 }
+        return zip(zip(configs, cases), medians).map { pair, seconds in
+            let (config, c) = pair
+            let med = seconds.map { $0 * 1e3 }
             var flops = 0.0
             for (l, layer) in c.net.layers.enumerated() {
                 flops += 2 * Double(layer.liveConnections) * Double(batch) * (l == 0 ? 2 : 3)

@@ -165,7 +165,7 @@ public enum DensePathTiming {
         let dy = FloatBuffer(count: shape.fanOut * batch), dx = FloatBuffer(count: shape.fanIn * batch)
         for i in 0..<x.count { x[i] = Float(g.uniform(-1, 1)) }
         for i in 0..<dy.count { dy[i] = Float(g.uniform(-1, 1)) }
-        struct Case { let layer: SparseLayer; let dense: Bool; var reps = 1; var samples: [Double] = [] }
+        struct Case { let layer: SparseLayer; let dense: Bool }
         var cases: [Case] = []
         for d in densities {
             let count = max(1, liveCounts(shapes: [shape], densities: [d])[0])
@@ -179,31 +179,16 @@ public enum DensePathTiming {
                 cases.append(Case(layer: layer, dense: dense))
             }
         }
-        func step(_ l: SparseLayer) {
+        let medians = NeuralNetBenchmark.interleavedMedians(cases: cases.count, phases: 1, rounds: rounds, minimum: minimum,
+                                                           maxReps: 1 << 16) { i, _ in
+            let l = cases[i].layer
             l.forward(x.pointer, batch: batch, into: y.pointer, activation: .identity)
             l.computeGradients(outputGradient: dy.pointer, input: x.pointer, batch: batch)
             l.inputGradient(outputGradient: dy.pointer, batch: batch, into: dx.pointer, inputActivation: .identity,
                             input: x.pointer, rows: 0..<shape.fanIn)
         }
-        for i in cases.indices {  // calibrate: enough steps per sample to last `minimum` seconds
-            step(cases[i].layer)
-            while cases[i].reps < 1 << 16 {
-                let t0 = NeuralNetBenchmark.now()
-                for _ in 0..<cases[i].reps { step(cases[i].layer) }
-                if NeuralNetBenchmark.now() - t0 >= minimum { break }
-                cases[i].reps *= 2
-            }
-        }
-        for _ in 0..<rounds {
-            for i in cases.indices {
-                let t0 = NeuralNetBenchmark.now()
-                for _ in 0..<cases[i].reps { step(cases[i].layer) }
-                cases[i].samples.append((NeuralNetBenchmark.now() - t0) / Double(cases[i].reps) * 1e3)
-            }
-        }
-        func median(_ s: [Double]) -> Double { s.sorted()[s.count / 2] }
-        let sparse = cases.filter { !$0.dense }.map { median($0.samples) }
-        let dense = cases.filter(\.dense).map { median($0.samples) }
+        let sparse = cases.indices.filter { !cases[$0].dense }.map { medians[$0][0] * 1e3 }
+        let dense = cases.indices.filter { cases[$0].dense }.map { medians[$0][0] * 1e3 }
         return DensePathTable.Entry(fanIn: shape.fanIn, fanOut: shape.fanOut, batch: batch, densities: densities,
                                     sparseMilliseconds: sparse, denseMilliseconds: dense)
     }
