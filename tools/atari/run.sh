@@ -4,7 +4,10 @@
 # sweep, with the ALE shim beside the binary and the ROMs in a roms folder next to it (where Sparrow looks, see
 # ALELibrary.swift), so a rebuilt or removed work tree never changes a sweep half-way. Start it in the background:
 #   nohup bash tools/atari/run.sh >> ~/atari/sweep.out 2>&1 &
-# JOBS=2 runs two at once (each run peaks near 7.1 GB with a full replay; two fit in 24 GB).
+# JOBS=2 runs two at once (each run peaks near 7.1 GB with a full replay; two fit in 24 GB), but on the 2-vCPU Zen 4
+# it buys nothing: side by side, dense Pong ran at ~25 agent steps/s and RigL Breakout at ~85, against ~50 and ~170
+# each alone (the runs share the memory bandwidth the replay gathers and the 7744×512 layer need), so one at a time
+# finishes each run sooner for the same total.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 root="${ATARI_EVIDENCE:-$HOME/atari}"
