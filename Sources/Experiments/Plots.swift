@@ -219,7 +219,7 @@ extension Report {
 
     /// Learning curves: per env, the mean evaluation return over finished runs at each evaluation step with a 95%
     /// bootstrap band (of the mean over runs); each unfinished run dashed beside them, labelled with its seed and
-    /// the steps it has reached (envs with only unfinished runs get a panel too).
+    /// the steps it has reached (envs with only unfinished runs get a panel too); then `references` of those envs.
     public func learningCurves(reps: Int = 2000) -> Figure {
         let running = runningCurves
         let panelEnvs = Array(Set(envs + running.map(\.env))).sorted()
@@ -245,6 +245,8 @@ extension Report {
                                           color: color(key), x: r.evaluations.map { Double($0.step) },
                                           y: r.evaluations.map(\.meanReturn), low: nil, high: nil, dashed: true))
             }
+            let labels = Array(Set(references.map(\.label))).sorted()
+            for c in references where c.env == env { panel.series.append(c.series(shade: labels.firstIndex(of: c.label)!)) }
             return panel
         }
         return Figure(title: "Learning curves (mean over runs, 95% bootstrap CI)", panels: panels)

@@ -128,6 +128,8 @@ public struct Report: Sendable {
     public var reps: Int
     /// `sparrow report --noise`: also the return under observation noise (figure and table).
     public var includeNoise = false
+    /// `sparrow report --reference FILE.csv`: published curves drawn in the learning curves (no number uses them).
+    public var references: [ReferenceCurve] = []
 
     public init(runs all: [RunResult], reps: Int = 50_000, seed: UInt64 = 0) throws {
         runs = all
@@ -263,6 +265,12 @@ public struct Report: Sendable {
             out += "\nNot included (unfinished): \(unfinished.count) run(s): \(unfinished.prefix(10).joined(separator: ", "))"
             out += unfinished.count > 10 ? ", …" : ""
             out += runningCurves.isEmpty ? "\n" : " (the learning curves draw each one evaluated so far alone, dashed)\n"
+        }
+        let panelEnvs = Set(envs + runningCurves.map(\.env))
+        let drawn = references.filter { panelEnvs.contains($0.env) }
+        if !drawn.isEmpty {
+            out += "\nReference curves in the learning curves (they enter no number):\n"
+            for c in drawn { out += "- \(c.label) on \(c.env), from \((c.source as NSString).lastPathComponent)\n" }
         }
         return out
     }

@@ -170,10 +170,12 @@ struct Report: ParsableCommand {
             --actor-critic-ratio), noise_feature_connections.svg (runs with --noise-features) and, with --noise, \
             return_vs_observation_noise.svg (and PNGs where rsvg-convert or ImageMagick is installed). Only finished \
             runs (summary.json) enter the numbers; learning_curves.svg also draws each unfinished run alone, dashed, \
-            with the steps it has reached. Several ROOTs are read as one set of runs. Runs on Atari games (ALE/<Game>-v5) also get the human-normalised score \
-            (score − random) / (human − random), with DQN Zoo's Atari-57 random and human scores: per cell beside the \
-            raw return and as the IQM over runs × games with a stratified-bootstrap interval (report.md's Atari \
-            section, results.csv's last four columns, hns_iqm_vs_sparsity.svg).
+            with the steps it has reached; --reference FILE.csv draws published curves beside them (e.g. Dopamine's \
+            dense DQN per Atari game). Several ROOTs are read as one set of runs. Runs on Atari games (ALE/<Game>-v5) \
+            also get the human-normalised score (score − random) / (human − random), with DQN Zoo's Atari-57 random \
+            and human scores: per cell beside the raw return and as the IQM over runs × games with a \
+            stratified-bootstrap interval (report.md's Atari section, results.csv's last four columns, \
+            hns_iqm_vs_sparsity.svg).
             --paper tows instead prints our TowS-SAC 90% runs beside the paper's table (Grooten et al.: TowS-SAC 90% \
             and Dense-SAC on Hopper, HalfCheetah, Walker2d, Ant, Humanoid; gym v3): per robot the final score (mean \
             ± std over seeds), best evaluation, steps reached, the paper's two numbers and ours as a percentage of \
@@ -203,6 +205,10 @@ struct Report: ParsableCommand {
     var paperName: String?
     @Flag(help: "Also the return under observation noise per method, from the runs' noise_robustness.json (sparrow eval RUN --obs-noise …).")
     var noise = false
+    @Option(name: .customLong("reference"), help: ArgumentHelp(
+        "Published learning curves to draw beside the runs' (repeatable): CSV with header env,label,step,value,low,high, e.g. docs/results/atari-dqn-evidence/dopamine-dqn-nature-cnn.csv.",
+        valueName: "file.csv"))
+    var references: [String] = []
 
     var paper: Paper? { paperName.flatMap(Paper.init(rawValue:)) }
 
@@ -212,6 +218,9 @@ struct Report: ParsableCommand {
             throw ValidationError("--paper takes one of \(Paper.allCases.map(\.rawValue).joined(separator: ", ")), got '\(paperName)'")
         }
         guard reps >= 100 else { throw ValidationError("--reps must be at least 100, got \(reps)") }
+        if paperName != nil && !references.isEmpty {
+            throw ValidationError("--reference draws beside a report's own learning curves; --paper has its reference built in")
+        }
     }
 
     func run() throws {
@@ -258,6 +267,7 @@ struct Report: ParsableCommand {
                 }
                 report.includeNoise = true
             }
+            report.references = try references.flatMap(ReferenceCurve.load)
             let files = try report.write(to: folder)
             print(report.markdown())
             if !duplicates.isEmpty { print("found twice, counted once: " + duplicates.joined(separator: ", ")) }

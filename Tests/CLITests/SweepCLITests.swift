@@ -76,6 +76,21 @@ final class SweepCLITests: XCTestCase {
         for file in ["report.md", "results.csv", "learning_curves.svg", "iqm.svg", "return_vs_sparsity.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("root/report/\(file)").path), file)
         }
+
+        // A published curve beside the runs' own (--reference), and a bad reference file as one line.
+        let ref = dir.appendingPathComponent("ref.csv").path, bad = dir.appendingPathComponent("ref-bad.csv").path
+        try "env,label,step,value,low,high\nInvertedPendulum-v5,Published SAC,200,5,4,6\nInvertedPendulum-v5,Published SAC,400,9,8,10\n"
+            .write(toFile: ref, atomically: true, encoding: .utf8)
+        try "env,label,step,value,low,high\nInvertedPendulum-v5,Published SAC,abc,5,,\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("with-reference").path
+        let withReference = try CLI.run(["report", dir.appendingPathComponent("root").path, "--reps", "1000", "--reference", ref, "--out", out])
+        XCTAssertEqual(withReference.status, 0, withReference.stderr)
+        XCTAssertTrue(withReference.stdout.contains("- Published SAC on InvertedPendulum-v5, from ref.csv"), withReference.stdout)
+        XCTAssertTrue(try String(contentsOfFile: out + "/learning_curves.svg", encoding: .utf8).contains("Published SAC"))
+        assertCleanFailure(try CLI.run(["report", dir.appendingPathComponent("root").path, "--reference", bad, "--out", out]),
+                           contains: "ref-bad.csv line 2: step 'abc' is not a finite number")
+        assertCleanFailure(try CLI.run(["report", dir.appendingPathComponent("root").path, "--reference", ref + ".missing"]),
+                           contains: "--reference: no file at")
     }
 
     func testStatusNamesTheFailingLine() throws {

@@ -87,6 +87,63 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(figure.panels[2].series.filter(\.dashed).count, 0)
         XCTAssertTrue(report.markdown().contains("(the learning curves draw each one evaluated so far alone, dashed)"))
     }
+
+    /// `--reference`: a published curve is drawn, with its band, in the panel of its env only, after the runs'
+    /// series; it changes no number, and report.md names it and its file.
+    func testReferenceCurvesAreDrawnBesideTheRunsOfTheirEnv() throws {
+        let csv = """
+            env,label,step,value,low,high
+            Hopper-v5,Published SAC,2000,300,250,350
+            Hopper-v5,Published SAC,1000,100,90,110
+            Ant-v5,Published SAC,1000,5,,
+            Walker2d-v5,Another,1000,7,,
+            Walker2d-v5,Another,3000,9,,
+            """
+        let refs = try ReferenceCurve.parse(csv, source: "/data/published.csv")
+        XCTAssertEqual(refs.map(\.env), ["Hopper-v5", "Ant-v5", "Walker2d-v5"])
+        XCTAssertEqual(refs[0].points.map(\.step), [1000, 2000], "sorted by step")
+        var report = try Report(runs: synthetic(), reps: 200)
+        let before = report.cells.map(\.scores)
+        report.references = refs
+        XCTAssertEqual(report.cells.map(\.scores), before)
+        let figure = report.learningCurves(reps: 200)
+        XCTAssertEqual(figure.panels.map(\.title), ["Hopper-v5", "Walker2d-v5"], "no panel for a reference alone")
+        let hopper = try XCTUnwrap(figure.panels[0].series.last), walker = try XCTUnwrap(figure.panels[1].series.last)
+        XCTAssertEqual(hopper.label, "Published SAC")
+        XCTAssertEqual(hopper.y, [100, 300])
+        XCTAssertEqual(hopper.low, [90, 250])
+        XCTAssertEqual(hopper.high, [110, 350])
+        XCTAssertEqual(walker.label, "Another")
+        XCTAssertNil(walker.low, "no band without low and high")
+        XCTAssertNotEqual(hopper.color, walker.color)
+        XCTAssertFalse(figure.panels[0].series.dropLast().map(\.color).contains(hopper.color), "a reference never takes a run's colour")
+        let md = report.markdown()
+        XCTAssertTrue(md.contains("- Published SAC on Hopper-v5, from published.csv"), md)
+        XCTAssertFalse(md.contains("on Ant-v5"), md)
+    }
+
+    /// A reference file's mistakes are one line naming the file, the line and the value.
+    func testReferenceFileErrorsNameTheLine() {
+        let header = "env,label,step,value,low,high\n"
+        let cases: [(String, String)] = [
+            ("env,label,step,value\nHopper-v5,A,1,2\n", "r.csv: the first line must be env,label,step,value,low,high, got 'env,label,step,value'"),
+            (header + "Hopper-v5,A,1,2\n", "r.csv line 2: 4 fields, expected 6"),
+            (header + "Hopper-v5,A,1,x,,\n", "r.csv line 2: value 'x' is not a finite number"),
+            (header + "Hopper-v5,A,1,nan,,\n", "r.csv line 2: value 'nan' is not a finite number"),
+            (header + "Hopper-v5,A,,2,,\n", "r.csv line 2: step '' is not a finite number"),
+            (header + "Hopper-v5,A,1,2,1,\n", "r.csv line 2: give both low and high, or neither"),
+            (header + "Hopper-v5,A,1,2,3,4\n", "r.csv line 2: the band 3…4 does not hold the value 2"),
+            (header + ",A,1,2,,\n", "r.csv line 2: env and label must not be empty"),
+            (header + "Hopper-v5,A,1,2,,\nHopper-v5,A,1,3,,\n", "r.csv line 3: step 1 of 'A' on Hopper-v5 given twice"),
+            (header, "r.csv: no rows after the header"),
+        ]
+        for (text, message) in cases {
+            XCTAssertThrowsError(try ReferenceCurve.parse(text, source: "/tmp/r.csv"), message) { error in
+                XCTAssertTrue("\(error)".hasPrefix(message), "\(error) — expected \(message)")
+                XCTAssertFalse("\(error)".contains("\n"))
+            }
+        }
+    }
 }
 
 /// `sparrow report` says when a table mixes Sparrow builds or CPU models, and says nothing when it does not.
