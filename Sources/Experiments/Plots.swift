@@ -320,9 +320,11 @@ extension Report {
             files.append(path)
         }
         try put("report.md", markdown())
-        try put("results.csv", csv())
-        let figures = [("learning_curves", learningCurves()), ("iqm", iqmBars()), ("return_vs_sparsity", returnVersusSparsity())]
-            + analysisFigures(noise: includeNoise) + humanNormalizedFigures()
+        // No finished run: no numbers, only the learning curves of the runs under way.
+        if !cells.isEmpty { try put("results.csv", csv()) }
+        let figures = cells.isEmpty ? [("learning_curves", learningCurves())]
+            : [("learning_curves", learningCurves()), ("iqm", iqmBars()), ("return_vs_sparsity", returnVersusSparsity())]
+                + analysisFigures(noise: includeNoise) + humanNormalizedFigures()
         for (name, figure) in figures {
             try put("\(name).svg", figure.svg())
             let svg = (directory as NSString).appendingPathComponent("\(name).svg")

@@ -136,8 +136,10 @@ public struct Report: Sendable {
         self.reps = reps
         unfinished = all.filter { $0.finalScore == nil || !$0.finished }.map(\.name)
         let done = all.filter { $0.finished && $0.finalScore != nil }
-        guard !done.isEmpty else {
-            throw SweepError(all.isEmpty ? "no run directories found" : "none of the \(all.count) runs has finished (no summary.json)")
+        // With no finished run there are no numbers, but a sweep under way still gets its learning curves.
+        guard !done.isEmpty || all.contains(where: { !$0.evaluations.isEmpty }) else {
+            throw SweepError(all.isEmpty ? "no run directories found"
+                             : "none of the \(all.count) runs has finished (no summary.json) or evaluated yet")
         }
         envs = Array(Set(done.map(\.env))).sorted()
         var byCell: [String: [Key: [RunResult]]] = [:]
@@ -229,6 +231,12 @@ public struct Report: Sendable {
 
     public func markdown() -> String {
         var out = "# Results\n\n"
+        if cells.isEmpty {
+            out += "No run has finished yet, so there are no numbers; learning_curves.svg draws each of the "
+            out += "\(runningCurves.count) run(s) evaluated so far, dashed.\n\n"
+            out += Self.provenanceNote(runs)
+            return out + unfinishedMarkdown()
+        }
         let counts = Set(cells.map(\.runs.count))
         let seedsText = counts.count == 1 ? "\(counts.first!) runs" : "\(counts.min()!)–\(counts.max()!) runs"
         out += "Final return: the mean of the last 10% of evaluations of each run; mean ± std over \(seedsText) per cell. "
@@ -261,6 +269,12 @@ public struct Report: Sendable {
         }
         out += Self.markdownTable(header, rows)
         out += analysisMarkdown()
+        return out + unfinishedMarkdown()
+    }
+
+    /// The runs left out of the numbers, and the reference curves drawn beside the runs'.
+    func unfinishedMarkdown() -> String {
+        var out = ""
         if !unfinished.isEmpty {
             out += "\nNot included (unfinished): \(unfinished.count) run(s): \(unfinished.prefix(10).joined(separator: ", "))"
             out += unfinished.count > 10 ? ", …" : ""

@@ -170,7 +170,8 @@ struct Report: ParsableCommand {
             --actor-critic-ratio), noise_feature_connections.svg (runs with --noise-features) and, with --noise, \
             return_vs_observation_noise.svg (and PNGs where rsvg-convert or ImageMagick is installed). Only finished \
             runs (summary.json) enter the numbers; learning_curves.svg also draws each unfinished run alone, dashed, \
-            with the steps it has reached; --reference FILE.csv draws published curves beside them (e.g. Dopamine's \
+            with the steps it has reached (with no run finished yet, report.md and that figure are all it writes); \
+            --reference FILE.csv draws published curves beside them (e.g. Dopamine's \
             dense DQN per Atari game). Several ROOTs are read as one set of runs. Runs on Atari games (ALE/<Game>-v5) \
             also get the human-normalised score (score − random) / (human − random), with DQN Zoo's Atari-57 random \
             and human scores: per cell beside the raw return and as the IQM over runs × games with a \

@@ -88,6 +88,29 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(report.markdown().contains("(the learning curves draw each one evaluated so far alone, dashed)"))
     }
 
+    /// A sweep just started: no run has finished, so there are no numbers and no tables, but the report still
+    /// draws the runs evaluated so far (and only the learning curves); runs that have not evaluated are no report.
+    func testASweepWithNoFinishedRunStillDrawsItsCurves() throws {
+        let evals = (1...3).map { EvaluationPoint(step: $0 * 1000, meanReturn: Double($0)) }
+        let running = [RunResult(name: "a", env: "Hopper-v5", algorithm: "sac", method: "tows", sparsity: 0.9, seed: 0,
+                                 finished: false, evaluations: evals, finalScore: nil),
+                       RunResult(name: "b", env: "Hopper-v5", algorithm: "sac", method: "dense", sparsity: 0, seed: 0,
+                                 finished: false, evaluations: [], finalScore: nil)]
+        let report = try Report(runs: running, reps: 200)
+        XCTAssertTrue(report.cells.isEmpty && report.envs.isEmpty)
+        XCTAssertEqual(report.learningCurves(reps: 200).panels.map { $0.series.map(\.label) }, [["TowS-SAC 90% seed 0 (running, 3000 steps)"]])
+        let md = report.markdown()
+        XCTAssertTrue(md.contains("No run has finished yet, so there are no numbers; learning_curves.svg draws each of the 1 run(s)"), md)
+        XCTAssertTrue(md.contains("Not included (unfinished): 2 run(s): a, b"), md)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-report-running-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: dir)
+        let files = try report.write(to: dir).map { ($0 as NSString).lastPathComponent }
+        XCTAssertEqual(Set(files).subtracting(["learning_curves.png"]), ["report.md", "learning_curves.svg"])
+        XCTAssertThrowsError(try Report(runs: [running[1]], reps: 200)) { error in
+            XCTAssertEqual("\(error)", "none of the 1 runs has finished (no summary.json) or evaluated yet")
+        }
+    }
+
     /// `--reference`: a published curve is drawn, with its band, in the panel of its env only, after the runs'
     /// series; it changes no number, and report.md names it and its file.
     func testReferenceCurvesAreDrawnBesideTheRunsOfTheirEnv() throws {
