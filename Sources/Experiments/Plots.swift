@@ -213,7 +213,7 @@ extension Report {
     /// Unfinished runs with at least one evaluation: the learning curves draw each alone, dashed, so a report of a
     /// sweep under way shows where its runs stand (they enter no number).
     var runningCurves: [RunResult] {
-        runs.filter { !($0.finished && $0.finalScore != nil) && !$0.evaluations.isEmpty }
+        runs.filter { !($0.finished && $0.finalScore != nil) && !curve($0).isEmpty }
             .sorted { ($0.env, Key($0), $0.seed) < ($1.env, Key($1), $1.seed) }
     }
 
@@ -224,32 +224,35 @@ extension Report {
         let running = runningCurves
         let panelEnvs = Array(Set(envs + running.map(\.env))).sorted()
         let panels = panelEnvs.map { env -> Figure.Panel in
-            var panel = Figure.Panel(title: env, xLabel: "environment steps", yLabel: "evaluation return")
+            var panel = Figure.Panel(title: env, xLabel: "environment steps",
+                                     yLabel: curves == .training ? "training return" : "evaluation return")
             for key in keys {
                 guard let c = cell(env, key) else { continue }
-                var common = Set(c.runs[0].evaluations.map(\.step))
-                for r in c.runs.dropFirst() { common.formIntersection(r.evaluations.map(\.step)) }
+                let points = c.runs.map(curve)
+                var common = Set(points[0].map(\.step))
+                for p in points.dropFirst() { common.formIntersection(p.map(\.step)) }
                 let steps = common.sorted()
                 guard !steps.isEmpty else { continue }
                 var mean: [Double] = [], lo: [Double] = [], hi: [Double] = []
                 for (j, step) in steps.enumerated() {
-                    let values = c.runs.map { r in r.evaluations.first { $0.step == step }!.meanReturn }
+                    let values = points.map { p in p.first { $0.step == step }!.meanReturn }
                     let i = Statistics.stratifiedBootstrap([values], reps: reps, seed: UInt64(j), aggregate: Statistics.mean)
                     mean.append(i.estimate); lo.append(i.lower); hi.append(i.upper)
                 }
                 panel.series.append(.init(label: key.label, color: color(key), x: steps.map(Double.init), y: mean, low: lo, high: hi))
             }
             for r in running where r.env == env {
-                let key = Key(r)
+                let key = Key(r), p = curve(r)
                 panel.series.append(.init(label: "\(key.label) seed \(r.seed) (running, \(Figure.compact(Double(r.stepsReached))) steps)",
-                                          color: color(key), x: r.evaluations.map { Double($0.step) },
-                                          y: r.evaluations.map(\.meanReturn), low: nil, high: nil, dashed: true))
+                                          color: color(key), x: p.map { Double($0.step) }, y: p.map(\.meanReturn),
+                                          low: nil, high: nil, dashed: true))
             }
             let labels = Array(Set(references.map(\.label))).sorted()
             for c in references where c.env == env { panel.series.append(c.series(shade: labels.firstIndex(of: c.label)!)) }
             return panel
         }
-        return Figure(title: "Learning curves (mean over runs, 95% bootstrap CI)", panels: panels)
+        let what = curves == .training ? "training return per window, " : ""
+        return Figure(title: "Learning curves (\(what)mean over runs, 95% bootstrap CI)", panels: panels)
     }
 
     /// IQM bars per method × sparsity: of dense-normalised scores across envs where every env has a dense

@@ -130,6 +130,27 @@ public struct Report: Sendable {
     public var includeNoise = false
     /// `sparrow report --reference FILE.csv`: published curves drawn in the learning curves (no number uses them).
     public var references: [ReferenceCurve] = []
+    /// What the learning curves draw (`sparrow report --curves`); the numbers always come from evaluations.
+    public var curves: CurveSource = .evaluation
+    /// `--train-window`: the window of training-return curves (default: each run's evaluation interval).
+    public var trainingWindow: Int?
+
+    /// What a learning curve shows.
+    public enum CurveSource: String, CaseIterable, Sendable {
+        /// evaluations.csv: the greedy policy's return at each evaluation (the default).
+        case evaluation
+        /// metrics.csv's training returns, averaged per window as Dopamine reports its iterations, so curves
+        /// compare with published training curves (`--reference`) like for like.
+        case training
+    }
+
+    /// The points a run's learning curve draws.
+    func curve(_ r: RunResult) -> [EvaluationPoint] {
+        switch curves {
+        case .evaluation: return r.evaluations
+        case .training: return r.trainingCurve(window: trainingWindow ?? r.evalEvery ?? max(1, r.steps / 20))
+        }
+    }
 
     public init(runs all: [RunResult], reps: Int = 50_000, seed: UInt64 = 0) throws {
         runs = all
@@ -279,6 +300,11 @@ public struct Report: Sendable {
             out += "\nNot included (unfinished): \(unfinished.count) run(s): \(unfinished.prefix(10).joined(separator: ", "))"
             out += unfinished.count > 10 ? ", …" : ""
             out += runningCurves.isEmpty ? "\n" : " (the learning curves draw each one evaluated so far alone, dashed)\n"
+        }
+        if curves == .training {
+            let window = trainingWindow.map { "\($0)-step" } ?? "evaluation-interval"
+            out += "\nlearning_curves.svg draws training returns (metrics.csv's episode_return, ε-greedy where the "
+            out += "algorithm explores) averaged per \(window) window, at each window's middle step.\n"
         }
         let panelEnvs = Set(envs + runningCurves.map(\.env))
         let drawn = references.filter { panelEnvs.contains($0.env) }

@@ -50,6 +50,11 @@ public struct RunResult: Sendable {
     public var noiseRobustness: NoiseRobustness?
     /// metrics.csv's input-layer connections per real and per noise feature over training (noise features only).
     public var inputConnections: [InputConnectionsPoint] = []
+    /// metrics.csv's training returns: the step and `episode_return` of each row that has one (the mean return of the
+    /// training episodes that ended in that row's logging interval).
+    public var trainingReturns: [EvaluationPoint] = []
+    /// config.json's `eval-every`: the default window of training-return curves (`trainingCurve(window:)`).
+    public var evalEvery: Int?
     /// analysis.csv's whole-network measurements (gradient SNR, dormant fraction, recycled neurons) with their steps.
     public var analyses: [(step: Int, measurement: NetworkMeasurement)] = []
     /// Rows of evaluations.csv that could not be read (cut, not numbers, NaN or infinite returns): left out of
@@ -131,6 +136,8 @@ public struct RunResult: Sendable {
         noiseFeatures = number(config, "noise-features") ?? 0
         noiseRobustness = NoiseRobustness.read(RunDirectory(directory).noiseRobustness)
         if noiseFeatures > 0 { inputConnections = Self.readInputConnections(file("metrics.csv")) }
+        trainingReturns = Self.readTrainingReturns(file("metrics.csv"))
+        evalEvery = number(config, "eval-every").map { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         analyses = AnalysisRow.read(RunDirectory(directory).analysis).filter { $0.measurement.layer == nil }
         stepsReached = finished ? Int(number(summary, "steps") ?? Double(steps))
             : max(logged?.step ?? 0, evaluations.last?.step ?? 0)
@@ -187,6 +194,37 @@ public struct RunResult: Sendable {
             func value(_ i: Int) -> Double? { index[i].flatMap { Double(f[$0]) } }
             return InputConnectionsPoint(step: step, actorReal: value(1), actorNoise: value(2), criticReal: value(3), criticNoise: value(4))
         }
+    }
+
+    /// metrics.csv's `step` and `episode_return` columns by name, for the rows that have a finite training return
+    /// (none before the first episode ends; a row being written may be cut short and is left out).
+    static func readTrainingReturns(_ path: String) -> [EvaluationPoint] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        let lines = CSVLog.wholeLines(text).split(separator: "\n")
+        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+              let stepColumn = header.firstIndex(of: "step"), let returnColumn = header.firstIndex(of: "episode_return") else { return [] }
+        return lines.dropFirst().compactMap { line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count == header.count, let step = Int(f[stepColumn]), let r = Double(f[returnColumn]), r.isFinite else { return nil }
+            return EvaluationPoint(step: step, meanReturn: r)
+        }
+    }
+
+    /// Training returns averaged over windows of `window` steps, (0, w], (w, 2w], …, as Dopamine reports an
+    /// iteration's training episodes: one point per window the run has completed (its end ≤ the last logged step)
+    /// that holds a row, at the window's middle step (0.5·w, 1.5·w, …). Each row counts once.
+    public func trainingCurve(window: Int) -> [EvaluationPoint] {
+        precondition(window > 0)
+        guard let last = trainingReturns.map(\.step).max() else { return [] }
+        let reached = max(last, stepsReached)
+        var sums: [Int: (Double, Int)] = [:]
+        for p in trainingReturns where p.step > 0 {
+            let k = (p.step - 1) / window
+            guard (k + 1) * window <= reached else { continue }
+            let (s, n) = sums[k] ?? (0, 0)
+            sums[k] = (s + p.meanReturn, n + 1)
+        }
+        return sums.keys.sorted().map { k in EvaluationPoint(step: k * window + window / 2, meanReturn: sums[k]!.0 / Double(sums[k]!.1)) }
     }
 
     /// The readable rows of evaluations.csv (by its header's `step` and `mean_return` columns) and how many were

@@ -172,7 +172,8 @@ struct Report: ParsableCommand {
             runs (summary.json) enter the numbers; learning_curves.svg also draws each unfinished run alone, dashed, \
             with the steps it has reached (with no run finished yet, report.md and that figure are all it writes); \
             --reference FILE.csv draws published curves beside them (e.g. Dopamine's \
-            dense DQN per Atari game). Several ROOTs are read as one set of runs. Runs on Atari games (ALE/<Game>-v5) \
+            dense DQN per Atari game), and --curves training draws training returns averaged per window (as \
+            Dopamine reports its iterations) instead of evaluations. Several ROOTs are read as one set of runs. Runs on Atari games (ALE/<Game>-v5) \
             also get the human-normalised score (score − random) / (human − random), with DQN Zoo's Atari-57 random \
             and human scores: per cell beside the raw return and as the IQM over runs × games with a \
             stratified-bootstrap interval (report.md's Atari section, results.csv's last four columns, \
@@ -210,6 +211,12 @@ struct Report: ParsableCommand {
         "Published learning curves to draw beside the runs' (repeatable): CSV with header env,label,step,value,low,high, e.g. docs/results/atari-dqn-evidence/dopamine-dqn-nature-cnn.csv.",
         valueName: "file.csv"))
     var references: [String] = []
+    @Option(name: .customLong("curves"), help: ArgumentHelp(
+        "What the learning curves draw: evaluation returns (default), or training returns averaged per window, as Dopamine reports its iterations (the numbers always come from evaluations).",
+        valueName: Experiments.Report.CurveSource.allCases.map(\.rawValue).joined(separator: "|")))
+    var curvesName = Experiments.Report.CurveSource.evaluation.rawValue
+    @Option(name: .customLong("train-window"), help: "With --curves training: the window in environment steps (default: each run's --eval-every).")
+    var trainWindow: Int?
 
     var paper: Paper? { paperName.flatMap(Paper.init(rawValue:)) }
 
@@ -219,6 +226,18 @@ struct Report: ParsableCommand {
             throw ValidationError("--paper takes one of \(Paper.allCases.map(\.rawValue).joined(separator: ", ")), got '\(paperName)'")
         }
         guard reps >= 100 else { throw ValidationError("--reps must be at least 100, got \(reps)") }
+        guard Experiments.Report.CurveSource(rawValue: curvesName) != nil else {
+            throw ValidationError("--curves takes one of \(Experiments.Report.CurveSource.allCases.map(\.rawValue).joined(separator: ", ")), got '\(curvesName)'")
+        }
+        if let trainWindow {
+            guard trainWindow > 0 else { throw ValidationError("--train-window must be a positive number of steps, got \(trainWindow)") }
+            guard curvesName == Experiments.Report.CurveSource.training.rawValue else {
+                throw ValidationError("--train-window sets the window of --curves training; add --curves training")
+            }
+        }
+        if paperName != nil && curvesName != Experiments.Report.CurveSource.evaluation.rawValue {
+            throw ValidationError("--curves chooses the learning curves of a report; --paper draws its own")
+        }
         if paperName != nil && !references.isEmpty {
             throw ValidationError("--reference draws beside a report's own learning curves; --paper has its reference built in")
         }
@@ -269,6 +288,8 @@ struct Report: ParsableCommand {
                 report.includeNoise = true
             }
             report.references = try references.flatMap(ReferenceCurve.load)
+            report.curves = Experiments.Report.CurveSource(rawValue: curvesName)!
+            report.trainingWindow = trainWindow
             let files = try report.write(to: folder)
             print(report.markdown())
             if !duplicates.isEmpty { print("found twice, counted once: " + duplicates.joined(separator: ", ")) }

@@ -91,6 +91,19 @@ final class SweepCLITests: XCTestCase {
                            contains: "ref-bad.csv line 2: step 'abc' is not a finite number")
         assertCleanFailure(try CLI.run(["report", dir.appendingPathComponent("root").path, "--reference", ref + ".missing"]),
                            contains: "--reference: no file at")
+        // Training-return curves (--curves training), and their flags' mistakes.
+        let trainingOut = dir.appendingPathComponent("training-curves").path
+        let training = try CLI.run(["report", dir.appendingPathComponent("root").path, "--reps", "1000", "--curves", "training",
+                                    "--train-window", "200", "--out", trainingOut])
+        XCTAssertEqual(training.status, 0, training.stderr)
+        XCTAssertTrue(training.stdout.contains("learning_curves.svg draws training returns"), training.stdout)
+        XCTAssertTrue(try String(contentsOfFile: trainingOut + "/learning_curves.svg", encoding: .utf8).contains("training return"))
+        assertCleanFailure(try CLI.run(["report", dir.appendingPathComponent("root").path, "--curves", "train"]),
+                           contains: "--curves takes one of evaluation, training, got 'train'")
+        assertCleanFailure(try CLI.run(["report", dir.appendingPathComponent("root").path, "--train-window", "100"]),
+                           contains: "--train-window sets the window of --curves training")
+        assertCleanFailure(try CLI.run(["report", dir.appendingPathComponent("root").path, "--curves", "training", "--train-window", "0"]),
+                           contains: "--train-window must be a positive number of steps, got 0")
     }
 
     func testStatusNamesTheFailingLine() throws {

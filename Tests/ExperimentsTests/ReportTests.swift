@@ -111,6 +111,44 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    /// `--curves training`: metrics.csv's training returns, averaged per complete window and drawn at its middle
+    /// step (as Dopamine reports an iteration), for finished and running runs; the numbers stay the evaluations'.
+    func testTrainingCurvesAverageMetricsRowsPerCompleteWindow() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-train-curve-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try #"{"env": "Hopper-v5", "preset": "tows-sac", "algorithm": "sac", "method": "tows", "sparsity": 0.9, "seed": 1, "steps": 10000, "eval-every": 2000}"#
+            .write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        // Rows every 1000 steps; no episode ended by 1000 (empty); the last row is being written (cut).
+        try "step,wall_time_s,episode_return,td_loss\n1000,1.0,,0.5\n2000,2.0,10,0.4\n3000,3.0,20,0.3\n4000,4.0,40,0.2\n5000,5.0,100,0.1\n6000,6"
+            .write(toFile: dir + "/metrics.csv", atomically: true, encoding: .utf8)
+        let run = try RunResult(directory: dir)
+        XCTAssertEqual(run.trainingReturns, [.init(step: 2000, meanReturn: 10), .init(step: 3000, meanReturn: 20),
+                                             .init(step: 4000, meanReturn: 40), .init(step: 5000, meanReturn: 100)])
+        XCTAssertEqual(run.evalEvery, 2000)
+        // (0, 2000]: 10; (2000, 4000]: 30; (4000, 6000] not complete at 5000 steps: left out.
+        XCTAssertEqual(run.trainingCurve(window: 2000), [.init(step: 1000, meanReturn: 10), .init(step: 3000, meanReturn: 30)])
+        XCTAssertEqual(run.trainingCurve(window: 5000), [.init(step: 2500, meanReturn: 42.5)])
+
+        var runs = synthetic()
+        for i in runs.indices { runs[i].trainingReturns = (1...4).map { .init(step: $0 * 2500, meanReturn: Double($0 + runs[i].seed)) } }
+        var running = run
+        running.finished = false
+        runs.append(running)
+        var report = try Report(runs: runs, reps: 200)
+        report.curves = .training
+        report.trainingWindow = 5000
+        let hopper = report.learningCurves(reps: 200).panels[0]
+        XCTAssertEqual(hopper.yLabel, "training return")
+        // Each finished run: (0, 5000] holds 1 + seed and 2 + seed, (5000, 10000] 3 + seed and 4 + seed; seeds 0…4.
+        XCTAssertEqual(hopper.series[0].x, [2500, 7500])
+        XCTAssertEqual(hopper.series[0].y, [3.5, 5.5])
+        XCTAssertEqual(hopper.series.last?.label, "TowS-SAC 90% seed 1 (running, 5000 steps)")
+        XCTAssertEqual(hopper.series.last?.y, [42.5])
+        XCTAssertTrue(report.markdown().contains("learning_curves.svg draws training returns"))
+        XCTAssertEqual(report.cells.map(\.scores), try Report(runs: runs, reps: 200).cells.map(\.scores), "the numbers stay the evaluations'")
+    }
+
     /// `--reference`: a published curve is drawn, with its band, in the panel of its env only, after the runs'
     /// series; it changes no number, and report.md names it and its file.
     func testReferenceCurvesAreDrawnBesideTheRunsOfTheirEnv() throws {

@@ -14,3 +14,6 @@ bash "$repo/tools/evidence/collect.sh" "$root" "$out"
 [ -d "$root" ] && src="$root" || src="$out"
 "$repo/.build/release/sparrow" report "$src" --out "$out/report" --reps 20000 \
   --reference "$out/dopamine-dqn-nature-cnn.csv"
+# The same with training returns per 250k-step iteration, like for like with Dopamine's (training) curves.
+"$repo/.build/release/sparrow" report "$src" --out "$out/report-training" --reps 20000 \
+  --reference "$out/dopamine-dqn-nature-cnn.csv" --curves training --train-window 250000 > /dev/null
