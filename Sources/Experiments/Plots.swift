@@ -204,7 +204,7 @@ extension Report {
     /// come after the finished ones, so a run that finishes later does not recolour the others' figures.
     func color(_ key: Key) -> String {
         if key.isDenseReference { return Figure.palette[0] }
-        let running = Set(runningCurves.map { Key($0) }).subtracting(keys).sorted()
+        let running = Set(runs.filter { !($0.finished && $0.finalScore != nil) }.map { Key($0) }).subtracting(keys).sorted()
         let sparse = (keys + running).filter { !$0.isDenseReference }
         let i = sparse.firstIndex(of: key) ?? 0
         return Figure.palette[1 + i % (Figure.palette.count - 1)]
@@ -223,6 +223,7 @@ extension Report {
     public func learningCurves(reps: Int = 2000) -> Figure {
         let running = runningCurves
         let panelEnvs = Array(Set(envs + running.map(\.env))).sorted()
+        let referenceLabels = Array(Set(references.map(\.label))).sorted()  // one shade per label in every panel
         let panels = panelEnvs.map { env -> Figure.Panel in
             var panel = Figure.Panel(title: env, xLabel: "environment steps",
                                      yLabel: curves == .training ? "training return" : "evaluation return")
@@ -247,8 +248,7 @@ extension Report {
                                           color: color(key), x: p.map { Double($0.step) }, y: p.map(\.meanReturn),
                                           low: nil, high: nil, dashed: true))
             }
-            let labels = Array(Set(references.map(\.label))).sorted()
-            for c in references where c.env == env { panel.series.append(c.series(shade: labels.firstIndex(of: c.label)!)) }
+            for c in references where c.env == env { panel.series.append(c.series(shade: referenceLabels.firstIndex(of: c.label)!)) }
             return panel
         }
         let what = curves == .training ? "training return per window, " : ""

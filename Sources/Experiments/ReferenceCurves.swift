@@ -5,9 +5,10 @@ import Foundation
 ///
 /// The file is CSV with the header `env,label,step,value,low,high` and no quoting (no field holds a comma): one row
 /// per point, `env` as the runs name it (`ALE/Pong-v5`), `label` the curve's legend entry, `step` in environment
-/// steps, and `low`/`high` an optional band (both or neither; the band is drawn when every point of the curve has one). Rows of one (env, label) form one
-/// curve, in any order; curves keep the file's order. A reference enters no number of the report: it is drawn in
-/// the learning curves of the envs that have runs, and report.md names it and its file.
+/// steps, and `low`/`high` an optional band (both or neither; the band is drawn when every point of the curve has
+/// one). Rows of one (env, label) form one curve, in any order; curves keep the file's order. A reference enters no
+/// number of the report: it is drawn in the learning curves of the envs that have runs, and report.md names it and
+/// its file.
 public struct ReferenceCurve: Sendable, Equatable {
     public struct Point: Sendable, Equatable {
         public var step: Double, value: Double, low: Double?, high: Double?

@@ -256,7 +256,7 @@ public struct Report: Sendable {
             out += "No run has finished yet, so there are no numbers; learning_curves.svg draws each of the "
             out += "\(runningCurves.count) run(s) evaluated so far, dashed.\n\n"
             out += Self.provenanceNote(runs)
-            return out + unfinishedMarkdown()
+            return out + notesMarkdown()
         }
         let counts = Set(cells.map(\.runs.count))
         let seedsText = counts.count == 1 ? "\(counts.first!) runs" : "\(counts.min()!)–\(counts.max()!) runs"
@@ -290,11 +290,12 @@ public struct Report: Sendable {
         }
         out += Self.markdownTable(header, rows)
         out += analysisMarkdown()
-        return out + unfinishedMarkdown()
+        return out + notesMarkdown()
     }
 
-    /// The runs left out of the numbers, and the reference curves drawn beside the runs'.
-    func unfinishedMarkdown() -> String {
+    /// What the numbers leave out (unfinished runs) and what the learning curves draw besides the finished runs'
+    /// evaluations: running runs, training returns (`--curves training`), reference curves.
+    func notesMarkdown() -> String {
         var out = ""
         if !unfinished.isEmpty {
             out += "\nNot included (unfinished): \(unfinished.count) run(s): \(unfinished.prefix(10).joined(separator: ", "))"

@@ -124,7 +124,9 @@ public struct RunResult: Sendable {
         liveParameters = number(summary, "live_params")
         liveWeights = number(summary, "live_weights")
         trainingFLOPs = number(summary, "training_flops")
-        let logged = Self.readLastMetrics(file("metrics.csv"))
+        // metrics.csv is read once: its last row, and the columns the report draws.
+        let metrics = (try? String(contentsOfFile: file("metrics.csv"), encoding: .utf8)).map(CSVLog.wholeLines)
+        let logged = metrics.flatMap(Self.lastMetrics)
         if let run = object("run.json"), let v = run["sparrow_version"] as? String {
             sparrowBuild = v + " " + String((run["git_commit"] as? String ?? "unknown").prefix(8))
         }
@@ -135,8 +137,8 @@ public struct RunResult: Sendable {
         initialization = Self.initOverride(config["init"] as? String, of: try? Presets.config(named: preset, env: env))
         noiseFeatures = number(config, "noise-features") ?? 0
         noiseRobustness = NoiseRobustness.read(RunDirectory(directory).noiseRobustness)
-        if noiseFeatures > 0 { inputConnections = Self.readInputConnections(file("metrics.csv")) }
-        trainingReturns = Self.readTrainingReturns(file("metrics.csv"))
+        if noiseFeatures > 0, let metrics { inputConnections = Self.inputConnections(metrics) }
+        if let metrics { trainingReturns = Self.trainingReturns(metrics) }
         evalEvery = number(config, "eval-every").map { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         analyses = AnalysisRow.read(RunDirectory(directory).analysis).filter { $0.measurement.layer == nil }
         stepsReached = finished ? Int(number(summary, "steps") ?? Double(steps))
@@ -170,43 +172,42 @@ public struct RunResult: Sendable {
         return Double(agent.liveWeights)
     }
 
-    /// Step and wall_time_s of metrics.csv's last complete row (its first two columns).
-    static func readLastMetrics(_ path: String) -> (step: Int, wallTime: Double?)? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        // A row being written may be cut short: take the last line that ends with a newline.
-        let complete = CSVLog.wholeLines(text)
+    /// Step and wall_time_s of metrics.csv's last row (its first two columns), from its whole lines (a row being
+    /// written may be cut short: `CSVLog.wholeLines` leaves it out).
+    static func lastMetrics(_ complete: Substring) -> (step: Int, wallTime: Double?)? {
         guard let line = complete.split(separator: "\n").last else { return nil }
         let f = line.split(separator: ",", omittingEmptySubsequences: false)
         guard let step = Int(f[0]) else { return nil }
         return (step, f.count > 1 ? Double(f[1]) : nil)
     }
 
-    /// metrics.csv's actor_input_real, actor_input_noise, critic_input_real, critic_input_noise columns by name.
-    static func readInputConnections(_ path: String) -> [InputConnectionsPoint] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        let lines = text.split(separator: "\n")
-        guard let header = lines.first?.split(separator: ",").map(String.init) else { return [] }
-        let index = ["step", "actor_input_real", "actor_input_noise", "critic_input_real", "critic_input_noise"].map { header.firstIndex(of: $0) }
-        guard let stepColumn = index[0] else { return [] }
+    /// metrics.csv's rows (its whole lines) by column name: each row's step and the values of `columns` (nil where a
+    /// column is missing or a cell is empty or not a number); rows of the wrong width or without a step are left out.
+    static func metricsColumns(_ complete: Substring, _ columns: [String]) -> [(step: Int, values: [Double?])] {
+        let lines = complete.split(separator: "\n")
+        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+              let stepColumn = header.firstIndex(of: "step") else { return [] }
+        let index = columns.map { header.firstIndex(of: $0) }
         return lines.dropFirst().compactMap { line in
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
             guard f.count == header.count, let step = Int(f[stepColumn]) else { return nil }
-            func value(_ i: Int) -> Double? { index[i].flatMap { Double(f[$0]) } }
-            return InputConnectionsPoint(step: step, actorReal: value(1), actorNoise: value(2), criticReal: value(3), criticNoise: value(4))
+            return (step, index.map { $0.flatMap { Double(f[$0]) } })
         }
     }
 
-    /// metrics.csv's `step` and `episode_return` columns by name, for the rows that have a finite training return
-    /// (none before the first episode ends; a row being written may be cut short and is left out).
-    static func readTrainingReturns(_ path: String) -> [EvaluationPoint] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        let lines = CSVLog.wholeLines(text).split(separator: "\n")
-        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
-              let stepColumn = header.firstIndex(of: "step"), let returnColumn = header.firstIndex(of: "episode_return") else { return [] }
-        return lines.dropFirst().compactMap { line in
-            let f = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard f.count == header.count, let step = Int(f[stepColumn]), let r = Double(f[returnColumn]), r.isFinite else { return nil }
-            return EvaluationPoint(step: step, meanReturn: r)
+    /// metrics.csv's actor_input_real, actor_input_noise, critic_input_real, critic_input_noise columns by name.
+    static func inputConnections(_ complete: Substring) -> [InputConnectionsPoint] {
+        metricsColumns(complete, ["actor_input_real", "actor_input_noise", "critic_input_real", "critic_input_noise"]).map { row in
+            InputConnectionsPoint(step: row.step, actorReal: row.values[0], actorNoise: row.values[1], criticReal: row.values[2],
+                                  criticNoise: row.values[3])
+        }
+    }
+
+    /// metrics.csv's `episode_return` column, for the rows that have a finite training return (none before the
+    /// first episode ends).
+    static func trainingReturns(_ complete: Substring) -> [EvaluationPoint] {
+        metricsColumns(complete, ["episode_return"]).compactMap { row in
+            row.values[0].flatMap { $0.isFinite ? EvaluationPoint(step: row.step, meanReturn: $0) : nil }
         }
     }
 

@@ -171,10 +171,10 @@ struct Report: ParsableCommand {
             return_vs_observation_noise.svg (and PNGs where rsvg-convert or ImageMagick is installed). Only finished \
             runs (summary.json) enter the numbers; learning_curves.svg also draws each unfinished run alone, dashed, \
             with the steps it has reached (with no run finished yet, report.md and that figure are all it writes); \
-            --reference FILE.csv draws published curves beside them (e.g. Dopamine's \
-            dense DQN per Atari game), and --curves training draws training returns averaged per window (as \
-            Dopamine reports its iterations) instead of evaluations. Several ROOTs are read as one set of runs. Runs on Atari games (ALE/<Game>-v5) \
-            also get the human-normalised score (score − random) / (human − random), with DQN Zoo's Atari-57 random \
+            --reference FILE.csv draws published curves beside them (e.g. Dopamine's dense DQN per Atari game), and \
+            --curves training draws training returns averaged per window (as Dopamine reports its iterations) instead \
+            of evaluations. Several ROOTs are read as one set of runs. Runs on Atari games (ALE/<Game>-v5) also get \
+            the human-normalised score (score − random) / (human − random), with DQN Zoo's Atari-57 random \
             and human scores: per cell beside the raw return and as the IQM over runs × games with a \
             stratified-bootstrap interval (report.md's Atari section, results.csv's last four columns, \
             hns_iqm_vs_sparsity.svg).
