@@ -2,7 +2,7 @@ import NeuralNet
 import SparrowCore
 
 /// What an algorithm is, declared once (issue 22 part 2): the actions it takes, the loop it learns in, its
-/// networks and their roles, what its policy can be exported as, the metrics its updates report, and whether its
+/// networks and their roles, the metrics its updates report, and whether its
 /// networks draw ANF's noise features. The training loops, the CLI, checks and tests read these instead of
 /// branching on the algorithm; `AgentConfig.Algorithm.declaration` finds one. Adding an algorithm on existing
 /// networks: its agent file (the agent and its declaration), its case of `AgentConfig.Algorithm`, its line in `all`,
@@ -24,9 +24,6 @@ public struct AlgorithmDeclaration: Sendable {
     /// The agent's networks, in `Agent.networks` (and checkpoint) order, with their roles; `target_actor` only
     /// where the algorithm keeps one.
     public let networks: [(name: String, role: NetworkRole)]
-    /// Why `replay --export-policy` cannot write a `.policy` file of it (nil: it can). Every algorithm exports to
-    /// ONNX and C (`sparrow export`).
-    public let policyFileRefusal: String?
     /// The metrics.csv columns its updates fill (`UpdateMetrics`), beside the ones every run has.
     public let updateMetrics: [String]
     /// Whether its networks can draw ANF's noise features themselves (`noise-features-mode network`).

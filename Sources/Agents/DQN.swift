@@ -180,7 +180,6 @@ extension AlgorithmDeclaration {
         algorithm: .dqn, summary: "DQN (Mnih et al. 2015), as TF-Agents' DqnAgent (rigl/rl) and Dopamine on Atari.",
         actions: .discrete, loop: .offPolicy,
         networks: [("q", .value), ("target_q", .target(of: "q"))],
-        policyFileRefusal: "--export-policy writes continuous-action actors; replay the dqn checkpoint itself, or `sparrow export` it as ONNX or C",
         updateMetrics: ["critic_loss", "mean_q", "td_loss"], drawsNoiseFeatures: false,
         make: { r in
             try DQN(config: r.config, observationSize: r.observationSize, choices: r.actions.choices!,

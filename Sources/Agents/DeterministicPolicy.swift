@@ -13,7 +13,7 @@ import NeuralNet
 ///     action   = argmax_j z_j (the first on ties)           (.argmax: DQN)
 public struct DeterministicPolicy {
     /// PPO's observation normaliser, frozen at export: std = √(σ² + ε) (`RunningMeanStd.normalize`).
-    public struct InputNormalization: Equatable, Sendable {
+    public struct InputNormalization: Codable, Equatable, Sendable {
         public var mean: [Double]
         public var std: [Double]
         public var clip: Double

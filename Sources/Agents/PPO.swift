@@ -426,7 +426,6 @@ extension AlgorithmDeclaration {
         algorithm: .ppo, summary: "PPO (Schulman et al. 2017), as TF-Agents' PPOClipAgent (rigl/rl).",
         actions: .continuous, loop: .onPolicy,
         networks: [("actor", .policy), ("value", .value)],
-        policyFileRefusal: "--export-policy writes SAC and TD3 actors; a ppo policy needs its observation normaliser, which policy files do not hold: replay the ppo checkpoint itself, or `sparrow export` it as ONNX or C",
         updateMetrics: ["critic_loss", "actor_loss", "value_loss", "approx_kl", "clip_fraction"], drawsNoiseFeatures: false,
         make: { r in
             try PPO(config: r.config, observationSize: r.observationSize, actionLow: r.actions.box!.low,

@@ -169,7 +169,7 @@ extension AlgorithmDeclaration {
         actions: .continuous, loop: .offPolicy,
         networks: [("actor", .policy), ("critic1", .value), ("critic2", .value),
                    ("target_critic1", .target(of: "critic1")), ("target_critic2", .target(of: "critic2"))],
-        policyFileRefusal: nil, updateMetrics: ["critic_loss", "actor_loss", "alpha", "mean_q"], drawsNoiseFeatures: true,
+        updateMetrics: ["critic_loss", "actor_loss", "alpha", "mean_q"], drawsNoiseFeatures: true,
         make: { r in
             try SAC(config: r.config, observationSize: r.observationSize, actionLow: r.actions.box!.low,
                     actionHigh: r.actions.box!.high, totalUpdates: r.totalUpdates, seed: r.seed, noiseInputs: r.noiseInputs)

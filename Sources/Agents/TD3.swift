@@ -106,7 +106,7 @@ extension AlgorithmDeclaration {
         networks: [("actor", .policy), ("critic1", .value), ("critic2", .value),
                    ("target_critic1", .target(of: "critic1")), ("target_critic2", .target(of: "critic2")),
                    ("target_actor", .target(of: "actor"))],
-        policyFileRefusal: nil, updateMetrics: ["critic_loss", "actor_loss", "mean_q"], drawsNoiseFeatures: true,
+        updateMetrics: ["critic_loss", "actor_loss", "mean_q"], drawsNoiseFeatures: true,
         make: { r in
             try TD3(config: r.config, observationSize: r.observationSize, actionLow: r.actions.box!.low,
                     actionHigh: r.actions.box!.high, totalUpdates: r.totalUpdates, seed: r.seed, noiseInputs: r.noiseInputs)

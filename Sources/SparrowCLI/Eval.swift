@@ -59,7 +59,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         do { if let record { try RunDirectory.checkOutput(record, flag: "--record") } } catch { throw CLIError(error) }
-        let source = try PolicySource(path, env: env)
+        let source = try PolicySource(path, env: env, seed: seed)
         threading.apply()
         let config = source.config
         if let levels = noiseLevels { return try evaluateUnderNoise(source, levels: levels) }

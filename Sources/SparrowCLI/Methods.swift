@@ -37,7 +37,8 @@ struct Methods: ParsableCommand {
                 var o = JSONObject()
                 o.add("kind", "algorithm"); o.add("name", d.algorithm.rawValue); o.add("summary", d.summary)
                 o.add("actions", actions); o.add("loop", loop); o.add("networks", d.networks.map(\.name))
-                o.add("policy_file", d.policyFileRefusal == nil); o.add("presets", presets)
+                // Every algorithm writes a policy file since version 3 (its `DeterministicPolicy` on disk); the key stays.
+                o.add("policy_file", true); o.add("presets", presets)
                 print(o.text)
             } else {
                 print("\(d.algorithm.rawValue): \(d.summary)\n    \(actions) actions, \(loop); networks \(d.networks.map(\.name).joined(separator: ", ")); presets: \(presets.joined(separator: ", "))")

@@ -12,8 +12,9 @@ struct PolicySource {
     let agent: any Agent
     let environment: any TrainingEnvironment
 
-    /// Loads `path`; with `env`, the policy must be for that environment. Every failure is one `CLIError` line.
-    init(_ path: String, env: String? = nil) throws {
+    /// Loads `path`; with `env`, the policy must be for that environment; `seed` seeds a policy file's
+    /// evaluation draws (`ExportedPolicy.evaluationAct`). Every failure is one `CLIError` line.
+    init(_ path: String, env: String? = nil, seed: UInt64 = 0) throws {
         let file = try Self.locate(path)
         self.file = file
         do {
@@ -22,7 +23,7 @@ struct PolicySource {
                 config = policy.config
                 try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
                 environment = try config.makeEnvironment()
-                agent = try PolicyFileAgent(policy, file: file, env: environment)
+                agent = try PolicyFileAgent(policy, file: file, env: environment, seed: seed)
             } else {
                 guard CheckpointFile.isCheckpointFile(file) else {
                     throw CLIError("\(file) is neither a Sparrow checkpoint nor a policy file")

@@ -176,11 +176,11 @@ struct Replay: ParsableCommand {
         if config.noiseFeatures > 0 {
             throw CLIError("--export-policy writes policies for the plain robots; this run has noise-features \(config.noiseFeatures): `sparrow export` it as ONNX or C")
         }
-        if let why = config.agent.algorithm.declaration.policyFileRefusal { throw CLIError(why) }
-        let environment = try makeEnvironment(config.env)
-        try PolicyFile.write(agent: agent, config: config, actionLow: environment.actionSpace.low,
-                             actionHigh: environment.actionSpace.high, to: out)
+        let environment = try config.makeEnvironment()
+        try PolicyFile.write(agent: agent, config: config, actions: environment.actions, to: out)
         let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
-        print("wrote \(out) (\(size / 1024) kB): the actor of \(config.env) \(config.preset), deterministic policy")
+        let what = config.agent.algorithm.actsDiscretely ? "the Q network of \(config.env) \(config.preset), greedy policy"
+            : "the actor of \(config.env) \(config.preset), deterministic policy"
+        print("wrote \(out) (\(size / 1024) kB): \(what)")
     }
 }

@@ -149,7 +149,7 @@ public final class ReplaySession {
         case .agent(let agent, _):
             observation.withUnsafeBufferPointer { o in action.withUnsafeMutableBufferPointer { agent.act(o, deterministic: true, into: $0) } }
         case .exported(let policy):
-            observation.withUnsafeBufferPointer { o in action.withUnsafeMutableBufferPointer { policy.act(o, into: $0) } }
+            observation.withUnsafeBufferPointer { o in action.withUnsafeMutableBufferPointer { policy.evaluationAct(o, into: $0, generator: &generator) } }
         case .random:
             action.withUnsafeMutableBufferPointer { env.actions.sample(into: $0, using: &generator) }
         case .zero:

@@ -69,6 +69,43 @@ final class ZooCLITests: XCTestCase {
         assertCleanFailure(try CLI.run(["eval", mislabelled]), contains: "expects 4 observations and 1 actions; Hopper-v5 has 11 and 3")
     }
 
+    /// DQN and PPO runs export policy files too (version 3: DQN's Q network and greedy head, PPO's actor behind the
+    /// observation normaliser it learned): `sparrow eval` of the file prints exactly the checkpoint's lines, the file
+    /// is far smaller than the checkpoint, and `sparrow export` writes ONNX from it.
+    func testDQNAndPPOPolicyFilesEvaluateLikeTheirCheckpoints() throws {
+        let dir = try CLI.temporaryDirectory()
+        let runs: [(name: String, train: [String], env: String, says: String)] = [
+            ("dqn", ["--preset", "set-dqn", "--env", "CartPole-v1", "--steps", "3000", "--start-steps", "500"], "CartPole-v1", "the Q network of CartPole-v1 set-dqn, greedy policy"),
+            ("ppo", ["--preset", "set-ppo", "--env", "InvertedPendulum-v5", "--steps", "4096"], "InvertedPendulum-v5", "the actor of InvertedPendulum-v5 set-ppo, deterministic policy"),
+        ]
+        for r in runs {
+            let run = dir.appendingPathComponent(r.name).path
+            let t = try CLI.run(["train"] + r.train + ["--eval-every", "100000", "--eval-episodes", "1", "--no-progress", "--run-dir", run])
+            XCTAssertEqual(t.status, 0, t.stderr)
+            let policy = dir.appendingPathComponent("\(r.name).policy").path
+            let e = try CLI.run(["replay", run, "--export-policy", policy])
+            XCTAssertEqual(e.status, 0, e.stderr)
+            XCTAssertTrue(e.stdout.contains(r.says), e.stdout)
+            let policyBytes = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: policy)[.size] as? Int)
+            let checkpointBytes = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: run + "/checkpoint.sparrow")[.size] as? Int)
+            XCTAssertLessThan(policyBytes * 3, checkpointBytes, r.name)
+            let fromCheckpoint = try CLI.run(["eval", run, "--episodes", "3", "--seed", "31"])
+            let fromPolicy = try CLI.run(["eval", policy, "--episodes", "3", "--seed", "31"])
+            XCTAssertEqual(fromCheckpoint.status, 0, fromCheckpoint.stderr)
+            XCTAssertEqual(fromPolicy.lines, fromCheckpoint.lines, r.name)
+            XCTAssertTrue(fromPolicy.stdout.hasPrefix("\(r.env) "), fromPolicy.stdout)
+            let onnx = dir.appendingPathComponent("\(r.name).onnx").path
+            let x = try CLI.run(["export", policy, "--onnx", onnx])
+            XCTAssertEqual(x.status, 0, x.stderr)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: onnx), r.name)
+        }
+        let ppo = try PolicyFile.read(dir.appendingPathComponent("ppo.policy").path)
+        let n = try XCTUnwrap(ppo.header.observationNormalization, "set-ppo normalises observations")
+        XCTAssertTrue(n.mean.contains { $0 != 0 }, "the normaliser learned from the rollouts: \(n.mean)")
+        assertCleanFailure(try CLI.run(["eval", dir.appendingPathComponent("dqn.policy").path, "--env", "Acrobot-v1"]),
+                           contains: "policy for CartPole-v1, not Acrobot-v1")
+    }
+
     /// A robot's name that is not a path opens its zoo policy: from $SPARROW_ZOO, or the executable's checkout
     /// whatever the working directory; a robot without one is one line listing the robots that have one.
     func testRobotNamesOpenTheZooPolicyAndAMissingOneListsThoseThatHaveOne() throws {

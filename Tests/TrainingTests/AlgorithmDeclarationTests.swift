@@ -51,7 +51,6 @@ final class AlgorithmDeclarationTests: XCTestCase {
             for name in d.updateMetrics { XCTAssertTrue(columns.contains(name), "\(algorithm): \(name) is a metrics.csv column") }
             XCTAssertEqual(algorithm.actsDiscretely, d.actions == .discrete)
             XCTAssertEqual(algorithm.isOnPolicy, d.loop == .onPolicy)
-            XCTAssertEqual(d.policyFileRefusal == nil, d.actions == .continuous && d.loop == .offPolicy, "\(algorithm)")
         }
         XCTAssertThrowsError(try TrainConfig.resolve(preset: "dense-dqn", env: "Hopper-v5", file: nil, flags: [:]))
         XCTAssertThrowsError(try TrainConfig.resolve(preset: "dense-ppo", env: "CartPole-v1", file: nil, flags: [:]))

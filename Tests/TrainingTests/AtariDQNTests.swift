@@ -195,6 +195,59 @@ final class AtariDQNTests: XCTestCase {
         XCTAssertLessThan(after, 3, "max Q before \(before), after \(after)")
     }
 
+    /// A trained Atari run's policy file (version 3: the truly sparse Nature CNN, frames scaled by 1/255, greedy head)
+    /// plays real Breakout exactly as the run's checkpoint does: the same action at every step of an evaluation, the
+    /// same return, with ε 0 in both (a policy file is the deterministic policy). The file holds the network only.
+    func testAtariPolicyFilePlaysLikeItsCheckpoint() throws {
+        let config = try TrainConfig.resolve(preset: "rigl-dqn-atari", env: "ALE/Breakout-v5", file: nil, flags: [
+            "steps": 700, "start-steps": 200, "eval-every": 700, "eval-episodes": 1, "checkpoint-every": 10_000,
+            "log-every": 100, "buffer-size": 400, "max-episode-frames": 2000, "update-interval": 20,
+            "epsilon-decay-steps": 300, "eval-epsilon": 0])
+        let dir = temporaryRunDirectory("atari-policy-file")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertEqual(try OffPolicyTrainer(config: config, runDirectory: dir, resume: false).run().outcome, .finished)
+        let (saved, agent) = try TrainingCheckpoint.loadAgent(checkpoint: dir + "/checkpoint.sparrow")
+        let env = try saved.makeEnvironment()
+        let path = dir + "/breakout.policy"
+        try PolicyFile.write(agent: agent, config: saved, actions: env.actions, to: path)
+        let policy = try PolicyFile.read(path)
+        XCTAssertEqual(policy.header.choices, 4)
+        XCTAssertEqual(policy.header.inputScale, 1 / 255)
+        XCTAssertNil(policy.mismatch(with: env))
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        XCTAssertLessThan(size, 4_000_000, "the 90% sparse Nature CNN, values and positions of live weights only")
+
+        /// Plays one evaluation episode through `act`, recording every action.
+        func play(_ act: @escaping (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Float>) -> Void) throws -> ([Float], [Double]) {
+            final class Actor: Agent {
+                let inner: any Agent, act: (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Float>) -> Void
+                init(_ inner: any Agent, _ act: @escaping (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Float>) -> Void) {
+                    self.inner = inner; self.act = act
+                }
+                var config: AgentConfig { inner.config }
+                var updates: Int { inner.updates }
+                var trainingFLOPs: Double { 0 }
+                var networks: [AgentNetwork] { inner.networks }
+                var policyHead: PolicyHeadKind { inner.policyHead }
+                var analyses: NetworkAnalyses { inner.analyses }
+                var profiler: StepProfiler? { get { nil } set {} }
+                var deterministicPolicy: DeterministicPolicy { inner.deterministicPolicy }
+                func act(_ o: UnsafeBufferPointer<Double>, deterministic: Bool, into a: UnsafeMutableBufferPointer<Float>) { act(o, a) }
+                func encode(into w: inout ByteWriter) throws {}
+                func decode(from r: inout ByteReader) throws {}
+            }
+            var actions: [Float] = []
+            let returns = try Evaluator(env: try saved.makeEnvironment(), episodes: 1, seed: 9)
+                .returns(of: Actor(agent, act)) { _, _, _, a in actions.append(a[0]) }
+            return (actions, returns)
+        }
+        let fromCheckpoint = try play { o, a in agent.act(o, deterministic: true, into: a) }
+        let fromFile = try play { o, a in policy.act(o, into: a) }
+        XCTAssertGreaterThan(fromFile.0.count, 50)
+        XCTAssertEqual(fromFile.0, fromCheckpoint.0)
+        XCTAssertEqual(fromFile.1, fromCheckpoint.1)
+    }
+
     /// Dopamine's evaluation phase (`eval-steps`): whole episodes until the step budget is reached, the last one run
     /// to its end; the returns are those episodes'. On CartPole with an untrained DQN (short episodes).
     func testEvaluationPhaseRunsWholeEpisodesUntilTheStepBudget() throws {
