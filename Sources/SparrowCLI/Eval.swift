@@ -13,11 +13,13 @@ struct Eval: ParsableCommand {
         discussion: """
             Prints mean and standard deviation of the return; the last line is JSON. A policy file (.policy, from \
             `sparrow replay RUN --export-policy`) is evaluated by the same code as a checkpoint, so the two print the \
-            same numbers for the same seed. A robot's name (hopper, walker2d, halfcheetah, ant, humanoid, or e.g. \
-            Ant-v5) that is not a path evaluates its pretrained policy in assets/ (see `sparrow replay --help`).
+            same numbers for the same seed (a DQN file takes its run's eval-epsilon, Dopamine's 0.001 on Atari, \
+            from draws of its own: the same numbers in distribution). A robot's name (hopper, walker2d, halfcheetah, \
+            ant, humanoid, or e.g. Ant-v5) or an Atari game's (breakout, ALE/Breakout-v5) that is not a path \
+            evaluates its pretrained policy in assets/ (see `sparrow replay --help`).
             """)
 
-    @Argument(help: "Run directory, checkpoint file, .policy file, or a robot name (its pretrained policy in assets/).")
+    @Argument(help: "Run directory, checkpoint file, .policy file, or a robot's or Atari game's name (its pretrained policy in assets/).")
     var path: String
     @Option(help: "Episodes.") var episodes: Int = 10
     @Option(help: "Seed of the evaluation environment.") var seed: UInt64 = 12345

@@ -20,7 +20,7 @@ struct Export: ParsableCommand {
             *action)` (DQN: `int sparrow_policy(const double *observation)`).
             """)
 
-    @Argument(help: "Run directory, checkpoint file, .policy file, or a robot name (its pretrained policy in assets/).")
+    @Argument(help: "Run directory, checkpoint file, .policy file, or a robot's or Atari game's name (its pretrained policy in assets/).")
     var path: String
 
     @Option(help: ArgumentHelp("Write the policy as an ONNX model.", valueName: "policy.onnx"))

@@ -3,8 +3,9 @@ import Environments
 import Foundation
 import Training
 
-/// A trained policy named on the command line as a run directory, a checkpoint file, a policy file or a robot's name
-/// (its pretrained policy in assets/), loaded with the environment it acts in: what `eval` and `export` share.
+/// A trained policy named on the command line as a run directory, a checkpoint file, a policy file or a robot's or
+/// Atari game's name (its pretrained policy in assets/), loaded with the environment it acts in: what `eval` and
+/// `export` share.
 struct PolicySource {
     /// The file read (a checkpoint or a policy file).
     let file: String

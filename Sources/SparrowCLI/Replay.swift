@@ -12,7 +12,8 @@ struct Replay: ParsableCommand {
             POLICY is a run directory, a checkpoint file, or an exported policy file (.policy, see --export-policy); \
             e.g. `sparrow replay assets/hopper-tows-sac-0.9.policy`. A robot's name that is not a path (hopper, \
             walker2d, halfcheetah or half-cheetah, ant, humanoid, or Gymnasium's Ant-v5 …) opens its pretrained \
-            policy, assets/ROBOT-tows-sac-0.9.policy: `sparrow replay humanoid`. assets/ is the folder beside \
+            policy, assets/ROBOT-tows-sac-0.9.policy: `sparrow replay humanoid`; an Atari game's (breakout, \
+            ALE/Breakout-v5) opens assets/GAME-rigl-dqn-0.9.policy. assets/ is the folder beside \
             Package.swift in the nearest folder above this binary (so `make build`, `swift run` and any scratch path \
             inside the checkout find the checkout's zoo), else ./assets; $SPARROW_ZOO names another folder. Without \
             POLICY give --env NAME with --random or --zero. The window runs in real time (simulated time × --speed \
@@ -29,7 +30,7 @@ struct Replay: ParsableCommand {
             through ffmpeg (without it PATH becomes a folder of numbered PNG frames), any other PATH a folder of PNGs.
             """)
 
-    @Argument(help: "Run directory, checkpoint file, .policy file, or a robot name (its pretrained policy in assets/).")
+    @Argument(help: "Run directory, checkpoint file, .policy file, or a robot's or Atari game's name (its pretrained policy in assets/).")
     var policy: String?
 
     @Option(help: "Environment, a robot or a classic-control task (required with --random or --zero; with a policy it must match the policy's).")
@@ -85,7 +86,7 @@ struct Replay: ParsableCommand {
     var screenshot: String?
 
     @Option(name: .customLong("export-policy"),
-            help: "Instead of replaying: write the checkpoint's actor as a small policy file to this path and exit.")
+            help: "Instead of replaying: write the checkpoint's evaluation policy (an actor, or a DQN's Q network) as a small policy file to this path and exit.")
     var exportPolicy: String?
 
     func validate() throws {

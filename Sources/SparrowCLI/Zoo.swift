@@ -1,8 +1,10 @@
 import Environments
 import Foundation
 
-/// The pretrained policies in assets/: `assets/<robot>-tows-sac-0.9.policy` (assets/README.md says how each was
-/// trained). `sparrow replay hopper` and `sparrow eval ant` find them by the robot's name.
+/// The pretrained policies in assets/: `assets/<robot>-tows-sac-0.9.policy` for the robots and
+/// `assets/<game>-rigl-dqn-0.9.policy` for Atari games (<game> is ale-py's ROM id: breakout, space_invaders);
+/// assets/README.md says how each was trained. `sparrow replay hopper`, `sparrow eval ant` and `sparrow replay
+/// breakout` find them by the robot's or the game's name.
 ///
 /// Where assets/ is: $SPARROW_ZOO if set (a folder of policies), else the package root of this executable (the
 /// nearest folder above the binary that holds Package.swift and assets/: `make build`, `swift run` and any
@@ -41,11 +43,32 @@ enum Zoo {
         }
     }
 
+    /// Every game's zoo policy is this preset at this sparsity.
+    static let gameSuffix = "-rigl-dqn-0.9.policy"
+
+    static func fileName(_ game: AtariGame) -> String { game.romID + gameSuffix }
+
+    /// The games that have a policy in the zoo, in `AtariGame.all` order.
+    static func availableGames(in folder: String = folder()) -> [AtariGame] {
+        AtariGame.all.filter { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(fileName($0))) }
+    }
+
     /// What a positional POLICY argument means: the path itself when something exists there, else the zoo policy
-    /// of the robot it names. nil: neither a path nor a robot name (the caller reports the missing path). A robot
-    /// without a zoo policy is an error that lists the robots that have one.
+    /// of the robot or Atari game it names ("breakout", "ALE/Breakout-v5"). nil: neither a path nor such a name
+    /// (the caller reports the missing path). A robot or game without a zoo policy is an error that lists those
+    /// that have one.
     static func resolve(_ argument: String) throws -> String? {
-        guard !FileManager.default.fileExists(atPath: argument), let id = try? EnvironmentID(name: argument) else { return nil }
+        guard !FileManager.default.fileExists(atPath: argument) else { return nil }
+        if let game = AtariGame.find(argument) {
+            let dir = folder(), path = (dir as NSString).appendingPathComponent(fileName(game))
+            guard FileManager.default.fileExists(atPath: path) else {
+                let have = availableGames(in: dir).map(\.romID)
+                throw CLIError("no pretrained policy for \(game.name) in \(dir) (\(fileName(game))); games with one: "
+                               + (have.isEmpty ? "none" : have.joined(separator: ", ")))
+            }
+            return path
+        }
+        guard let id = try? EnvironmentID(name: argument) else { return nil }
         let dir = folder()
         let path = (dir as NSString).appendingPathComponent(fileName(id))
         guard FileManager.default.fileExists(atPath: path) else {
