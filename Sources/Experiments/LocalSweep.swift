@@ -170,8 +170,9 @@ public final class LocalSweep {
             let filled = Int(fraction * 20)
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
             let eval = progress?.evalReturn.map { String(format: "eval %.1f", $0) } ?? "eval -"
+            let left = progress.flatMap { p in p.stepsPerSecond.map { String(format: ", %.0f steps/s, ", $0) + RunLog.duration(p.secondsLeft(total: steps)!) + " left" } } ?? ""
             lines.append("  " + plan.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                         + String(format: " [%@] %3.0f%% %d/%d %@", bar, fraction * 100, progress?.step ?? 0, steps, eval))
+                         + String(format: " [%@] %3.0f%% %d/%d %@", bar, fraction * 100, progress?.step ?? 0, steps, eval) + left)
         }
         return lines
     }
@@ -210,16 +211,36 @@ public enum RunLog {
     public struct Progress: Equatable, Sendable {
         public var step: Int
         public var evalReturn: Double?
+        /// The median of the last few rows' `steps_per_s` (up to `speedRows`), nil where none has one: what the
+        /// time left is estimated from, steady against one slow row (an evaluation, a checkpoint, a resume).
+        public var stepsPerSecond: Double?
+
+        /// Seconds to reach `total` steps at `stepsPerSecond`, nil without a speed.
+        public func secondsLeft(total: Int) -> Double? {
+            stepsPerSecond.map { Double(max(total - step, 0)) / $0 }
+        }
     }
 
-    /// The last metrics row's step and evaluation return (reads only the file's tail).
+    static let speedRows = 5
+
+    /// The last metrics row's step and evaluation return, and the recent speed (reads only the file's tail).
     public static func progress(_ directory: String) -> Progress? {
         let path = (directory as NSString).appendingPathComponent("metrics.csv")
         guard let text = tail(path, bytes: 4096) else { return nil }
-        guard let last = text.split(separator: "\n").last(where: { $0.first?.isNumber == true }) else { return nil }
-        let fields = last.split(separator: ",", omittingEmptySubsequences: false)
-        guard let step = Int(fields[0]) else { return nil }
-        return Progress(step: step, evalReturn: fields.count > 4 ? Double(fields[4]) : nil)
+        // Whole rows only (`tail` drops a cut first line): a row being written has no newline yet.
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if text.last != "\n" { lines = lines.dropLast() }
+        let rows = lines.filter { $0.first?.isNumber == true }.map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        guard let last = rows.last, let step = Int(last[0]) else { return nil }
+        let speeds = rows.suffix(speedRows).compactMap { $0.count > 2 ? Double($0[2]) : nil }.filter { $0 > 0 && $0.isFinite }.sorted()
+        let median = speeds.isEmpty ? nil : speeds.count % 2 == 1 ? speeds[speeds.count / 2]
+            : (speeds[speeds.count / 2 - 1] + speeds[speeds.count / 2]) / 2
+        return Progress(step: step, evalReturn: last.count > 4 ? Double(last[4]) : nil, stepsPerSecond: median)
+    }
+
+    /// "20 min", "2.5 h": a run's length or time left.
+    public static func duration(_ seconds: Double) -> String {
+        seconds < 5400 ? String(format: "%.0f min", seconds / 60) : String(format: "%.1f h", seconds / 3600)
     }
 
     public static func finalScore(_ directory: String) -> Double? {

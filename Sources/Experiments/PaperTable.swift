@@ -380,7 +380,5 @@ public struct PaperComparison: Sendable {
     }
 
     /// "20 min", "2.5 h".
-    static func duration(_ seconds: Double) -> String {
-        seconds < 5400 ? String(format: "%.0f min", seconds / 60) : String(format: "%.1f h", seconds / 3600)
-    }
+    static func duration(_ seconds: Double) -> String { RunLog.duration(seconds) }
 }

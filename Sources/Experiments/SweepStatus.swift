@@ -15,6 +15,9 @@ public struct RunStatus: Equatable, Sendable {
     public var detail: String
     public var step: Int?
     public var slurmState: String?
+    /// A running run's recent speed (`RunLog.Progress.stepsPerSecond`) and the time it needs at that speed.
+    public var stepsPerSecond: Double?
+    public var secondsLeft: Double?
 
     /// Every run of the sweep at `root`: from its sweep.json when there is one, else every run directory in it.
     public static func survey(root: String) throws -> [RunStatus] {
@@ -48,20 +51,28 @@ public struct RunStatus: Equatable, Sendable {
         let total = (try? Data(contentsOf: URL(fileURLWithPath: path("config.json"))))
             .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["steps"] as? Int
         let progressText = progress.map { p in "step \(p.step)" + (total.map { "/\($0)" } ?? "") } ?? "not started"
+        // Speed and time left only while it runs: a stopped run's last speed says nothing of when it will end.
+        let speed = progress?.stepsPerSecond, left = total.flatMap { progress?.secondsLeft(total: $0) }
+        let runningText = progressText + (speed.map { String(format: ", %.0f steps/s", $0) } ?? "")
+            + (left.map { ", \(RunLog.duration($0)) left" } ?? "")
+        func running(_ detail: String) -> RunStatus {
+            s.state = .running; s.detail = detail; s.stepsPerSecond = speed; s.secondsLeft = left
+            return s
+        }
         switch slurmState {
         case "RUNNING", "COMPLETING", "CONFIGURING", "STAGE_OUT", "SIGNALING", "RESIZING":
-            s.state = .running; s.detail = "\(progressText) (SLURM \(slurmState!))"; return s
+            return running("\(runningText) (SLURM \(slurmState!))")
         case "PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SUSPENDED", "RESV_DEL_HOLD":
             s.state = .pending; s.detail = "\(progressText) (SLURM \(slurmState!))"; return s
         default: break
         }
         if let pidText = try? String(contentsOfFile: path("run.pid"), encoding: .utf8),
            let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0 {
-            s.state = .running; s.detail = progressText; return s
+            return running(runningText)
         }
         // Whoever trains it (another sweep on this root, a `sparrow train` by hand) holds its run lock.
         if let holder = RunLockHolder.read(directory: directory), holder.isAliveHere {
-            s.state = .running; s.detail = "\(progressText) (\(holder))"; return s
+            return running("\(runningText) (\(holder))")
         }
         let log = path("train.log")
         // A child refused because another process held the run is no failure of the run.

@@ -121,7 +121,7 @@ struct SweepStatusCommand: ParsableCommand {
             + "The last line is a count per state; with --json, one JSON object instead.")
 
     @Argument(help: "The sweep's root folder.") var root: String
-    @Flag(help: "Print JSON: {\"runs\": [{name, directory, state, detail, step, slurm_state}], \"counts\": {…}}.")
+    @Flag(help: "Print JSON: {\"runs\": [{name, directory, state, detail, step, slurm_state, steps_per_second, seconds_left}], \"counts\": {…}}; the last two for running runs (median speed of the last 5 metrics rows).")
     var json = false
 
     func run() throws {
@@ -135,6 +135,8 @@ struct SweepStatusCommand: ParsableCommand {
                 var o: [String: Any] = ["name": s.name, "directory": s.directory, "state": s.state.rawValue, "detail": s.detail]
                 if let step = s.step { o["step"] = step }
                 if let st = s.slurmState { o["slurm_state"] = st }
+                if let v = s.stepsPerSecond { o["steps_per_second"] = v }
+                if let v = s.secondsLeft { o["seconds_left"] = v }
                 runs.append(o)
             }
             let all = RunStatus.State.allCases.reduce(into: [String: Int]()) { $0[$1.rawValue] = counts[$1.rawValue] ?? 0 }

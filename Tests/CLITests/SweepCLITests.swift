@@ -243,6 +243,16 @@ final class SweepCLITests: XCTestCase {
         let root = dir.appendingPathComponent("root").path
         var s = try status(root)
         XCTAssertEqual(s["counts"] as? [String: Int], ["done": 0, "running": 1, "pending": 0, "failed": 0])
+        // Once it has logged a row, a running run shows its speed and the time it needs at that speed.
+        while Date() < deadline.addingTimeInterval(30), progressStep(run) == 0 { usleep(50_000) }
+        s = try status(root)
+        let running = try XCTUnwrap((s["runs"] as? [[String: Any]])?.first)
+        let speed = try XCTUnwrap(running["steps_per_second"] as? Double, "\(running)")
+        let left = try XCTUnwrap(running["seconds_left"] as? Double, "\(running)")
+        XCTAssertGreaterThan(speed, 0)
+        XCTAssertEqual(left, Double(10_000_000 - (running["step"] as! Int)) / speed, accuracy: 1e-6 * left)
+        XCTAssertTrue((running["detail"] as? String ?? "").contains(" steps/s, "), "\(running)")
+        XCTAssertTrue((running["detail"] as? String ?? "").contains(" left"), "\(running)")
         let r = try CLI.run(["sweep", spec, "--backend", "local"])
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("elsewhere InvertedPendulum-v5_tows-sac_s0.9_seed0: another process is training it (pid \(holder.processIdentifier) on host "), r.stdout)
@@ -254,6 +264,7 @@ final class SweepCLITests: XCTestCase {
         holder.waitUntilExit()
         s = try status(root)
         XCTAssertEqual(s["counts"] as? [String: Int], ["done": 0, "running": 0, "pending": 1, "failed": 0], "a dead holder's run is pending")
+        XCTAssertNil((s["runs"] as? [[String: Any]])?.first?["seconds_left"], "a stopped run has no time left to tell")
     }
 
     /// The step of a run's last metrics row (0 before the first).

@@ -1,0 +1,34 @@
+import Experiments
+import Foundation
+import XCTest
+
+/// Reading a run's metrics.csv while it trains (`RunLog.progress`): the last whole row's step and evaluation, and the
+/// speed the time left is estimated from.
+final class RunLogTests: XCTestCase {
+    /// The speed is the median of the last five whole rows' steps_per_s: one slow row (a checkpoint, a resume) does not
+    /// move it, an empty or zero one is left out, and a row still being written (no newline yet) counts for nothing.
+    func testSpeedIsTheMedianOfTheLastWholeRows() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-runlog-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("metrics.csv").path
+        var text = "step,wall_time_s,steps_per_s,episode_return,eval_return\n"
+        let speeds = ["900", "100", "110", "3", "", "120", "0", "105"]  // only the last five whole rows count
+        for (i, v) in speeds.enumerated() { text += "\((i + 1) * 1000),\(i),\(v),1.0,\(i == 6 ? "42.5" : "")\n" }
+        try (text + "9000,8,5000,1.0,").write(toFile: path, atomically: true, encoding: .utf8)
+        let p = try XCTUnwrap(RunLog.progress(dir.path))
+        XCTAssertEqual(p.step, 8000, "the row being written is not read")
+        XCTAssertNil(p.evalReturn, "the last whole row has no evaluation")
+        XCTAssertEqual(p.stepsPerSecond, 105, "median of 3, 120, 105 (the empty and zero speeds left out)")
+        XCTAssertEqual(try XCTUnwrap(p.secondsLeft(total: 29_000)), 200, accuracy: 1e-9)
+        XCTAssertEqual(p.secondsLeft(total: 5000), 0, "past its end: nothing left")
+        XCTAssertEqual(RunLog.duration(200), "3 min")
+        XCTAssertEqual(RunLog.duration(9000), "2.5 h")
+
+        try "step,wall_time_s,steps_per_s\n1000,1,".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertNil(RunLog.progress(dir.path), "no whole row yet")
+        try "step,wall_time_s,steps_per_s\n1000,1,\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(RunLog.progress(dir.path)?.step, 1000)
+        XCTAssertNil(RunLog.progress(dir.path)?.stepsPerSecond)
+    }
+}
