@@ -170,7 +170,9 @@ public final class LocalSweep {
             let filled = Int(fraction * 20)
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
             let eval = progress?.evalReturn.map { String(format: "eval %.1f", $0) } ?? "eval -"
-            let left = progress.flatMap { p in p.stepsPerSecond.map { String(format: ", %.0f steps/s, ", $0) + RunLog.duration(p.secondsLeft(total: steps)!) + " left" } } ?? ""
+            let left = progress.flatMap { p in
+                p.stepsPerSecond.flatMap { v in p.secondsLeft(total: steps).map { String(format: ", %.0f steps/s, ", v) + RunLog.duration($0) + " left" } }
+            } ?? ""
             lines.append("  " + plan.name.padding(toLength: width, withPad: " ", startingAt: 0)
                          + String(format: " [%@] %3.0f%% %d/%d %@", bar, fraction * 100, progress?.step ?? 0, steps, eval) + left)
         }

@@ -205,7 +205,7 @@ public struct PaperComparison: Sendable {
             cells.append(toDense)
             cells.append(pair(c.denseWeights, c.sparseWeights, { String(format: "%.0f", $0) }))
             cells.append(pair(c.denseFLOPs, c.sparseFLOPs, flops))
-            cells.append(pair(c.denseWall, c.sparseWall, Self.duration))
+            cells.append(pair(c.denseWall, c.sparseWall, RunLog.duration))
             cells.append(paperScores)
             tableRows.append(cells)
         }
@@ -258,7 +258,7 @@ public struct PaperComparison: Sendable {
             let state: String
             if r.finished, let f = r.finalScore {
                 state = "finished, \(Self.steps(r.stepsReached)) steps, final score \(Self.one(f)), best eval. "
-                    + (r.bestEvaluation.map(Self.one) ?? "–") + (r.wallTime.map { ", \(Self.duration($0)) of training" } ?? "")
+                    + (r.bestEvaluation.map(Self.one) ?? "–") + (r.wallTime.map { ", \(RunLog.duration($0)) of training" } ?? "")
             } else if !r.started {
                 state = "**not started** (planned in `\((r.directory as NSString).deletingLastPathComponent)/sweep.json`)"
             } else {
@@ -378,7 +378,4 @@ public struct PaperComparison: Sendable {
         return "seed \(r.seed) at \(steps(r.stepsReached)) of \(steps(r.steps))"
             + (r.evaluations.last.map { ", last eval. \(one($0.meanReturn))" } ?? ", no evaluation yet")
     }
-
-    /// "20 min", "2.5 h".
-    static func duration(_ seconds: Double) -> String { RunLog.duration(seconds) }
 }
