@@ -26,6 +26,9 @@ struct Eval: ParsableCommand {
     @Option(help: "The environment the policy must be for (a check; the policy's own environment is used).")
     var env: String?
     @OptionGroup var threading: ThreadsOption
+    @Option(name: .customLong("eval-epsilon"),
+            help: "ε of a DQN's evaluation policy instead of its run's eval-epsilon: 0 greedy, Dopamine's 0.001, the Nature DQN's 0.05 (DQN runs and policy files only).")
+    var evalEpsilon: Double?
 
     @Option(help: ArgumentHelp("Also write every step of the evaluation as a JSON line: episode, t, observation, action.",
                                valueName: "file.jsonl"))
@@ -47,6 +50,7 @@ struct Eval: ParsableCommand {
 
     func validate() throws {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
+        if let e = evalEpsilon, !(0...1).contains(e) { throw ValidationError("--eval-epsilon must be in [0, 1], got \(e)") }
         if let obsNoise {
             let parts = obsNoise.split(separator: ",", omittingEmptySubsequences: false)
             guard !parts.isEmpty, parts.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces)).map { $0 >= 0 && $0.isFinite } ?? false }) else {
@@ -61,7 +65,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         do { if let record { try RunDirectory.checkOutput(record, flag: "--record") } } catch { throw CLIError(error) }
-        let source = try PolicySource(path, env: env, seed: seed)
+        let source = try PolicySource(path, env: env, seed: seed, evalEpsilon: evalEpsilon)
         threading.apply()
         let config = source.config
         if let levels = noiseLevels { return try evaluateUnderNoise(source, levels: levels) }

@@ -13,12 +13,15 @@ final class PolicyFileAgent: Agent {
     let policy: ExportedPolicy
     var profiler: StepProfiler?
     private var generator: Generator
+    private let epsilon: Double
 
     /// Checks the policy fits `env` (observation size, and a box of as many actions or as many discrete ones), so a mismatch is one line
     /// instead of a trap in `ExportedPolicy.act`; `file` names the policy in the message.
-    init(_ policy: ExportedPolicy, file: String, env: any Environment, seed: UInt64) throws {
+    /// `epsilon` replaces the run's evaluation ε (`sparrow eval --eval-epsilon`).
+    init(_ policy: ExportedPolicy, file: String, env: any Environment, seed: UInt64, epsilon: Double? = nil) throws {
         if let problem = policy.mismatch(with: env) { throw CLIError("\(file) \(problem)") }
         self.policy = policy
+        self.epsilon = epsilon ?? policy.evaluationEpsilon
         generator = Generator(seed: seed).derived(0xE9A1)
     }
 
@@ -32,7 +35,7 @@ final class PolicyFileAgent: Agent {
     lazy var analyses = NetworkAnalyses(config: config)
 
     func act(_ observation: UnsafeBufferPointer<Double>, deterministic: Bool, into action: UnsafeMutableBufferPointer<Float>) {
-        policy.evaluationAct(observation, into: action, generator: &generator)
+        policy.evaluationAct(observation, into: action, epsilon: epsilon, generator: &generator)
     }
 
     func encode(into w: inout ByteWriter) throws { throw CLIError("a policy file's actor is not a trainable agent") }

@@ -14,8 +14,9 @@ struct PolicySource {
     let environment: any TrainingEnvironment
 
     /// Loads `path`; with `env`, the policy must be for that environment; `seed` seeds a policy file's
-    /// evaluation draws (`ExportedPolicy.evaluationAct`). Every failure is one `CLIError` line.
-    init(_ path: String, env: String? = nil, seed: UInt64 = 0) throws {
+    /// evaluation draws (`ExportedPolicy.evaluationAct`); `evalEpsilon` replaces a DQN's evaluation ε (refused for
+    /// other policies). Every failure is one `CLIError` line.
+    init(_ path: String, env: String? = nil, seed: UInt64 = 0, evalEpsilon: Double? = nil) throws {
         let file = try Self.locate(path)
         self.file = file
         do {
@@ -24,12 +25,21 @@ struct PolicySource {
                 config = policy.config
                 try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
                 environment = try config.makeEnvironment()
-                agent = try PolicyFileAgent(policy, file: file, env: environment, seed: seed)
+                if evalEpsilon != nil, policy.header.choices == nil {
+                    throw CLIError("--eval-epsilon is for DQN policies; \(file) holds a \(config.agent.algorithm.rawValue) actor")
+                }
+                agent = try PolicyFileAgent(policy, file: file, env: environment, seed: seed, epsilon: evalEpsilon)
             } else {
                 guard CheckpointFile.isCheckpointFile(file) else {
                     throw CLIError("\(file) is neither a Sparrow checkpoint nor a policy file")
                 }
-                (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file)
+                (config, agent) = try TrainingCheckpoint.loadAgent(checkpoint: file) { config in
+                    guard let e = evalEpsilon else { return }
+                    guard config.agent.algorithm.actsDiscretely else {
+                        throw CLIError("--eval-epsilon is for DQN policies; \(file) holds a \(config.agent.algorithm.rawValue) agent")
+                    }
+                    config.agent.evalEpsilon = e
+                }
                 try checkPolicyEnvironment(file, trainedOn: config.env, requested: env)
                 environment = try config.makeEnvironment()
             }

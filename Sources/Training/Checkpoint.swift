@@ -121,8 +121,11 @@ public enum TrainingCheckpoint {
     }
 
     /// The trained agent of a checkpoint (its config, and the agent ready to act), without the replay buffer.
-    public static func loadAgent(checkpoint path: String) throws -> (config: TrainConfig, agent: any Agent) {
+    /// `adjust` may change what only acting reads before the agent is built (`sparrow eval --eval-epsilon`).
+    public static func loadAgent(checkpoint path: String, adjust: (inout TrainConfig) throws -> Void = { _ in }) throws
+        -> (config: TrainConfig, agent: any Agent) {
         var (config, r) = try CheckpointFile.read(path)
+        try adjust(&config)
         RunDensePath.chooseForLoading(config: config, checkpoint: path)
         let env = try config.makeEnvironment()
         let agent = try AgentFactory.makeAgent(config: config, env: env)

@@ -257,13 +257,14 @@ public final class ExportedPolicy {
     /// greedy agent from waiting forever, e.g. for Breakout's serve); 0 for every other policy.
     public var evaluationEpsilon: Double { header.choices == nil ? 0 : header.config.agent.evalEpsilon }
 
-    /// The action the run's evaluation would take: `act`, except that with probability `evaluationEpsilon` it is a
+    /// The action the run's evaluation would take: `act`, except that with probability `evaluationEpsilon` (or
+    /// `epsilon`, for a Q network only: a continuous policy has no discrete choice to draw) it is a
     /// uniformly random choice, drawn as DQN draws it (so a greedy file, ε 0, never touches the generator). The
     /// draws come from the caller's generator, not the run's, so the returns match the checkpoint's in
     /// distribution; with ε 0 they match exactly.
     public func evaluationAct(_ observation: UnsafeBufferPointer<Double>, into action: UnsafeMutableBufferPointer<Float>,
-                              generator: inout Generator) {
-        let epsilon = evaluationEpsilon
+                              epsilon: Double? = nil, generator: inout Generator) {
+        let epsilon = epsilon ?? evaluationEpsilon
         if epsilon > 0, generator.nextDouble() < epsilon, let n = header.choices {
             action[0] = Float(generator.nextInt(below: n))
             return

@@ -66,6 +66,12 @@ final class AtariCLITests: XCTestCase {
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data((r.lines.last ?? "").utf8)) as? [String: Any])
         XCTAssertGreaterThan(try XCTUnwrap(json["mean_return"] as? Double), 10, r.stdout)
         XCTAssertEqual(try CLI.run(["eval", "ALE/Breakout-v5", "--episodes", "2", "--seed", "5"], environment: env).lines, r.lines)
+        // --eval-epsilon replaces the run's 0.001: at 1 every action is random, and Breakout's score falls to chance.
+        let random = try CLI.run(["eval", "breakout", "--episodes", "2", "--seed", "5", "--eval-epsilon", "1"], environment: env)
+        XCTAssertEqual(random.status, 0, random.stderr)
+        let randomJSON = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data((random.lines.last ?? "").utf8)) as? [String: Any])
+        XCTAssertLessThan(try XCTUnwrap(randomJSON["mean_return"] as? Double), 5, random.stdout)
+        assertCleanFailure(try CLI.run(["eval", "breakout", "--eval-epsilon", "1.5"], environment: env), contains: "--eval-epsilon must be in [0, 1], got 1.5")
         assertCleanFailure(try CLI.run(["eval", "pong"], environment: env), contains: "no pretrained policy for ALE/Pong-v5 in")
         assertCleanFailure(try CLI.run(["eval", "pong"], environment: env), contains: "games with one: breakout")
     }

@@ -104,6 +104,19 @@ final class ZooCLITests: XCTestCase {
         XCTAssertTrue(n.mean.contains { $0 != 0 }, "the normaliser learned from the rollouts: \(n.mean)")
         assertCleanFailure(try CLI.run(["eval", dir.appendingPathComponent("dqn.policy").path, "--env", "Acrobot-v1"]),
                            contains: "policy for CartPole-v1, not Acrobot-v1")
+        // --eval-epsilon: the same override for the run and its file (at 1 both act at random, from their own draws);
+        // refused for a policy that is not a DQN's.
+        for path in [dir.appendingPathComponent("dqn").path, dir.appendingPathComponent("dqn.policy").path] {
+            let greedy = try CLI.run(["eval", path, "--episodes", "3", "--seed", "31", "--eval-epsilon", "0"])
+            XCTAssertEqual(greedy.lines, try CLI.run(["eval", path, "--episodes", "3", "--seed", "31"]).lines, "set-dqn evaluates greedily")
+            let random = try CLI.run(["eval", path, "--episodes", "3", "--seed", "31", "--eval-epsilon", "1"])
+            XCTAssertEqual(random.status, 0, random.stderr)
+            XCTAssertNotEqual(random.lines.last, greedy.lines.last, path)
+        }
+        assertCleanFailure(try CLI.run(["eval", dir.appendingPathComponent("ppo.policy").path, "--eval-epsilon", "0.1"]),
+                           contains: "--eval-epsilon is for DQN policies;")
+        assertCleanFailure(try CLI.run(["eval", dir.appendingPathComponent("ppo").path, "--eval-epsilon", "0.1"]),
+                           contains: "--eval-epsilon is for DQN policies;")
     }
 
     /// A robot's name that is not a path opens its zoo policy: from $SPARROW_ZOO, or the executable's checkout

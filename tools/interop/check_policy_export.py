@@ -5,8 +5,9 @@ Trains short runs with the `sparrow` binary given — SAC (TowS, truly sparse, L
 layers) on HalfCheetah-v5, PPO (SET, observation normaliser) on HalfCheetah-v5, DQN (RigL) on CartPole-v1, and DQN
 (SET, the truly sparse Nature CNN; RigL, the residual Impala network) on ALE/Breakout-v5 when Sparrow has Atari support (ONNX only: the C export
 writes fully connected policies; 200 observations of 28 224 frame bytes each) — and
-takes the pretrained Hopper policy file in assets/, so a run directory, a checkpoint file and a policy file are
-each exported. For each policy it records 1000 observations and actions with `sparrow eval --record`, then:
+takes the pretrained Hopper and Breakout policy files in assets/ (Breakout's: a version 3 file of a convolutional
+Q network, evaluated with --eval-epsilon 0), so a run directory, a checkpoint file and a policy file are each
+exported. For each policy it records 1000 observations and actions with `sparrow eval --record`, then:
 
   * runs the ONNX model (`sparrow export --onnx`) in onnxruntime on the 1000 observations: every action within
     1e-5 of sparrow eval's (DQN: the same greedy action, or one whose Q value is within 1e-5 of the best);
@@ -60,7 +61,12 @@ ATARI = {
                                   "--buffer-size", "300", "--max-episode-frames", "1000"], "checkpoint", 1),
 }
 ATARI_OBSERVATIONS = 200
-ZOO = {"zoo-hopper-policy-file": (os.path.join(REPO, "assets", "hopper-tows-sac-0.9.policy"), 2)}
+# name -> (policy file, evaluation episodes, extra `sparrow eval` arguments, convolutional)
+ZOO = {"zoo-hopper-policy-file": (os.path.join(REPO, "assets", "hopper-tows-sac-0.9.policy"), 2, [], False),
+       # The shipped Breakout agent (policy file version 3: the 90% sparse Nature CNN, frames scaled by 1/255),
+       # evaluated greedily so that eval's actions are the network's (its run evaluated with ε 0.001).
+       "zoo-breakout-policy-file": (os.path.join(REPO, "assets", "breakout-rigl-dqn-0.9.policy"), 1,
+                                    ["--eval-epsilon", "0"], True)}
 
 failures = []
 
@@ -143,9 +149,9 @@ def check_actions(name, what, got, sparrow_actions, q_values=None):
     return float(len(differ))
 
 
-def check_policy(name, sparrow, path, episodes, work, observations=OBSERVATIONS, c_export=True):
+def check_policy(name, sparrow, path, episodes, work, observations=OBSERVATIONS, c_export=True, eval_args=()):
     rec = os.path.join(work, "eval.jsonl")
-    run([sparrow, "eval", path, "--episodes", str(episodes), "--record", rec])
+    run([sparrow, "eval", path, "--episodes", str(episodes), "--record", rec, *eval_args])
     obs, sparrow_actions = recorded(rec)
     if len(obs) < observations:
         fail(f"{name}: sparrow eval recorded {len(obs)} steps in {episodes} episodes, need {observations}")
@@ -229,6 +235,7 @@ def main():
         path = run_dir if export_what == "run" else os.path.join(run_dir, "checkpoint.sparrow")
         rows.append(check_policy(name, sparrow, path, episodes, work))
     # Atari: skipped when this build has no ALE.
+    atari = True
     for name, (train_args, export_what, episodes) in ATARI.items():
         work = os.path.join(args.root, name)
         os.makedirs(work)
@@ -238,14 +245,20 @@ def main():
         except RuntimeError as e:
             if "Atari support is not built" in str(e):
                 print(f"skip {name}: Sparrow was built without Atari support")
+                atari = False
                 continue
             raise
         path = run_dir if export_what == "run" else os.path.join(run_dir, "checkpoint.sparrow")
         rows.append(check_policy(name, sparrow, path, episodes, work, ATARI_OBSERVATIONS, c_export=False))
-    for name, (policy_file, episodes) in ZOO.items():
+    for name, (policy_file, episodes, eval_args, convolutional) in ZOO.items():
+        if convolutional and not atari:
+            print(f"skip {name}: Sparrow was built without Atari support")
+            continue
         work = os.path.join(args.root, name)
         os.makedirs(work)
-        rows.append(check_policy(name, sparrow, policy_file, episodes, work))
+        rows.append(check_policy(name, sparrow, policy_file, episodes, work,
+                                 ATARI_OBSERVATIONS if convolutional else OBSERVATIONS, c_export=not convolutional,
+                                 eval_args=eval_args))
     print(json.dumps([r for r in rows if r], indent=1))
     if failures:
         print(f"{len(failures)} check(s) failed")
