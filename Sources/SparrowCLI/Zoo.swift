@@ -59,6 +59,11 @@ enum Zoo {
     /// that have one.
     static func resolve(_ argument: String) throws -> String? {
         guard !FileManager.default.fileExists(atPath: argument) else { return nil }
+        if AtariGame.isAtariName(argument), AtariGame.find(argument) == nil {
+            let close = AtariGame.closeNames(to: argument)
+            throw CLIError("no checkpoint or policy file at \(argument), and no Atari game of that name"
+                           + (close.isEmpty ? "" : "; did you mean \(close.joined(separator: " or "))?"))
+        }
         if let game = AtariGame.find(argument) {
             let dir = folder(), path = (dir as NSString).appendingPathComponent(fileName(game))
             guard FileManager.default.fileExists(atPath: path) else {

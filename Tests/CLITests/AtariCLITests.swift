@@ -74,6 +74,7 @@ final class AtariCLITests: XCTestCase {
         assertCleanFailure(try CLI.run(["eval", "breakout", "--eval-epsilon", "1.5"], environment: env), contains: "--eval-epsilon must be in [0, 1], got 1.5")
         assertCleanFailure(try CLI.run(["eval", "pong"], environment: env), contains: "no pretrained policy for ALE/Pong-v5 in")
         assertCleanFailure(try CLI.run(["eval", "pong"], environment: env), contains: "games with one: breakout")
+        assertCleanFailure(try CLI.run(["replay", "ALE/Breakot-v5"], environment: env), contains: "did you mean ALE/Breakout-v5")
     }
 
     func testUnknownGameListsCloseNames() throws {
