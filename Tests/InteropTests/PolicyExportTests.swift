@@ -100,6 +100,55 @@ final class PolicyExportTests: XCTestCase {
         }
     }
 
+    /// A convolutional Q network in C (the Nature CNN's kind: a chain of convolutions, then fully connected layers,
+    /// frames scaled by 1/255): odd shapes — 3 channels of 11×11, a 4×4/2 "SAME" convolution with its extra zero at the
+    /// bottom and right, 5 and 7 channels — in the truly sparse, masked and dense backends and every layout. The C
+    /// file's raw outputs are the network's to 1e-5; a residual graph (Impala) is refused in one line naming --onnx.
+    func testCFileComputesConvolutionalQNetworks() throws {
+        let convolutions = [ConvGeometry.same(inChannels: 3, size: 11, outChannels: 5, kernel: 4, stride: 2),
+                            ConvGeometry.same(inChannels: 5, size: 6, outChannels: 7, kernel: 3)]
+        XCTAssertEqual([convolutions[0].padding, convolutions[0].trailingPadding], [1, 2])
+        let widths = [convolutions[0].inputCount, convolutions[0].outputCount, convolutions[1].outputCount, 9, 4]
+        var g = Generator(seed: 21)
+        let observations = (0..<12).map { _ in (0..<widths[0]).map { _ in Double(g.next() % 256) } }
+        for backend in [LayerBackend.sparse, .masked, .dense] {
+            let layers = [0.4, 0.6, 0.3, 0.8].enumerated().map { l, d in
+                LayerSpec(backend: backend, density: backend == .dense ? 1 : d, convolution: l < 2 ? convolutions[l] : nil)
+            }
+            let spec = MLPSpec(widths: widths, activation: .relu, outputActivation: .identity, layers: layers)
+            var init_ = Generator(seed: 3)
+            let network = MLP(spec: spec, generator: &init_)
+            for (l, layer) in network.layers.enumerated() { layer.bias.setValues(layer.bias.values.map { $0 + 0.01 * Float(l + 1) }) }
+            let policy = DeterministicPolicy(inputScale: 1 / 255, network: network, output: .argmax(choices: 4))
+            let expected: [[Float]] = observations.map { o in
+                let ws = network.workspace(batch: 1)
+                o.withUnsafeBufferPointer { policy.input($0, into: ws.input.pointer) }
+                network.forward(ws)
+                return Array(UnsafeBufferPointer(start: ws.output.pointer, count: 4))
+            }
+            let first = expected.map { $0[0] }
+            XCTAssertGreaterThan(first.max()! - first.min()!, 1e-3, "the outputs depend on the frames")
+            for layout in CExport.Layout.allCases {
+                let got = try compileAndRun(try CExport.source(policy, layout: layout, comment: ["test"]), observations: observations,
+                                            actions: 4, rawOutputs: true)
+                for i in observations.indices {
+                    for j in 0..<4 {
+                        XCTAssertEqual(got[i][j], expected[i][j], accuracy: 1e-5 * max(1, abs(expected[i][j])), "\(backend) \(layout) observation \(i)")
+                    }
+                }
+            }
+        }
+        var c = AgentConfig()
+        c.algorithm = .dqn
+        c.network = .impala
+        c.method = .static
+        c.sparsity = 0.9
+        let impala = try DQN(config: c, observationSize: 4 * 84 * 84, choices: 6, totalUpdates: 10, seed: 1).deterministicPolicy
+        XCTAssertThrowsError(try CExport.source(impala, comment: [])) {
+            XCTAssertEqual("\($0)", "the C export writes chains of layers; this network is a residual graph (the Impala network): export it with --onnx")
+        }
+    }
+
     func testNonFiniteWeightIsAClearError() throws {
         let policy = try agent(.sac).deterministicPolicy
         let layer = policy.network.layers[1]
@@ -111,8 +160,9 @@ final class PolicyExportTests: XCTestCase {
         }
     }
 
-    /// Compiles `source` with a main that prints the actions of `observations` (`%.9g`, one line each).
-    func compileAndRun(_ source: String, observations: [[Double]], actions: Int) throws -> [[Float]] {
+    /// Compiles `source` with a main that prints the actions of `observations` (`%.9g`, one line each), or with
+    /// `rawOutputs` the network's outputs (`sparrow_policy_network`).
+    func compileAndRun(_ source: String, observations: [[Double]], actions: Int, rawOutputs: Bool = false) throws -> [[Float]] {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-c-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -123,7 +173,12 @@ final class PolicyExportTests: XCTestCase {
             static const double obs[][SPARROW_POLICY_OBSERVATIONS] = {\(rows)};
             int main(void) {
                 for (int i = 0; i < \(observations.count); i++) {
-                #if SPARROW_POLICY_DISCRETE
+                #if \(rawOutputs ? 1 : 0)
+                    float z[SPARROW_POLICY_OUTPUTS];
+                    sparrow_policy_network(obs[i], z);
+                    for (int j = 0; j < SPARROW_POLICY_OUTPUTS; j++) printf("%.9g ", z[j]);
+                    printf("\\n");
+                #elif SPARROW_POLICY_DISCRETE
                     printf("%d\\n", sparrow_policy(obs[i]));
                 #else
                     float a[SPARROW_POLICY_ACTIONS];

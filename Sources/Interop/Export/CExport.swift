@@ -22,14 +22,20 @@ public struct ExportError: Error, CustomStringConvertible {
 /// writes every layer as a full matrix (transposed, so the loop over outputs vectorises without -ffast-math): the
 /// dense equivalent the README compares size and time against. Numbers are printed as the shortest decimals that
 /// read back as the same float, so the C weights are Sparrow's bit for bit.
+///
+/// Convolutions (the Nature CNN; chains of layers only, a residual graph such as Impala goes to ONNX) are direct
+/// loops over the live taps of each output channel, the kernel's CSR in every sparse layout (`csc` too: a tap's
+/// input is a window, not one feature), or over the whole OIHW kernel in `dense`; padding is read as zeros, the
+/// output is Sparrow's [C][H][W] order, so the fully connected layer after it reads it as Sparrow does. Frames are
+/// scaled by the policy's input scale (1/255) in float, as the agent does.
 public enum CExport {
     public enum Layout: String, CaseIterable, Sendable {
         case csr, csc, dense
     }
 
     public static func source(_ policy: DeterministicPolicy, layout: Layout = .csr, comment: [String]) throws -> String {
-        if policy.network.layers.contains(where: { $0.convolution != nil }) || policy.inputScale != 1 {
-            throw ExportError("the C export writes fully connected policies; this one has convolutions (the Nature CNN): export it with --onnx")
+        if policy.network.spec.graph != nil {
+            throw ExportError("the C export writes chains of layers; this network is a residual graph (the Impala network): export it with --onnx")
         }
         let layers = PolicyLayer.layers(of: policy.network)
         for (l, layer) in layers.enumerated() where !(layer.values + layer.biases).allSatisfy(\.isFinite) {
@@ -61,9 +67,23 @@ public enum CExport {
             s += array("static const double", "obs_std", norm.std.map { "\($0)" })
         }
         for (l, layer) in layers.enumerated() {
-            s += "\n/* Layer \(l): \(layer.fanIn) -> \(layer.fanOut), \(layer.positions.count) connections"
+            s += "\n/* Layer \(l): \(layer.convolution.map { "\($0), " } ?? "")\(layer.fanIn) -> \(layer.fanOut), \(layer.positions.count) connections"
             s += " (\(String(format: "%.1f", 100 * Double(layer.positions.count) / Double(layer.fanIn * layer.fanOut)))% live),"
             s += " then \(describe(layer.activation)). */\n"
+            if let g = layer.convolution {
+                if layout != .dense && layer.isSparse {
+                    // The kernel's CSR: row = output channel, column = (ci·KH + kh)·KW + kw.
+                    s += array("static const int32_t", "layer\(l)_row", layer.rowPointer.map { "\($0)" })
+                    s += array(layer.fanIn <= 65_536 ? "static const uint16_t" : "static const int32_t", "layer\(l)_col",
+                               layer.columns.map { "\($0)" })
+                    s += array("static const float", "layer\(l)_val", layer.values.map(floatLiteral))
+                } else {
+                    s += array("static const float", "layer\(l)_w", layer.denseWeights.map(floatLiteral))  // OIHW
+                }
+                s += array("static const float", "layer\(l)_bias", layer.biases.map(floatLiteral))
+                s += "static float layer\(l)_out[\(g.outputCount)];\n"
+                continue
+            }
             if layout == .csc && layer.isSparse {
                 let (pointer, rows, values) = layer.csc
                 s += array("static const int32_t", "layer\(l)_colptr", pointer.map { "\($0)" })
@@ -95,12 +115,24 @@ public enum CExport {
                     }
 
                 """
+        } else if policy.inputScale != 1 {
+            s += "    for (int i = 0; i < \(n); i++) network_in[i] = (float)observation[i] * \(floatLiteral(policy.inputScale));\n"
         } else {
             s += "    for (int i = 0; i < \(n); i++) network_in[i] = (float)observation[i];\n"
         }
         for (l, layer) in layers.enumerated() {
             let x = l == 0 ? "network_in" : "layer\(l - 1)_out"
             let (kind, slope) = activationCode(layer.activation)
+            if let g = layer.convolution {
+                let shape = "\(g.inChannels), \(g.height), \(g.width), \(g.outChannels), \(g.kernelHeight), \(g.kernelWidth), \(g.stride), \(g.padding), \(g.outputHeight), \(g.outputWidth)"
+                if layout != .dense && layer.isSparse {
+                    let kernel = layer.fanIn <= 65_536 ? "conv_layer16" : "conv_layer32"
+                    s += "    \(kernel)(layer\(l)_row, layer\(l)_col, layer\(l)_val, layer\(l)_bias, \(shape), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
+                } else {
+                    s += "    conv_dense(layer\(l)_w, layer\(l)_bias, \(shape), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
+                }
+                continue
+            }
             if layout == .csc && layer.isSparse {
                 let kernel = layer.fanOut <= 65_536 ? "csc_layer16" : "csc_layer32"
                 s += "    \(kernel)(layer\(l)_colptr, layer\(l)_rowidx, layer\(l)_val, layer\(l)_bias, \(layer.fanIn), \(layer.fanOut), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
@@ -211,6 +243,63 @@ public enum CExport {
         }
         SPARROW_CSC_LAYER(csc_layer16, uint16_t)
         SPARROW_CSC_LAYER(csc_layer32, int32_t)
+
+        /* The outputs o in [*lo, *hi) whose input o*stride + d - pad lies in [0, n): the rest read the padding (zeros). */
+        static inline void conv_range(int n, int d, int stride, int pad, int outputs, int *lo, int *hi) {
+            *lo = pad > d ? (pad - d + stride - 1) / stride : 0;
+            *hi = n - 1 + pad - d < 0 ? 0 : (n - 1 + pad - d) / stride + 1;
+            if (*hi > outputs) *hi = outputs;
+        }
+
+        /* One tap of a convolution: y[oy][ox] += v * x[oy*stride + dy - pad][ox*stride + dx - pad] over the output
+           positions whose input lies inside x, with no test in the inner loop. */
+        static inline void conv_tap(float v, const float *restrict x, int h, int w, int dy, int dx, int stride, int pad,
+                                    int oh, int ow, float *restrict y) {
+            int oy0, oy1, ox0, ox1;
+            conv_range(h, dy, stride, pad, oh, &oy0, &oy1);
+            conv_range(w, dx, stride, pad, ow, &ox0, &ox1);
+            for (int oy = oy0; oy < oy1; oy++) {
+                const float *restrict xr = x + (long)(oy * stride + dy - pad) * w;
+                float *restrict yr = y + (long)oy * ow;
+                for (int ox = ox0; ox < ox1; ox++) yr[ox] += v * xr[ox * stride + dx - pad];
+            }
+        }
+
+        /* A convolution over the live taps of each output channel co (the kernel's CSR row co; a column is
+           (ci*kh + dy)*kw + dx), x and y channel-major ([C][H][W]). */
+        #define SPARROW_CONV_LAYER(name, index_t)                                                                 \
+        static inline void name(const int32_t *restrict row, const index_t *restrict col,                         \
+                                const float *restrict val, const float *restrict bias, int cin, int h, int w,     \
+                                int cout, int kh, int kw, int stride, int pad, int oh, int ow,                    \
+                                const float *restrict x, float *restrict y, int kind, float slope) {              \
+            (void)cin;                                                                                            \
+            for (int co = 0; co < cout; co++) {                                                                   \
+                float *restrict yc = y + (long)co * oh * ow;                                                      \
+                for (int p = 0; p < oh * ow; p++) yc[p] = bias[co];                                               \
+                for (int32_t k = row[co]; k < row[co + 1]; k++) {                                                 \
+                    const int j = (int)col[k], ci = j / (kh * kw), t = j % (kh * kw);                             \
+                    conv_tap(val[k], x + (long)ci * h * w, h, w, t / kw, t % kw, stride, pad, oh, ow, yc);        \
+                }                                                                                                 \
+                for (int p = 0; p < oh * ow; p++) yc[p] = activate(yc[p], kind, slope);                           \
+            }                                                                                                     \
+        }
+        SPARROW_CONV_LAYER(conv_layer16, uint16_t)
+        SPARROW_CONV_LAYER(conv_layer32, int32_t)
+
+        /* The same over every tap of the OIHW kernel w (w[(co*cin + ci)*kh*kw + dy*kw + dx]). */
+        static inline void conv_dense(const float *restrict wt, const float *restrict bias, int cin, int h, int w,
+                                      int cout, int kh, int kw, int stride, int pad, int oh, int ow,
+                                      const float *restrict x, float *restrict y, int kind, float slope) {
+            for (int co = 0; co < cout; co++) {
+                float *restrict yc = y + (long)co * oh * ow;
+                for (int p = 0; p < oh * ow; p++) yc[p] = bias[co];
+                for (int j = 0; j < cin * kh * kw; j++) {
+                    const int ci = j / (kh * kw), t = j % (kh * kw);
+                    conv_tap(wt[(long)co * cin * kh * kw + j], x + (long)ci * h * w, h, w, t / kw, t % kw, stride, pad, oh, ow, yc);
+                }
+                for (int p = 0; p < oh * ow; p++) yc[p] = activate(yc[p], kind, slope);
+            }
+        }
 
         /* y = f(W x + b) with W stored input-major (w[c * rows + r]). */
         static inline void dense_layer(const float *restrict w, const float *restrict bias, int cols, int rows,
