@@ -17,7 +17,8 @@ struct Export: ParsableCommand {
             [batch], and "q_values"); sparse layers are stored as ONNX sparse initializers. --c writes one C file \
             with no dependency beyond libm: the weights as static arrays (CSR for sparse layers; --c-layout dense \
             writes full matrices instead, for comparison) and `sparrow_policy(const double *observation, float \
-            *action)` (DQN: `int sparrow_policy(const double *observation)`).
+            *action)` (DQN: `int sparrow_policy(const double *observation)`). Convolutional Q networks (the Nature \
+            CNN) are written as loops over each channel's live taps; a residual network (Impala) exports as ONNX only.
             """)
 
     @Argument(help: "Run directory, checkpoint file, .policy file, or a robot's or Atari game's name (its pretrained policy in assets/).")
