@@ -90,7 +90,8 @@ train: build
 
 # Watch a pretrained 90%-sparse TowS-SAC robot in a window: make replay ENV=ant (hopper, the default, walker2d,
 # halfcheetah, ant, humanoid, or Gymnasium's names such as Ant-v5); it plays assets/ROBOT-tows-sac-0.9.policy
-# (assets/README.md says how each was trained). ENV is read from the command line only, not from the environment.
+# (assets/README.md says how each was trained). make replay ENV=breakout plays the RigL 90% DQN of
+# assets/breakout-rigl-dqn-0.9.policy. ENV is read from the command line only, not from the environment.
 ENV = hopper
 ZOO_ROBOT = $(shell echo '$(ENV)' | tr 'A-Z' 'a-z' | sed -e 's/-v[0-9]*$$//' -e 's/[-_]//g')
 replay: build
@@ -107,11 +108,12 @@ replay-gif: build
 	$(SPARROW) replay $(ENV) --record assets/$(ZOO_ROBOT)-tows-sac-0.9.gif --frames $(GIF_FRAMES) --fps $(GIF_FPS) \
 	  --width $(GIF_WIDTH) --height $(GIF_HEIGHT)
 
-# The README's Atari picture: 20 s of random Breakout (seed 1) at twice the screen's size, one frame per agent step,
-# by Sparrow's own GIF encoder (no ffmpeg needed).
+# The README's Atari pictures, by Sparrow's own GIF encoder (no ffmpeg needed), at twice the screen's size, one frame
+# per agent step: 20 s of random Breakout (seed 1), and 60 s of the trained RigL 90% agent of assets/ (seed 3).
 atari-gif: build
 	$(SPARROW) replay --env ALE/Breakout-v5 --random --seed 1 --record assets/breakout-random.gif --frames 300 \
 	  --width 320 --height 420
+	$(SPARROW) replay breakout --seed 3 --record assets/breakout-rigl-dqn-0.9.gif --frames 900 --width 320 --height 420
 
 clean:
 	rm -rf .build runs
