@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs (or resumes) the dense-vs-sparse evidence sweeps on one core, one after the other, outside the work tree so a
 # new checkout does not lose them: sweeps/tows-vs-dense-v5.yaml (TowS-SAC against dense SAC, issue 24), then
-# sweeps/ds-td3-vs-dense-v5.yaml (Sokar's DS-TD3 against dense TD3). Each sweep gets its own copy of the binary
+# sweeps/ds-td3-vs-dense-v5.yaml (Sokar's DS-TD3 against dense TD3), then sweeps/graesser-sac-vs-dense-v5.yaml
+# (Graesser et al.'s SET, RigL and pruning SAC against rigl/rl's dense SAC). Each sweep gets its own copy of the binary
 # and the MuJoCo models under $EVIDENCE (default ~/evidence) when it first starts, so rebuilding Sparrow in the
 # work tree never changes a sweep half-way. The tows-sac runs that finished before (docs/results/tows-sac-v5/) and
 # every committed run are seeded into the roots so the sweeps skip them. A sweep that stops unfinished (SIGTERM to
@@ -35,3 +36,4 @@ run_sweep() {
 if [ -d "$ev/models-xml" ] && [ ! -e "$ev/bin/models-xml" ]; then mkdir -p "$ev/bin" && ln -s ../models-xml "$ev/bin/models-xml"; fi
 run_sweep tows-vs-dense-v5 "$ev/bin" "$repo/docs/results/tows-sac-v5" "$repo/docs/results/tows-vs-dense-v5"
 run_sweep ds-td3-vs-dense-v5 "$ev/ds-td3-vs-dense-v5-bin" "$repo/docs/results/ds-td3-vs-dense-v5"
+run_sweep graesser-sac-vs-dense-v5 "$ev/graesser-sac-vs-dense-v5-bin" "$repo/docs/results/graesser-sac-vs-dense-v5"
