@@ -18,7 +18,7 @@ struct Export: ParsableCommand {
             with no dependency beyond libm: the weights as static arrays (CSR for sparse layers; --c-layout dense \
             writes full matrices instead, for comparison) and `sparrow_policy(const double *observation, float \
             *action)` (DQN: `int sparrow_policy(const double *observation)`). Convolutional Q networks (the Nature \
-            CNN) are written as loops over each channel's live taps; a residual network (Impala) exports as ONNX only.
+            CNN, the Impala network with its max-pools and skips) are written as loops over each channel's live taps.
             """)
 
     @Argument(help: "Run directory, checkpoint file, .policy file, or a robot's or Atari game's name (its pretrained policy in assets/).")

@@ -100,52 +100,62 @@ final class PolicyExportTests: XCTestCase {
         }
     }
 
-    /// A convolutional Q network in C (the Nature CNN's kind: a chain of convolutions, then fully connected layers,
-    /// frames scaled by 1/255): odd shapes — 3 channels of 11×11, a 4×4/2 "SAME" convolution with its extra zero at the
-    /// bottom and right, 5 and 7 channels — in the truly sparse, masked and dense backends and every layout. The C
-    /// file's raw outputs are the network's to 1e-5; a residual graph (Impala) is refused in one line naming --onnx.
+    /// Convolutional Q networks in C, frames scaled by 1/255: a chain (the Nature CNN's kind) of odd shapes — 3
+    /// channels of 11×11, a 4×4/2 "SAME" convolution with its extra zero at the bottom and right, 5 and 7 channels —
+    /// and a residual graph (Impala's kind: convolution, 3/2 max-pool with SAME padding, x + conv(relu(conv(relu x))),
+    /// relu, two dense layers), in the truly sparse, masked and dense backends and every layout. The C file's raw
+    /// outputs are the network's to 1e-5.
     func testCFileComputesConvolutionalQNetworks() throws {
         let convolutions = [ConvGeometry.same(inChannels: 3, size: 11, outChannels: 5, kernel: 4, stride: 2),
                             ConvGeometry.same(inChannels: 5, size: 6, outChannels: 7, kernel: 3)]
         XCTAssertEqual([convolutions[0].padding, convolutions[0].trailingPadding], [1, 2])
-        let widths = [convolutions[0].inputCount, convolutions[0].outputCount, convolutions[1].outputCount, 9, 4]
+        let chainWidths = [convolutions[0].inputCount, convolutions[0].outputCount, convolutions[1].outputCount, 9, 4]
+        let c0 = ConvGeometry.same(inChannels: 3, size: 11, outChannels: 4, kernel: 3)
+        let pool = PoolGeometry.same(channels: 4, height: 11, width: 11, window: 3, stride: 2)
+        let c1 = ConvGeometry.same(inChannels: 4, size: 6, outChannels: 4, kernel: 3)
+        XCTAssertEqual([pool.outputHeight, pool.padding, pool.trailingPadding], [6, 1, 1])
+        let graph = NetworkGraph(ops: [.layer(0, .identity), .maxPool(pool), .saveSkip, .activation(.relu), .layer(1, .identity),
+                                       .activation(.relu), .layer(2, .identity), .addSkip, .activation(.relu),
+                                       .layer(3, .relu), .layer(4, .identity)])
         var g = Generator(seed: 21)
-        let observations = (0..<12).map { _ in (0..<widths[0]).map { _ in Double(g.next() % 256) } }
-        for backend in [LayerBackend.sparse, .masked, .dense] {
-            let layers = [0.4, 0.6, 0.3, 0.8].enumerated().map { l, d in
-                LayerSpec(backend: backend, density: backend == .dense ? 1 : d, convolution: l < 2 ? convolutions[l] : nil)
-            }
-            let spec = MLPSpec(widths: widths, activation: .relu, outputActivation: .identity, layers: layers)
-            var init_ = Generator(seed: 3)
-            let network = MLP(spec: spec, generator: &init_)
-            for (l, layer) in network.layers.enumerated() { layer.bias.setValues(layer.bias.values.map { $0 + 0.01 * Float(l + 1) }) }
-            let policy = DeterministicPolicy(inputScale: 1 / 255, network: network, output: .argmax(choices: 4))
-            let expected: [[Float]] = observations.map { o in
-                let ws = network.workspace(batch: 1)
-                o.withUnsafeBufferPointer { policy.input($0, into: ws.input.pointer) }
-                network.forward(ws)
-                return Array(UnsafeBufferPointer(start: ws.output.pointer, count: 4))
-            }
-            let first = expected.map { $0[0] }
-            XCTAssertGreaterThan(first.max()! - first.min()!, 1e-3, "the outputs depend on the frames")
-            for layout in CExport.Layout.allCases {
-                let got = try compileAndRun(try CExport.source(policy, layout: layout, comment: ["test"]), observations: observations,
-                                            actions: 4, rawOutputs: true)
-                for i in observations.indices {
-                    for j in 0..<4 {
-                        XCTAssertEqual(got[i][j], expected[i][j], accuracy: 1e-5 * max(1, abs(expected[i][j])), "\(backend) \(layout) observation \(i)")
+        let observations = (0..<12).map { _ in (0..<(3 * 11 * 11)).map { _ in Double(g.next() % 256) } }
+        for residual in [false, true] {
+            for backend in [LayerBackend.sparse, .masked, .dense] {
+                let spec: MLPSpec
+                if residual {
+                    let layers = [0.5, 0.4, 0.6, 0.3, 0.8].enumerated().map { l, d in
+                        LayerSpec(backend: backend, density: backend == .dense ? 1 : d, convolution: l < 3 ? [c0, c1, c1][l] : nil)
+                    }
+                    spec = MLPSpec(widths: [c0.inputCount, c0.outputCount, c1.outputCount, c1.outputCount, 9, 4], layers: layers, graph: graph)
+                } else {
+                    let layers = [0.4, 0.6, 0.3, 0.8].enumerated().map { l, d in
+                        LayerSpec(backend: backend, density: backend == .dense ? 1 : d, convolution: l < 2 ? convolutions[l] : nil)
+                    }
+                    spec = MLPSpec(widths: chainWidths, activation: .relu, outputActivation: .identity, layers: layers)
+                }
+                var init_ = Generator(seed: 3)
+                let network = MLP(spec: spec, generator: &init_)
+                for (l, layer) in network.layers.enumerated() { layer.bias.setValues(layer.bias.values.map { $0 + 0.01 * Float(l + 1) }) }
+                let policy = DeterministicPolicy(inputScale: 1 / 255, network: network, output: .argmax(choices: 4))
+                let expected: [[Float]] = observations.map { o in
+                    let ws = network.workspace(batch: 1)
+                    o.withUnsafeBufferPointer { policy.input($0, into: ws.input.pointer) }
+                    network.forward(ws)
+                    return Array(UnsafeBufferPointer(start: ws.output.pointer, count: 4))
+                }
+                let first = expected.map { $0[0] }
+                XCTAssertGreaterThan(first.max()! - first.min()!, 1e-3, "the outputs depend on the frames")
+                for layout in CExport.Layout.allCases {
+                    let got = try compileAndRun(try CExport.source(policy, layout: layout, comment: ["test"]), observations: observations,
+                                                actions: 4, rawOutputs: true)
+                    for i in observations.indices {
+                        for j in 0..<4 {
+                            XCTAssertEqual(got[i][j], expected[i][j], accuracy: 1e-5 * max(1, abs(expected[i][j])),
+                                           "\(residual ? "residual" : "chain") \(backend) \(layout) observation \(i)")
+                        }
                     }
                 }
             }
-        }
-        var c = AgentConfig()
-        c.algorithm = .dqn
-        c.network = .impala
-        c.method = .static
-        c.sparsity = 0.9
-        let impala = try DQN(config: c, observationSize: 4 * 84 * 84, choices: 6, totalUpdates: 10, seed: 1).deterministicPolicy
-        XCTAssertThrowsError(try CExport.source(impala, comment: [])) {
-            XCTAssertEqual("\($0)", "the C export writes chains of layers; this network is a residual graph (the Impala network): export it with --onnx")
         }
     }
 

@@ -23,8 +23,8 @@ public struct ExportError: Error, CustomStringConvertible {
 /// dense equivalent the README compares size and time against. Numbers are printed as the shortest decimals that
 /// read back as the same float, so the C weights are Sparrow's bit for bit.
 ///
-/// Convolutions (the Nature CNN; chains of layers only, a residual graph such as Impala goes to ONNX) are direct
-/// loops over the live taps of each output channel, the kernel's CSR in every sparse layout (`csc` too: a tap's
+/// Convolutions (the Nature CNN; Impala's residual graph too, with its max-pools, activations and skip additions as
+/// plain loops over buffers of their own) are direct loops over the live taps of each output channel, the kernel's CSR in every sparse layout (`csc` too: a tap's
 /// input is a window, not one feature), or over the whole OIHW kernel in `dense`; padding is read as zeros, the
 /// output is Sparrow's [C][H][W] order, so the fully connected layer after it reads it as Sparrow does. Frames are
 /// scaled by the policy's input scale (1/255) in float, as the agent does.
@@ -34,10 +34,9 @@ public enum CExport {
     }
 
     public static func source(_ policy: DeterministicPolicy, layout: Layout = .csr, comment: [String]) throws -> String {
-        if policy.network.spec.graph != nil {
-            throw ExportError("the C export writes chains of layers; this network is a residual graph (the Impala network): export it with --onnx")
-        }
         let layers = PolicyLayer.layers(of: policy.network)
+        // A chain is one op per layer; a graph network (Impala) adds activations, max-pools and skip connections.
+        let ops: [NetworkGraph.Op] = policy.network.spec.graph?.ops ?? layers.indices.map { .layer($0, layers[$0].activation) }
         for (l, layer) in layers.enumerated() where !(layer.values + layer.biases).allSatisfy(\.isFinite) {
             throw ExportError("layer \(l) of the policy holds a non-finite weight or bias; it cannot be written as C")
         }
@@ -66,10 +65,13 @@ public enum CExport {
             s += array("static const double", "obs_mean", norm.mean.map { "\($0)" })
             s += array("static const double", "obs_std", norm.std.map { "\($0)" })
         }
+        // Each layer's fused activation, as its op says (a graph names it per layer; a chain's is the layer's).
+        var activations: [Int: Activation] = [:]
+        for case .layer(let l, let f) in ops { activations[l] = f }
         for (l, layer) in layers.enumerated() {
             s += "\n/* Layer \(l): \(layer.convolution.map { "\($0), " } ?? "")\(layer.fanIn) -> \(layer.fanOut), \(layer.positions.count) connections"
             s += " (\(String(format: "%.1f", 100 * Double(layer.positions.count) / Double(layer.fanIn * layer.fanOut)))% live),"
-            s += " then \(describe(layer.activation)). */\n"
+            s += " then \(describe(activations[l] ?? layer.activation)). */\n"
             if let g = layer.convolution {
                 if layout != .dense && layer.isSparse {
                     // The kernel's CSR: row = output channel, column = (ci·KH + kh)·KW + kw.
@@ -104,7 +106,18 @@ public enum CExport {
             s += array("static const float", "layer\(l)_bias", layer.biases.map(floatLiteral))
             s += "static float layer\(l)_out[\(layer.fanOut)];\n"
         }
-        s += "static float network_in[\(n)];\n\n"
+        s += "static float network_in[\(n)];\n"
+        // The values the graph's other ops make: op<k>_out, one buffer each (a value saved for a skip stays intact).
+        var width = n
+        for (k, op) in ops.enumerated() {
+            switch op {
+            case .layer(let l, _): width = layers[l].convolution?.outputCount ?? layers[l].fanOut
+            case .maxPool(let p): width = p.outputCount; s += "static float op\(k)_out[\(width)];  /* \(p) */\n"
+            case .activation, .addSkip: s += "static float op\(k)_out[\(width)];\n"
+            case .saveSkip: break
+            }
+        }
+        s += "\n"
         s += kernels
         s += "\nvoid sparrow_policy_network(const double *observation, float *output) {\n"
         if let norm = policy.normalization {
@@ -120,30 +133,28 @@ public enum CExport {
         } else {
             s += "    for (int i = 0; i < \(n); i++) network_in[i] = (float)observation[i];\n"
         }
-        for (l, layer) in layers.enumerated() {
-            let x = l == 0 ? "network_in" : "layer\(l - 1)_out"
-            let (kind, slope) = activationCode(layer.activation)
-            if let g = layer.convolution {
-                let shape = "\(g.inChannels), \(g.height), \(g.width), \(g.outChannels), \(g.kernelHeight), \(g.kernelWidth), \(g.stride), \(g.padding), \(g.outputHeight), \(g.outputWidth)"
-                if layout != .dense && layer.isSparse {
-                    let kernel = layer.fanIn <= 65_536 ? "conv_layer16" : "conv_layer32"
-                    s += "    \(kernel)(layer\(l)_row, layer\(l)_col, layer\(l)_val, layer\(l)_bias, \(shape), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
-                } else {
-                    s += "    conv_dense(layer\(l)_w, layer\(l)_bias, \(shape), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
-                }
-                continue
-            }
-            if layout == .csc && layer.isSparse {
-                let kernel = layer.fanOut <= 65_536 ? "csc_layer16" : "csc_layer32"
-                s += "    \(kernel)(layer\(l)_colptr, layer\(l)_rowidx, layer\(l)_val, layer\(l)_bias, \(layer.fanIn), \(layer.fanOut), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
-            } else if layout == .csr && layer.isSparse {
-                let col = layer.fanIn <= 65_536 ? "sparse_layer16" : "sparse_layer32"
-                s += "    \(col)(layer\(l)_row, layer\(l)_col, layer\(l)_val, layer\(l)_bias, \(layer.fanOut), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
-            } else {
-                s += "    dense_layer(layer\(l)_w, layer\(l)_bias, \(layer.fanIn), \(layer.fanOut), \(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
+        var x = "network_in", count = n, skips: [String] = []
+        for (k, op) in ops.enumerated() {
+            switch op {
+            case .layer(let l, let activation):
+                s += layerCall(layers[l], l, layout: layout, activation: activation, input: x)
+                x = "layer\(l)_out"; count = layers[l].convolution?.outputCount ?? layers[l].fanOut
+            case .activation(let f):
+                let (kind, slope) = activationCode(f)
+                s += "    for (int i = 0; i < \(count); i++) op\(k)_out[i] = activate(\(x)[i], \(kind), \(floatLiteral(slope)));\n"
+                x = "op\(k)_out"
+            case .maxPool(let p):
+                s += "    max_pool(\(x), \(p.channels), \(p.height), \(p.width), \(p.window), \(p.stride), \(p.padding), \(p.outputHeight), \(p.outputWidth), op\(k)_out);\n"
+                x = "op\(k)_out"; count = p.outputCount
+            case .saveSkip:
+                skips.append(x)
+            case .addSkip:
+                let saved = skips.removeLast()
+                s += "    for (int i = 0; i < \(count); i++) op\(k)_out[i] = \(x)[i] + \(saved)[i];\n"
+                x = "op\(k)_out"
             }
         }
-        s += "    for (int j = 0; j < \(m); j++) output[j] = layer\(layers.count - 1)_out[j];\n}\n\n"
+        s += "    for (int j = 0; j < \(m); j++) output[j] = \(x)[j];\n}\n\n"
         switch policy.output {
         case .squashed(let scale, let offset):
             s += array("static const float", "action_scale", scale.map(floatLiteral))
@@ -172,6 +183,29 @@ public enum CExport {
                 """
         }
         return s
+    }
+
+    /// The call that computes weight layer `l` on `input` into layer<l>_out, `activation` fused.
+    static func layerCall(_ layer: PolicyLayer, _ l: Int, layout: Layout, activation: Activation, input x: String) -> String {
+        let (kind, slope) = activationCode(activation)
+        let tail = "\(x), layer\(l)_out, \(kind), \(floatLiteral(slope)));\n"
+        if let g = layer.convolution {
+            let shape = "\(g.inChannels), \(g.height), \(g.width), \(g.outChannels), \(g.kernelHeight), \(g.kernelWidth), \(g.stride), \(g.padding), \(g.outputHeight), \(g.outputWidth)"
+            if layout != .dense && layer.isSparse {
+                let kernel = layer.fanIn <= 65_536 ? "conv_layer16" : "conv_layer32"
+                return "    \(kernel)(layer\(l)_row, layer\(l)_col, layer\(l)_val, layer\(l)_bias, \(shape), " + tail
+            }
+            return "    conv_dense(layer\(l)_w, layer\(l)_bias, \(shape), " + tail
+        }
+        if layout == .csc && layer.isSparse {
+            let kernel = layer.fanOut <= 65_536 ? "csc_layer16" : "csc_layer32"
+            return "    \(kernel)(layer\(l)_colptr, layer\(l)_rowidx, layer\(l)_val, layer\(l)_bias, \(layer.fanIn), \(layer.fanOut), " + tail
+        }
+        if layout == .csr && layer.isSparse {
+            let kernel = layer.fanIn <= 65_536 ? "sparse_layer16" : "sparse_layer32"
+            return "    \(kernel)(layer\(l)_row, layer\(l)_col, layer\(l)_val, layer\(l)_bias, \(layer.fanOut), " + tail
+        }
+        return "    dense_layer(layer\(l)_w, layer\(l)_bias, \(layer.fanIn), \(layer.fanOut), " + tail
     }
 
     /// Activation codes of the generated kernels: 0 identity, 1 ReLU, 2 LeakyReLU (slope), 3 tanh.
@@ -298,6 +332,28 @@ public enum CExport {
                     conv_tap(wt[(long)co * cin * kh * kw + j], x + (long)ci * h * w, h, w, t / kw, t % kw, stride, pad, oh, ow, yc);
                 }
                 for (int p = 0; p < oh * ow; p++) yc[p] = activate(yc[p], kind, slope);
+            }
+        }
+
+        /* TF's "SAME" max-pooling: the largest input in each window, the padding left out (never a maximum). */
+        static inline void max_pool(const float *restrict x, int channels, int h, int w, int window, int stride, int pad,
+                                    int oh, int ow, float *restrict y) {
+            for (int c = 0; c < channels; c++) {
+                const float *restrict xc = x + (long)c * h * w;
+                for (int oy = 0; oy < oh; oy++) {
+                    for (int ox = 0; ox < ow; ox++) {
+                        float best = -INFINITY;
+                        for (int dy = 0; dy < window; dy++) {
+                            const int iy = oy * stride + dy - pad;
+                            if (iy < 0 || iy >= h) continue;
+                            for (int dx = 0; dx < window; dx++) {
+                                const int ix = ox * stride + dx - pad;
+                                if (ix >= 0 && ix < w && xc[iy * w + ix] > best) best = xc[iy * w + ix];
+                            }
+                        }
+                        y[((long)c * oh + oy) * ow + ox] = best;
+                    }
+                }
             }
         }
 
