@@ -170,9 +170,10 @@ public final class LocalSweep {
             let filled = Int(fraction * 20)
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
             let eval = progress?.evalReturn.map { String(format: "eval %.1f", $0) } ?? "eval -"
-            let left = progress.flatMap { p in
-                p.stepsPerSecond.flatMap { v in p.secondsLeft(total: steps).map { String(format: ", %.0f steps/s, ", v) + RunLog.duration($0) + " left" } }
-            } ?? ""
+            let left = progress.flatMap { p in p.stepsPerSecond.map { v in
+                String(format: ", %.0f steps/s", v)
+                    + (p.secondsLeft(total: steps).map { ", " + RunLog.duration($0) + " left" } ?? ", before learning starts")
+            } } ?? ""
             lines.append("  " + plan.name.padding(toLength: width, withPad: " ", startingAt: 0)
                          + String(format: " [%@] %3.0f%% %d/%d %@", bar, fraction * 100, progress?.step ?? 0, steps, eval) + left)
         }
@@ -214,12 +215,17 @@ public enum RunLog {
         public var step: Int
         public var evalReturn: Double?
         /// The median of the last few rows' `steps_per_s` (up to `speedRows`), nil where none has one: what the
-        /// time left is estimated from, steady against one slow row (an evaluation, a checkpoint, a resume).
+        /// time left is estimated from, steady against one slow row (an evaluation, a checkpoint, a resume). Once
+        /// the run learns, only rows that learned count.
         public var stepsPerSecond: Double?
+        /// True while no update has run yet (the last row's cumulative `training_flops` is 0: the random or
+        /// warm-up steps before learning starts, 20k for Atari DQN), when the speed is that of acting alone, often
+        /// 10-50× the learning speed, so no time left is estimated from it.
+        public var warmingUp = false
 
-        /// Seconds to reach `total` steps at `stepsPerSecond`, nil without a speed.
+        /// Seconds to reach `total` steps at `stepsPerSecond`, nil without a speed or while warming up.
         public func secondsLeft(total: Int) -> Double? {
-            stepsPerSecond.map { Double(max(total - step, 0)) / $0 }
+            warmingUp ? nil : stepsPerSecond.map { Double(max(total - step, 0)) / $0 }
         }
     }
 
@@ -234,11 +240,19 @@ public enum RunLog {
         if text.last != "\n" { lines = lines.dropLast() }
         let rows = lines.filter { $0.first?.isNumber == true }.map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         guard let last = rows.last, let step = Int(last[0]) else { return nil }
-        let speeds = rows.suffix(speedRows).compactMap { $0.count > 2 ? Double($0[2]) : nil }.filter { $0 > 0 && $0.isFinite }.sorted()
+        // Rows that learned (cumulative training FLOPs above 0); files without the column count every row.
+        func learned(_ row: [Substring]) -> Bool? { row.count > flopsColumn ? Double(row[flopsColumn]).map { $0 > 0 } : nil }
+        let warmingUp = learned(last) == false
+        let counted = warmingUp ? rows : rows.filter { learned($0) != false }
+        let speeds = counted.suffix(speedRows).compactMap { $0.count > 2 ? Double($0[2]) : nil }.filter { $0 > 0 && $0.isFinite }.sorted()
         let median = speeds.isEmpty ? nil : speeds.count % 2 == 1 ? speeds[speeds.count / 2]
             : (speeds[speeds.count / 2 - 1] + speeds[speeds.count / 2]) / 2
-        return Progress(step: step, evalReturn: last.count > 4 ? Double(last[4]) : nil, stepsPerSecond: median)
+        return Progress(step: step, evalReturn: last.count > 4 ? Double(last[4]) : nil, stepsPerSecond: median,
+                        warmingUp: warmingUp)
     }
+
+    /// `training_flops`' place among metrics.csv's columns (a fixed order, read here from a tail without its header).
+    static let flopsColumn = MetricsRow.columns.firstIndex { $0.name == "training_flops" }!
 
     /// "20 min", "2.5 h": a run's length or time left.
     public static func duration(_ seconds: Double) -> String {

@@ -54,7 +54,7 @@ public struct RunStatus: Equatable, Sendable {
         // Speed and time left only while it runs: a stopped run's last speed says nothing of when it will end.
         let speed = progress?.stepsPerSecond, left = total.flatMap { progress?.secondsLeft(total: $0) }
         let runningText = progressText + (speed.map { String(format: ", %.0f steps/s", $0) } ?? "")
-            + (left.map { ", \(RunLog.duration($0)) left" } ?? "")
+            + (left.map { ", \(RunLog.duration($0)) left" } ?? (progress?.warmingUp == true ? ", before learning starts" : ""))
         func running(_ detail: String) -> RunStatus {
             s.state = .running; s.detail = detail; s.stepsPerSecond = speed; s.secondsLeft = left
             return s

@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import Training
 import XCTest
 
 /// Reading a run's metrics.csv while it trains (`RunLog.progress`): the last whole row's step and evaluation, and the
@@ -30,5 +31,33 @@ final class RunLogTests: XCTestCase {
         try "step,wall_time_s,steps_per_s\n1000,1,\n".write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertEqual(RunLog.progress(dir.path)?.step, 1000)
         XCTAssertNil(RunLog.progress(dir.path)?.stepsPerSecond)
+    }
+
+    /// Before its first update a run only acts (Atari DQN's 20k warm-up steps at ~1400 steps/s, against ~50 once it
+    /// learns): no time left is estimated from that speed, and once it learns only rows that learned count.
+    func testWarmUpRowsDoNotEstimateTheTimeLeft() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-runlog-warm-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("metrics.csv").path
+        func row(_ step: Int, speed: Double, flops: Double) -> String {
+            var cells = Array(repeating: "", count: MetricsRow.columns.count)
+            cells[0] = "\(step)"; cells[2] = String(format: "%.1f", speed)
+            cells[MetricsRow.columns.firstIndex { $0.name == "training_flops" }!] = String(format: "%.6e", flops)
+            return cells.joined(separator: ",") + "\n"
+        }
+        var text = MetricsRow.header + "\n" + row(10_000, speed: 1400, flops: 0) + row(20_000, speed: 1300, flops: 0)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        var p = try XCTUnwrap(RunLog.progress(dir.path))
+        XCTAssertTrue(p.warmingUp)
+        XCTAssertEqual(p.stepsPerSecond, 1350, "the acting speed is still shown")
+        XCTAssertNil(p.secondsLeft(total: 2_000_000), "but no time left is estimated from it")
+
+        text += row(30_000, speed: 50, flops: 1e12) + row(40_000, speed: 40, flops: 2e12)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        p = try XCTUnwrap(RunLog.progress(dir.path))
+        XCTAssertFalse(p.warmingUp)
+        XCTAssertEqual(p.stepsPerSecond, 45, "the median of the two learning rows, not of 1400, 1300, 50, 40")
+        XCTAssertEqual(try XCTUnwrap(p.secondsLeft(total: 130_000)), 2000, accuracy: 1e-9)
     }
 }
