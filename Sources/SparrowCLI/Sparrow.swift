@@ -5,7 +5,7 @@ import Training
 public struct Sparrow: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sparrow",
-        abstract: "Truly sparse deep RL on MuJoCo locomotion (Gymnasium v5 tasks).",
+        abstract: "Truly sparse deep RL on MuJoCo locomotion, classic control and Atari (Gymnasium v5 tasks, the Arcade Learning Environment).",
         version: BuildInfo.versionLine,
         subcommands: [Train.self, Eval.self, Export.self, Replay.self, Sweep.self, Report.self, Rollout.self, Bench.self,
                       Methods.self]
