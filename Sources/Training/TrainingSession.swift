@@ -57,6 +57,9 @@ final class TrainingSession {
     private var lastCheckpoint = Date()
     /// Steps per second over the last metrics interval.
     private(set) var rate = 0.0
+    /// Whether `rate` was measured over steps that updated the network (cumulative training FLOPs above 0 at the
+    /// interval's end): warm-up steps only act, far faster, and give no ETA.
+    private var rateLearned = false
     /// The latest network-level measurements of the policy and the first value network, which metrics rows repeat
     /// (analysis.csv has every one). A resume reads them back from analysis.csv, so they need no checkpoint.
     private var latest = LatestAnalysis()
@@ -156,10 +159,11 @@ final class TrainingSession {
         if step % config.logEvery == 0 || step == config.steps {
             let now = Date()
             rate = Double(step - intervalStep) / max(now.timeIntervalSince(intervalStart), 1e-9)
-            intervalStart = now; intervalStep = step
+            intervalStart = now; intervalStep = step; rateLearned = agent.trainingFLOPs > 0
             try logMetrics(agent: agent, lastUpdate: lastUpdate, wallTime: loop.elapsedBefore + now.timeIntervalSince(started))
         }
-        reporter.update(step: step, stepsPerSecond: rate, evalReturn: loop.evaluations.last?.meanReturn)
+        reporter.update(step: step, stepsPerSecond: rate, evalReturn: loop.evaluations.last?.meanReturn,
+                        learning: rateLearned)
         if (step % config.checkpointEvery == 0 || checkpointDueByTime) && step < config.steps {
             try checkpoint(agent: agent, memory: memory)
         }
