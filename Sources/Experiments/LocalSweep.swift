@@ -222,6 +222,8 @@ public enum RunLog {
         /// warm-up steps before learning starts, 20k for Atari DQN), when the speed is that of acting alone, often
         /// 10-50× the learning speed, so no time left is estimated from it.
         public var warmingUp = false
+        /// The last whole row's `wall_time_s`: the run's training time so far, across resumes.
+        public var wallTime: Double?
 
         /// Seconds to reach `total` steps at `stepsPerSecond`, nil without a speed or while warming up.
         public func secondsLeft(total: Int) -> Double? {
@@ -248,7 +250,7 @@ public enum RunLog {
         let median = speeds.isEmpty ? nil : speeds.count % 2 == 1 ? speeds[speeds.count / 2]
             : (speeds[speeds.count / 2 - 1] + speeds[speeds.count / 2]) / 2
         return Progress(step: step, evalReturn: last.count > 4 ? Double(last[4]) : nil, stepsPerSecond: median,
-                        warmingUp: warmingUp)
+                        warmingUp: warmingUp, wallTime: last.count > 1 ? Double(last[1]) : nil)
     }
 
     /// `training_flops`' place among metrics.csv's columns (a fixed order, read here from a tail without its header).

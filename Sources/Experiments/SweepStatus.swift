@@ -18,6 +18,55 @@ public struct RunStatus: Equatable, Sendable {
     /// A running run's recent speed (`RunLog.Progress.stepsPerSecond`) and the time it needs at that speed.
     public var stepsPerSecond: Double?
     public var secondsLeft: Double?
+    /// A finished run's training time (its last metrics row's `wall_time_s`), what pending runs like it are priced by.
+    public var wallTime: Double?
+
+    public init(name: String, directory: String, state: State, detail: String, step: Int? = nil, slurmState: String? = nil,
+                stepsPerSecond: Double? = nil, secondsLeft: Double? = nil, wallTime: Double? = nil) {
+        self.name = name; self.directory = directory; self.state = state; self.detail = detail; self.step = step
+        self.slurmState = slurmState; self.stepsPerSecond = stepsPerSecond; self.secondsLeft = secondsLeft
+        self.wallTime = wallTime
+    }
+
+    /// What a sweep still needs, in run time (one run after another; divide by the runs that run at once).
+    public struct Estimate: Equatable, Sendable {
+        /// Running runs' time left plus each priced pending run's expected time.
+        public var seconds: Double
+        /// Pending runs priced by finished runs of the same setting (the run name without its `_seed<N>`), at the
+        /// median of their training times; running runs with a time left.
+        public var pricedPending = 0, running = 0
+        /// Pending runs with no finished run of their setting, and running runs with no time left yet (warming up,
+        /// no speed): not in `seconds`.
+        public var unpriced = 0
+    }
+
+    /// The run name without its seed: runs that differ only in seed take about as long.
+    static func setting(_ name: String) -> String {
+        guard let r = name.range(of: "_seed", options: .backwards),
+              !name[r.upperBound...].isEmpty, name[r.upperBound...].allSatisfy(\.isNumber) else { return name }
+        return String(name[..<r.lowerBound])
+    }
+
+    /// The time the sweep's runs still need: running ones at their speed, pending ones at the median training time of
+    /// the finished runs of their setting.
+    public static func estimate(_ statuses: [RunStatus]) -> Estimate {
+        var times: [String: [Double]] = [:]
+        for s in statuses where s.state == .done { if let t = s.wallTime, t > 0 { times[setting(s.name), default: []].append(t) } }
+        var e = Estimate(seconds: 0)
+        for s in statuses {
+            switch s.state {
+            case .running:
+                if let left = s.secondsLeft { e.seconds += left; e.running += 1 } else { e.unpriced += 1 }
+            case .pending:
+                if let t = times[setting(s.name)]?.sorted() {
+                    e.seconds += t.count % 2 == 1 ? t[t.count / 2] : (t[t.count / 2 - 1] + t[t.count / 2]) / 2
+                    e.pricedPending += 1
+                } else { e.unpriced += 1 }
+            case .done, .failed: break
+            }
+        }
+        return e
+    }
 
     /// Every run of the sweep at `root`: from its sweep.json when there is one, else every run directory in it.
     public static func survey(root: String) throws -> [RunStatus] {
@@ -46,6 +95,7 @@ public struct RunStatus: Equatable, Sendable {
         if FileManager.default.fileExists(atPath: path("summary.json")) {
             s.state = .done
             s.detail = RunLog.finalScore(directory).map { String(format: "final score %.2f", $0) } ?? "finished"
+            s.wallTime = progress?.wallTime
             return s
         }
         let total = (try? Data(contentsOf: URL(fileURLWithPath: path("config.json"))))

@@ -118,10 +118,12 @@ struct SweepStatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Per run: pending, running, done or failed (with the failing line).",
         discussion: "Reads ROOT/sweep.json and the run directories, and asks squeue/sacct about SLURM sweeps where they answer. "
-            + "The last line is a count per state; with --json, one JSON object instead.")
+            + "The last line is a count per state, the line before it the run time still needed while runs are left (running "
+            + "runs at their speed, pending ones at the median training time of finished runs that differ only in seed); "
+            + "with --json, one JSON object instead.")
 
     @Argument(help: "The sweep's root folder.") var root: String
-    @Flag(help: "Print JSON: {\"runs\": [{name, directory, state, detail, step, slurm_state, steps_per_second, seconds_left}], \"counts\": {…}}; the last two for running runs (median speed of the last 5 metrics rows).")
+    @Flag(help: "Print JSON: {\"runs\": [{name, directory, state, detail, step, slurm_state, steps_per_second, seconds_left}], \"counts\": {…}, \"time_left\": {seconds, running, priced_pending, unpriced}}; steps_per_second and seconds_left for running runs (median speed of the last 5 metrics rows); time_left sums the running runs' and each pending run's expected time (the median training time of finished runs that differ from it only in seed).")
     var json = false
 
     func run() throws {
@@ -140,7 +142,11 @@ struct SweepStatusCommand: ParsableCommand {
                 runs.append(o)
             }
             let all = RunStatus.State.allCases.reduce(into: [String: Int]()) { $0[$1.rawValue] = counts[$1.rawValue] ?? 0 }
-            let data = try JSONSerialization.data(withJSONObject: ["runs": runs, "counts": all], options: [.sortedKeys])
+            let e = RunStatus.estimate(statuses)
+            let left: [String: Any] = ["seconds": e.seconds, "running": e.running, "priced_pending": e.pricedPending,
+                                       "unpriced": e.unpriced]
+            let data = try JSONSerialization.data(withJSONObject: ["runs": runs, "counts": all, "time_left": left],
+                                                  options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
         }
@@ -149,7 +155,21 @@ struct SweepStatusCommand: ParsableCommand {
             print(s.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + s.name.padding(toLength: width, withPad: " ", startingAt: 0)
                   + "  " + s.detail)
         }
+        if let line = Self.timeLeftLine(RunStatus.estimate(statuses)) { print(line) }
         print(RunStatus.State.allCases.map { "\(counts[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
+    }
+
+    /// "time left: about 4.7 h of run time, one run after another: 1 running at the current speed, 4 pending at the
+    /// median time of their finished seeds; 3 not priced (no speed yet, or no finished seed)"; nil when nothing is left.
+    static func timeLeftLine(_ e: RunStatus.Estimate) -> String? {
+        guard e.running + e.pricedPending + e.unpriced > 0 else { return nil }
+        var priced: [String] = []
+        if e.running > 0 { priced.append("\(e.running) running at the current speed") }
+        if e.pricedPending > 0 { priced.append("\(e.pricedPending) pending at the median time of their finished seeds") }
+        var line = "time left: " + (priced.isEmpty ? "unknown" : "about \(RunLog.duration(e.seconds)) of run time, one run after another: "
+                                    + priced.joined(separator: ", "))
+        if e.unpriced > 0 { line += (priced.isEmpty ? ", " : "; ") + "\(e.unpriced) not priced (no speed yet, or no finished seed)" }
+        return line
     }
 
     static func absolute(_ path: String) -> String {
