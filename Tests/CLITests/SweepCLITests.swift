@@ -244,30 +244,6 @@ final class SweepCLITests: XCTestCase {
         }
         let s = try status(dir.appendingPathComponent("root").path)
         XCTAssertEqual(s["counts"] as? [String: Int], ["done": 2, "running": 0, "pending": 0, "failed": 0])
-        XCTAssertEqual((s["time_left"] as? [String: Any])?["seconds"] as? Double, 0, "nothing left: \(s)")
-
-        // A third seed listed in sweep.json but not started: priced at the median (here the mean) of the two finished
-        // seeds' training times, their last metrics rows' wall_time_s; a run of another setting is not priced.
-        let root = dir.appendingPathComponent("root").path
-        var manifest = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/sweep.json"))) as? [String: Any])
-        var runs = try XCTUnwrap(manifest["runs"] as? [[String: Any]])
-        for (i, name) in ["InvertedPendulum-v5_tows-sac_s0.9_seed2", "InvertedPendulum-v5_dense-sac_s0.0_seed0"].enumerated() {
-            runs.append(["index": 2 + i, "name": name, "directory": root + "/" + name, "arguments": ["train"]])
-        }
-        manifest["runs"] = runs
-        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: root + "/sweep.json"))
-        let times = try names.map { name -> Double in
-            let rows = try String(contentsOfFile: root + "/\(name)/metrics.csv", encoding: .utf8).split(separator: "\n")
-            return try XCTUnwrap(Double(rows.last!.split(separator: ",", omittingEmptySubsequences: false)[1]))
-        }
-        let left = try XCTUnwrap(try status(root)["time_left"] as? [String: Any])
-        XCTAssertEqual(try XCTUnwrap(left["seconds"] as? Double), (times[0] + times[1]) / 2, accuracy: 1e-9)
-        XCTAssertEqual(left["priced_pending"] as? Int, 1)
-        XCTAssertEqual(left["unpriced"] as? Int, 1, "no finished dense-sac run prices the other setting")
-        let text = try CLI.run(["sweep", "status", root])
-        XCTAssertEqual(text.status, 0, text.stderr)
-        XCTAssertEqual(text.lines.last, "2 pending, 0 running, 2 done, 0 failed")
-        XCTAssertTrue(text.lines.dropLast().last?.hasPrefix("time left: about ") == true, text.stdout)
     }
 
     /// A run another process trains (here a plain `sparrow train` on the run's directory) is "running" in
