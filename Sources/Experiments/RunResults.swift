@@ -144,9 +144,11 @@ public struct RunResult: Sendable {
         stepsReached = finished ? Int(number(summary, "steps") ?? Double(steps))
             : max(logged?.step ?? 0, evaluations.last?.step ?? 0)
         wallTime = logged?.wallTime
-        if finished, FileManager.default.fileExists(atPath: file("checkpoint.sparrow")),
+        inferenceFLOPs = number(summary, "inference_flops")
+        // Runs finished before summary.json held inference_flops: from the final checkpoint, where it is kept.
+        if finished, inferenceFLOPs == nil || liveWeights == nil, FileManager.default.fileExists(atPath: file("checkpoint.sparrow")),
            let (_, agent) = try? TrainingCheckpoint.loadAgent(checkpoint: file("checkpoint.sparrow")) {
-            inferenceFLOPs = 2 * Double(agent.policyNetwork.cost.liveWeights)
+            if inferenceFLOPs == nil { inferenceFLOPs = 2 * Double(agent.policyNetwork.cost.liveWeights) }
             if liveWeights == nil { liveWeights = Double(agent.liveWeights) }
         }
         if liveWeights == nil, let config = Self.weightsKeptFromStart(directory) { liveWeights = config }

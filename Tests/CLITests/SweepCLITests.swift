@@ -100,6 +100,20 @@ final class SweepCLITests: XCTestCase {
         for file in ["report.md", "results.csv", "learning_curves.svg", "iqm.svg", "return_vs_sparsity.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("root/report/\(file)").path), file)
         }
+        // Inference FLOPs come from summary.json, so the report keeps them once the checkpoints are deleted.
+        func inferenceFLOPs(_ csv: String) throws -> String {
+            let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            let column = try XCTUnwrap(rows[0].firstIndex(of: "inference_flops"))
+            return String(rows[1][column])
+        }
+        let withCheckpoints = try inferenceFLOPs(root + "/report/results.csv")
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/\(names[0])/summary.json"))) as? [String: Any])
+        let stored = try XCTUnwrap(summary["inference_flops"] as? Double)
+        XCTAssertGreaterThan(stored, 0)
+        XCTAssertEqual(Double(withCheckpoints), stored, "both seeds have the same live weights at a fixed sparsity")
+        for name in names { try FileManager.default.removeItem(atPath: root + "/\(name)/checkpoint.sparrow") }
+        XCTAssertEqual(try CLI.run(["report", root, "--reps", "1000", "--out", root + "/report-after"]).status, 0)
+        XCTAssertEqual(try inferenceFLOPs(root + "/report-after/results.csv"), withCheckpoints)
 
         // A published curve beside the runs' own (--reference), and a bad reference file as one line.
         let ref = dir.appendingPathComponent("ref.csv").path, bad = dir.appendingPathComponent("ref-bad.csv").path
