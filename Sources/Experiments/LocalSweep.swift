@@ -170,10 +170,7 @@ public final class LocalSweep {
             let filled = Int(fraction * 20)
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
             let eval = progress?.evalReturn.map { String(format: "eval %.1f", $0) } ?? "eval -"
-            let left = progress.flatMap { p in p.stepsPerSecond.map { v in
-                String(format: ", %.0f steps/s", v)
-                    + (p.secondsLeft(total: steps).map { ", " + RunLog.duration($0) + " left" } ?? ", before learning starts")
-            } } ?? ""
+            let left = progress?.speedText(total: steps) ?? ""
             lines.append("  " + plan.name.padding(toLength: width, withPad: " ", startingAt: 0)
                          + String(format: " [%@] %3.0f%% %d/%d %@", bar, fraction * 100, progress?.step ?? 0, steps, eval) + left)
         }
@@ -229,6 +226,14 @@ public enum RunLog {
         public func secondsLeft(total: Int) -> Double? {
             warmingUp ? nil : stepsPerSecond.map { Double(max(total - step, 0)) / $0 }
         }
+
+        /// ", 50 steps/s, 10.6 h left" (", 1368 steps/s, before learning starts" while warming up; no time left
+        /// without `total`), "" without a speed: what progress lines append to the step count.
+        public func speedText(total: Int?) -> String {
+            guard let v = stepsPerSecond else { return "" }
+            let left = total.flatMap(secondsLeft).map { ", " + RunLog.duration($0) + " left" }
+            return String(format: ", %.0f steps/s", v) + (left ?? (warmingUp ? ", before learning starts" : ""))
+        }
     }
 
     static let speedRows = 5
@@ -246,15 +251,19 @@ public enum RunLog {
         func learned(_ row: [Substring]) -> Bool? { row.count > flopsColumn ? Double(row[flopsColumn]).map { $0 > 0 } : nil }
         let warmingUp = learned(last) == false
         let counted = warmingUp ? rows : rows.filter { learned($0) != false }
-        let speeds = counted.suffix(speedRows).compactMap { $0.count > 2 ? Double($0[2]) : nil }.filter { $0 > 0 && $0.isFinite }.sorted()
-        let median = speeds.isEmpty ? nil : speeds.count % 2 == 1 ? speeds[speeds.count / 2]
-            : (speeds[speeds.count / 2 - 1] + speeds[speeds.count / 2]) / 2
-        return Progress(step: step, evalReturn: last.count > 4 ? Double(last[4]) : nil, stepsPerSecond: median,
+        let speeds = counted.suffix(speedRows).compactMap { $0.count > 2 ? Double($0[2]) : nil }.filter { $0 > 0 && $0.isFinite }
+        return Progress(step: step, evalReturn: last.count > 4 ? Double(last[4]) : nil, stepsPerSecond: median(speeds),
                         warmingUp: warmingUp, wallTime: last.count > 1 ? Double(last[1]) : nil)
     }
 
     /// `training_flops`' place among metrics.csv's columns (a fixed order, read here from a tail without its header).
     static let flopsColumn = MetricsRow.columns.firstIndex { $0.name == "training_flops" }!
+
+    /// The middle value (the mean of the two middle ones for an even count), nil for none.
+    static func median(_ values: [Double]) -> Double? {
+        let v = values.sorted()
+        return v.isEmpty ? nil : v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+    }
 
     /// "20 min", "2.5 h": a run's length or time left.
     public static func duration(_ seconds: Double) -> String {

@@ -21,13 +21,6 @@ public struct RunStatus: Equatable, Sendable {
     /// A finished run's training time (its last metrics row's `wall_time_s`), what pending runs like it are priced by.
     public var wallTime: Double?
 
-    public init(name: String, directory: String, state: State, detail: String, step: Int? = nil, slurmState: String? = nil,
-                stepsPerSecond: Double? = nil, secondsLeft: Double? = nil, wallTime: Double? = nil) {
-        self.name = name; self.directory = directory; self.state = state; self.detail = detail; self.step = step
-        self.slurmState = slurmState; self.stepsPerSecond = stepsPerSecond; self.secondsLeft = secondsLeft
-        self.wallTime = wallTime
-    }
-
     /// What a sweep still needs, in run time (one run after another; divide by the runs that run at once).
     public struct Estimate: Equatable, Sendable {
         /// Running runs' time left plus each priced pending run's expected time.
@@ -58,8 +51,8 @@ public struct RunStatus: Equatable, Sendable {
             case .running:
                 if let left = s.secondsLeft { e.seconds += left; e.running += 1 } else { e.unpriced += 1 }
             case .pending:
-                if let t = times[setting(s.name)]?.sorted() {
-                    e.seconds += t.count % 2 == 1 ? t[t.count / 2] : (t[t.count / 2 - 1] + t[t.count / 2]) / 2
+                if let t = times[setting(s.name)].flatMap(RunLog.median) {
+                    e.seconds += t
                     e.pricedPending += 1
                 } else { e.unpriced += 1 }
             case .done, .failed: break
@@ -103,8 +96,7 @@ public struct RunStatus: Equatable, Sendable {
         let progressText = progress.map { p in "step \(p.step)" + (total.map { "/\($0)" } ?? "") } ?? "not started"
         // Speed and time left only while it runs: a stopped run's last speed says nothing of when it will end.
         let speed = progress?.stepsPerSecond, left = total.flatMap { progress?.secondsLeft(total: $0) }
-        let runningText = progressText + (speed.map { String(format: ", %.0f steps/s", $0) } ?? "")
-            + (left.map { ", \(RunLog.duration($0)) left" } ?? (progress?.warmingUp == true ? ", before learning starts" : ""))
+        let runningText = progressText + (progress?.speedText(total: total) ?? "")
         func running(_ detail: String) -> RunStatus {
             s.state = .running; s.detail = detail; s.stepsPerSecond = speed; s.secondsLeft = left
             return s
