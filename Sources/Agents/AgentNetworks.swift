@@ -69,6 +69,9 @@ extension Agent {
     public var liveParameters: Int {
         trainedNetworks.reduce(0) { $0 + $1.network.cost.liveWeights + $1.network.cost.biases }
     }
+    /// FLOPs of one action: one forward pass of the policy network for one sample (`NetworkCost.forwardFLOPs`,
+    /// which counts a convolution's weights at every output position).
+    public var inferenceFLOPs: Double { Double(policyNetwork.cost.forwardFLOPs(batch: 1)) }
     /// Live weights of the trained networks, biases left out: how Sokar et al. count parameters.
     public var liveWeights: Int { trainedNetworks.reduce(0) { $0 + $1.network.cost.liveWeights } }
     /// Networks by name (every one, targets included).

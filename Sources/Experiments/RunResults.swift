@@ -148,7 +148,7 @@ public struct RunResult: Sendable {
         // Runs finished before summary.json held inference_flops: from the final checkpoint, where it is kept.
         if finished, inferenceFLOPs == nil || liveWeights == nil, FileManager.default.fileExists(atPath: file("checkpoint.sparrow")),
            let (_, agent) = try? TrainingCheckpoint.loadAgent(checkpoint: file("checkpoint.sparrow")) {
-            if inferenceFLOPs == nil { inferenceFLOPs = 2 * Double(agent.policyNetwork.cost.liveWeights) }
+            if inferenceFLOPs == nil { inferenceFLOPs = agent.inferenceFLOPs }
             if liveWeights == nil { liveWeights = Double(agent.liveWeights) }
         }
         if liveWeights == nil, let config = Self.weightsKeptFromStart(directory) { liveWeights = config }

@@ -50,9 +50,8 @@ public struct RunDirectory: Sendable {
         var o: [String: Any] = ["env": config.env, "preset": config.preset, "steps": s.step, "seed": config.seed,
                                 "evaluations": s.evaluations.count, "live_params": agent.liveParameters, "live_weights": agent.liveWeights,
                                 "training_flops": agent.trainingFLOPs, "episodes": episodes,
-                                // One action of the deterministic policy (a multiply and an add per live weight): kept
-                                // here so reports need no checkpoint (Atari's are 6.7 GB and get deleted).
-                                "inference_flops": 2 * Double(agent.policyNetwork.cost.liveWeights)]
+                                // Kept here so reports need no checkpoint (Atari's are 6.7 GB and get deleted).
+                                "inference_flops": agent.inferenceFLOPs]
         if let f = s.finalScore { o["final_score"] = f }
         if let last = s.evaluations.last { o["last_eval_return"] = last.meanReturn }
         let data = try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
